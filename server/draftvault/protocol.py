@@ -1,0 +1,257 @@
+"""The wire protocol between the extension and the service (WebSocket `/ws`).
+
+JSON text frames, each an object whose `type` names it. This module is the single
+source of truth: `scripts/gen-schema` writes `shared_schema/protocol.schema.json`
+from these Structs, and both the Python and the extension tests check the example
+frames in `shared_schema/examples/` against it.
+
+Flow: the client's first frame is `hello`; the server answers `welcome` with the
+highest `seq` it holds for that client. Then `snapshot` and `signal` frames, each
+with the next `seq` for the client, each answered by `ack` once it is durable (a
+frame whose seq the vault already holds is acked again and changes nothing).
+`ping` gets `pong`. The server pushes `failure` frames. Any bad frame gets `error`
+and changes nothing; the connection stays open unless the hello itself failed.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, Union
+
+import msgspec
+from msgspec import Meta, Struct
+
+PROTOCOL_VERSION = 1
+
+# Frames larger than this are refused with an `error` (code `too_large`) before
+# they are parsed. A full snapshot of a very long chat can be split by the
+# extension into several frames (see Snapshot.turns_from).
+MAX_FRAME_BYTES = 8 * 1024 * 1024
+
+Site = Literal["chatgpt", "claude", "gemini"]
+Role = Literal["user", "assistant", "system", "tool"]
+
+ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+PageId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+Seq = Annotated[int, Meta(ge=1, le=2**53)]
+Index = Annotated[int, Meta(ge=0, le=1_000_000)]
+# Milliseconds since the epoch, on the client's clock.
+Millis = Annotated[int, Meta(ge=0, le=2**53)]
+ShortText = Annotated[str, Meta(max_length=2048)]
+Url = Annotated[str, Meta(max_length=8192)]
+
+# What the page reports. One closed list; the detector (detector.py) turns some of
+# these into failures.
+SignalKind = Literal[
+    "error_message",  # an error text is visible in the page; detail = that text
+    "http_error",  # the conversation request answered 5xx or 429; status set
+    "stream_incomplete",  # the answer's stream ended without its final event
+    "stalled",  # an answer is streaming but no new text came for a while
+    "turns_vanished",  # turns of a known conversation disappeared from the page
+    "blank_page",  # a known conversation's page shows nothing at all
+    "offline",  # the browser went offline
+    "online",  # ...and came back
+    "logged_out",  # the site shows its log-in screen instead of the chat
+    "adapter_broken",  # the page should have turns but the adapter read none
+    "user_stopped",  # the user pressed stop on purpose: never a failure
+    "page_closed",  # the tab closed or navigated away (pagehide, tabs.onRemoved)
+]
+
+# What went wrong in a failed session: the closed list shown by /api/failures, the
+# `failure` frame, the popup and the history page. detector.py maps signals and
+# silence onto these.
+FailureKind = Literal[
+    "error_message",  # ChatGPT showed an error ("Something went wrong", ...)
+    "rate_limited",  # "Too many requests", usage or rate limits, HTTP 429
+    "capacity",  # "at capacity" / capacity exceeded
+    "http_error",  # the conversation request failed with a 5xx
+    "stream_incomplete",  # the answer's stream ended early
+    "stalled",  # the answer stopped streaming half-way
+    "turns_vanished",  # turns disappeared from a known conversation
+    "blank_page",  # the page went blank on a known conversation
+    "offline",  # the browser lost the network mid-session
+    "logged_out",  # the session was logged out
+    "tab_closed",  # tab closed, crashed or browser quit mid-answer or with a draft
+]
+
+
+class Frame(Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=True):
+    """Base of every frame: the `type` field is the tag."""
+
+
+class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    index: Index  # position in the conversation, 0-based
+    role: Role
+    text: Annotated[str, Meta(max_length=4 * 1024 * 1024)]  # Markdown
+    message_id: ShortText | None = None  # the site's message id, when shown
+
+
+# ---- client -> server -------------------------------------------------------
+
+
+class Hello(Frame, tag="hello"):
+    protocol: int
+    token: Annotated[str, Meta(max_length=512)]
+    client_id: ClientId  # one per browser profile, kept in chrome.storage.local
+    agent: ShortText | None = None  # extension version and browser, for logs
+
+
+class Snapshot(Frame, tag="snapshot"):
+    """What one page shows now, as a delta.
+
+    `turns` holds the turns from index `turns_from` on, in order. Turns before
+    `turns_from` are unchanged. After applying, the conversation has `turn_count`
+    turns: stored turns at or past `turn_count` are dropped (an edit or a
+    regeneration replaced them). A page's first snapshot has turns_from = 0; when
+    the server holds fewer than `turns_from` turns it answers `error` with code
+    `need_full` and `have` = the turns it holds, and the client resends from there.
+    """
+
+    seq: Seq
+    page_id: PageId  # one per tab and page load
+    conversation_id: ShortText | None  # the site's id; null in a new chat
+    site: Site
+    url: Url
+    turn_count: Index
+    turns_from: Index
+    turns: list[Turn]
+    title: ShortText | None = None
+    model: ShortText | None = None
+    # The composer's text. null: the page has no composer (or it was not read);
+    # "": the composer is empty (the draft was sent or cleared).
+    draft: Annotated[str, Meta(max_length=1024 * 1024)] | None = None
+    streaming: bool = False  # an answer is being written right now
+    captured_at: Millis = 0
+
+
+class Signal(Frame, tag="signal"):
+    seq: Seq
+    page_id: PageId
+    conversation_id: ShortText | None
+    site: Site
+    url: Url
+    kind: SignalKind
+    detail: ShortText | None = None
+    status: Annotated[int, Meta(ge=0, le=999)] | None = None  # HTTP status
+    captured_at: Millis = 0
+
+
+class Ping(Frame, tag="ping"):
+    # The page_ids open in this browser now: the detector notices silence (a tab
+    # closed or crashed mid-answer) from pages that stop appearing here.
+    pages: list[PageId] | None = None
+    t: Millis | None = None
+
+
+# ---- server -> client -------------------------------------------------------
+
+
+class Welcome(Frame, tag="welcome"):
+    protocol: int
+    client_id: ClientId
+    last_seq: Annotated[int, Meta(ge=0)]  # highest seq the vault holds for this client
+    server: str  # service version
+    max_frame_bytes: int = MAX_FRAME_BYTES
+
+
+class Ack(Frame, tag="ack"):
+    seq: Seq
+
+
+class Pong(Frame, tag="pong"):
+    t: Millis | None = None
+
+
+class Failure(Frame, tag="failure"):
+    id: str  # failure id (GET /api/failures)
+    conversation: str  # vault conversation id (GET /api/conversations/{id})
+    kind: FailureKind
+    detected_at: str  # ISO 8601, UTC
+    site: Site
+    title: str | None = None
+    detail: str | None = None
+    page_id: str | None = None
+    provider_outage: bool = False  # the provider's status page confirms an outage
+
+
+ErrorCode = Literal[
+    "bad_json",  # not a JSON text frame
+    "bad_frame",  # JSON, but not the shape of its type
+    "unknown_type",  # `type` missing or not a frame type
+    "bad_protocol",  # hello with a protocol version this server does not speak
+    "too_large",  # over MAX_FRAME_BYTES
+    "not_hello",  # first frame was not hello, or hello sent twice
+    "unauthorized",  # missing, wrong or revoked token, or origin not allowed
+    "need_full",  # snapshot delta starts past what the vault holds (see `have`)
+    "unavailable",  # the vault could not store the frame (disk full, ...); resend later
+]
+
+
+class Error(Frame, tag="error"):
+    code: ErrorCode
+    message: str
+    seq: int | None = None  # the offending frame's seq, when it had one
+    have: int | None = None  # need_full: how many turns the vault holds
+
+
+ClientFrame = Union[Hello, Snapshot, Signal, Ping]
+ServerFrame = Union[Welcome, Ack, Pong, Failure, Error]
+IngestFrame = Union[Snapshot, Signal]
+
+_client_decoder = msgspec.json.Decoder(ClientFrame)
+_server_decoder = msgspec.json.Decoder(ServerFrame)
+_encoder = msgspec.json.Encoder()
+
+_TYPES = {"hello", "snapshot", "signal", "ping"}
+
+
+class _Peek(Struct):
+    type: str | None = None
+    seq: int | None = None
+
+
+class ProtocolError(Exception):
+    """A frame was refused; `frame()` is the error frame to send back."""
+
+    def __init__(self, code: ErrorCode, message: str, seq: int | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.seq = seq
+
+    def frame(self) -> Error:
+        return Error(code=self.code, message=self.message, seq=self.seq)
+
+
+def decode_client_frame(raw: str | bytes) -> ClientFrame:
+    """Decode one client frame strictly, or raise ProtocolError naming the problem."""
+    if isinstance(raw, str):
+        raw = raw.encode()
+    if len(raw) > MAX_FRAME_BYTES:
+        raise ProtocolError(
+            "too_large", f"frame is {len(raw)} bytes; the limit is {MAX_FRAME_BYTES}"
+        )
+    try:
+        peek = msgspec.json.decode(raw, type=_Peek)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError("bad_json", f"not a JSON object: {exc}") from None
+    except msgspec.ValidationError:
+        peek = _Peek()
+    seq = peek.seq if isinstance(peek.seq, int) else None
+    if peek.type not in _TYPES:
+        raise ProtocolError(
+            "unknown_type",
+            f"unknown frame type {peek.type!r}; expected one of {sorted(_TYPES)}",
+            seq,
+        )
+    try:
+        return _client_decoder.decode(raw)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError("bad_frame", f"{peek.type} frame: {exc}", seq) from None
+
+
+def decode_server_frame(raw: str | bytes) -> ServerFrame:
+    return _server_decoder.decode(raw)
+
+
+def encode(frame: Frame) -> bytes:
+    return _encoder.encode(frame)

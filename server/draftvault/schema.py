@@ -1,0 +1,76 @@
+"""Generate the JSON Schema in shared_schema/ from the msgspec Structs.
+
+`python -m draftvault.schema` writes the files; `--check` exits 1 when the
+committed files differ from what the Structs generate (tests/test_schema.py runs it).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import msgspec
+
+from . import models, protocol
+
+ROOT = Path(__file__).resolve().parents[2] / "shared_schema"
+
+
+def _schema(title: str, union_names: dict[str, object]) -> dict:
+    names = list(union_names)
+    (*roots,), components = msgspec.json.schema_components(
+        list(union_names.values()), ref_template="#/$defs/{name}"
+    )
+    doc: dict = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "$defs": dict(sorted(components.items())),
+    }
+    for name, root in zip(names, roots):
+        doc["$defs"][name] = root
+    return doc
+
+
+def documents() -> dict[str, dict]:
+    proto = _schema(
+        f"DraftVault wire protocol v{protocol.PROTOCOL_VERSION}",
+        {"ClientFrame": protocol.ClientFrame, "ServerFrame": protocol.ServerFrame},
+    )
+    proto["description"] = (protocol.__doc__ or "").strip()
+    proto["x-protocol-version"] = protocol.PROTOCOL_VERSION
+    proto["x-max-frame-bytes"] = protocol.MAX_FRAME_BYTES
+    proto["oneOf"] = [{"$ref": "#/$defs/ClientFrame"}, {"$ref": "#/$defs/ServerFrame"}]
+    bodies = {
+        name: obj
+        for name, obj in vars(models).items()
+        if isinstance(obj, type) and issubclass(obj, msgspec.Struct) and obj.__module__ == models.__name__
+    }
+    api = _schema("DraftVault HTTP API bodies", dict(sorted(bodies.items())))
+    return {"protocol.schema.json": proto, "api.schema.json": api}
+
+
+def render(doc: dict) -> str:
+    return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
+
+
+def main(argv: list[str]) -> int:
+    check = "--check" in argv
+    stale = []
+    for name, doc in documents().items():
+        path = ROOT / name
+        text = render(doc)
+        if check:
+            if not path.exists() or path.read_text() != text:
+                stale.append(name)
+        else:
+            path.write_text(text)
+            print(f"wrote {path}")
+    if stale:
+        print(f"stale schema: {', '.join(stale)}; run scripts/gen-schema", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
