@@ -75,6 +75,9 @@ class ConversationDetail(Struct):
     draft: DraftOut | None  # the current unsent draft, if any
     drafts: list[DraftOut] = []  # recent versions of the draft, newest first
     failures: list[FailureOut] = []
+    # Records that failed authentication (tampered or damaged), e.g. "turn 12",
+    # "title": reported here, while everything else is still shown.
+    corrupt: list[str] = []
 
 
 class FailureList(Struct):
