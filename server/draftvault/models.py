@@ -113,3 +113,32 @@ class PairRequest(Struct, forbid_unknown_fields=True):
 class PairResponse(Struct):
     token: str
     name: str
+
+
+class ResolveRequest(Struct, forbid_unknown_fields=True):
+    """POST /api/failures/{id}/resolve: the user resumed or dismissed a failure."""
+
+    resolution: Literal["resumed", "dismissed"]
+
+
+class LoginLink(Struct):
+    """POST /api/login-link: a one-time sign-in link for the history page."""
+
+    url: str
+
+
+class ExportRequest(Struct, forbid_unknown_fields=True):
+    """POST /api/export: a .zip of the chosen conversations (all when ids is null)."""
+
+    ids: list[str] | None = None
+    format: Literal["md", "json"] = "md"
+
+
+class ImportResult(Struct):
+    """POST /api/import and `draftvault import`: what an import added."""
+
+    conversations: int  # conversations in the file(s)
+    created: int  # new in the vault
+    updated: int  # already there, changed
+    unchanged: int  # already there, identical
+    turns: int  # turns imported (main thread)
