@@ -1,0 +1,129 @@
+"""Search latency over a generated vault of 100,000 turns, against plaintext FTS5.
+
+The vault is filled through the import path (one transaction per 100 conversations
+of 50 turns of Zipf-distributed prose, see bench_storage.Prose). The baseline is a
+plain SQLite FTS5 table holding the same turns as plaintext, queried the usual way:
+`MATCH ... ORDER BY rank LIMIT 20` with FTS5's own snippet(). The vault's search does
+more: blind terms, prefix expansion from the sealed vocabulary, the best turn per
+conversation, filters, decryption and snippets with marks.
+
+Queries, the same for both: single words of middling and low frequency, two words,
+and search-as-you-type prefixes (`encry` here, `encry*` for the baseline).
+Goal (issue 2): search p95 <= 50 ms and within 3 x plaintext FTS5.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench_storage import Prose
+
+TURNS = int(os.environ.get("DRAFTVAULT_BENCH_SEARCH_TURNS", "100000"))
+PER_CONVERSATION = 50
+QUERIES_PER_KIND = 50
+GOAL_MS, GOAL_RATIO = 50.0, 3.0
+
+
+def pct(values: list[float], p: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[p - 1] if len(values) > 1 else values[0]
+
+
+def timed(fn, queries) -> list[float]:
+    out = []
+    for q in queries:
+        t = time.perf_counter()
+        fn(q)
+        out.append((time.perf_counter() - t) * 1000)
+    return out
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+    from draftvault.vault import Vault
+
+    prose = Prose(seed=11)
+    rng = random.Random(5)
+    base = Path(tempfile.mkdtemp(prefix="dv-bench-search-"))
+    vault = Vault.open(base / "home")
+    plain = sqlite3.connect(base / "plain.db", isolation_level=None)
+    plain.execute("PRAGMA journal_mode=WAL")
+    plain.execute("CREATE VIRTUAL TABLE plain USING fts5(text)")
+
+    started = time.perf_counter()
+    conversations = TURNS // PER_CONVERSATION
+    vault_s = 0.0
+    for batch in range(0, conversations, 100):
+        chats = []
+        for n in range(batch, min(batch + 100, conversations)):
+            turns = [(r, prose.turn(r)) for r in ("user" if i % 2 == 0 else "assistant" for i in range(PER_CONVERSATION))]
+            chats.append((n, turns))
+        t = time.perf_counter()
+        with vault.transaction():
+            for n, turns in chats:
+                vault.import_conversation(
+                    site=("chatgpt", "claude", "gemini")[n % 3],
+                    conversation_id=f"bench-{n}",
+                    title=prose.text(5)[:60],
+                    url=None,
+                    model=None,
+                    created_at=f"2026-{1 + n % 12:02d}-01T00:00:00.000+00:00",
+                    updated_at=f"2026-{1 + n % 12:02d}-02T00:00:00.000+00:00",
+                    turns=turns,
+                )
+        vault_s += time.perf_counter() - t
+        plain.execute("BEGIN")
+        plain.executemany("INSERT INTO plain(text) VALUES (?)", [(text,) for _, turns in chats for _, text in turns])
+        plain.execute("COMMIT")
+    generated = time.perf_counter() - started
+
+    ranked = prose.words  # by Zipf rank: index 0 is the commonest word
+    middling = [w for w in ranked[100:1500] if len(w) >= 4]
+    rare = [w for w in ranked[1500:6000] if len(w) >= 4]
+    kinds = {
+        "middling word": [rng.choice(middling) for _ in range(QUERIES_PER_KIND)],
+        "rare word": [rng.choice(rare) for _ in range(QUERIES_PER_KIND)],
+        "two words": [f"{rng.choice(middling)} {rng.choice(middling)}" for _ in range(QUERIES_PER_KIND)],
+        "prefix (as you type)": [rng.choice(middling)[:4] for _ in range(QUERIES_PER_KIND)],
+    }
+
+    def ours(q: str):
+        return vault.search(q, limit=20)
+
+    def baseline(q: str):
+        fts = " ".join(f'"{w}"' for w in q.split()[:-1]) + (f" {q.split()[-1]}*" if len(q.split()[-1]) == 4 and " " not in q else f' "{q.split()[-1]}"')
+        return plain.execute(
+            "SELECT rowid, snippet(plain, 0, '[', ']', '…', 24) FROM plain WHERE plain MATCH ? ORDER BY rank LIMIT 20",
+            (fts,),
+        ).fetchall()
+
+    for q in kinds["middling word"][:5]:  # warm both caches alike
+        ours(q), baseline(q)
+    hits = sum(len(ours(q)) for q in kinds["rare word"][:10])
+
+    print(f"{TURNS:,} turns in {conversations:,} conversations (generated in {generated:.0f} s; vault import {vault_s:.0f} s, "
+          f"{TURNS / vault_s:,.0f} turns/s); vault {sum(p.stat().st_size for p in (base / 'home').iterdir()) / 2**20:.0f} MiB, "
+          f"plaintext FTS5 {sum(p.stat().st_size for p in base.iterdir() if p.name.startswith('plain')) / 2**20:.0f} MiB")
+    print(f"  {'query kind':24} {'vault p50':>10} {'p95':>8}   {'plaintext p50':>13} {'p95':>8}   p95 ratio")
+    all_ours, all_base = [], []
+    for kind, queries in kinds.items():
+        a, b = timed(ours, queries), timed(baseline, queries)
+        all_ours += a
+        all_base += b
+        print(f"  {kind:24} {pct(a, 50):8.1f}ms {pct(a, 95):6.1f}ms   {pct(b, 50):11.1f}ms {pct(b, 95):6.1f}ms   {pct(a, 95) / pct(b, 95):6.1f} x")
+    p95, ratio = pct(all_ours, 95), pct(all_ours, 95) / pct(all_base, 95)
+    print(f"  {'all':24} {pct(all_ours, 50):8.1f}ms {p95:6.1f}ms   {pct(all_base, 50):11.1f}ms {pct(all_base, 95):6.1f}ms   {ratio:6.1f} x")
+    print(f"  goal: p95 <= {GOAL_MS:g} ms: {'MEETS' if p95 <= GOAL_MS else 'MISSES'}; "
+          f"within {GOAL_RATIO:g} x plaintext: {'MEETS' if ratio <= GOAL_RATIO else 'MISSES'}  ({hits} hits for 10 rare words)")
+    vault.close()
+    plain.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,136 @@
+"""Vault storage: a 500-turn conversation snapshotted 2,000 times while a draft grows.
+
+The page sends what the extension sends: a full snapshot first (and again every 250
+snapshots, as after a reload), otherwise deltas holding only the draft, which gains
+a word every few snapshots. Figures, measured in this run:
+  - stored: the vault's files (vault.db after a WAL checkpoint, -wal, -shm), and
+    where the bytes go (dbstat: content blobs, blind index, prefix vocabulary, rest)
+  - baseline: zlib -9 of the unique content (the 500 turns and the final draft), and
+    the naive cost of keeping every snapshot's text
+Goal (issue 2): stored <= 1.5 x the compressed unique content.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+import zlib
+from pathlib import Path
+
+TURNS = int(os.environ.get("DRAFTVAULT_BENCH_TURNS", "500"))
+SNAPSHOTS = int(os.environ.get("DRAFTVAULT_BENCH_SNAPSHOTS", "2000"))
+GOAL = 1.5
+
+_SYLLABLES = "ka lo mi ne ru sa te vo ri na de po li ma ke so tu ba ge fi ha jo zu wa".split()
+
+
+def vocabulary(rng: random.Random, n: int = 6000) -> tuple[list[str], list[float]]:
+    """Pseudo-words with Zipf frequencies, so the text compresses and indexes like prose."""
+    words = sorted({"".join(rng.choice(_SYLLABLES) for _ in range(rng.choice((1, 2, 2, 3, 3, 4)))) for _ in range(n * 2)})
+    rng.shuffle(words)
+    words = words[:n]
+    cum, total = [], 0.0
+    for rank in range(len(words)):
+        total += 1.0 / (rank + 1)
+        cum.append(total)
+    return words, cum
+
+
+class Prose:
+    def __init__(self, seed: int = 7):
+        self.rng = random.Random(seed)
+        self.words, self.cum_weights = vocabulary(self.rng)
+
+    def sentence(self) -> str:
+        ws = self.rng.choices(self.words, cum_weights=self.cum_weights, k=self.rng.randint(6, 22))
+        return ws[0].capitalize() + " " + " ".join(ws[1:]) + self.rng.choice(".,.?.!")
+
+    def text(self, words: int) -> str:
+        out, n = [], 0
+        while n < words:
+            s = self.sentence()
+            out.append(s)
+            n += s.count(" ") + 1
+        return " ".join(out)
+
+    def turn(self, role: str) -> str:
+        if role == "user":
+            return self.text(self.rng.randint(10, 80))
+        body = "\n\n".join(self.text(self.rng.randint(30, 90)) for _ in range(self.rng.randint(1, 5)))
+        if self.rng.random() < 0.25:
+            body += f"\n\n```python\ndef {self.rng.choice(self.words)}(x):\n    return x * {self.rng.randint(2, 9)}\n```"
+        return body
+
+
+def main() -> None:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
+    from draftvault import protocol
+    from draftvault.vault import Vault
+
+    prose = Prose()
+    turns = [("user" if i % 2 == 0 else "assistant") for i in range(TURNS)]
+    turns = [(role, prose.turn(role)) for role in turns]
+    final_draft = prose.text(SNAPSHOTS // 4)
+    draft_words = final_draft.split(" ")
+
+    home = Path(tempfile.mkdtemp(prefix="dv-bench-storage-")) / "home"
+    Vault.open(home.parent / "empty").close()
+    empty = (home.parent / "empty" / "vault.db").stat().st_size
+    vault = Vault.open(home)
+    turn_bytes = sum(len(t.encode()) for _, t in turns)
+    started = time.perf_counter()
+    naive = 0
+    for n in range(SNAPSHOTS):
+        full = n % 250 == 0
+        draft = " ".join(draft_words[: n * len(draft_words) // SNAPSHOTS])
+        frame = protocol.Snapshot(
+            seq=n + 1,
+            page_id="bench-page-1",
+            conversation_id="bench-conversation",
+            site="chatgpt",
+            url="https://chatgpt.com/c/bench-conversation",
+            turn_count=TURNS,
+            turns_from=0 if full else TURNS,
+            turns=[protocol.Turn(index=i, role=r, text=t) for i, (r, t) in enumerate(turns)] if full else [],
+            title="A long conversation",
+            model="gpt-4o",
+            draft=draft,
+        )
+        vault.apply("bench-client-1", frame)
+        naive += turn_bytes + len(draft.encode())
+    elapsed = time.perf_counter() - started
+    vault.close()
+    stored = sum(p.stat().st_size for p in home.iterdir() if p.name.startswith("vault.db"))
+    db = sqlite3.connect(f"file:{home / 'vault.db'}?mode=ro", uri=True)  # the files at rest
+    by_table = dict(db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name").fetchall())
+    free = db.execute("PRAGMA freelist_count").fetchone()[0] * db.execute("PRAGMA page_size").fetchone()[0]
+    db.close()
+
+    unique = "\n".join(t for _, t in turns) + "\n" + final_draft
+    raw = len(unique.encode())
+    compressed = len(zlib.compress(unique.encode(), 9))
+    index = sum(v for k, v in by_table.items() if k.startswith("search"))
+    vocab = sum(v for k, v in by_table.items() if k.startswith("vocab"))
+    blobs = sum(v for k, v in by_table.items() if k.startswith("blobs"))
+    rest = stored - index - vocab - blobs - free
+
+    kb = lambda b: f"{b / 1024:,.0f} KiB"  # noqa: E731
+    print(f"{TURNS} turns, {SNAPSHOTS} snapshots ({elapsed:.1f} s, {SNAPSHOTS / elapsed:,.0f} snapshots/s)")
+    print(f"  unique content, raw                {kb(raw):>12}")
+    print(f"  baseline: unique content, zlib -9  {kb(compressed):>12}")
+    print(f"  naive: every snapshot's text       {kb(naive):>12}")
+    print(f"  vault files                        {kb(stored):>12}   = {stored / compressed:.2f} x baseline (goal <= {GOAL} x)")
+    print(f"    content blobs (sealed, zlib)     {kb(blobs):>12}   = {blobs / compressed:.2f} x baseline")
+    print(f"    blind search index (FTS5)        {kb(index):>12}")
+    print(f"    prefix vocabulary                {kb(vocab):>12}")
+    print(f"    free pages                       {kb(free):>12}")
+    print(f"    turns, drafts, metadata, tables  {kb(rest):>12}   (an empty vault: {kb(empty)})")
+    print(f"  {'MEETS' if stored <= GOAL * compressed else 'MISSES'} the goal")
+
+
+if __name__ == "__main__":
+    main()

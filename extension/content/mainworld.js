@@ -1,0 +1,114 @@
+// Runs in the page's own JavaScript world at document_start (manifest: "world":
+// "MAIN"), before the site's scripts, because only there can the site's fetch be
+// seen. It watches the conversation request (the POST that streams an answer) and
+// tells the content script (signals.js) how it went:
+//   {source: "draftvault-main", event, request, status?, detail?}
+//   started     the request was made (request: a counter per page load)
+//   http_error  it answered 5xx or 429 (status)
+//   incomplete  its stream ended, or broke, before the final event
+//   aborted     the page aborted it (the user pressed stop)
+//   complete    its stream ended with the final event
+// The page gets its own, untouched Response: we read a clone.
+// Classic script (MAIN-world content scripts cannot be modules).
+(() => {
+  const INSTALLED = Symbol.for("draftvault.mainworld");
+  if (window[INSTALLED]) return;
+  Object.defineProperty(window, INSTALLED, { value: true });
+
+  const SOURCE = "draftvault-main";
+  const CONVERSATION_PATH = /^\/backend-(?:api|anon)\/(?:f\/)?conversation\/?$/;
+  // Events whose JSON may say the answer finished; others are skipped unparsed.
+  const FINAL_HINT = /message_stream_complete|end_turn|finished_successfully/;
+  const originalFetch = window.fetch;
+  let requests = 0;
+
+  const post = (message) => window.postMessage({ source: SOURCE, ...message }, window.location.origin);
+
+  function isConversationRequest(input, init) {
+    const request = input instanceof Request ? input : null;
+    const method = String((init && init.method) || (request && request.method) || "GET").toUpperCase();
+    if (method !== "POST") return false;
+    const url = new URL(request ? request.url : String(input), window.location.href);
+    return CONVERSATION_PATH.test(url.pathname);
+  }
+
+  // Does one server-sent event's data say the answer is complete? Old format: the
+  // assistant message with end_turn true; delta format: a patch setting end_turn;
+  // both end with message_stream_complete and "[DONE]".
+  function isFinal(data) {
+    if (data === "[DONE]") return true;
+    if (!FINAL_HINT.test(data)) return false;
+    let obj;
+    try {
+      obj = JSON.parse(data);
+    } catch (err) {
+      return false;
+    }
+    if (!obj || typeof obj !== "object") return false;
+    if (obj.type === "message_stream_complete") return true;
+    const m = obj.message || (obj.v && obj.v.message);
+    if (m && m.author && m.author.role === "assistant") {
+      if (m.end_turn === true || (m.status === "finished_successfully" && m.end_turn !== false)) return true;
+    }
+    const ops = obj.o === "patch" && Array.isArray(obj.v) ? obj.v : [obj];
+    return ops.some((op) => op && op.p === "/message/end_turn" && op.v === true);
+  }
+
+  async function readStream(body, request) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let pending = "";
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
+        const lines = (pending + text).split(/\r\n|\r|\n/);
+        pending = done ? "" : lines.pop();
+        for (const line of lines) {
+          if (line.startsWith("data:") && isFinal(line.slice(5).trim())) {
+            reader.cancel().catch(() => {}); // only our copy: the page's stream goes on
+            post({ event: "complete", request });
+            return;
+          }
+        }
+        if (done) break;
+      }
+      post({ event: "incomplete", request, detail: "the answer's stream ended without its final event" });
+    } catch (err) {
+      failed(err, request, "the answer's stream broke");
+    }
+  }
+
+  function failed(err, request, what) {
+    if (err && err.name === "AbortError") post({ event: "aborted", request });
+    else post({ event: "incomplete", request, detail: `${what}: ${(err && err.message) || err}` });
+  }
+
+  function watch(promise, request) {
+    post({ event: "started", request });
+    promise.then(
+      (response) => {
+        if (response.status >= 500 || response.status === 429) {
+          post({ event: "http_error", request, status: response.status, detail: response.statusText || null });
+          return;
+        }
+        const type = response.headers.get("content-type") || "";
+        if (!response.ok || !response.body || !/event-stream/i.test(type)) return;
+        readStream(response.clone().body, request);
+      },
+      (err) => failed(err, request, "the request failed")
+    );
+  }
+
+  window.fetch = function fetch(input, init) {
+    let watched = false;
+    try {
+      watched = isConversationRequest(input, init);
+    } catch (err) {
+      watched = false; // a URL we cannot parse is not ours to watch; fetch decides
+    }
+    const promise = originalFetch.apply(this, arguments);
+    if (watched) watch(promise, ++requests);
+    return promise;
+  };
+})();

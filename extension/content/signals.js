@@ -1,0 +1,313 @@
+// Page signals (protocol.SignalKind) for the detector on the service: error
+// messages the site shows, the conversation request's fate (from mainworld.js),
+// stalled answers, vanished turns, blank pages, offline, logged out, stop, close.
+//
+// Each condition is emitted once per occurrence and re-armed when it clears.
+// The page is read through the site adapter; checks run after mutations
+// (debounced) and on a 1 s tick for the timed conditions. Text inside the chat's
+// messages and the composer never counts as an error message.
+
+const TICK_MS = 1000;
+const CHECK_DELAY_MS = 250;
+const VANISH_MS = 2000; // turns must stay gone this long (re-renders, navigation)
+const BLANK_MS = 3000; // a page must stay empty this long
+const USER_ACTION_MS = 1500; // turns removed this soon after a click are the user's doing (edit, branch switch)
+const DEFAULT_STALL_SECONDS = 20; // chrome.storage.local `stallSeconds` overrides (tests)
+
+// What ChatGPT (and the other sites) say when something failed.
+export const ERROR_PHRASES =
+  /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway time-?out|service unavailable|at capacity|capacity exceeded|too many requests|reached our limit|limit of messages|usage cap|usage limit|rate limit/i;
+
+// Where sites show errors outside the messages: alerts, toasts, banners, error blocks.
+const PLACES = [
+  '[role="alert"]',
+  '[role="status"]',
+  '[data-testid*="toast"]',
+  '[class*="toast"]',
+  '[data-testid*="banner"]',
+  '[class*="banner"]',
+  '[data-testid*="error"]',
+  "[data-has-thread-error]",
+  ".text-token-text-error",
+  '[class*="text-red-"]',
+].join(", ");
+const NOT_PLACES = 'nav, .sr-only, [contenteditable="true"], textarea';
+
+// What mainworld.js posts ({source: "draftvault-main", event, request, status?, detail?}).
+export const MAIN_SOURCE = "draftvault-main";
+const MAIN_EVENTS = new Set(["started", "http_error", "incomplete", "aborted", "complete"]);
+
+const norm = (text) => (text || "").replace(/\s+/g, " ").trim().slice(0, 2000);
+
+/** A message from mainworld.js, or null when it is not one (the page is untrusted). */
+export function mainMessage(event, win) {
+  const d = event.source === win ? event.data : null;
+  if (!d || typeof d !== "object" || d.source !== MAIN_SOURCE || !MAIN_EVENTS.has(d.event)) return null;
+  if (!Number.isSafeInteger(d.request) || d.request < 1) return null;
+  const status = Number.isInteger(d.status) && d.status >= 0 && d.status <= 999 ? d.status : null;
+  const detail = typeof d.detail === "string" ? norm(d.detail) || null : null;
+  return { event: d.event, request: d.request, status, detail };
+}
+
+/** Is `target` (a click's target) a stop-the-answer button? */
+export function isStopControl(target) {
+  const button = target instanceof Element ? target.closest('button, [role="button"]') : null;
+  if (!button) return false;
+  const label = [button.getAttribute("aria-label"), button.getAttribute("data-testid"), button.textContent.slice(0, 40)]
+    .join(" ");
+  return /\bstop\b|stop-button/i.test(label);
+}
+
+export function startSignals({ adapter, emit, state, win = window }) {
+  const doc = win.document;
+  let stallMs = DEFAULT_STALL_SECONDS * 1000;
+  let checking = false;
+  let checkTimer = null;
+
+  // error_message: key (the phrase, or the text) -> element still showing it (null: the adapter's)
+  const errors = new Map();
+  // the answer in progress
+  let request = 0; // latest conversation request seen from mainworld.js
+  let stopped = false; // the user pressed stop on it
+  let wasStreaming = false;
+  let progress = null; // "turns:length of the last turn" while streaming
+  let progressAt = 0;
+  let stalledSent = false;
+  // turns_vanished / blank_page / logged_out
+  let known = { id: undefined, max: 0 };
+  let dropSince = null;
+  let vanishedSent = false;
+  let pointerAt = -Infinity;
+  let seenContent = false;
+  let blankSince = null;
+  let blankSent = false;
+  let seenLoggedIn = false;
+  let loggedOutSent = false;
+
+  const send = (kind, detail = null, status = null) => emit(kind, detail, status);
+
+  // ---- error messages ---------------------------------------------------------
+
+  const errorKey = (text) => {
+    const m = text.match(ERROR_PHRASES);
+    return (m ? m[0] : text).toLowerCase();
+  };
+
+  function reportError(text, el) {
+    const key = errorKey(text);
+    if (errors.has(key)) return;
+    errors.set(key, el);
+    send("error_message", text);
+  }
+
+  // Message content and the composer are the user's and the assistant's words.
+  function outsideMessages(place) {
+    if (place.closest(NOT_PLACES)) return false;
+    const composer = adapter.composer(doc);
+    if (composer && place.contains(composer)) return false;
+    return !adapter.turnElements(doc).some((turn) => turn.contains(place) || place.contains(turn));
+  }
+
+  function considerPlace(place) {
+    const text = norm(place.textContent);
+    if (text && ERROR_PHRASES.test(text) && !errors.has(errorKey(text)) && outsideMessages(place)) {
+      reportError(text, place);
+    }
+  }
+
+  // Newly added or changed nodes: work proportional to what changed.
+  function scan(records) {
+    for (const r of records) {
+      const nodes = r.type === "characterData" ? [r.target] : r.addedNodes;
+      for (const node of nodes) {
+        const el = node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement;
+        if (!el) continue;
+        const place = el.closest(PLACES);
+        if (place) considerPlace(place);
+        else if (node === el && el.firstElementChild) el.querySelectorAll(PLACES).forEach(considerPlace);
+      }
+    }
+  }
+
+  function checkErrors() {
+    const text = norm(adapter.errorText(doc));
+    const shown = text ? errorKey(text) : null;
+    for (const [key, el] of errors) {
+      const still = key === shown || (el && el.isConnected && errorKey(norm(el.textContent)) === key);
+      if (!still) errors.delete(key); // cleared: the next one is a new occurrence
+    }
+    if (text) reportError(text, null);
+  }
+
+  // ---- the answer: stop, stall, the request's end --------------------------------
+
+  function onMain(event) {
+    const m = mainMessage(event, win);
+    if (!m) return;
+    if (m.event === "started") {
+      request = Math.max(request, m.request);
+      stopped = false;
+      return;
+    }
+    if (m.request !== request) return; // an older answer's late news
+    if (m.event === "http_error") send("http_error", m.detail, m.status);
+    else if (m.event === "aborted") stop();
+    else if (m.event === "incomplete" && !stopped) send("stream_incomplete", m.detail);
+    // "complete": the answer's stream ended with its final event; nothing to report.
+  }
+
+  function stop() {
+    if (stopped) return;
+    stopped = true;
+    send("user_stopped");
+  }
+
+  function onClick(e) {
+    pointerAt = performance.now();
+    if (isStopControl(e.target) && adapter.isStreaming(doc)) stop();
+  }
+
+  function checkStall(now, streaming, turns) {
+    if (!streaming) {
+      progress = null;
+      stalledSent = false;
+      return;
+    }
+    const last = turns[turns.length - 1];
+    const sig = `${turns.length}:${last ? last.textContent.length : 0}`;
+    if (sig !== progress) {
+      progress = sig;
+      progressAt = now;
+      stalledSent = false;
+    } else if (!stalledSent && !stopped && now - progressAt >= stallMs) {
+      stalledSent = true;
+      send("stalled", `no new text for ${Math.round((now - progressAt) / 1000)} s`);
+    }
+  }
+
+  // ---- turns, blank page, log-in ------------------------------------------------
+
+  function checkVanished(now, streaming, count, blank, loggedOut) {
+    const id = adapter.conversationId(win.location, doc);
+    if (id !== known.id) {
+      known = { id, max: count };
+      dropSince = null;
+      vanishedSent = false;
+      return;
+    }
+    // Streaming means the user sent or regenerated: the thread they see is the new normal.
+    if (id === null || streaming || count >= known.max) {
+      known.max = streaming ? count : Math.max(known.max, count);
+      dropSince = null;
+      vanishedSent = false;
+      return;
+    }
+    if (blank || loggedOut) return; // reported as such
+    if (dropSince === null) {
+      dropSince = now;
+      if (now - pointerAt < USER_ACTION_MS) known.max = count; // an edit or a branch switch
+      return;
+    }
+    if (!vanishedSent && now - dropSince >= VANISH_MS) {
+      vanishedSent = true;
+      send("turns_vanished", `${known.max} turns shown before, ${count} now`);
+    }
+  }
+
+  function checkBlank(now, blank) {
+    if (!blank) {
+      blankSince = null;
+      blankSent = false;
+      return;
+    }
+    if (!seenContent) return;
+    if (blankSince === null) blankSince = now;
+    if (!blankSent && now - blankSince >= BLANK_MS) {
+      blankSent = true;
+      send("blank_page", "the page shows no chat");
+    }
+  }
+
+  function checkLoggedOut(loggedOut, hasContent) {
+    if (!loggedOut) {
+      if (hasContent) seenLoggedIn = true;
+      loggedOutSent = false;
+    } else if (!loggedOutSent && (seenLoggedIn || adapter.conversationId(win.location, doc) !== null)) {
+      loggedOutSent = true;
+      send("logged_out", "the site shows its log-in screen");
+    }
+  }
+
+  // ---- the loop ---------------------------------------------------------------------
+
+  function check() {
+    clearTimeout(checkTimer);
+    checkTimer = null;
+    if (checking) return; // emit() flushes capture, whose listeners may call back here
+    checking = true;
+    try {
+      const now = performance.now();
+      const streaming = adapter.isStreaming(doc);
+      if (streaming && !wasStreaming) stopped = false; // a new answer
+      wasStreaming = streaming;
+      const turns = adapter.turnElements(doc);
+      const loggedOut = adapter.loggedOut(doc);
+      const hasContent = turns.length > 0 || adapter.composer(doc) !== null;
+      if (hasContent && !loggedOut) seenContent = true;
+      const blank = !hasContent && !loggedOut;
+      checkErrors();
+      checkStall(now, streaming, turns);
+      checkVanished(now, streaming, turns.length, blank, loggedOut);
+      checkBlank(now, blank);
+      checkLoggedOut(loggedOut, hasContent);
+    } finally {
+      checking = false;
+    }
+  }
+
+  const soon = () => {
+    if (checkTimer === null) checkTimer = setTimeout(check, CHECK_DELAY_MS);
+  };
+
+  const observer = new MutationObserver((records) => {
+    scan(records);
+    soon();
+  });
+  observer.observe(doc.documentElement, { childList: true, subtree: true, characterData: true });
+  const tick = setInterval(check, TICK_MS);
+
+  const listeners = [
+    [win, "message", onMain],
+    [win, "click", onClick, true],
+    [win, "offline", () => send("offline", "the browser went offline")],
+    [win, "online", () => send("online")],
+    // capture.js registers its own pagehide (final snapshot) first, so this comes after it.
+    [win, "pagehide", () => send("page_closed")],
+  ];
+  for (const [target, type, fn, capture] of listeners) target.addEventListener(type, fn, capture);
+
+  function setStall(seconds) {
+    const s = Number(seconds);
+    stallMs = (Number.isFinite(s) && s > 0 ? s : DEFAULT_STALL_SECONDS) * 1000;
+  }
+  const onStorage = (changes, area) => {
+    if (area === "local" && "stallSeconds" in changes) setStall(changes.stallSeconds.newValue);
+  };
+  if (globalThis.chrome && chrome.storage) {
+    chrome.storage.local.get("stallSeconds").then(({ stallSeconds }) => setStall(stallSeconds), () => {});
+    chrome.storage.onChanged.addListener(onStorage);
+  }
+  if (state && typeof state.subscribe === "function") state.subscribe(soon);
+  check();
+
+  return {
+    check,
+    stop() {
+      observer.disconnect();
+      clearInterval(tick);
+      clearTimeout(checkTimer);
+      for (const [target, type, fn, capture] of listeners) target.removeEventListener(type, fn, capture);
+      if (globalThis.chrome && chrome.storage) chrome.storage.onChanged.removeListener(onStorage);
+    },
+  };
+}

@@ -1,0 +1,51 @@
+// The service's HTTP API with the stored token (used by the worker and the popup).
+
+import { apiUrl, loadSettings } from "./settings.js";
+
+export class ApiError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function request(method, path, body) {
+  const { serverUrl, token } = await loadSettings();
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let response;
+  try {
+    response = await fetch(apiUrl(serverUrl, path), {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch (err) {
+    throw new ApiError(0, `the DraftVault service at ${serverUrl} is not reachable`);
+  }
+  if (!response.ok) {
+    let detail = "";
+    try {
+      const doc = await response.json();
+      detail = doc.detail || doc.message || "";
+    } catch (err) {
+      // not JSON: the status says enough
+    }
+    throw new ApiError(response.status, `${method} ${path}: ${response.status} ${detail}`.trim());
+  }
+  return response.json();
+}
+
+export const api = {
+  failures: () => request("GET", "/api/failures?resolved=false").then((r) => r.items),
+  conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),
+  conversations: (params = {}) =>
+    request("GET", `/api/conversations?${new URLSearchParams(params)}`).then((r) => r.items),
+  resume: (id, target) =>
+    request("GET", `/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}`),
+  resolve: (id, resolution) =>
+    request("POST", `/api/failures/${encodeURIComponent(id)}/resolve`, { resolution }),
+  loginLink: () => request("POST", "/api/login-link"),
+  pair: (code, name) => request("POST", "/api/pair", { code, name }),
+};

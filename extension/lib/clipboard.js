@@ -1,0 +1,29 @@
+// Copying text from the service worker, which has no clipboard of its own: an
+// offscreen document (reason CLIPBOARD) does it with execCommand("copy").
+
+const OFFSCREEN = "offscreen/offscreen.html";
+
+async function ensureOffscreen() {
+  const url = chrome.runtime.getURL(OFFSCREEN);
+  const existing = await chrome.runtime.getContexts({
+    contextTypes: ["OFFSCREEN_DOCUMENT"],
+    documentUrls: [url],
+  });
+  if (existing.length) return;
+  try {
+    await chrome.offscreen.createDocument({
+      url: OFFSCREEN,
+      reasons: ["CLIPBOARD"],
+      justification: "Copy a resume pack when the keyboard shortcut is pressed",
+    });
+  } catch (err) {
+    // Two copies at once: the other call created it.
+    if (!String(err.message).includes("Only a single offscreen")) throw err;
+  }
+}
+
+export async function copyFromWorker(text) {
+  await ensureOffscreen();
+  const answer = await chrome.runtime.sendMessage({ type: "dv:offscreen-copy", text });
+  if (!answer || !answer.ok) throw new Error("copying to the clipboard failed");
+}

@@ -1,0 +1,11 @@
+// Offscreen document: puts text on the clipboard for the service worker.
+chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
+  if (message.type !== "dv:offscreen-copy") return false;
+  const area = document.getElementById("text");
+  area.value = message.text;
+  area.select();
+  const ok = document.execCommand("copy");
+  area.value = "";
+  sendResponse({ ok });
+  return false;
+});

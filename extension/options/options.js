@@ -1,0 +1,65 @@
+// Options: service address, sites on/off, temporary chats, unpair.
+
+import { DEFAULTS, loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
+
+const $ = (id) => document.getElementById(id);
+const SITES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
+const STATE_WORDS = {
+  connected: "Connected to the service",
+  connecting: "Connecting…",
+  offline: "The service is not reachable",
+  unpaired: "Not paired: open the DraftVault popup and enter the code from “draftvault pair”",
+};
+
+function say(text) {
+  $("message").textContent = text;
+  $("message").classList.remove("hidden");
+}
+
+async function render() {
+  const settings = await loadSettings();
+  $("server-url").value = settings.serverUrl;
+  $("capture-temporary").checked = settings.captureTemporary;
+  $("unpair").disabled = !settings.token;
+  $("sites").replaceChildren(
+    ...Object.entries(SITES).map(([site, name]) => {
+      const label = document.createElement("label");
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.dataset.site = site;
+      box.checked = !settings.pausedSites.includes(site);
+      box.addEventListener("change", () => setSitePaused(site, !box.checked));
+      label.append(box, ` ${name}`);
+      return label;
+    })
+  );
+}
+
+async function renderState() {
+  const status = await chrome.runtime.sendMessage({ type: "dv:status" }).catch(() => null);
+  if (!status) return;
+  $("state-dot").className = `dot ${status.state}`;
+  $("state-text").textContent = STATE_WORDS[status.state] || status.state;
+}
+
+$("server-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const url = new URL($("server-url").value);
+  await saveSettings({ serverUrl: url.origin });
+  say(`Saved: DraftVault talks to ${url.origin}.`);
+});
+
+$("capture-temporary").addEventListener("change", (e) => saveSettings({ captureTemporary: e.target.checked }));
+
+$("unpair").addEventListener("click", async () => {
+  await saveSettings({ token: DEFAULTS.token });
+  say("Unpaired. Pair again from the popup to resume saving.");
+});
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local") render();
+});
+
+await render();
+await renderState();
+setInterval(renderState, 2000);

@@ -1,0 +1,243 @@
+// The popup: pairing, status, pause, history, and the failed sessions with their
+// resume actions. Captured text is untrusted: it only ever goes into textContent.
+// Actions that open tabs run in the service worker (the popup closes when a new
+// tab takes the focus).
+
+import { api } from "../lib/api.js";
+import { unsentDraft } from "../lib/drafts.js";
+import { kindInWords, TARGETS } from "../lib/kinds.js";
+import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
+
+const $ = (id) => document.getElementById(id);
+const send = (message) => chrome.runtime.sendMessage(message);
+
+const STATE_WORDS = {
+  connected: "Connected",
+  connecting: "Connecting…",
+  offline: "Service not reachable",
+  unpaired: "Not paired",
+};
+
+let status = null;
+let tabId = null;
+let tabState = null;
+
+function say(text, isError = false) {
+  const box = $("message");
+  box.textContent = text;
+  box.classList.toggle("error", isError);
+  box.classList.remove("hidden");
+}
+
+function ago(ms) {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+function renderStatus() {
+  if (!status) return;
+  const parts = [STATE_WORDS[status.state] || status.state];
+  if (status.state === "connected" && status.lastAckAt) parts.push(`saved ${ago(Date.now() - status.lastAckAt)}`);
+  if (status.queued > 0) parts.push(`${status.queued} queued`);
+  $("status-text").textContent = parts.join(" · ");
+  $("status").querySelector(".dot").className = `dot ${status.failures ? "failed" : status.state}`;
+  $("pair").classList.toggle("hidden", status.state !== "unpaired");
+  $("history").disabled = status.state === "unpaired";
+}
+
+async function refreshStatus() {
+  status = await send({ type: "dv:status" });
+  renderStatus();
+}
+
+// ---- pairing -------------------------------------------------------------------
+
+$("pair-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const button = $("pair-button");
+  button.disabled = true;
+  const answer = await send({ type: "dv:pair", code: $("pair-code").value });
+  button.disabled = false;
+  if (answer && answer.ok) {
+    $("pair-code").value = "";
+    say("Paired. DraftVault now saves your chats.");
+    await refreshStatus();
+    await loadFailures();
+  } else {
+    say(`Pairing failed: ${answer ? answer.error : "no answer"}`, true);
+  }
+});
+
+// ---- this tab ----------------------------------------------------------------------
+
+const SITE_NAMES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
+
+async function currentTabId() {
+  const fromQuery = new URLSearchParams(location.search).get("tab");
+  if (fromQuery) return Number(fromQuery);
+  const [tab] = await chrome.tabs.query({ active: true, currentWindow: true });
+  return tab ? tab.id : null;
+}
+
+async function loadTab() {
+  tabId = await currentTabId();
+  tabState = tabId == null ? null : await chrome.tabs.sendMessage(tabId, { type: "dv:tab-state" }).catch(() => null);
+  if (!tabState) return;
+  const site = SITE_NAMES[tabState.site] || tabState.site;
+  const turns = `${tabState.turns} turn${tabState.turns === 1 ? "" : "s"}`;
+  const draft = tabState.draftChars ? `draft ${tabState.draftChars.toLocaleString()} characters` : "no draft";
+  let text = `${site} · ${turns} · ${draft}`;
+  if (tabState.broken) text += " · DraftVault cannot read this page (adapter broken)";
+  $("tab-text").textContent = text;
+  $("site-name").textContent = site;
+  const { pausedSites = [] } = await chrome.storage.local.get("pausedSites");
+  $("pause-site").checked = pausedSites.includes(tabState.site);
+  $("pause-tab").checked = await isPaused(tabId, null);
+  $("tab").classList.remove("hidden");
+}
+
+// The content script re-reads its pause state at once on dv:pause-changed.
+const pauseChanged = () => chrome.tabs.sendMessage(tabId, { type: "dv:pause-changed" }).catch(() => {});
+$("pause-tab").addEventListener("change", (e) => setTabPaused(tabId, e.target.checked).then(pauseChanged));
+$("pause-site").addEventListener("change", (e) => setSitePaused(tabState.site, e.target.checked).then(pauseChanged));
+
+// ---- failed sessions -------------------------------------------------------------
+
+async function copy(text) {
+  await navigator.clipboard.writeText(text);
+}
+
+async function act(button, work) {
+  const buttons = button.closest(".failure").querySelectorAll("button");
+  buttons.forEach((b) => (b.disabled = true));
+  try {
+    await work();
+  } catch (err) {
+    say(err.message, true);
+  } finally {
+    buttons.forEach((b) => (b.disabled = false));
+  }
+}
+
+async function failuresChanged() {
+  status = await send({ type: "dv:failures-changed" });
+  renderStatus();
+  await loadFailures();
+}
+
+function checkAnswer(answer) {
+  if (!answer || !answer.ok) throw new Error((answer && answer.error) || "the worker did not answer");
+  return answer;
+}
+
+function renderFailure(failure, detail) {
+  const item = $("failure-template").content.firstElementChild.cloneNode(true);
+  item.dataset.failure = failure.id;
+  item.dataset.conversation = failure.conversation;
+  const site = detail ? SITE_NAMES[detail.site] || detail.site : "";
+  item.querySelector(".title").textContent = (detail && detail.title) || (site ? `Untitled ${site} chat` : "Untitled chat");
+  let kind = kindInWords(failure.kind);
+  if (failure.provider_outage) kind += " — outage confirmed by the provider";
+  if (failure.detail) kind += `: “${failure.detail}”`;
+  item.querySelector(".kind").textContent = kind;
+  const when = new Date(failure.detected_at);
+  item.querySelector(".when").textContent = `${ago(Date.now() - when.getTime())} · ${when.toLocaleString()}`;
+  item.querySelector(".when").title = failure.detected_at;
+  const restore = item.querySelector(".restore");
+  if (!detail || !unsentDraft(detail)) restore.classList.add("hidden");
+
+  item.querySelector(".resume").addEventListener("click", (e) =>
+    act(e.target, async () => {
+      const answer = checkAnswer(
+        await send({ type: "dv:resume", conversation: failure.conversation, target: "chatgpt", failure: failure.id })
+      );
+      say(answer.filled ? "Opened a new ChatGPT chat with the pack in its composer: press Send when ready."
+                        : "Copied the pack: paste it into a new ChatGPT chat.");
+      await failuresChanged();
+    })
+  );
+  restore.addEventListener("click", (e) =>
+    act(e.target, async () => {
+      const answer = checkAnswer(
+        await send({ type: "dv:restore-draft", conversation: failure.conversation, failure: failure.id })
+      );
+      say(answer.filled ? "Your draft is back in the composer." : "Copied the draft: paste it into the composer.");
+      await failuresChanged();
+    })
+  );
+  item.querySelector(".dismiss").addEventListener("click", (e) =>
+    act(e.target, async () => {
+      await api.resolve(failure.id, "dismissed");
+      await failuresChanged();
+    })
+  );
+  item.querySelector(".open").addEventListener("click", (e) =>
+    act(e.target, async () => {
+      const target = item.querySelector(".open-target").value;
+      const spec = TARGETS[target];
+      if (await chrome.permissions.contains({ origins: [spec.origin] })) {
+        const answer = checkAnswer(
+          await send({ type: "dv:resume", conversation: failure.conversation, target, failure: failure.id })
+        );
+        say(answer.filled ? `Opened ${spec.name} with the pack in its composer.` : `Copied — paste it into ${spec.name}.`);
+        await failuresChanged();
+      } else {
+        const pack = await api.resume(failure.conversation, target);
+        await copy(pack.text);
+        say(`Copied — paste it into ${spec.name}.`);
+      }
+    })
+  );
+  item.querySelector(".copy").addEventListener("click", (e) =>
+    act(e.target, async () => {
+      const target = item.querySelector(".copy-target").value;
+      const pack = await api.resume(failure.conversation, target);
+      await copy(pack.text);
+      const omitted = pack.omitted_turns ? ` (${pack.omitted_turns} older turns left out to fit)` : "";
+      say(`Copied the pack for ${TARGETS[target].name}${omitted}.`);
+    })
+  );
+  return item;
+}
+
+async function loadFailures() {
+  if (!status || status.state === "unpaired") return;
+  let failures;
+  try {
+    failures = await api.failures();
+  } catch (err) {
+    return; // the status line already says the service is away
+  }
+  failures.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
+  const details = await Promise.all(failures.map((f) => api.conversation(f.conversation).catch(() => null)));
+  const list = $("failure-list");
+  list.replaceChildren(...failures.map((f, i) => renderFailure(f, details[i])));
+  $("failure-count").textContent = failures.length ? `(${failures.length})` : "";
+  $("failures").classList.toggle("hidden", failures.length === 0);
+}
+
+// ---- footer --------------------------------------------------------------------------
+
+$("history").addEventListener("click", async () => {
+  try {
+    const { url } = await api.loginLink();
+    await chrome.tabs.create({ url });
+  } catch (err) {
+    say(`Cannot open the history page: ${err.message}`, true);
+  }
+});
+
+$("options").addEventListener("click", () => chrome.runtime.openOptionsPage());
+
+// ---- start ------------------------------------------------------------------------------
+
+chrome.storage.onChanged.addListener((changes, area) => {
+  if (area === "local" && "token" in changes) refreshStatus().then(loadFailures);
+});
+
+await refreshStatus();
+setInterval(() => refreshStatus().catch(() => {}), 1000);
+await Promise.all([loadTab(), loadFailures()]);

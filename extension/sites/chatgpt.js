@@ -1,0 +1,147 @@
+// ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
+// markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
+
+import { plainText, toMarkdown } from "../content/markdown.js";
+import { all, byTag, errorText, fillComposer, first, outside, readComposer } from "./common.js";
+
+const TURNS = [
+  'article[data-testid^="conversation-turn"]',
+  '[data-testid^="conversation-turn"]',
+  "article[data-turn]",
+  "[data-message-author-role]",
+];
+const COMPOSER = [
+  '.ProseMirror[contenteditable="true"]',
+  'form textarea:not([style*="display: none"])',
+];
+const STREAMING = [
+  '[data-testid="stop-button"]',
+  'button[aria-label="Stop streaming"]',
+  'button[aria-label="Stop generating"]',
+  ".result-streaming",
+];
+const ERROR_CLASSES = ["text-token-text-error", "text-red-500"];
+const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="error"]'];
+const ROLES = new Set(["user", "assistant", "system", "tool"]);
+
+// The element holding the turns (found at the first turn: querySelector stops there).
+function thread(doc) {
+  const turn = doc.querySelector('[data-testid^="conversation-turn"]');
+  return turn ? turn.parentElement : null;
+}
+
+// Citation pills: [label](url), the label without its "+2" count.
+function special(el) {
+  if (el.getAttribute("data-testid") === "webpage-citation-pill") {
+    const a = el.querySelector("a[href]");
+    if (!a) return { inline: "" };
+    // Its first source's name; "+2" counts and further names are chrome.
+    const names = [...a.querySelectorAll("span")]
+      .filter((span) => !span.firstElementChild)
+      .map((span) => span.textContent.trim())
+      .filter((text) => text && !/^\+\d+$/.test(text));
+    const label = names[0] || a.textContent.trim();
+    return { inline: ` [${label || a.hostname}](${a.getAttribute("href")})` };
+  }
+  return null;
+}
+
+function messageMarkdown(msg) {
+  const role = msg.getAttribute("data-message-author-role");
+  if (role === "user") {
+    const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
+    const images = [...msg.querySelectorAll("img[alt]")]
+      .filter((img) => !(text && text.contains(img)) && img.getAttribute("alt").trim())
+      .map((img) => `[Image: ${img.getAttribute("alt").trim()}]`);
+    const body = text ? plainText(text) : plainText(msg);
+    return [...images, body].filter(Boolean).join("\n\n");
+  }
+  const md = msg.querySelector(".markdown") || msg;
+  return toMarkdown(md, { special });
+}
+
+export default {
+  site: "chatgpt",
+  hosts: ["chatgpt.com", "chat.openai.com"],
+  newChatUrl: "https://chatgpt.com/",
+
+  // Shared links are read-only copies of someone's chat.
+  ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),
+
+  // /c/<id>, also inside projects and GPTs: /g/g-p-…/c/<id>
+  conversationId(loc) {
+    const m = loc.pathname.match(/\/c\/([A-Za-z0-9_-]{4,})/);
+    return m ? m[1] : null;
+  },
+
+  temporary: (loc) => new URLSearchParams(loc.search).get("temporary-chat") === "true",
+
+  title(doc) {
+    const t = (doc.title || "").replace(/\s*[-|]\s*ChatGPT\s*$/, "").trim();
+    if (t && t !== "ChatGPT" && t !== "New chat") return t;
+    const id = this.conversationId(doc.location);
+    const link = id && doc.querySelector(`nav a[href$="/c/${id}"]`);
+    const text = link && link.textContent.trim();
+    return text || null;
+  },
+
+  model(doc) {
+    const switcher = doc.querySelector('[data-testid="model-switcher-dropdown-button"]');
+    const label = (switcher && switcher.getAttribute("aria-label")) || "";
+    const m = label.match(/current model is (.+)$/i);
+    if (m) return m[1].trim();
+    const slugs = doc.querySelectorAll("[data-message-model-slug]");
+    if (slugs.length) return slugs[slugs.length - 1].getAttribute("data-message-model-slug");
+    const text = switcher && switcher.textContent.trim();
+    return text && text !== "ChatGPT" ? text : null;
+  },
+
+  turnElements(doc) {
+    const articles = byTag(doc, "article", (a) => (a.getAttribute("data-testid") || "").startsWith("conversation-turn"));
+    if (articles.length) return articles;
+    const els = all(doc, TURNS);
+    // Message fallback: keep the outermost only.
+    return els.filter((el, i) => i === 0 || !els[i - 1].contains(el));
+  },
+
+  readTurn(el) {
+    const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
+    let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
+    if (!ROLES.has(role)) role = "assistant";
+    const text = msgs.length ? msgs.map(messageMarkdown).filter(Boolean).join("\n\n") : toMarkdown(el, { special });
+    const last = msgs[msgs.length - 1];
+    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
+    return { role, text, message_id };
+  },
+
+  composer(doc) {
+    // By id first: a failing selector scans the whole (long) thread on every keystroke.
+    const el = doc.getElementById("prompt-textarea");
+    if (el && (el.isContentEditable || el.tagName === "TEXTAREA")) return el;
+    return first(doc, COMPOSER);
+  },
+  readDraft(doc) {
+    return readComposer(this.composer(doc));
+  },
+  fillComposer(doc, text) {
+    return fillComposer(this.composer(doc), text);
+  },
+
+  // The composer's submit button turns into the stop button while an answer streams.
+  isStreaming(doc) {
+    const button = doc.getElementById("composer-submit-button");
+    if (button) return button.getAttribute("data-testid") === "stop-button";
+    return first(doc, STREAMING) !== null;
+  },
+
+  errorText: (doc) => errorText(doc, { classes: ERROR_CLASSES, alerts: ALERTS, thread: thread(doc) }),
+
+  loggedOut(doc) {
+    if (/^\/auth\//.test(doc.location.pathname)) return true;
+    if (!outside(doc, thread(doc), '[data-testid="login-button"]').length) return false;
+    // Logged-out visitors may chat on the home page; on a saved chat it means the session ended.
+    return this.conversationId(doc.location) !== null || !this.composer(doc);
+  },
+
+  observeRoot: (doc) => doc.body,
+};

@@ -1,0 +1,83 @@
+// Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
+
+import { plainText, toMarkdown } from "../content/markdown.js";
+import { all, errorText, fillComposer, first, readComposer } from "./common.js";
+
+const USER = '[data-testid="user-message"]';
+const ASSISTANT = ".font-claude-response:not(#markdown-artifact)";
+const TURNS = ["[data-test-render-count]", `${USER}, ${ASSISTANT}`];
+const COMPOSER = [
+  '[data-testid="chat-input"][contenteditable="true"]',
+  '.ProseMirror[contenteditable="true"]',
+  'fieldset:not([inert]) textarea',
+];
+const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop response"]', 'button[aria-label="Stop"]'];
+
+function isTurn(el) {
+  return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
+}
+
+export default {
+  site: "claude",
+  hosts: ["claude.ai"],
+  newChatUrl: "https://claude.ai/new",
+
+  ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),
+
+  conversationId(loc) {
+    const m = loc.pathname.match(/^\/chat\/([A-Za-z0-9_-]{4,})/);
+    return m ? m[1] : null;
+  },
+
+  temporary: (loc) => new URLSearchParams(loc.search).get("incognito") !== null,
+
+  title(doc) {
+    const button = first(doc, ['[data-testid="chat-title-button"] .truncate', '[data-testid="chat-title-button"]']);
+    const text = button && button.textContent.trim();
+    if (text) return text;
+    const t = (doc.title || "").replace(/\s*[-|]\s*Claude\s*$/, "").trim();
+    return t && t !== "Claude" ? t : null;
+  },
+
+  model(doc) {
+    const el = doc.querySelector('[data-testid="model-selector-dropdown"]');
+    const text = el && el.textContent.replace(/\s+/g, " ").trim();
+    return text || null;
+  },
+
+  turnElements: (doc) => all(doc, TURNS).filter(isTurn),
+
+  // Also reads an open artifact panel (#markdown-artifact) as assistant Markdown.
+  readTurn(el) {
+    const user = el.matches(USER) ? el : el.querySelector(USER);
+    if (user) {
+      const paras = [...user.querySelectorAll("p")];
+      const text = paras.length ? paras.map((p) => plainText(p)).join("\n") : plainText(user);
+      return { role: "user", text, message_id: null };
+    }
+    const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
+    return { role: "assistant", text: toMarkdown(body), message_id: null };
+  },
+
+  composer: (doc) => first(doc, COMPOSER),
+  readDraft(doc) {
+    return readComposer(this.composer(doc));
+  },
+  fillComposer(doc, text) {
+    return fillComposer(this.composer(doc), text);
+  },
+
+  isStreaming: (doc) => first(doc, STREAMING) !== null,
+
+  errorText(doc) {
+    const turn = doc.querySelector("[data-test-render-count]");
+    return errorText(doc, {
+      alerts: ['[role="alert"]', "[data-sonner-toast]", '[data-testid*="error"]'],
+      thread: turn && turn.parentElement,
+    });
+  },
+
+  loggedOut: (doc) => /^\/login/.test(doc.location.pathname),
+
+  observeRoot: (doc) => doc.body,
+};

@@ -1,0 +1,116 @@
+// Helpers the site adapters share: selector fallbacks and composer reading/filling.
+
+import { plainText } from "../content/markdown.js";
+
+/** The first element matching any of the selectors, tried in order. */
+export function first(root, selectors) {
+  for (const sel of selectors) {
+    const el = root.querySelector(sel);
+    if (el) return el;
+  }
+  return null;
+}
+
+/** All elements for the first selector that matches any (fallbacks in order). */
+export function all(root, selectors) {
+  for (const sel of selectors) {
+    const els = root.querySelectorAll(sel);
+    if (els.length) return [...els];
+  }
+  return [];
+}
+
+/** The text of a composer: a <textarea>'s value, or a contenteditable's lines. */
+export function readComposer(el) {
+  if (!el) return null;
+  if (el.tagName === "TEXTAREA") return el.value;
+  return plainText(el);
+}
+
+/**
+ * Puts `text` into a composer without sending, so the page's framework sees it:
+ * textarea through the native value setter + input event; contenteditable
+ * (ProseMirror, Quill) through execCommand("insertText"), else a beforeinput/input
+ * pair on rewritten paragraphs. True when the composer then holds the text.
+ */
+export function fillComposer(el, text) {
+  if (!el) return false;
+  el.focus();
+  if (el.tagName === "TEXTAREA") {
+    const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set;
+    setter.call(el, text);
+    el.dispatchEvent(new Event("input", { bubbles: true }));
+    return el.value === text;
+  }
+  const doc = el.ownerDocument;
+  const selection = doc.getSelection();
+  const range = doc.createRange();
+  range.selectNodeContents(el);
+  selection.removeAllRanges();
+  selection.addRange(range);
+  let ok = false;
+  try {
+    ok = doc.execCommand("insertText", false, text);
+  } catch (err) {
+    ok = false;
+  }
+  if (!ok || readComposer(el).trim() !== text.trim()) {
+    el.replaceChildren(
+      ...text.split("\n").map((line) => {
+        const p = doc.createElement("p");
+        if (line) p.textContent = line;
+        else p.appendChild(doc.createElement("br"));
+        return p;
+      })
+    );
+    el.dispatchEvent(new InputEvent("input", { bubbles: true, inputType: "insertText", data: text }));
+  }
+  return readComposer(el).trim() === text.trim();
+}
+
+/** Elements matching `selector` anywhere but inside `skip` (the thread of turns,
+ * nearly all of a long chat's page): signals.js asks often, so this must not scan
+ * every turn. */
+export function outside(doc, skip, selector) {
+  if (!skip) return [...doc.querySelectorAll(selector)];
+  const out = [];
+  for (let node = skip; node.parentElement; node = node.parentElement) {
+    for (const sibling of node.parentElement.children) {
+      if (sibling === node) continue;
+      if (sibling.matches(selector)) out.push(sibling);
+      out.push(...sibling.querySelectorAll(selector));
+    }
+  }
+  return out;
+}
+
+const clean = (el) => el.textContent.replace(/\s+/g, " ").trim().slice(0, 2000);
+
+/** The text of a visible error: an element with one of the error `classes`
+ * (anywhere, through Blink's class index), else an alert/toast outside `thread`
+ * that says something failed. */
+export function errorText(doc, { classes = [], alerts = [], thread = null }) {
+  for (const cls of classes) {
+    for (const el of doc.getElementsByClassName(cls)) {
+      const text = clean(el);
+      if (text) return text;
+    }
+  }
+  if (!alerts.length) return null;
+  for (const el of outside(doc, thread, alerts.join(", "))) {
+    const text = clean(el);
+    if (text && ERROR_WORDS.test(text)) return text;
+  }
+  return null;
+}
+
+/** Elements by tag name passing `test`: Blink caches tag collections, so this is far
+ * cheaper on a long chat than an attribute selector that finds nothing. */
+export function byTag(doc, tag, test) {
+  const out = [];
+  for (const el of doc.getElementsByTagName(tag)) if (test(el)) out.push(el);
+  return out;
+}
+
+export const ERROR_WORDS =
+  /went wrong|error|network|capacity|too many requests|rate limit|bad gateway|unavailable|timed out|failed|try again|limit|interrupted/i;

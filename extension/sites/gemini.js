@@ -1,0 +1,85 @@
+// Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
+
+import { plainText, toMarkdown } from "../content/markdown.js";
+import { all, errorText, fillComposer, first, readComposer } from "./common.js";
+
+const TURNS = ["user-query, model-response", ".query-content, message-content"];
+const COMPOSER = ['rich-textarea .ql-editor[contenteditable="true"]', '.ql-editor[contenteditable="true"]', "textarea"];
+const STREAMING = [
+  'model-response [aria-busy="true"]',
+  'button[aria-label="Stop response"]',
+  'mat-icon[fonticon="stop"]',
+];
+
+export default {
+  site: "gemini",
+  hosts: ["gemini.google.com"],
+  newChatUrl: "https://gemini.google.com/app",
+
+  ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),
+
+  // /app/<id>, also /gem/<gem>/<id>
+  conversationId(loc) {
+    const m = loc.pathname.match(/^\/(?:app|gem\/[^/]+)\/([A-Za-z0-9_-]{6,})/);
+    return m ? m[1] : null;
+  },
+
+  temporary: () => false,
+
+  title(doc) {
+    const el = first(doc, [".conversation.selected .conversation-title", '[data-test-id="conversation-title"]']);
+    const text = el && el.textContent.trim();
+    if (text) return text;
+    const t = (doc.title || "").replace(/\s*[-|]\s*(Google )?Gemini\s*$/, "").trim();
+    return t && !/^(Google )?Gemini$/.test(t) ? t : null;
+  },
+
+  model(doc) {
+    const el = first(doc, ['[data-test-id="logo-pill-label-container"] span', "bard-mode-switcher button"]);
+    const text = el && el.textContent.replace(/\s+/g, " ").trim();
+    return text || null;
+  },
+
+  turnElements: (doc) => all(doc, TURNS),
+
+  readTurn(el) {
+    if (el.matches("user-query, .query-content")) {
+      const lines = [...el.querySelectorAll(".query-text-line")];
+      const text = lines.length
+        ? lines.map((l) => plainText(l)).join("\n")
+        : plainText(el.querySelector(".query-text") || el);
+      const box = el.closest(".conversation-container");
+      return { role: "user", text, message_id: box && box.id ? box.id : null };
+    }
+    const content = el.matches("message-content") ? el : el.querySelector("message-content");
+    const body = (content && (content.querySelector(".markdown") || content)) || el;
+    const id = content && content.id ? content.id.replace(/^message-content-id-/, "") : null;
+    return { role: "assistant", text: toMarkdown(body), message_id: id };
+  },
+
+  composer: (doc) => first(doc, COMPOSER),
+  readDraft(doc) {
+    return readComposer(this.composer(doc));
+  },
+  fillComposer(doc, text) {
+    return fillComposer(this.composer(doc), text);
+  },
+
+  isStreaming: (doc) => first(doc, STREAMING) !== null,
+
+  errorText(doc) {
+    const turn = doc.querySelector("user-query, model-response");
+    return errorText(doc, {
+      classes: ["error-message"],
+      alerts: ['[role="alert"]', "mat-snack-bar-container", '[data-test-id*="error"]'],
+      thread: turn && turn.closest("infinite-scroller, #chat-history"),
+    });
+  },
+
+  // Signed out: Google's sign-in link instead of the composer.
+  loggedOut(doc) {
+    return doc.querySelector('a[href*="accounts.google.com/ServiceLogin"]') !== null && !this.composer(doc);
+  },
+
+  observeRoot: (doc) => doc.body,
+};

@@ -1,0 +1,270 @@
+"""The `draftvault` command: each command is a few lines over a library function.
+
+The vault lives under $DRAFTVAULT_HOME (else the platform's user data directory).
+A passphrase-protected key is unlocked with $DRAFTVAULT_PASSPHRASE, else a prompt.
+A wrong passphrase, like any refused input, exits 2 with a one-line message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import urllib.request
+import webbrowser
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+import msgspec
+
+from . import auth, config, crypto
+
+
+def _home() -> Path:
+    return config.home()
+
+
+def _passphrase(home: Path) -> str | None:
+    env = os.environ.get("DRAFTVAULT_PASSPHRASE")
+    if env is not None:
+        return env
+    key = config.key_path(home)
+    if key.exists() and crypto.is_passphrase_protected(key):
+        return click.prompt("Vault passphrase", hide_input=True, err=True)
+    return None
+
+
+@contextmanager
+def _vault():
+    from .vault import KeyMismatch, Vault
+
+    home = _home()
+    try:
+        vault = Vault.open(home, _passphrase(home))
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired, KeyMismatch) as e:
+        _fail(str(e))
+    try:
+        yield vault
+    finally:
+        vault.close()
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+@contextmanager
+def _progress(what: str):
+    """A rich progress bar on stderr; yields the callback progress(done, total)."""
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(
+        TextColumn(what), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=Console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task(what, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
+
+
+@click.group()
+@click.version_option(package_name="draftvault")
+def main() -> None:
+    """DraftVault: an encrypted local vault of your AI chats and drafts."""
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (loopback only by default).")
+@click.option("--port", type=int, default=None, help="Port (default $DRAFTVAULT_PORT or 8737).")
+def serve(host: str, port: int | None) -> None:
+    """Run the service (creates the vault on first run)."""
+    from .app import serve as run
+
+    home = _home()
+    try:
+        run(home, host, port or config.port(), _passphrase(home), echo=click.echo)
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired) as e:
+        _fail(str(e))
+
+
+@main.command()
+def pair() -> None:
+    """Print a one-time pairing code for the extension (valid 5 minutes)."""
+    click.echo(auth.create_pair_code(auth.connect(_home())))
+
+
+@main.command("open")
+def open_page() -> None:
+    """Open the history page, signed in (a one-time link)."""
+    link = f"http://127.0.0.1:{config.port()}/login?t={auth.create_login_nonce(auth.connect(_home()))}"
+    click.echo(link)
+    webbrowser.open(link)
+
+
+@main.group()
+def token() -> None:
+    """API tokens for scripts."""
+
+
+@token.command("create")
+@click.option("--name", required=True, help="A name to recognise (and revoke) the token by.")
+def token_create(name: str) -> None:
+    """Print a new API token."""
+    click.echo(auth.create_token(auth.connect(_home()), name))
+
+
+@token.command("list")
+def token_list() -> None:
+    """List live tokens (never the tokens themselves)."""
+    for t in auth.list_tokens(auth.connect(_home())):
+        click.echo(f"{t.id}\t{t.name}\t{t.origin or '-'}\t{t.created_at}")
+
+
+@token.command("revoke")
+@click.argument("name_or_id")
+def token_revoke(name_or_id: str) -> None:
+    """Revoke the token with this id, or every token with this name."""
+    if not auth.revoke_token(auth.connect(_home()), name_or_id):
+        _fail(f"no live token named or with id {name_or_id!r}")
+    click.echo(f"revoked {name_or_id}")
+
+
+@main.command()
+@click.argument("query")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {conversation, title, snippet}.")
+@click.option("--site", type=click.Choice(["chatgpt", "claude", "gemini"]), default=None)
+@click.option("--limit", type=int, default=20, show_default=True)
+def search(query: str, as_json: bool, site: str | None, limit: int) -> None:
+    """Search saved conversations and drafts."""
+    with _vault() as vault:
+        hits = vault.search(query, site=site, limit=limit)
+    if as_json:
+        click.echo(json.dumps([{"conversation": h.conversation, "title": h.title, "snippet": h.snippet} for h in hits]))
+        return
+    for h in hits:
+        click.echo(f"{h.conversation}  {h.title or '(untitled)'}\n    {h.snippet}")
+
+
+@main.command("export")
+@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None,
+              help="File to write (default: stdout for one conversation, else draftvault-export-TIME.zip).")
+@click.argument("conversations", nargs=-1)
+def export_cmd(fmt: str, out: Path | None, conversations: tuple[str, ...]) -> None:
+    """Export one conversation as Markdown/JSON, or several (default all) as a .zip."""
+    from . import export
+
+    with _vault() as vault:
+        if len(conversations) == 1 and (out is None or out.suffix != ".zip"):
+            detail = vault.get_conversation(conversations[0])
+            if detail is None:
+                _fail(f"no conversation {conversations[0]!r}")
+            data = export.conversation_markdown(detail).encode() if fmt == "md" else export.conversation_json(detail)
+            if out is None:
+                sys.stdout.buffer.write(data)
+            else:
+                out.write_bytes(data)
+            return
+        out = out or Path(f"draftvault-export-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.zip")
+        with _progress("Exporting") as progress:
+            n = export.export_zip(vault, list(conversations) or None, fmt, out, progress=progress)
+    click.echo(f"exported {n} conversations to {out}")
+
+
+@main.group("import")
+def import_group() -> None:
+    """Import conversations from elsewhere."""
+
+
+@import_group.command("chatgpt-export")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_chatgpt(path: Path) -> None:
+    """Import a ChatGPT data export (its .zip or conversations.json)."""
+    from .importers.chatgpt import ImportFailed, import_chatgpt_export
+
+    with _vault() as vault, _progress("Importing") as progress:
+        try:
+            r = import_chatgpt_export(vault, path, progress=progress)
+        except ImportFailed as e:
+            _fail(f"{e}; nothing was imported")
+    click.echo(
+        f"{r.conversations} conversations: {r.created} new, {r.updated} updated, {r.unchanged} unchanged; {r.turns} turns"
+    )
+
+
+def _running(home: Path) -> str | None:
+    """'pid N on host:port' when the service is up (runtime file, live pid, healthy), else None."""
+    try:
+        info = msgspec.json.decode(config.runtime_path(home).read_bytes())
+        os.kill(int(info["pid"]), 0)
+        url = f"http://127.0.0.1:{int(info['port'])}/api/health"
+        with urllib.request.urlopen(url, timeout=2) as res:
+            if res.status == 200:
+                return f"pid {info['pid']} on {info['host']}:{info['port']}"
+    except (OSError, ValueError, KeyError, TypeError, msgspec.DecodeError):
+        pass
+    return None
+
+
+@main.command()
+def status() -> None:
+    """Where the vault is, its size, how many conversations, whether the service runs."""
+    home = _home()
+    if not config.db_path(home).exists():
+        click.echo(f"vault: none yet under {home} (`draftvault serve` creates it)")
+    else:
+        with _vault() as vault:
+            stats = vault.stats()
+        click.echo(f"vault: {stats['path']}")
+        click.echo(f"size: {stats['size_bytes']} bytes")
+        click.echo(f"conversations: {stats['conversations']}")
+        click.echo(f"turns: {stats['turns']}")
+    running = _running(home)
+    click.echo(f"service: {'running, ' + running if running else 'not running'}")
+
+
+@main.command()
+def verify() -> None:
+    """Check that every record decrypts and authenticates; exit 1 listing bad ones."""
+    with _vault() as vault:
+        report = vault.verify()
+    for bad in report.bad:
+        click.echo(f"BAD {bad}")
+    click.echo(f"checked {report.checked} records, {len(report.bad)} bad")
+    sys.exit(1 if report.bad else 0)
+
+
+@main.group()
+def passphrase() -> None:
+    """Protect the vault key with a passphrase, or go back to the key file alone."""
+
+
+@passphrase.command("set")
+def passphrase_set() -> None:
+    """Set or change the passphrase (re-wraps the key; the vault is not re-encrypted)."""
+    home = _home()
+    if not config.key_path(home).exists():
+        with _vault():  # first use: create the vault and its key
+            pass
+    _rewrap(home, ask_new=True)
+    click.echo("passphrase set")
+
+
+@passphrase.command("remove")
+def passphrase_remove() -> None:
+    """Remove the passphrase: the key file alone unlocks the vault."""
+    _rewrap(_home(), ask_new=False)
+    click.echo("passphrase removed")
+
+
+def _rewrap(home: Path, *, ask_new: bool) -> None:
+    key = config.key_path(home)
+    current = _passphrase(home) if crypto.is_passphrase_protected(key) else None
+    new = click.prompt("New passphrase", hide_input=True, confirmation_prompt=True, err=True) if ask_new else None
+    try:
+        crypto.set_passphrase(key, current, new)
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired) as e:
+        _fail(str(e))

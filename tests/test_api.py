@@ -1,0 +1,186 @@
+"""The HTTP API's shapes (DESIGN.md contract) and the no-plaintext-on-disk promise,
+against a real `draftvault serve` fed over its WebSocket."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import zipfile
+from pathlib import Path
+
+from draftvault import config, protocol
+
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+CANARY = "The quokka canary sings 7341 zebra-striped lullabies at midnight"
+DRAFT_CANARY = "Unsent: the axolotl canary hums 9052 violet sonatas"
+
+
+def feed(server, frames: list[dict], client_id: str = "client-api-1") -> None:
+    with server.connect(client_id) as (ws, welcome):
+        for seq, frame in enumerate(frames, start=welcome.last_seq + 1):
+            ws.send(json.dumps({"type": "snapshot", "seq": seq, **frame}))
+            got = protocol.decode_server_frame(ws.recv(timeout=10))
+            assert got == protocol.Ack(seq=seq), got
+
+
+def page(conv: str | None, turns, *, page_id: str, site="chatgpt", draft=None, title=None) -> dict:
+    return {
+        "page_id": page_id, "conversation_id": conv, "site": site, "url": f"https://example.test/{conv or page_id}",
+        "turn_count": len(turns), "turns_from": 0, "title": title, "draft": draft,
+        "turns": [{"index": i, "role": r, "text": t} for i, (r, t) in enumerate(turns)],
+    }
+
+
+def seed(server) -> dict[str, str]:
+    feed(server, [
+        page("c-alpha", [("user", "How do I sort a list in Python?"), ("assistant", "Use `sorted(xs)`.")],
+             page_id="page-alpha-01", title="Sorting", draft="and in reverse?"),
+        page("c-beta", [("user", "Bonjour"), ("assistant", "Salut !")], page_id="page-beta-001", site="claude",
+             title="French"),
+    ])
+    return {c["title"]: c["id"] for c in server.api("GET", "/api/conversations")["items"]}
+
+
+SUMMARY_KEYS = {"id", "site", "conversation_id", "title", "url", "status", "turn_count", "updated_at"}
+
+
+def test_conversation_list_and_detail_shapes(server):
+    ids = seed(server)
+    items = server.api("GET", "/api/conversations")["items"]
+    assert all(set(item) == SUMMARY_KEYS for item in items)
+    sorting = next(i for i in items if i["title"] == "Sorting")
+    assert (sorting["site"], sorting["conversation_id"], sorting["status"], sorting["turn_count"]) == \
+        ("chatgpt", "c-alpha", "active", 2)
+
+    detail = server.api("GET", f"/api/conversations/{ids['Sorting']}")
+    assert SUMMARY_KEYS <= set(detail)
+    assert detail["turns"] == [
+        {"index": 0, "role": "user", "text": "How do I sort a list in Python?"},
+        {"index": 1, "role": "assistant", "text": "Use `sorted(xs)`."},
+    ]
+    assert set(detail["draft"]) == {"text", "updated_at"} and detail["draft"]["text"] == "and in reverse?"
+    assert server.api("GET", f"/api/conversations/{ids['French']}")["draft"] is None
+
+    assert [i["title"] for i in server.api("GET", "/api/conversations", params={"site": "claude"})["items"]] == ["French"]
+    assert server.api("GET", "/api/conversations", params={"status": "failed"})["items"] == []
+    assert [i["title"] for i in server.api("GET", "/api/conversations", params={"q": "bonjour"})["items"]] == ["French"]
+    assert server.request("GET", "/api/conversations/nope").status == 404
+    assert server.request("GET", "/api/conversations", params={"site": "myspace"}).status == 400
+
+
+def test_search(server):
+    ids = seed(server)
+    hits = server.api("GET", "/api/search", params={"q": "sort python"})["items"]
+    assert hits[0]["conversation"] == ids["Sorting"] and hits[0]["title"] == "Sorting"
+    assert "sort" in hits[0]["snippet"].lower()
+    assert server.api("GET", "/api/search", params={"q": "sort", "site": "claude"})["items"] == []
+    assert server.request("GET", "/api/search").status == 400
+
+
+def test_resume_and_exports(server):
+    ids = seed(server)
+    pack = server.api("GET", f"/api/conversations/{ids['Sorting']}/resume", params={"target": "claude"})
+    assert set(pack) == {"target", "text", "chars", "omitted_turns"} and pack["target"] == "claude"
+    assert "and in reverse?" in pack["text"] and pack["chars"] == len(pack["text"])
+    assert server.request("GET", f"/api/conversations/{ids['Sorting']}/resume", params={"target": "altavista"}).status == 400
+    assert server.request("GET", "/api/conversations/nope/resume").status == 404
+
+    res = server.request("GET", f"/api/conversations/{ids['Sorting']}/export.md")
+    assert res.status == 200 and res.headers["Content-Type"].startswith("text/markdown")
+    assert res.headers["Content-Disposition"].startswith("attachment; filename=") and ".md" in res.headers["Content-Disposition"]
+    assert "How do I sort a list in Python?" in res.body.decode()
+    exported = server.api("GET", f"/api/conversations/{ids['French']}/export.json")
+    assert "Bonjour" in json.dumps(exported)
+
+    res = server.request("POST", "/api/export", json={"format": "md"})
+    assert res.status == 200 and res.headers["Content-Type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(res.body)) as zf:
+        assert len(zf.namelist()) == 2
+    res = server.request("POST", "/api/export", json={"ids": [ids["French"]], "format": "json"})
+    with zipfile.ZipFile(io.BytesIO(res.body)) as zf:
+        assert [n.endswith(".json") for n in zf.namelist()] == [True]
+
+
+def test_delete(server):
+    ids = seed(server)
+    assert server.request("DELETE", f"/api/conversations/{ids['French']}").status == 204
+    assert server.request("GET", f"/api/conversations/{ids['French']}").status == 404
+    assert server.request("DELETE", f"/api/conversations/{ids['French']}").status == 404
+    assert [i["title"] for i in server.api("GET", "/api/conversations")["items"]] == ["Sorting"]
+
+
+def test_failures_list_and_resolve(server):
+    seed(server)
+    with server.connect("client-api-1") as (ws, welcome):
+        ws.send(json.dumps({
+            "type": "signal", "seq": welcome.last_seq + 1, "page_id": "page-alpha-01", "conversation_id": "c-alpha",
+            "site": "chatgpt", "url": "https://chatgpt.com/c/c-alpha", "kind": "http_error", "status": 502,
+        }))
+        ws.recv(timeout=10)
+    (failure,) = server.api("GET", "/api/failures")["items"]
+    assert {"id", "conversation", "kind", "detected_at", "resolved"} <= set(failure)
+    assert (failure["kind"], failure["resolved"]) == ("http_error", False)
+    assert [i["title"] for i in server.api("GET", "/api/conversations", params={"status": "failed"})["items"]] == ["Sorting"]
+
+    done = server.api("POST", f"/api/failures/{failure['id']}/resolve", json={"resolution": "dismissed"})
+    assert (done["resolved"], done["resolution"]) == (True, "dismissed")
+    assert server.api("GET", "/api/failures", params={"resolved": "false"})["items"] == []
+    assert server.request("POST", "/api/failures/nope/resolve", json={"resolution": "dismissed"}).status == 404
+    assert server.request("POST", f"/api/failures/{failure['id']}/resolve", json={"resolution": "x"}).status == 400
+
+
+def test_import_upload(server):
+    body, boundary = multipart("file", "chatgpt-tree.json", (REAL / "chatgpt-tree.json").read_bytes())
+    res = server.request("POST", "/api/import", data=body,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert res.status == 200, res.body
+    assert res.json()["created"] == 1
+    body, boundary = multipart("file", "conversations.json", b'{"not": "an export"}')
+    res = server.request("POST", "/api/import", data=body,
+                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert res.status == 400 and "conversations.json" in res.json()["detail"]
+
+
+def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:
+    boundary = "dvboundary7MA4YWxkTrZu0gW"
+    head = (f'--{boundary}\r\nContent-Disposition: form-data; name="{field}"; filename="{filename}"\r\n'
+            "Content-Type: application/octet-stream\r\n\r\n").encode()
+    return head + data + f"\r\n--{boundary}--\r\n".encode(), boundary
+
+
+def test_tampered_record_is_reported_and_the_rest_stays_readable(server):
+    ids = seed(server)
+    with sqlite3.connect(config.db_path(server.home)) as db:
+        (bid,) = db.execute(
+            "SELECT t.bid FROM turns t JOIN conversations c USING (cid) WHERE c.id=? AND t.idx=1", (ids["Sorting"],)
+        ).fetchone()
+        db.execute("UPDATE blobs SET data = substr(data, 1, length(data) - 1) || x'00' WHERE bid=?", (bid,))
+    detail = server.api("GET", f"/api/conversations/{ids['Sorting']}")
+    assert any("turn 1" in c for c in detail["corrupt"])
+    assert detail["turns"][0]["text"] == "How do I sort a list in Python?"
+    assert server.api("GET", f"/api/conversations/{ids['French']}")["corrupt"] == []
+    assert server.api("GET", "/api/search", params={"q": "bonjour"})["items"]
+
+
+def files_holding(home: Path, needle: bytes, extra: list[Path] = ()) -> list[str]:
+    return [str(p) for p in [*home.rglob("*"), *extra] if p.is_file() and needle in p.read_bytes()]
+
+
+def test_canary_is_found_through_the_api_and_is_nowhere_on_disk(server):
+    feed(server, [
+        page("c-canary", [("user", "Remember this for me."), ("assistant", CANARY)], page_id="page-canary-1",
+             draft=DRAFT_CANARY, title="Canary title 4417"),
+    ])
+    (hit,) = server.api("GET", "/api/search", params={"q": "quokka lullabies"})["items"]
+    detail = server.api("GET", f"/api/conversations/{hit['conversation']}")
+    assert detail["turns"][1]["text"] == CANARY and detail["draft"]["text"] == DRAFT_CANARY
+    assert server.api("GET", "/api/search", params={"q": "axolotl sonatas"})["items"][0]["conversation"] == detail["id"]
+
+    needles = [CANARY, DRAFT_CANARY, "quokka", "axolotl", "Canary title 4417", "c-canary", "https://example.test/c-canary"]
+    log = server.log_path
+    for needle in needles:
+        assert files_holding(server.home, needle.encode(), [log]) == [], needle
+    server.stop()  # closing checkpoints the WAL into the database file
+    for needle in needles:
+        assert files_holding(server.home, needle.encode(), [log]) == [], needle

@@ -1,0 +1,241 @@
+"""Import of ChatGPT's data export into a real vault on disk.
+
+The real export files under ../shared/fixtures/real/chatgpt-export/ were read by hand:
+- chatgpt-tree.json: current_node f63b8e17 -> "tell me a joke" -> "hi again" (an edit of
+  "so cool bro") -> "Hello!" -> "hi there". The edited-away thread ends in an interrupted
+  story; "tell me a joke" has two (identical) regenerated answers.
+- chatgpt-export.json: a browsing conversation (tool calls, search results, quotes) and a
+  code conversation (Python, then C#); each starts with a hidden empty system message.
+- chatgpt-citations.json: a trimmed tree (current_node not in the mapping) whose answer
+  cites four pages with 【3:n†source】 markers.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from draftvault.export import conversation_markdown
+from draftvault.importers.chatgpt import ImportFailed, import_chatgpt_export
+
+REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+TREE = REAL / "chatgpt-tree.json"
+EXPORT = REAL / "chatgpt-export.json"
+CITATIONS = REAL / "chatgpt-citations.json"
+
+
+def only(vault):
+    (summary,) = vault.list_conversations()
+    return vault.get_conversation(summary.id)
+
+
+def by_title(vault) -> dict:
+    return {c.title: vault.get_conversation(c.id) for c in vault.list_conversations()}
+
+
+def test_every_real_file_imports():
+    files = sorted(REAL.glob("*.json"))
+    assert {f.name for f in files} == {TREE.name, EXPORT.name, CITATIONS.name}
+
+
+def test_tree_imports_the_branch_chatgpt_showed(vault):
+    result = import_chatgpt_export(vault, TREE)
+    assert (result.conversations, result.created, result.turns) == (1, 1, 6)
+    c = only(vault)
+    assert c.title == "Assist user with summary"
+    assert c.site == "chatgpt"
+    assert c.url == "https://chatgpt.com/c/d5dc5307-6807-41a0-8b04-4acee626eeb7"
+    assert c.created_at.startswith("2024-05-01T17:37:11")
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "hi there"),
+        ("assistant", "Hello! How can I assist you today?"),
+        ("user", "hi again"),
+        ("assistant", "Hey! Welcome back. What's on your mind?"),
+        ("user", "tell me a joke"),
+        ("assistant", "Sure, here's one for you:\n\nWhy don't scientists trust atoms?\n\nBecause they make up everything!"),
+    ]
+    # The edited-away branch is kept: its interrupted story is found by search.
+    hits = vault.search("rolling village")
+    assert [h.conversation for h in hits] == [c.id]
+
+
+def test_reimport_changes_nothing(vault):
+    first = import_chatgpt_export(vault, EXPORT)
+    before = {c.id: vault.get_conversation(c.id) for c in vault.list_conversations()}
+    again = import_chatgpt_export(vault, EXPORT)
+    assert (first.created, first.unchanged) == (2, 0)
+    assert (again.conversations, again.created, again.updated, again.unchanged) == (2, 0, 0, 2)
+    assert {c.id: vault.get_conversation(c.id) for c in vault.list_conversations()} == before
+
+
+def test_code_and_tool_messages(vault):
+    import_chatgpt_export(vault, EXPORT)
+    convs = by_title(vault)
+    code = convs["Conversation 2"]
+    assert [t.role for t in code.turns] == ["user", "assistant", "user", "assistant"]  # hidden system skipped
+    assert code.turns[1].text.count("```python\n") == 1
+    assert "```csharp\nusing System;\n" in code.turns[3].text
+
+    web = convs["Conversation 1. Web Search"]
+    assert web.model == "gpt-4"
+    roles = [t.role for t in web.turns]
+    assert roles[:5] == ["user", "assistant", "tool", "assistant", "tool"]
+    assert "system" not in roles
+    # The browser call is code; search results and quotes are quoted tool output with their sources.
+    assert web.turns[1].text == '```\nsearch("Volkswagen Transporter fuel consumption with 8 people l/km")\n```'
+    assert web.turns[2].text.startswith("> # [0] Volkswagen Transporter MPG - Actual MPG from 528 Volkswagen ... - Fuelly (www.fuelly.com)\n")
+    quote = web.turns[4].text
+    assert quote.startswith("> URL: https://www.ultimatespecs.com/")
+    assert quote.endswith(
+        "\n\n[2021 Volkswagen Transporter T6.1 L2H1 2.0 TDI 110HP specs, dimensions]"
+        "(https://www.ultimatespecs.com/car-specs/Volkswagen/118424/2021-Volkswagen-Transporter-T61-L2H1-20-TDI-110HP.html)"
+    )
+    assert web.turns[-1].text.startswith("The fuel consumption figures for the 2014 Volkswagen Transporter TDI340")
+
+
+def test_citations_become_links(vault):
+    import_chatgpt_export(vault, CITATIONS)
+    c = only(vault)
+    assert [t.role for t in c.turns] == ["tool", "assistant"]
+    answer = c.turns[1].text
+    assert "【" not in answer
+    assert (
+        "hybrid environments ([Signal Sciences - Crunchbase Company Profile & Funding]"
+        "(https://www.crunchbase.com/organization/signal-sciences), "
+        "[Demand More from Your WAF - Signal Sciences now part of Fastly](https://www.signalsciences.com/))."
+    ) in answer
+    assert answer.endswith(
+        "operating online ([Fastly Completes Acquisition of Signal Sciences | Fastly]"
+        "(https://www.fastly.com/press/press-releases/fastly-completes-acquisition-signal-sciences), "
+        "[Fastly Agrees to Acquire Signal Sciences for $775 Million - Cooley]"
+        "(https://www.cooley.com/news/coverage/2020/2020-08-27-fastly-agrees-to-acquire-signal-sciences-for-775-million))."
+    )
+
+
+def test_markdown_export_of_an_import_reads_as_expected(vault):
+    import_chatgpt_export(vault, TREE)
+    c = only(vault)
+    assert conversation_markdown(c) == (
+        "---\n"
+        'title: "Assist user with summary"\n'
+        'site: "chatgpt"\n'
+        'url: "https://chatgpt.com/c/d5dc5307-6807-41a0-8b04-4acee626eeb7"\n'
+        f"created: {c.created_at}\n"
+        f"updated: {c.updated_at}\n"
+        'model: "text-davinci-002-render-sha"\n'
+        "---\n"
+        "\n# Assist user with summary\n"
+        "\n## User\n\nhi there\n"
+        "\n## Assistant\n\nHello! How can I assist you today?\n"
+        "\n## User\n\nhi again\n"
+        "\n## Assistant\n\nHey! Welcome back. What's on your mind?\n"
+        "\n## User\n\ntell me a joke\n"
+        "\n## Assistant\n\nSure, here's one for you:\n\nWhy don't scientists trust atoms?\n\nBecause they make up everything!\n"
+    )
+
+
+def split_export(tmp_path: Path) -> Path:
+    """A folder as the newer exports look: the conversations split over numbered files."""
+    folder = tmp_path / "export"
+    folder.mkdir()
+    shutil.copy(EXPORT, folder / "conversations-000.json")
+    shutil.copy(TREE, folder / "conversations-001.json")
+    (folder / "chat.html").write_text("<html>not read</html>")
+    return folder
+
+
+def test_split_files_folder_and_zip(vault, tmp_path):
+    folder = split_export(tmp_path)
+    steps = []
+    result = import_chatgpt_export(vault, folder, progress=lambda done, total: steps.append((done, total)))
+    assert (result.conversations, result.created) == (3, 3)
+    assert steps[-1][0] == steps[-1][1] == EXPORT.stat().st_size + TREE.stat().st_size
+    assert [d for d, _ in steps] == sorted(d for d, _ in steps)
+
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        for f in sorted(folder.iterdir()):
+            zf.write(f, f"export-2026/{f.name}")
+    again = import_chatgpt_export(vault, archive)
+    assert (again.conversations, again.unchanged) == (3, 3)
+    # One file of a split export on its own.
+    assert import_chatgpt_export(vault, folder / "conversations-001.json").conversations == 1
+
+
+def test_content_types(vault, tmp_path):
+    def node(id, parent, role, content, children=(), **extra):
+        message = {"id": id, "author": {"role": role}, "create_time": 1.7e9, "content": content, **extra}
+        return id, {"id": id, "message": message, "parent": parent, "children": list(children)}
+
+    nodes = dict([
+        ("root", {"id": "root", "message": None, "parent": None, "children": ["sys"]}),
+        node("sys", "root", "system", {"content_type": "text", "parts": ["You are helpful."]}, ["ctx"],
+             metadata={"is_visually_hidden_from_conversation": True}),
+        node("ctx", "sys", "user", {"content_type": "user_editable_context", "user_profile": "secret"}, ["u1"]),
+        node("u1", "ctx", "user", {"content_type": "multimodal_text", "parts": [
+            {"content_type": "image_asset_pointer", "asset_pointer": "file-service://x", "width": 10, "height": 10},
+            "What is in this picture?"]}, ["think"]),
+        node("think", "u1", "assistant", {"content_type": "thoughts", "thoughts": [{"summary": "hmm"}]}, ["code"]),
+        node("code", "think", "assistant", {"content_type": "code", "language": "unknown", "text": "print(6 * 7)"},
+             ["out"], recipient="python"),
+        node("out", "code", "tool", {"content_type": "execution_output", "text": "42"}, ["err"]),
+        node("err", "out", "tool", {"content_type": "system_error", "name": "timeout", "text": "took too long"}, ["a1"]),
+        node("a1", "err", "assistant", {"content_type": "text", "parts": ["A cat.\n\n$E = mc^2$"]},
+             metadata={"model_slug": "gpt-4o"}),
+    ])
+    conv = {"title": "Types", "create_time": 1.7e9, "update_time": 1.7e9, "mapping": nodes, "current_node": "a1",
+            "conversation_id": "types-1"}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_chatgpt_export(vault, path)
+    c = only(vault)
+    assert c.model == "gpt-4o"
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "[Image]\n\nWhat is in this picture?"),
+        ("assistant", "```python\nprint(6 * 7)\n```"),
+        ("tool", "```\n42\n```"),
+        ("tool", "**Error (timeout):** took too long"),
+        ("assistant", "A cat.\n\n$E = mc^2$"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "mangle, place",
+    [
+        (lambda raw: raw[: len(raw) // 2], "byte "),  # cut off mid-way
+        (lambda raw: raw.replace(b'"title": "Conversation 2"', b'"title": 2', 1), "conversation 1 (byte "),  # wrong type
+        (lambda raw: raw.rstrip()[:-1] + b", 7]", "byte "),  # not a conversation
+    ],
+)
+def test_malformed_file_names_file_and_place_and_keeps_nothing(vault, tmp_path, mangle, place):
+    good = json.loads(EXPORT.read_bytes()) + json.loads(TREE.read_bytes())
+    # Conversation 0 is fine; the damage comes after it.
+    raw = json.dumps(good[:1]).encode()[:-1] + b",\n" + json.dumps(good[1:], indent=1).encode()[1:]
+    bad = tmp_path / "conversations-003.json"
+    bad.write_bytes(mangle(raw))
+    with pytest.raises(ImportFailed) as e:
+        import_chatgpt_export(vault, bad)
+    assert str(e.value).startswith(f"{bad}: {place}")
+    assert vault.list_conversations() == []
+
+
+def test_malformed_member_of_a_zip_keeps_nothing(vault, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.write(EXPORT, "conversations-000.json")
+        zf.writestr("conversations-001.json", TREE.read_bytes()[:-40])
+    with pytest.raises(ImportFailed, match=r"export\.zip!conversations-001\.json: byte \d+: the file ends"):
+        import_chatgpt_export(vault, archive)
+    assert vault.list_conversations() == []
+
+
+def test_not_an_export(vault, tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ImportFailed, match="holds no conversations.json"):
+        import_chatgpt_export(vault, tmp_path)
+    with pytest.raises(ImportFailed, match="expected a JSON array"):
+        import_chatgpt_export(vault, tmp_path / "notes.txt")
