@@ -24,12 +24,16 @@ let lastAckAt = null;
 // page_closed). In chrome.storage.session so a restarted worker still knows them.
 let pages = new Map();
 
+let lastState = null;
+
 const connection = new Connection({
-  onState: () => {
-    if (connection.lastAckAt) lastAckAt = connection.lastAckAt;
+  onState: (state) => {
+    // Each new session: failures may have been found (or resolved) meanwhile.
+    if (state === "connected" && lastState !== "connected") loadFailures();
+    lastState = state;
     refreshStatus();
   },
-  onFailure: (failure) => addFailure(failure, true),
+  onFailure: (failure) => addFailure(failure),
   onNeedFull: (frame) => askFullSnapshot(frame.page_id),
   onRefused: (frame, err) => console.warn("DraftVault: the service refused frame", frame.seq, err.code, err.message),
   pages: () => [...pages.keys()],
@@ -74,10 +78,6 @@ function refreshStatus() {
         chrome.storage.session.set({ lastAckAt });
       }
       await showBadge(status());
-      if (connection.state === "connected" && !failuresLoadedFor.has(connection.generation)) {
-        failuresLoadedFor.add(connection.generation);
-        loadFailures();
-      }
     });
   }
   return statusPending;
@@ -89,8 +89,6 @@ function status() {
 
 // ---- failures ----------------------------------------------------------------------
 
-const failuresLoadedFor = new Set();
-
 async function loadFailures() {
   try {
     const items = await api.failures();
@@ -101,11 +99,12 @@ async function loadFailures() {
   }
 }
 
-function addFailure(failure, notify) {
+// A failure the service pushed: red badge and a desktop notification.
+function addFailure(failure) {
   if (failures.some((f) => f.id === failure.id)) return;
   failures = [...failures, failure];
   showBadge(status());
-  if (notify) notifyFailure(failure);
+  notifyFailure(failure);
 }
 
 function notifyFailure(failure) {
@@ -161,36 +160,64 @@ function acceptFrame(frame, sender) {
 }
 
 function trackPage(frame, tabId) {
+  const known = pages.get(frame.page_id);
   if (frame.type === "signal" && frame.kind === "page_closed") {
+    if (!known) return;
     pages.delete(frame.page_id);
   } else if (tabId != null) {
     const { site, conversation_id, url } = frame;
-    pages.set(frame.page_id, { tabId, site, conversation_id, url });
+    const page = { tabId, site, conversation_id, url };
+    if (known && JSON.stringify(known) === JSON.stringify(page)) return; // most frames: nothing new
+    pages.set(frame.page_id, page);
   } else {
     return;
   }
   chrome.storage.session.set({ openPages: Object.fromEntries(pages) });
 }
 
-// The tab went away without its page saying so (closed, crashed): tell the detector.
+// A page went away without saying so itself: tell the detector (it judges whether
+// that lost an answer or a draft).
+function closePage(pageId) {
+  const page = pages.get(pageId);
+  return acceptFrame(
+    {
+      type: "signal",
+      page_id: pageId,
+      conversation_id: page.conversation_id,
+      site: page.site,
+      url: page.url,
+      kind: "page_closed",
+      captured_at: Date.now(),
+    },
+    {}
+  );
+}
+
 chrome.tabs.onRemoved.addListener(async (tabId) => {
   await ready;
-  for (const [page_id, page] of [...pages]) {
-    if (page.tabId !== tabId) continue;
-    await acceptFrame(
-      {
-        type: "signal",
-        page_id,
-        conversation_id: page.conversation_id,
-        site: page.site,
-        url: page.url,
-        kind: "page_closed",
-        captured_at: Date.now(),
-      },
-      {}
-    );
+  for (const [pageId, page] of [...pages]) {
+    if (page.tabId === tabId) await closePage(pageId);
   }
 });
+
+// Pages whose tab is gone, or whose tab now shows another page (a reload whose
+// pagehide never reached the worker). A tab that does not answer is left alone:
+// it may just be busy.
+async function prunePages() {
+  const tabIds = new Set([...pages.values()].map((p) => p.tabId));
+  for (const tabId of tabIds) {
+    let current = null;
+    const tab = await chrome.tabs.get(tabId).catch(() => null);
+    if (tab) {
+      const state = await chrome.tabs.sendMessage(tabId, { type: "dv:tab-state" }).catch(() => null);
+      if (!state || !state.page_id) continue;
+      current = state.page_id;
+    }
+    for (const [pageId, page] of [...pages]) {
+      if (page.tabId === tabId && pageId !== current) await closePage(pageId);
+    }
+  }
+}
 
 // need_full: the service lacks the turns a delta builds on; the page resends all.
 function askFullSnapshot(pageId) {
@@ -333,6 +360,7 @@ chrome.alarms.onAlarm.addListener(async (alarm) => {
   if (alarm.name !== KEEPALIVE_ALARM) return;
   await ready;
   connection.ensure();
+  await prunePages();
   // The detector also resolves failures itself (a later answer completed).
   if (connection.state === "connected") loadFailures();
 });

@@ -5,13 +5,13 @@ ensure_venv() {
   local root; root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
   local venv="$root/.venv" spec="$root"
   [ -n "$extras" ] && spec="$root[$extras]"
-  if [ ! -x "$venv/bin/python" ]; then
-    python3 -m venv "$venv"
-  fi
-  local stamp="$venv/.installed${extras:+-$extras}"
-  if [ ! -f "$stamp" ] || [ "$root/pyproject.toml" -nt "$stamp" ]; then
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e "$spec"
-    touch "$stamp"
-  fi
   PY="$venv/bin/python"
+  [ -x "$PY" ] || python3 -m venv "$venv"
+  # An install with the test extras also satisfies a plain one.
+  local stamp="$venv/.installed${extras:+-$extras}" s
+  for s in "$stamp" "$venv/.installed-test"; do
+    [ -f "$s" ] && [ ! "$root/pyproject.toml" -nt "$s" ] && return 0
+  done
+  "$PY" -m pip install -q --disable-pip-version-check -e "$spec"
+  touch "$stamp"
 }

@@ -65,6 +65,9 @@ def test_conversation_list_and_detail_shapes(server):
     assert [i["title"] for i in server.api("GET", "/api/conversations", params={"site": "claude"})["items"]] == ["French"]
     assert server.api("GET", "/api/conversations", params={"status": "failed"})["items"] == []
     assert [i["title"] for i in server.api("GET", "/api/conversations", params={"q": "bonjour"})["items"]] == ["French"]
+    by_page = server.api("GET", "/api/conversations", params={"page_id": "page-alpha-01"})["items"]
+    assert by_page == [sorting]
+    assert server.api("GET", "/api/conversations", params={"page_id": "page-unknown-1"})["items"] == []
     assert server.request("GET", "/api/conversations/nope").status == 404
     assert server.request("GET", "/api/conversations", params={"site": "myspace"}).status == 400
 

@@ -49,6 +49,8 @@ def test_status(home, server):
     assert f"vault: {config.db_path(home)}" in out
     assert "conversations: 0" in out
     assert re.search(rf"service: running, pid {server.proc.pid} on 127\.0\.0\.1:{server.port}", out)
+    second = dv("serve", "--port", str(server.port + 1), check=False)
+    assert second.returncode == 2 and "already runs" in second.stderr
     server.stop()
     seed(home)
     out = dv("status").stdout

@@ -332,6 +332,16 @@ def test_resolves_itself_when_a_later_answer_completes(browser, vault, detector)
     assert detector.state(PAGE) == "idle"
 
 
+def test_a_new_answer_too_quick_to_see_streaming_resolves(browser, vault):
+    browser.streaming(PAGE)
+    browser.signal(PAGE, "http_error", status=502)
+    browser.snap(PAGE, answer="The answer starts, and more", streaming=False)  # the same answer: still failed
+    assert vault.list_failures(resolved=False) != []
+    # the user retried; the whole new answer arrived between two snapshots
+    browser.snap(PAGE, add=[("user", "Again?"), ("assistant", "Yes: a monad is ...")], streaming=False)
+    assert [(f.kind, f.resolution) for f in vault.list_failures()] == [("http_error", "completed")]
+
+
 def test_stalled_answer_that_goes_on_resolves(browser, vault):
     browser.streaming(PAGE)
     browser.signal(PAGE, "stalled", detail="no new text for 30 s")

@@ -12,14 +12,18 @@ The real export files under ../shared/fixtures/real/chatgpt-export/ were read by
 
 from __future__ import annotations
 
+import io
 import json
 import shutil
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from draftvault.export import conversation_markdown
+from draftvault.importers import chatgpt
 from draftvault.importers.chatgpt import ImportFailed, import_chatgpt_export
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
@@ -233,9 +237,52 @@ def test_malformed_member_of_a_zip_keeps_nothing(vault, tmp_path):
     assert vault.list_conversations() == []
 
 
+def test_damaged_zip_keeps_nothing(vault, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(TREE, "conversations-000.json")
+        zf.write(EXPORT, "conversations-001.json")
+    data = bytearray(archive.read_bytes())
+    data[len(data) // 2] ^= 0xFF  # inside the second member's compressed data
+    archive.write_bytes(data)
+    with pytest.raises(ImportFailed, match=r"export\.zip!conversations-001\.json: byte \d+: cannot read"):
+        import_chatgpt_export(vault, archive)
+    assert vault.list_conversations() == []
+
+
 def test_not_an_export(vault, tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(ImportFailed, match="holds no conversations.json"):
         import_chatgpt_export(vault, tmp_path)
     with pytest.raises(ImportFailed, match="expected a JSON array"):
         import_chatgpt_export(vault, tmp_path / "notes.txt")
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=5), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.dictionaries(st.text(max_size=5), json_values, max_size=4), max_size=5),
+    st.sampled_from([1, 2, 3, 7, 64]),
+    st.booleans(),
+)
+def test_streaming_split_finds_exactly_the_conversations(monkeypatch_chunk, docs, chunk, pretty):
+    """The incremental splitter, at any chunk size, yields what json.loads sees: brackets,
+    quotes and escapes inside strings, nesting and white space never confuse it."""
+    raw = json.dumps(docs, indent=1 if pretty else None, ensure_ascii=pretty).encode()
+    monkeypatch_chunk(chunk)
+    found = list(chatgpt._elements(io.BytesIO(raw), "f.json", lambda n: None))
+    assert [json.loads(r) for _, _, r in found] == docs
+    assert [raw[o : o + len(r)] for _, o, r in found] == [r for _, _, r in found]
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_chunk():
+    saved = chatgpt.CHUNK
+    yield lambda size: setattr(chatgpt, "CHUNK", size)
+    chatgpt.CHUNK = saved

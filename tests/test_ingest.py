@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from draftvault import protocol
+from draftvault import config, protocol
 
 
 def snap(seq: int, *, page: str = "page-aaaa1111", conv: str | None = "c-1111", turns=(), turns_from: int = 0,
@@ -156,6 +157,16 @@ def test_oversized_frame_is_refused_and_the_connection_goes_on(server):
         assert recv(ws) == protocol.Ack(seq=1)
     assert turns_of(only_conversation(server)) == [("user", "small")]
 
+    # Far past the limit the WebSocket layer itself closes with 1009 (message too big);
+    # the service stays up for everyone else.
+    with server.connect("client-huge") as (ws, _):
+        ws.send(snap(2, turns=[("user", "x" * (4 * protocol.MAX_FRAME_BYTES + 1))]))
+        with pytest.raises(ConnectionClosed) as closed:
+            ws.recv(timeout=30)
+        assert closed.value.rcvd.code == 1009
+    with server.connect("client-huge") as (_, welcome):
+        assert welcome.last_seq == 1
+
 
 FAILED_HELLOS = [
     (snap(1, turns=[("user", "x")]), "not_hello"),
@@ -196,3 +207,30 @@ def test_failures_are_pushed_to_connected_clients(server):
     assert conversation["status"] == "failed"
     failures = server.api("GET", "/api/failures", params={"resolved": "false"})["items"]
     assert [f["id"] for f in failures] == [failure.id]
+
+
+def test_unavailable_vault_answers_unavailable_and_the_resend_is_stored(server):
+    # Another writer holds the database past the vault's busy timeout: nothing can be stored.
+    blocker = sqlite3.connect(config.db_path(server.home), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        with server.connect("client-unavailable") as (ws, _):
+            ws.send(snap(1, turns=[("user", "wait for me")]))
+            ws.send(snap(2, turns_from=1, turn_count=2, turns=[("assistant", "and me")]))
+            _error(protocol.decode_server_frame(ws.recv(timeout=60)), "unavailable", seq=1)
+            # Frame 2 must not be stored past the gap (its seq would make the resent
+            # frame 1 look like a duplicate): the server ends the connection instead.
+            with pytest.raises(ConnectionClosed):
+                while True:
+                    frame = protocol.decode_server_frame(ws.recv(timeout=60))
+                    assert not isinstance(frame, protocol.Ack), frame
+        blocker.execute("ROLLBACK")
+        with server.connect("client-unavailable") as (ws, welcome):
+            assert welcome.last_seq == 0
+            ws.send(snap(1, turns=[("user", "wait for me")]))  # the client resends from last_seq on
+            ws.send(snap(2, turns_from=1, turn_count=2, turns=[("assistant", "and me")]))
+            assert recv(ws) == protocol.Ack(seq=1)
+            assert recv(ws) == protocol.Ack(seq=2)
+    finally:
+        blocker.close()
+    assert turns_of(only_conversation(server)) == [("user", "wait for me"), ("assistant", "and me")]

@@ -35,15 +35,12 @@ def ws_refused(server, **kw) -> int:
 # ---- Host (DNS rebinding) --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example:{port}",
-                                  "127.0.0.2:{port}", ""])
-def test_foreign_host_is_refused_over_http(server, host):
-    res = server.request("GET", "/api/conversations", headers={"Host": host.format(port=server.port)})
-    assert res.status == 403
-    assert b"Host" in res.body
-
-
-def test_loopback_names_with_the_right_port_are_accepted(server):
+def test_foreign_host_is_refused_over_http_and_loopback_names_pass(server):
+    for host in ["evil.example", "evil.example:{port}", "127.0.0.1:1", "localhost.evil.example:{port}",
+                 "127.0.0.2:{port}", ""]:
+        res = server.request("GET", "/api/conversations", headers={"Host": host.format(port=server.port)})
+        assert res.status == 403, host
+        assert b"Host" in res.body
     for name in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]"):
         assert server.request("GET", "/api/conversations", headers={"Host": f"{name}:{server.port}"}).status == 200
 
@@ -63,10 +60,10 @@ def test_cross_origin_websocket_is_refused(server):
     assert ws_refused(server, origin="null") == 403
 
 
-@pytest.mark.parametrize("origin", [None, DEV_EXT, "http://127.0.0.1:{port}", "http://localhost:{port}"])
-def test_allowed_origins_may_use_the_websocket(server, origin):
-    with server.connect("client-origin", origin=origin and origin.format(port=server.port)) as (_, welcome):
-        assert isinstance(welcome, protocol.Welcome)
+def test_allowed_origins_may_use_the_websocket(server):
+    for origin in [None, DEV_EXT, f"http://127.0.0.1:{server.port}", f"http://localhost:{server.port}"]:
+        with server.connect("client-origin", origin=origin) as (_, welcome):
+            assert isinstance(welcome, protocol.Welcome), origin
 
 
 def test_cross_origin_api_requests_get_403_before_anything_runs(server):

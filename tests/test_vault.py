@@ -433,6 +433,27 @@ def test_search_as_you_type_and_snippets(vault):
     assert vault.search("encry ") == []  # a finished word is matched exactly
     assert [h.conversation for h in vault.search("rest encry")] == [id]
     assert [h.conversation for h in vault.search("ＥＮＣＲＹＰＴＩＯＮ")] == [id]  # NFKC: fullwidth letters
+    street = imported(vault, 3, [("user", "Die Straße ist lang")])
+    (hit,) = vault.search("STRASSE ")  # casefolding: ß is ss
+    assert hit.conversation == street and [hit.snippet[a:b] for a, b in hit.marks] == ["Straße"]
+
+
+def test_titles_are_searchable_and_follow_renames(vault):
+    tab = Tab(vault)
+    id = tab.snap(chat(2), conv="c1", title="Holiday in Lisbon").conversation
+    (hit,) = vault.search("lisbon")
+    assert (hit.conversation, hit.turn, hit.snippet, hit.marks) == (id, None, "Holiday in Lisbon", [(11, 17)])
+    tab.snap(start=2, title="Trip to Porto")
+    assert vault.search("lisbon") == [] and [h.conversation for h in vault.search("port")] == [id]
+    vault.delete_conversation(id)
+    assert vault.search("porto") == []
+
+
+def test_many_hits_in_one_conversation_leave_room_for_others(vault):
+    crowded = imported(vault, 1, [("user", f"zebra {n}") for n in range(400)])
+    other = imported(vault, 2, [("user", "a much longer text that mentions the zebra only once, among many other words")])
+    assert [h.conversation for h in vault.search("zebra")] == [crowded, other]
+    assert [h.conversation for h in vault.search("zebra", site="chatgpt", since="2026-01-01")] == [crowded, other]
 
 
 def test_drafts_are_searchable(vault):
@@ -440,6 +461,20 @@ def test_drafts_are_searchable(vault):
     id = tab.snap(chat(2), conv="c1", draft="an unsent paragraph about kayaks").conversation
     (hit,) = vault.search("kayaks")
     assert (hit.conversation, hit.turn) == (id, None)
+
+
+def test_a_typed_draft_is_found_once_acked_even_by_another_process(vault, home):
+    tab = Tab(vault)
+    for typed in ("a note on kay", "a note on kayaks", "a note on canoes"):  # keystroke snapshots
+        id = tab.snap(chat(2), conv="c1", draft=typed).conversation
+    other = Vault.open(home)  # the service has not closed (or was killed): its drafts are committed
+    try:
+        assert [h.conversation for h in other.search("canoes")] == [id]
+    finally:
+        other.close()
+    assert [h.conversation for h in vault.search("canoes")] == [id]
+    assert vault.search("kay ") == []  # typing on replaced that version: it is not found
+    assert [h.conversation for h in vault.search("kayaks")] == [id]  # an earlier edit, kept in the draft history
 
 
 def test_delete_removes_everything_including_search(vault, home):

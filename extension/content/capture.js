@@ -16,8 +16,12 @@ const MAX_WAIT_MS = 1000; // a draft reaches the worker within a second while ty
 const BROKEN_AFTER_MS = 4000; // turns may render late; wait before calling the adapter broken
 const PAUSE_RECHECK_MS = 5000;
 const RETRY_MS = 1000;
+const SIGNAL_TRIES = 5;
 const JOIN_AFTER_SEND_MS = 60_000; // a new chat gets its id this soon after its first message
-const FRAME_TEXT_BUDGET = 3_000_000; // a full snapshot larger than this goes in several frames
+const ACTED_MS = 3000; // turns that vanish this soon after a click or key press were edited away
+// A full snapshot with more text than this (characters; up to 3 bytes each in UTF-8)
+// goes in several frames, each under the service's 8 MiB frame limit.
+export const FRAME_TEXT_BUDGET = 2_000_000;
 const WATCHED_ATTRIBUTES = ["data-is-streaming", "aria-busy", "data-testid"];
 const SEND_BUTTONS = '[data-testid="send-button"], button[aria-label^="Send"], button[type="submit"]';
 
@@ -33,18 +37,21 @@ class Capture {
     this.pageId = newPageId();
     this.url = win.location.href;
     this.conversationId = adapter.conversationId(win.location, doc);
+    this.temporaryChat = adapter.temporary(win.location);
     this.paused = false;
-    this.skipTemporary = false;
+    this.captureTemporary = true; // chrome.storage.local captureTemporary
     this.stopped = false;
     this.debug = null; // metrics when chrome.storage.local.debugCapture is set
     this.listeners = [];
-    this.cache = new WeakMap(); // turn element -> {role, text, message_id}
+    this.unsentSignals = [];
+    this.signalTries = new WeakMap();
     this.resetConversation();
   }
 
   // ---- state of one conversation on this page -------------------------------------
 
   resetConversation() {
+    this.cache = new WeakMap(); // turn element -> {role, text, message_id}
     this.els = [];
     this.indexOf = new Map();
     this.sent = []; // the turns as last sent (what the vault holds)
@@ -77,6 +84,10 @@ class Capture {
     return this.lastStreaming;
   }
 
+  get skipTemporary() {
+    return !this.captureTemporary && this.temporaryChat;
+  }
+
   get inactive() {
     return this.stopped || this.paused || this.skipTemporary || this.adapter.ignore(this.win.location);
   }
@@ -98,6 +109,9 @@ class Capture {
       attributes: true,
       attributeFilter: WATCHED_ATTRIBUTES,
     });
+    // Sites put the chat's title in <title> (outside the body).
+    const titleEl = this.doc.querySelector("head > title");
+    if (titleEl) this.observer.observe(titleEl, { childList: true, subtree: true, characterData: true });
     const w = this.win;
     w.addEventListener("input", (e) => this.onInput(e), true);
     w.addEventListener("keydown", (e) => this.onKeydown(e), true);
@@ -121,19 +135,31 @@ class Capture {
       if (area !== "local") return;
       if ("pausedSites" in changes || "captureTemporary" in changes) this.refreshSettings();
     });
-    startSignals({ adapter: this.adapter, emit: (kind, detail, status) => this.emit(kind, detail, status), state: this });
+    this.signals = startSignals({
+      adapter: this.adapter,
+      emit: (kind, detail, status) => this.emit(kind, detail, status),
+      state: this,
+    });
     this.refreshSettings().then(() => this.flush("start"));
   }
 
   stop() {
     this.stopped = true;
+    if (this.signals) this.signals.stop();
     if (this.observer) this.observer.disconnect();
     clearInterval(this.urlTimer);
     clearTimeout(this.timer);
+    clearInterval(this.pauseTimer);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.brokenTimer);
   }
 
   onMutations(records) {
-    if (this.inactive) return;
+    this.followLocation();
+    if (this.inactive) {
+      this.missed = true;
+      return;
+    }
     const t0 = performance.now();
     for (const r of records) this.classify(r);
     if (this.debug) this.debug.pendingMs += performance.now() - t0;
@@ -153,7 +179,7 @@ class Capture {
         return;
       }
     }
-    if (record.type === "childList") this.relist = true;
+    if (record.type === "childList" && record.target.nodeName !== "TITLE") this.relist = true;
     else this.metaDirty = true;
   }
 
@@ -165,20 +191,23 @@ class Capture {
 
   // Enter in the composer sends the message: save the draft before the page moves it.
   onKeydown(e) {
-    if (e.key !== "Enter" || e.shiftKey || e.isComposing || this.inactive) return;
+    this.actedAt = performance.now();
+    if (e.key !== "Enter" || e.shiftKey || e.isComposing) return;
     const composer = this.adapter.composer(this.doc);
-    if (composer && composer.contains(e.target)) {
-      this.sentAt = performance.now();
-      this.draftDirty = true;
-      this.flush("send");
-    }
+    if (composer && composer.contains(e.target)) this.onSend();
+  }
+
+  // Also while not capturing: a temporary chat that gets its id stays the same chat.
+  onSend() {
+    this.sentAt = performance.now();
+    if (this.inactive) return;
+    this.draftDirty = true;
+    this.flush("send");
   }
 
   onClick(e) {
-    if (this.inactive || !(e.target instanceof Element) || !e.target.closest(SEND_BUTTONS)) return;
-    this.sentAt = performance.now();
-    this.draftDirty = true;
-    this.flush("send");
+    this.actedAt = performance.now();
+    if (e.target instanceof Element && e.target.closest(SEND_BUTTONS)) this.onSend();
   }
 
   schedule() {
@@ -196,13 +225,20 @@ class Capture {
     if (loc.href === this.url) return;
     this.url = loc.href;
     const id = this.adapter.conversationId(loc, this.doc);
-    if (id === this.conversationId) return;
+    const temporary = this.adapter.temporary(loc);
+    if (id === this.conversationId) {
+      // A new chat can be switched to temporary and back; a chat once temporary stays so.
+      this.temporaryChat = id === null ? temporary : this.temporaryChat || temporary;
+      return;
+    }
     const justSent = performance.now() - this.sentAt < JOIN_AFTER_SEND_MS;
     if (this.conversationId === null && (this.sent.length > 0 || justSent)) {
       // The new chat just got its id: the same page, sent in full so the vault joins them.
+      this.temporaryChat = this.temporaryChat || temporary;
       this.needFull = true;
       this.relist = true;
     } else {
+      this.temporaryChat = temporary;
       // Another chat (or a new one) in the same tab: a new page; the old one closed.
       if (this.started) this.post(this.signalFrame("page_closed", null, null));
       this.pageId = newPageId();
@@ -224,7 +260,9 @@ class Capture {
     clearTimeout(this.timer);
     this.firstPendingAt = undefined;
     // Not re-entrant: a listener's emit() during a flush has nothing new to send.
-    if (this.inactive || this.flushing) return;
+    if (this.flushing) return;
+    this.followLocation();
+    if (this.inactive) return;
     this.flushing = true;
     try {
       this.flushOnce(reason);
@@ -237,7 +275,14 @@ class Capture {
     const t0 = performance.now();
     // Changes not yet delivered to the observer (a flush right inside a navigation).
     if (this.observer) for (const r of this.observer.takeRecords()) this.classify(r);
-    this.followLocation();
+    if (this.missed) {
+      // Paused, or on a page not captured, mutations went unseen: read all, send all.
+      this.missed = false;
+      this.cache = new WeakMap();
+      this.needFull = true;
+      this.relist = true;
+      this.draftDirty = true;
+    }
     const a = this.adapter;
     const doc = this.doc;
     let from = Infinity;
@@ -280,7 +325,10 @@ class Capture {
     let turnsFrom = this.sent.length;
     // A chat that should show turns shows none (still rendering, broken adapter, turns
     // gone): never send it as empty, that would wipe the vault's copy.
-    const blind = n === 0 && expected;
+    // Turns that vanish with no click or key press just before (an edit, a regeneration)
+    // are the page failing (signals.js reports turns_vanished): keep the vault's copy.
+    const vanished = n < this.sent.length && !(performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS);
+    const blind = (n === 0 && expected) || (vanished && !this.needFull);
     if (!blind) {
       if (this.needFull) from = 0;
       if (from < Infinity) {
@@ -311,11 +359,11 @@ class Capture {
       this.currentDraft = a.readDraft(doc);
     }
     const draft = this.currentDraft === undefined ? null : this.currentDraft;
-    // Streaming starts and ends with changes outside the composer: a keystroke alone
-    // cannot change it (and the check may scan the page).
+    // Streaming and the title change along with the page outside the composer: a
+    // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.started;
     const streaming = typingOnly ? this.lastStreaming : a.isStreaming(doc);
-    const title = cap(a.title(doc), 2048);
+    const title = typingOnly ? this.lastTitle : cap(a.title(doc), 2048);
     if (this.metaDirty || !this.started) {
       this.metaDirty = false;
       this.currentModel = cap(a.model(doc), 2048);
@@ -334,8 +382,11 @@ class Capture {
     // A page with nothing yet (an empty new chat, a chat still rendering) sends nothing.
     const worth = blind ? turnCount > 0 : this.started || turnCount > 0 || (draft !== null && draft !== "");
     let bytes = 0;
+    let sendMs = 0;
     if (changed && worth && !(this.needFull && blind)) {
+      const s0 = performance.now();
       bytes = this.sendSnapshot({ turnsFrom: this.needFull ? 0 : turnsFrom, turns, turnCount, draft, streaming, title, model });
+      sendMs = performance.now() - s0;
       this.sent = this.pendingSent;
       this.lastDraft = draft;
       this.lastStreaming = streaming;
@@ -349,6 +400,7 @@ class Capture {
         reason,
         ms: performance.now() - t0 + this.debug.pendingMs,
         bytes,
+        sendMs,
         turnsFrom,
         turnCount,
         reread,
@@ -393,30 +445,19 @@ class Capture {
     if (title) tail.title = title;
     if (model) tail.model = model;
     if (draft !== null) tail.draft = draft;
-    // A very long chat's full snapshot goes in parts under the frame size limit.
     let bytes = 0;
-    let start = 0;
-    while (true) {
-      let end = start;
-      let size = 0;
-      while (end < turns.length && (end === start || size + turns[end].text.length <= FRAME_TEXT_BUDGET)) {
-        size += turns[end].text.length;
-        end += 1;
-      }
-      const last = end >= turns.length;
-      const part = turns.slice(start, end);
-      const from = start < turns.length ? turns[start].index : turnsFrom;
-      const frame = {
+    const chunks = frameParts(turns, FRAME_TEXT_BUDGET);
+    chunks.forEach((part, k) => {
+      const last = k === chunks.length - 1;
+      bytes += this.post({
         ...base,
-        turn_count: last ? turnCount : turns[end - 1].index + 1,
-        turns_from: from,
+        turn_count: last ? turnCount : part[part.length - 1].index + 1,
+        turns_from: part.length ? part[0].index : turnsFrom,
         turns: part,
         ...tail,
-      };
-      bytes += this.post(frame);
-      if (last) return bytes;
-      start = end;
-    }
+      });
+    });
+    return bytes;
   }
 
   signalFrame(kind, detail, status) {
@@ -446,24 +487,30 @@ class Capture {
     chrome.runtime.sendMessage({ type: "dv:frame", frame }).then(
       (answer) => {
         if (answer && answer.paused) this.setPaused(true);
-        else if (!answer || !answer.ok) this.lost();
+        else if (!answer || !answer.ok) this.lost(frame);
       },
       (err) => {
         if (/context invalidated/i.test(String(err && err.message))) this.stop();
-        else this.lost();
+        else this.lost(frame);
       }
     );
     return bytes;
   }
 
-  // The worker did not take a frame (it was starting, or failed): the vault may miss
-  // a delta, so send everything again shortly, even if the page stays still.
-  lost() {
-    this.needFull = true;
+  // The worker did not take a frame (it was starting, or failed): a lost signal is
+  // sent again; for a lost snapshot the vault may miss a delta, so everything is
+  // sent again shortly, even if the page stays still.
+  lost(frame) {
+    if (frame.type !== "signal") this.needFull = true;
+    else if ((this.signalTries.get(frame) || 0) < SIGNAL_TRIES) {
+      this.signalTries.set(frame, (this.signalTries.get(frame) || 0) + 1);
+      this.unsentSignals.push(frame);
+    }
     if (this.retryTimer) return;
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       this.flush("retry");
+      for (const signal of this.unsentSignals.splice(0)) this.post(signal);
     }, RETRY_MS);
   }
 
@@ -475,7 +522,10 @@ class Capture {
       chrome.runtime.sendMessage({ type: "dv:is-paused", site: this.site }).catch(() => null),
     ]);
     if (debugCapture && !this.debug) this.debug = { flushes: [], pendingMs: 0 };
-    this.skipTemporary = !captureTemporary && this.adapter.temporary(this.win.location);
+    if (captureTemporary !== this.captureTemporary) {
+      this.captureTemporary = captureTemporary;
+      if (captureTemporary) this.resume();
+    }
     this.setPaused(Boolean(answer && answer.paused));
   }
 
@@ -487,11 +537,14 @@ class Capture {
       // The tab's pause lives in the worker's session storage: ask again now and then.
       this.pauseTimer = setInterval(() => this.refreshSettings(), PAUSE_RECHECK_MS);
     } else {
-      this.needFull = true;
-      this.relist = true;
-      this.draftDirty = true;
-      this.schedule();
+      this.resume();
     }
+  }
+
+  // Mutations while paused went unseen: the next flush reads everything again.
+  resume() {
+    this.missed = true;
+    this.schedule();
   }
 
   // ---- messages from the worker and popup -----------------------------------------
@@ -529,6 +582,26 @@ class Capture {
         return false;
     }
   }
+}
+
+/** A snapshot's turns cut into parts of at most `budget` characters of text each (a
+ * single larger turn goes alone), so a very long chat stays under the frame size
+ * limit; always at least one part (a draft-only snapshot has no turns). */
+export function frameParts(turns, budget) {
+  const parts = [];
+  let part = [];
+  let size = 0;
+  for (const turn of turns) {
+    if (part.length && size + turn.text.length > budget) {
+      parts.push(part);
+      part = [];
+      size = 0;
+    }
+    part.push(turn);
+    size += turn.text.length;
+  }
+  parts.push(part);
+  return parts;
 }
 
 /** Starts capturing this page when a site adapter knows its host. */

@@ -4,6 +4,8 @@
 // tells the content script (signals.js) how it went:
 //   {source: "draftvault-main", event, request, status?, detail?}
 //   started     the request was made (request: a counter per page load)
+//   alive       its stream is still delivering events (at most every 2 s: a
+//               reasoning model may think a long time before any text shows)
 //   http_error  it answered 5xx or 429 (status)
 //   incomplete  its stream ended, or broke, before the final event
 //   aborted     the page aborted it (the user pressed stop)
@@ -19,10 +21,18 @@
   const CONVERSATION_PATH = /^\/backend-(?:api|anon)\/(?:f\/)?conversation\/?$/;
   // Events whose JSON may say the answer finished; others are skipped unparsed.
   const FINAL_HINT = /message_stream_complete|end_turn|finished_successfully/;
+  const ALIVE_MS = 2000;
   const originalFetch = window.fetch;
   let requests = 0;
 
-  const post = (message) => window.postMessage({ source: SOURCE, ...message }, window.location.origin);
+  // Never let our reporting break the page's own fetch.
+  function post(message) {
+    try {
+      window.postMessage({ source: SOURCE, ...message }, window.location.origin);
+    } catch (err) {
+      // an opaque origin cannot be targeted; nothing to report to
+    }
+  }
 
   function isConversationRequest(input, init) {
     const request = input instanceof Request ? input : null;
@@ -58,18 +68,26 @@
     const reader = body.getReader();
     const decoder = new TextDecoder();
     let pending = "";
+    let aliveAt = Date.now();
     try {
       for (;;) {
         const { done, value } = await reader.read();
         const text = done ? decoder.decode() : decoder.decode(value, { stream: true });
         const lines = (pending + text).split(/\r\n|\r|\n/);
         pending = done ? "" : lines.pop();
+        let events = false;
         for (const line of lines) {
-          if (line.startsWith("data:") && isFinal(line.slice(5).trim())) {
+          if (!line.startsWith("data:")) continue;
+          events = true;
+          if (isFinal(line.slice(5).trim())) {
             reader.cancel().catch(() => {}); // only our copy: the page's stream goes on
             post({ event: "complete", request });
             return;
           }
+        }
+        if (events && Date.now() - aliveAt >= ALIVE_MS) {
+          aliveAt = Date.now();
+          post({ event: "alive", request });
         }
         if (done) break;
       }
@@ -97,7 +115,7 @@
         readStream(response.clone().body, request);
       },
       (err) => failed(err, request, "the request failed")
-    );
+    ).catch(() => {}); // our reading failed: not the page's concern, and not an alarm
   }
 
   window.fetch = function fetch(input, init) {

@@ -15,7 +15,7 @@ const USER_ACTION_MS = 1500; // turns removed this soon after a click are the us
 const DEFAULT_STALL_SECONDS = 20; // chrome.storage.local `stallSeconds` overrides (tests)
 
 // What ChatGPT (and the other sites) say when something failed.
-export const ERROR_PHRASES =
+const ERROR_PHRASES =
   /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway time-?out|service unavailable|at capacity|capacity exceeded|too many requests|reached our limit|limit of messages|usage cap|usage limit|rate limit/i;
 
 // Where sites show errors outside the messages: alerts, toasts, banners, error blocks.
@@ -34,13 +34,13 @@ const PLACES = [
 const NOT_PLACES = 'nav, .sr-only, [contenteditable="true"], textarea';
 
 // What mainworld.js posts ({source: "draftvault-main", event, request, status?, detail?}).
-export const MAIN_SOURCE = "draftvault-main";
-const MAIN_EVENTS = new Set(["started", "http_error", "incomplete", "aborted", "complete"]);
+const MAIN_SOURCE = "draftvault-main";
+const MAIN_EVENTS = new Set(["started", "alive", "http_error", "incomplete", "aborted", "complete"]);
 
 const norm = (text) => (text || "").replace(/\s+/g, " ").trim().slice(0, 2000);
 
 /** A message from mainworld.js, or null when it is not one (the page is untrusted). */
-export function mainMessage(event, win) {
+function mainMessage(event, win) {
   const d = event.source === win ? event.data : null;
   if (!d || typeof d !== "object" || d.source !== MAIN_SOURCE || !MAIN_EVENTS.has(d.event)) return null;
   if (!Number.isSafeInteger(d.request) || d.request < 1) return null;
@@ -50,7 +50,7 @@ export function mainMessage(event, win) {
 }
 
 /** Is `target` (a click's target) a stop-the-answer button? */
-export function isStopControl(target) {
+function isStopControl(target) {
   const button = target instanceof Element ? target.closest('button, [role="button"]') : null;
   if (!button) return false;
   const label = [button.getAttribute("aria-label"), button.getAttribute("data-testid"), button.textContent.slice(0, 40)]
@@ -78,6 +78,7 @@ export function startSignals({ adapter, emit, state, win = window }) {
   let dropSince = null;
   let vanishedSent = false;
   let pointerAt = -Infinity;
+  let removedAt = null; // when the page last removed elements (the observer sees it at once)
   let seenContent = false;
   let blankSince = null;
   let blankSent = false;
@@ -108,8 +109,16 @@ export function startSignals({ adapter, emit, state, win = window }) {
     return !adapter.turnElements(doc).some((turn) => turn.contains(place) || place.contains(turn));
   }
 
+  // An error place's words, without its buttons ("Retry").
+  function placeText(place) {
+    if (!place.querySelector("button")) return norm(place.textContent);
+    const copy = place.cloneNode(true);
+    copy.querySelectorAll("button").forEach((b) => b.remove());
+    return norm(copy.textContent);
+  }
+
   function considerPlace(place) {
-    const text = norm(place.textContent);
+    const text = placeText(place);
     if (text && ERROR_PHRASES.test(text) && !errors.has(errorKey(text)) && outsideMessages(place)) {
       reportError(text, place);
     }
@@ -133,7 +142,7 @@ export function startSignals({ adapter, emit, state, win = window }) {
     const text = norm(adapter.errorText(doc));
     const shown = text ? errorKey(text) : null;
     for (const [key, el] of errors) {
-      const still = key === shown || (el && el.isConnected && errorKey(norm(el.textContent)) === key);
+      const still = key === shown || (el && el.isConnected && errorKey(placeText(el)) === key);
       if (!still) errors.delete(key); // cleared: the next one is a new occurrence
     }
     if (text) reportError(text, null);
@@ -150,13 +159,14 @@ export function startSignals({ adapter, emit, state, win = window }) {
       return;
     }
     if (m.request !== request) return; // an older answer's late news
-    if (m.event === "http_error") send("http_error", m.detail, m.status);
-    else if (m.event === "aborted") stop();
+    if (m.event === "alive") progressAt = performance.now(); // still coming, maybe not shown yet
+    else if (m.event === "http_error") send("http_error", m.detail, m.status);
+    else if (m.event === "aborted") userStopped();
     else if (m.event === "incomplete" && !stopped) send("stream_incomplete", m.detail);
     // "complete": the answer's stream ended with its final event; nothing to report.
   }
 
-  function stop() {
+  function userStopped() {
     if (stopped) return;
     stopped = true;
     send("user_stopped");
@@ -164,7 +174,7 @@ export function startSignals({ adapter, emit, state, win = window }) {
 
   function onClick(e) {
     pointerAt = performance.now();
-    if (isStopControl(e.target) && adapter.isStreaming(doc)) stop();
+    if (isStopControl(e.target) && adapter.isStreaming(doc)) userStopped();
   }
 
   function checkStall(now, streaming, turns) {
@@ -205,7 +215,8 @@ export function startSignals({ adapter, emit, state, win = window }) {
     if (blank || loggedOut) return; // reported as such
     if (dropSince === null) {
       dropSince = now;
-      if (now - pointerAt < USER_ACTION_MS) known.max = count; // an edit or a branch switch
+      const at = removedAt === null ? now : removedAt;
+      if (at - pointerAt < USER_ACTION_MS) known.max = count; // an edit or a branch switch
       return;
     }
     if (!vanishedSent && now - dropSince >= VANISH_MS) {
@@ -270,6 +281,7 @@ export function startSignals({ adapter, emit, state, win = window }) {
   };
 
   const observer = new MutationObserver((records) => {
+    if (records.some((r) => r.removedNodes.length)) removedAt = performance.now();
     scan(records);
     soon();
   });
@@ -298,10 +310,11 @@ export function startSignals({ adapter, emit, state, win = window }) {
     chrome.storage.onChanged.addListener(onStorage);
   }
   if (state && typeof state.subscribe === "function") state.subscribe(soon);
+  doc.querySelectorAll(PLACES).forEach(considerPlace); // errors already shown when we start
   check();
 
   return {
-    check,
+    /** Ends watching (capture stopped: the extension was reloaded or removed). */
     stop() {
       observer.disconnect();
       clearInterval(tick);

@@ -9,7 +9,8 @@ import { wsUrl } from "./settings.js";
 const PROTOCOL = 1;
 const WINDOW = 32; // frames in flight before waiting for acks
 const PING_MS = 20_000;
-const BACKOFF_MIN_MS = 500;
+const BACKOFF_MIN_MS = 250;
+const BACKOFF_FACTOR = 1.6;
 const BACKOFF_MAX_MS = 30_000;
 
 // state: "unpaired" (no token, or the service refused it), "connecting",
@@ -122,7 +123,7 @@ export class Connection {
     this.setState("offline");
     clearTimeout(this.retryTimer);
     // Full jitter over an exponentially growing, capped window.
-    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** this.attempt);
+    const cap = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * BACKOFF_FACTOR ** this.attempt);
     const delay = cap / 2 + Math.random() * (cap / 2);
     this.attempt += 1;
     this.retryTimer = setTimeout(() => {

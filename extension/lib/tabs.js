@@ -2,19 +2,31 @@
 // site's content script (dv:fill-composer), or for a site without one, by
 // injecting a small generic filler (needs that site's host permission).
 
-const READY_TIMEOUT_MS = 20_000;
+const READY_TIMEOUT_MS = 30_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-// Resolves with the content script's dv:tab-state once it answers in that tab.
+const RELOAD_AFTER_MS = 8_000;
+
+// Resolves with the content script's dv:tab-state once it answers in that tab. A
+// page that finished loading without the script (the site's own load failed, as
+// it does when the site is struggling) is reloaded once.
 export async function waitForContentScript(tabId, timeoutMs = READY_TIMEOUT_MS) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
+  const start = Date.now();
+  let reloaded = false;
+  while (Date.now() - start < timeoutMs) {
     try {
       const state = await chrome.tabs.sendMessage(tabId, { type: "dv:tab-state" });
       if (state) return state;
     } catch (err) {
       // not loaded yet
+    }
+    if (!reloaded && Date.now() - start > RELOAD_AFTER_MS) {
+      const tab = await chrome.tabs.get(tabId);
+      if (tab.status === "complete") {
+        reloaded = true;
+        await chrome.tabs.reload(tabId);
+      }
     }
     await sleep(200);
   }

@@ -1,6 +1,6 @@
 // Options: service address, sites on/off, temporary chats, unpair.
 
-import { DEFAULTS, loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
+import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
 const SITES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
@@ -52,7 +52,7 @@ $("server-form").addEventListener("submit", async (event) => {
 $("capture-temporary").addEventListener("change", (e) => saveSettings({ captureTemporary: e.target.checked }));
 
 $("unpair").addEventListener("click", async () => {
-  await saveSettings({ token: DEFAULTS.token });
+  await chrome.storage.local.remove("token");
   say("Unpaired. Pair again from the popup to resume saving.");
 });
 

@@ -212,6 +212,11 @@ async function loadFailures() {
     return; // the status line already says the service is away
   }
   failures.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
+  if (failures.length !== status.failures) {
+    // The worker's count (badge) lags behind a failure it was not pushed.
+    status = await send({ type: "dv:failures-changed" });
+    renderStatus();
+  }
   const details = await Promise.all(failures.map((f) => api.conversation(f.conversation).catch(() => null)));
   const list = $("failure-list");
   list.replaceChildren(...failures.map((f, i) => renderFailure(f, details[i])));

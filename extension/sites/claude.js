@@ -59,7 +59,11 @@ export default {
     return { role: "assistant", text: toMarkdown(body), message_id: null };
   },
 
-  composer: (doc) => first(doc, COMPOSER),
+  composer(doc) {
+    // Through the class index first: a selector scan costs the whole page per keystroke.
+    const el = doc.getElementsByClassName("ProseMirror")[0];
+    return el && el.isContentEditable ? el : first(doc, COMPOSER);
+  },
   readDraft(doc) {
     return readComposer(this.composer(doc));
   },

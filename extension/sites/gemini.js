@@ -11,6 +11,19 @@ const STREAMING = [
   'mat-icon[fonticon="stop"]',
 ];
 
+// Code blocks: the language is in the block's header, outside the <pre>.
+function special(el) {
+  if (el.tagName !== "CODE-BLOCK") return null;
+  const pre = el.querySelector("pre");
+  if (!pre) return null;
+  const label = el.querySelector(".code-block-decoration span");
+  const lang = label ? label.textContent.trim().toLowerCase().replace(/\s+/g, "") : "";
+  const text = pre.textContent.replace(/\n+$/, "");
+  let fence = "```";
+  while (text.includes(fence)) fence += "`";
+  return { block: `${fence}${lang}\n${text}\n${fence}` };
+}
+
 export default {
   site: "gemini",
   hosts: ["gemini.google.com"],
@@ -54,10 +67,14 @@ export default {
     const content = el.matches("message-content") ? el : el.querySelector("message-content");
     const body = (content && (content.querySelector(".markdown") || content)) || el;
     const id = content && content.id ? content.id.replace(/^message-content-id-/, "") : null;
-    return { role: "assistant", text: toMarkdown(body), message_id: id };
+    return { role: "assistant", text: toMarkdown(body, { special }), message_id: id };
   },
 
-  composer: (doc) => first(doc, COMPOSER),
+  composer(doc) {
+    // Through the class index first: a selector scan costs the whole page per keystroke.
+    const el = doc.getElementsByClassName("ql-editor")[0];
+    return el && el.isContentEditable ? el : first(doc, COMPOSER);
+  },
   readDraft(doc) {
     return readComposer(this.composer(doc));
   },

@@ -17,9 +17,9 @@ import os
 import signal
 import sys
 import tempfile
+import urllib.request
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Literal
 
 import anyio
 import msgspec
@@ -32,7 +32,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.params import Body
-from litestar.response import File, Redirect
+from litestar.response import Redirect
 
 from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
@@ -83,6 +83,7 @@ def health() -> models.Health:
 @get("/conversations", sync_to_thread=True)
 def list_conversations(
     request: Request,
+    page_id: str | None = None,
     q: str | None = None,
     site: protocol.Site | None = None,
     status: models.ConversationStatus | None = None,
@@ -91,7 +92,16 @@ def list_conversations(
     limit: int = 100,
     offset: int = 0,
 ) -> models.ConversationList:
-    items = _vault(request).list_conversations(
+    """`?page_id=` finds the conversation of one open tab (the extension's shortcut)."""
+    vault = _vault(request)
+    if page_id is not None:
+        id = vault.conversation_for_page(page_id)
+        detail = vault.get_conversation(id) if id else None
+        fields = models.ConversationSummary.__struct_fields__
+        return models.ConversationList(
+            items=[models.ConversationSummary(**{f: getattr(detail, f) for f in fields})] if detail else []
+        )
+    items = vault.list_conversations(
         q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset)
     )
     return models.ConversationList(items=items)
@@ -348,6 +358,22 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
 # ---- serve -----------------------------------------------------------------------------------
 
 
+class AlreadyRunning(Exception):
+    """Another service already runs on this vault."""
+
+
+def running_service(home: Path) -> dict | None:
+    """The runtime record {pid, host, port, started_at} of the service of `home` when it
+    is up (runtime file, live pid, healthy /api/health), else None."""
+    try:
+        info = msgspec.json.decode(config.runtime_path(home).read_bytes())
+        os.kill(int(info["pid"]), 0)
+        with urllib.request.urlopen(f"http://127.0.0.1:{int(info['port'])}/api/health", timeout=2) as res:
+            return info if res.status == 200 else None
+    except (OSError, ValueError, KeyError, TypeError, msgspec.DecodeError):
+        return None
+
+
 def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=print) -> None:
     """Runs the service until SIGINT/SIGTERM; creates the vault on first run.
 
@@ -356,6 +382,8 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
     """
     import uvicorn
 
+    if (other := running_service(home)) is not None:
+        raise AlreadyRunning(f"DraftVault already runs on this vault: pid {other['pid']}, port {other['port']}")
     vault = Vault.open(home, passphrase)
     runtime = config.runtime_path(home)
     try:

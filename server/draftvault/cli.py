@@ -10,14 +10,12 @@ from __future__ import annotations
 import json
 import os
 import sys
-import urllib.request
 import webbrowser
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 
 import click
-import msgspec
 
 from . import auth, config, crypto
 
@@ -81,12 +79,12 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default $DRAFTVAULT_PORT or 8737).")
 def serve(host: str, port: int | None) -> None:
     """Run the service (creates the vault on first run)."""
-    from .app import serve as run
+    from .app import AlreadyRunning, serve as run
 
     home = _home()
     try:
         run(home, host, port or config.port(), _passphrase(home), echo=click.echo)
-    except (crypto.WrongPassphrase, crypto.PassphraseRequired) as e:
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired, AlreadyRunning) as e:
         _fail(str(e))
 
 
@@ -99,7 +97,11 @@ def pair() -> None:
 @main.command("open")
 def open_page() -> None:
     """Open the history page, signed in (a one-time link)."""
-    link = f"http://127.0.0.1:{config.port()}/login?t={auth.create_login_nonce(auth.connect(_home()))}"
+    from .app import running_service
+
+    home = _home()
+    port = (running_service(home) or {}).get("port") or config.port()
+    link = f"http://127.0.0.1:{port}/login?t={auth.create_login_nonce(auth.connect(home))}"
     click.echo(link)
     webbrowser.open(link)
 
@@ -195,23 +197,11 @@ def import_chatgpt(path: Path) -> None:
     )
 
 
-def _running(home: Path) -> str | None:
-    """'pid N on host:port' when the service is up (runtime file, live pid, healthy), else None."""
-    try:
-        info = msgspec.json.decode(config.runtime_path(home).read_bytes())
-        os.kill(int(info["pid"]), 0)
-        url = f"http://127.0.0.1:{int(info['port'])}/api/health"
-        with urllib.request.urlopen(url, timeout=2) as res:
-            if res.status == 200:
-                return f"pid {info['pid']} on {info['host']}:{info['port']}"
-    except (OSError, ValueError, KeyError, TypeError, msgspec.DecodeError):
-        pass
-    return None
-
-
 @main.command()
 def status() -> None:
     """Where the vault is, its size, how many conversations, whether the service runs."""
+    from .app import running_service
+
     home = _home()
     if not config.db_path(home).exists():
         click.echo(f"vault: none yet under {home} (`draftvault serve` creates it)")
@@ -222,8 +212,8 @@ def status() -> None:
         click.echo(f"size: {stats['size_bytes']} bytes")
         click.echo(f"conversations: {stats['conversations']}")
         click.echo(f"turns: {stats['turns']}")
-    running = _running(home)
-    click.echo(f"service: {'running, ' + running if running else 'not running'}")
+    info = running_service(home)
+    click.echo(f"service: running, pid {info['pid']} on {info['host']}:{info['port']}" if info else "service: not running")
 
 
 @main.command()

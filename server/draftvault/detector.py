@@ -24,10 +24,11 @@ A page's state (`Page.state`):
                         client disconnected for silence_after_s
     idle, failed        page_closed / gone                      gone; nothing (a finished chat closed)
 
-A conversation's failures also resolve ("completed") when another page of it
-(a reloaded tab) shows the answer finished beyond where it failed: more turns, or
-a longer last answer. The failing page itself only counts a finished stream, since
-its last snapshots race with its error signals.
+A conversation's failures also resolve ("completed") when a page of it shows an
+answer finished beyond where it failed: more turns (an answer so quick that no
+snapshot saw it streaming), or, on another page (a reloaded tab), a longer last
+answer. A longer last answer on the failing page itself does not count: its last
+snapshots race with its error signals.
 The user resolves failures through the API (resumed / dismissed).
 
 Failures attach to the vault conversation ingest reports (`Applied.conversation`):
@@ -252,7 +253,12 @@ class Detector:
 
     def _past_mark(self, page_id: str, page: Page) -> bool:
         mark = self._marks.get(page.conversation)
-        return mark is not None and mark[0] != page_id and (page.turns, page.last_len) > mark[1:]
+        if mark is None:
+            return False
+        failed_page, turns, last_len = mark
+        if failed_page == page_id:  # only a whole new answer counts here (see the module doc)
+            return page.turns > turns
+        return (page.turns, page.last_len) > (turns, last_len)
 
     def _completed(self, conversation: str | None) -> None:
         if conversation is None:

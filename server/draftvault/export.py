@@ -101,10 +101,11 @@ def export_zip(
             if detail is not None:
                 stem = file_stem(detail.title, detail.id)
                 name, n = f"{stem}.{fmt}", 1
-                while name in used:  # two conversations whose ids share a prefix and title
+                # Same title and id prefix; compared without case, as Windows and macOS do.
+                while name.lower() in used:
                     n += 1
                     name = f"{stem}-{n}.{fmt}"
-                used.add(name)
+                used.add(name.lower())
                 data = conversation_markdown(detail).encode() if fmt == "md" else conversation_json(detail)
                 zf.writestr(name, data)
                 written += 1
@@ -114,6 +115,7 @@ def export_zip(
 
 
 def all_ids(vault, page: int = 1000) -> list[str]:
+    """Every conversation's id, in the order list_conversations gives."""
     ids: list[str] = []
     while True:
         batch = vault.list_conversations(limit=page, offset=len(ids))

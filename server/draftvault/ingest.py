@@ -129,13 +129,21 @@ class Session:
                     applied = [self.vault.apply(self.client_id, f) for f in frames]
             except Unavailable as e:  # nothing was stored; the client resends them all later
                 log.warning("frames %s..%s of client %s not stored: %s", frames[0].seq, frames[-1].seq, self.client_id, e)
+                self.done = True
                 return [self._unavailable(f, e) for f in frames]
             except Exception:  # rolled back; store one by one so each frame gets its own answer
                 pass
             else:
                 self._observe(frames, applied)
                 return [protocol.Ack(seq=f.seq) for f in frames]
-        return [answer for f in frames for answer in self._store_one(f)]
+        out: list[protocol.ServerFrame] = []
+        for f in frames:
+            # After a frame could not be stored, later ones must not be either: the vault
+            # treats every seq at or below its last one as a duplicate, so storing frame
+            # N+1 would make the resent frame N look stored. The connection ends; the
+            # client reconnects and resends from welcome.last_seq on, in order.
+            out += [self._unavailable(f, "an earlier frame was not stored")] if self.done else self._store_one(f)
+        return out
 
     def _store_one(self, frame: protocol.IngestFrame) -> list[protocol.ServerFrame]:
         try:
@@ -145,17 +153,18 @@ class Session:
                 code="need_full", seq=frame.seq, have=e.have,
                 message=f"the vault holds {e.have} turns of this page; resend it from turns_from <= {e.have}",
             )]
-        except Unavailable as e:
-            log.warning("frame %s of client %s not stored: %s", frame.seq, self.client_id, e)
-            return [self._unavailable(frame, e)]
-        except Exception as e:  # a bug must not take the connection down; the client resends later
-            log.exception("frame %s of client %s not stored", frame.seq, self.client_id)
+        except Exception as e:  # disk full, I/O error, or a bug: nothing stored, the server stays up
+            if isinstance(e, Unavailable):
+                log.warning("frame %s of client %s not stored: %s", frame.seq, self.client_id, e)
+            else:
+                log.exception("frame %s of client %s not stored", frame.seq, self.client_id)
+            self.done = True
             return [self._unavailable(frame, e)]
         self._observe([frame], [applied])
         return [protocol.Ack(seq=frame.seq)]
 
     @staticmethod
-    def _unavailable(frame: protocol.IngestFrame, e: Exception) -> protocol.Error:
+    def _unavailable(frame: protocol.IngestFrame, e: object) -> protocol.Error:
         return protocol.Error(code="unavailable", seq=frame.seq, message=f"the vault could not store this frame: {e}")
 
     def _observe(self, frames, applied) -> None:

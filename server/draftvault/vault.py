@@ -30,14 +30,28 @@ compresses later blobs with it: small texts then compress almost as well as the 
 conversation would. The dictionary never changes, so every blob stays readable.
 
 Search is a blind index. Each text is split into words (NFKC, casefolded, runs of
-letters and digits); each word becomes a term: a keyed hash truncated to 50 bits, in
-base 36. The terms of each blob go into a contentless FTS5 table (`rowid` = blob id),
-so FTS5 ranks hits with bm25 without ever seeing a word. bm25 needs term positions
-(detail=full); to keep the index small, only the first TERM_REPEATS occurrences of a
-word in a text are indexed (bm25's term frequency saturates anyway). SQLite 3.40 has no
+letters and digits); each word becomes a term: a keyed hash truncated to 41 bits, in
+base 36 (TERM_CHARS = 8 characters; random terms share no prefixes, so their length is
+most of the index's size; vaults made before keep 10 characters, 50 bits, recorded in
+`meta` as term_chars). The terms of each blob go into a contentless FTS5 table (`rowid`
+= blob id), so FTS5 ranks hits with bm25 without ever seeing a word. bm25 needs term
+positions: with detail=column or detail=none every hit ranks 0 (measured), so the
+index stays detail=full; to keep it small, only the first TERM_REPEATS occurrences of
+a word in a text are indexed (bm25's term frequency saturates anyway). SQLite 3.40 has no
 contentless_delete: a blob's row is removed with FTS5's 'delete' command, fed the
-terms recomputed from the decrypted blob. All query words must occur in one text
-(a turn or a draft); the best text ranks its conversation.
+terms recomputed from the decrypted blob. Titles are indexed too, as rowid -cid. All
+query words must occur in one text (a turn, a draft or the title); the best text
+ranks its conversation.
+
+Drafts are indexed lazily. A draft changes on every keystroke snapshot, and each
+version used to be tokenised, indexed, then decrypted again to be taken out of the
+index when the next keystroke replaced it. Now a draft's blob is stored (sealed, at
+the faster DRAFT_ZLIB_LEVEL) and its id noted in `unindexed`; search(),
+list_conversations(q=) and close() first index whatever `unindexed` holds (one write
+transaction), so a word typed in a draft is found by any search after its snapshot is
+acked, also after a crash (the note is committed with the draft). A superseded version
+that was never indexed is just deleted. Applying a snapshot reads title, url and model
+in one query and re-seals only what changed.
 
 Search-as-you-type: the last query word (3+ characters) is a prefix when the query
 does not end in a space. Hashes cannot be prefix-matched, so a sealed vocabulary
@@ -45,13 +59,19 @@ does not end in a space. Hashes cannot be prefix-matched, so a sealed vocabulary
 characters, each bucket one sealed, compressed word list. A prefix query decrypts its
 bucket in memory and OR-s the terms of the words that start with the prefix (the
 shortest MAX_PREFIX_TERMS) into the query. Words no text contains any more leave the
-vocabulary when a conversation is deleted. Snippets and their marks come from the
-decrypted best hit.
+vocabulary when a conversation is deleted. `vocab` is a rowid table: a WITHOUT ROWID
+row over ~1 KB spills into a mostly empty overflow page (112 -> 40 KiB in
+bench_storage). Snippets and their marks come from the decrypted best hit of each
+conversation (only that blob is decrypted); recent hits' plaintext is kept in a small
+in-memory LRU (HIT_CACHE, cleared on delete; nothing plaintext on disk). The snippet
+finds the first match, then marks only within the snippet, with a pattern that starts
+with the words (a leading lookbehind made `re` try every position: 100 x slower).
 """
 
 from __future__ import annotations
 
 import hmac
+import itertools
 import os
 import re
 import secrets
@@ -60,7 +80,7 @@ import threading
 import unicodedata
 import zlib
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator, Literal, Sequence
 
@@ -71,18 +91,22 @@ from . import config, models, protocol
 from .crypto import Keyring, Tampered
 
 DRAFT_VERSIONS = 20
-MAX_PREFIX_TERMS = 64
+MAX_PREFIX_TERMS = 10  # each OR-ed term costs bm25 work on every hit: keep it to the likeliest (shortest)
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 60
+HIT_CACHE = 256
 # FULL: a commit is on disk (WAL fsynced) before apply() returns, so an ack survives
 # a power cut too; NORMAL survives a crash of the service (SIGKILL) but not of the OS.
 SYNCHRONOUS = os.environ.get("DRAFTVAULT_SYNCHRONOUS", "FULL").upper()
 COMPRESSION_SAMPLE = 64 * 1024
 TERM_REPEATS = 3
+TERM_CHARS = 8  # base 36: 41 bits, a chance collision per ~10^6 distinct words only widens a search
+DRAFT_ZLIB_LEVEL = 6
 CLOSE_MERGE_PAGES = 2000
 
 _WORD = re.compile(r"[^\W_]+")
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+_TERM_BITS = {10: 50, 8: 41}  # characters -> bits of the keyed hash they spell (36**chars > 2**bits)
 _TAG_BYTES = 16
 _HASH_BYTES = 16
 
@@ -137,7 +161,8 @@ CREATE TABLE IF NOT EXISTS failures (
     resolved_at TEXT, resolution TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS failures_cid ON failures(cid, resolved_at);
-CREATE TABLE IF NOT EXISTS vocab (bucket BLOB PRIMARY KEY, words BLOB NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS vocab (bucket BLOB PRIMARY KEY, words BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
 CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(terms, content='', tokenize='ascii', detail=full);
 """
 
@@ -201,6 +226,8 @@ class Vault:
     home: Path
 
     def __init__(self, home: Path, conn: sqlite3.Connection, keys: Keyring):
+        row = conn.execute("SELECT v FROM meta WHERE k='term_chars'").fetchone()
+        self._term_chars = row[0] if row else 10  # vaults made before TERM_CHARS keep their 10-character terms
         self.home = home
         self.db = sqlite_utils.Database(conn)
         self._conn = conn
@@ -216,6 +243,7 @@ class Vault:
         self._zdict_new: bytes | None = None  # ...made by the open transaction
         self._sample: list[tuple[int, bytes, str]] = []  # (bid, hash, text) stored before there is a dictionary
         self._sampled = 0
+        self._hits: dict[bytes, str] = {}  # hash -> decrypted text of recent search hits (memory only)
 
     # ---- opening ----------------------------------------------------------------
 
@@ -246,12 +274,16 @@ class Vault:
         try:
             for statement in _statements(SCHEMA):
                 conn.execute(statement)
+            # a page id only matters while its tab is open: forget pages unseen for a month
+            month_ago = (datetime.now(timezone.utc) - timedelta(days=30)).isoformat(timespec="milliseconds")
+            conn.execute("DELETE FROM pages WHERE seen_at < ?", (month_ago,))
             row = conn.execute("SELECT v FROM meta WHERE k='keycheck'").fetchone()
             if row is not None and not key_path.exists():
                 raise KeyMismatch(f"the vault {path} exists but its key {key_path} is missing")
             keys = Keyring.open_or_create(key_path, passphrase)
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('keycheck', ?)", (keys.seal(b"draftvault", b"meta|keycheck"),))
+                conn.execute("INSERT INTO meta VALUES ('term_chars', ?)", (TERM_CHARS,))
             else:
                 try:
                     keys.open(row[0], b"meta|keycheck")
@@ -268,11 +300,12 @@ class Vault:
     def close(self) -> None:
         with self._lock:
             try:
+                self._index_pending()
                 # fold the small index segments that edits leave behind (bounded work), then give
                 # the freed pages back to the disk (executescript steps the pragma to its end)
                 self._conn.execute(f"INSERT INTO search(search, rank) VALUES ('merge', {-CLOSE_MERGE_PAGES})")
                 self._conn.executescript("PRAGMA incremental_vacuum;")
-            except sqlite3.OperationalError:
+            except (sqlite3.OperationalError, Unavailable):
                 pass  # busy or read-only: the pages are reused later anyway
             self._conn.close()
 
@@ -443,8 +476,7 @@ class Vault:
             changed |= self._put_turn(conv, f.turns_from + i, t.role, t.text, garbage)
         count = min(f.turn_count, max(have, f.turns_from + len(f.turns)))
         changed |= self._truncate(cid, count, garbage) or count != have
-        for field, value in (("title", f.title), ("url", f.url), ("model", f.model)):
-            changed |= self._set_field(conv, field, value)
+        changed |= self._set_fields(conv, title=f.title, url=f.url, model=f.model)
         changed |= self._set_draft(conv, f.draft, now, garbage)
         if changed:
             self._conn.execute("UPDATE conversations SET turn_count=?, updated_at=? WHERE cid=?", (count, now, cid))
@@ -476,20 +508,36 @@ class Vault:
             garbage += dropped
         return bool(dropped)
 
-    def _set_field(self, conv: _Conv, field: str, value: str | None) -> bool:
-        if value is None:
+    def _set_fields(self, conv: _Conv, **values: str | None) -> bool:
+        """Seals the given fields (title, url, model) that changed; None keeps the stored value."""
+        wanted = {k: v for k, v in values.items() if v is not None}
+        if not wanted:
             return False
-        row = self._one(f"SELECT {field} FROM conversations WHERE cid=?", (conv.cid,))
-        if row[0] is not None:
-            try:
-                if self._open_field(conv.id, field, row[0]) == value:
-                    return False
-            except Tampered:
-                pass  # overwritten with the page's current value
-        self._conn.execute(
-            f"UPDATE conversations SET {field}=? WHERE cid=?", (self._seal_field(conv.id, field, value), conv.cid)
-        )
-        return True
+        row = self._one(f"SELECT {', '.join(wanted)} FROM conversations WHERE cid=?", (conv.cid,))
+        changed = False
+        for (field, value), sealed in zip(wanted.items(), row):
+            old = None
+            if sealed is not None:
+                try:
+                    old = self._open_field(conv.id, field, sealed)
+                except Tampered:
+                    pass  # overwritten with the page's current value
+                if old == value:
+                    continue
+            self._conn.execute(
+                f"UPDATE conversations SET {field}=? WHERE cid=?", (self._seal_field(conv.id, field, value), conv.cid)
+            )
+            if field == "title":
+                self._index_title(conv.cid, old, value)
+            changed = True
+        return changed
+
+    def _index_title(self, cid: int, old: str | None, new: str | None) -> None:
+        """Titles are searchable too: their index rows have rowid -cid (blobs have positive ids)."""
+        if old is not None and (terms := self._doc_terms(old)):
+            self._conn.execute("INSERT INTO search(search, rowid, terms) VALUES ('delete', ?, ?)", (-cid, terms))
+        if new is not None:
+            self._index(-cid, new)
 
     def _set_draft(self, conv: _Conv, draft: str | None, now: str, garbage: list[int]) -> bool:
         """Keeps the composer's text as the current draft and in the draft history."""
@@ -512,7 +560,7 @@ class Vault:
                 return False
             did = versions[0][0]  # the same text again after it was cleared
         else:
-            bid = self._blob(draft, h)
+            bid = self._blob(draft, h, index=False)
             did = None
             if versions and conv.draft == versions[0][0] and self._continues(draft, versions):
                 did, old_bid = versions[0][0], versions[0][1]
@@ -576,6 +624,8 @@ class Vault:
             dst.draft = src.draft
         for table in ("failures", "signals", "pages"):
             self._conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
+        src_title = self._one("SELECT title FROM conversations WHERE cid=?", (src.cid,))[0]
+        self._index_title(src.cid, self._field_or_none(src.id, "title", src_title), None)
         self._conn.execute("DELETE FROM conversations WHERE cid=?", (src.cid,))
         self._collect(garbage)
 
@@ -616,12 +666,18 @@ class Vault:
     def _open_field(self, id: str, field: str, sealed: bytes) -> str:
         return self._keys.open(sealed, f"conv|{id}|{field}".encode()).decode()
 
-    def _blob(self, text: str, h: bytes) -> int:
+    def _blob(self, text: str, h: bytes, index: bool = True) -> int:
+        """The blob of `text`, stored if new; `index=False` (drafts) leaves it in `unindexed` for now."""
         row = self._one("SELECT bid FROM blobs WHERE hash=?", (h,))
         if row is not None:
             return row[0]
-        bid = self._conn.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (h, self._pack(text, h))).lastrowid
-        self._index(bid, text)
+        # a draft is rewritten on every keystroke: a faster zlib level (a few % larger)
+        packed = self._pack(text, h, 9 if index else DRAFT_ZLIB_LEVEL)
+        bid = self._conn.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (h, packed)).lastrowid
+        if index:
+            self._index(bid, text)
+        else:
+            self._conn.execute("INSERT INTO unindexed VALUES (?)", (bid,))
         if self._dictionary() is None:
             self._sample.append((bid, h, text))
             self._sampled += len(text)
@@ -632,14 +688,14 @@ class Vault:
         if self._sampled + sum(map(len, texts)) >= COMPRESSION_SAMPLE and self._dictionary() is None:
             self._make_dictionary([t for _, _, t in self._sample] + list(texts))
 
-    def _pack(self, text: str, h: bytes) -> bytes:
+    def _pack(self, text: str, h: bytes, level: int = 9) -> bytes:
         raw = text.encode()
         zdict = self._dictionary()
         if zdict is not None:
-            z = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+            z = zlib.compressobj(level, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
             packed = b"d" + z.compress(raw) + z.flush()
         else:
-            packed = b"z" + zlib.compress(raw, 9)
+            packed = b"z" + zlib.compress(raw, level)
         if len(packed) > len(raw):
             packed = b"r" + raw
         return self._keys.seal(packed, b"blob|" + h)
@@ -698,6 +754,9 @@ class Vault:
             row = self._one("SELECT hash, data FROM blobs WHERE bid=?", (bid,))
             if row is None:
                 continue
+            if self._conn.execute("DELETE FROM unindexed WHERE bid=?", (bid,)).rowcount:
+                self._conn.execute("DELETE FROM blobs WHERE bid=?", (bid,))
+                continue  # never indexed: nothing to take out of the index (most superseded drafts)
             try:
                 terms = self._doc_terms(self._open_blob(*row))
                 if terms:
@@ -711,11 +770,12 @@ class Vault:
     def _term(self, word: str) -> str:
         term = self._terms.get(word)
         if term is None:
-            if len(self._terms) > 500_000:
+            if len(self._terms) > 100_000:  # bounded memory; the commonest words come back first
                 self._terms.clear()
-            n = int.from_bytes(hmac.digest(self._term_key, word.encode(), "sha256")[:8], "big") >> 14
+            chars = self._term_chars
+            n = int.from_bytes(hmac.digest(self._term_key, word.encode(), "sha256")[:8], "big") >> (64 - _TERM_BITS[chars])
             term = ""
-            for _ in range(10):  # 50 bits in base 36
+            for _ in range(chars):
                 n, d = divmod(n, 36)
                 term += _B36[d]
             self._terms[word] = term
@@ -725,6 +785,7 @@ class Vault:
         return self._terms_of(words(text))
 
     def _terms_of(self, ws: list[str]) -> str:
+        terms, term = self._terms, self._term
         seen: dict[str, int] = {}
         kept = []
         for w in ws:
@@ -732,7 +793,6 @@ class Vault:
             if n < TERM_REPEATS:
                 seen[w] = n + 1
                 kept.append(w)
-        terms, term = self._terms, self._term
         return " ".join([terms.get(w) or term(w) for w in kept])
 
     def _bucket(self, word: str) -> bytes:
@@ -771,6 +831,21 @@ class Vault:
                 self._vocab.add(w)
                 self._vocab_new.setdefault(self._bucket(w), set()).add(w)
 
+    def _index_pending(self) -> None:
+        """Indexes the draft blobs stored since the last search (before a search reads the index)."""
+        with self._lock:
+            if self._one("SELECT NOT EXISTS(SELECT 1 FROM unindexed)")[0]:
+                return
+            with self._write():
+                for bid, h, data in self._q(
+                    "SELECT u.bid, b.hash, b.data FROM unindexed u LEFT JOIN blobs b USING (bid)"
+                ):
+                    try:
+                        self._index(bid, self._open_blob(h, data))
+                    except Tampered:
+                        pass  # verify reports it; it cannot be found
+                self._conn.execute("DELETE FROM unindexed")
+
     def _flush_vocab(self) -> None:
         """Writes the words this transaction added to their buckets (once per bucket)."""
         for bucket, new in self._vocab_new.items():
@@ -800,22 +875,25 @@ class Vault:
         return " AND ".join(parts), set(ws), prefix
 
     def search(self, q: str, *, site=None, since=None, until=None, limit: int = 20) -> list[models.SearchHit]:
+        self._index_pending()
         with self._read():
             found = self._search_rows(q, site=site, since=since, until=until, limit=limit, offset=0)
             if found is None:
                 return []
             rows, exact, prefix = found
+            matcher = _matcher(exact, prefix)
             hits = []
-            for cid, id, site_, updated_at, title, turn, h, data in rows:
+            for cid, id, site_, updated_at, sealed_title, turn, h, data in rows:
+                title = self._field_or_none(id, "title", sealed_title)
                 try:
-                    text = self._open_blob(h, data)
+                    text = (title or "") if turn == -2 else self._hit_text(h, data)
                 except Tampered:
                     text = ""
-                snippet, marks = _snippet(text, exact, prefix)
+                snippet, marks = _snippet(text, exact, prefix, matcher)
                 hits.append(
                     models.SearchHit(
                         conversation=id,
-                        title=self._field_or_none(id, "title", title),
+                        title=title,
                         snippet=snippet,
                         marks=marks,
                         site=site_,
@@ -825,33 +903,60 @@ class Vault:
                 )
             return hits
 
+    def _hit_text(self, h: bytes | None, data: bytes | None) -> str:
+        """A hit's plaintext, through a small in-memory LRU (search as you type repeats hits)."""
+        text = self._hits.pop(h, None)
+        if text is None:
+            text = self._open_blob(h, data)
+        self._hits[h] = text  # content-addressed: a hash always names the same text
+        if len(self._hits) > HIT_CACHE:
+            del self._hits[next(iter(self._hits))]
+        return text
+
     def _search_rows(self, q, *, site, since, until, limit, offset):
+        """The best text per conversation, best first, for the texts ranked `offset`.. `offset+limit`.
+
+        Ranks the matching texts in FTS5 (ORDER BY rank LIMIT: FTS5 keeps only the best), and
+        only those are joined to their conversations; when they do not make enough
+        conversations (many hits in one conversation, or filters), it asks for more.
+        """
         m = self._match(q)
         if m is None:
             return None
         match, exact, prefix = m
         where, params = _filters(site, since, until)
-        rows = self._q(
-            f"""
-            WITH hit AS MATERIALIZED (SELECT rowid AS bid, bm25(search) AS rank FROM search WHERE search MATCH :match),
-            ref AS (
-                SELECT cid, idx AS turn, bid FROM turns WHERE bid IN (SELECT bid FROM hit)
-                UNION ALL SELECT cid, NULL, bid FROM drafts WHERE bid IN (SELECT bid FROM hit)
-                UNION ALL SELECT cid, -1, bid FROM branch_turns WHERE bid IN (SELECT bid FROM hit)
-            ),
-            best AS (
-                SELECT ref.cid, ref.turn, ref.bid, MIN(hit.rank) AS rank
-                FROM ref JOIN hit USING (bid) JOIN conversations c ON c.cid = ref.cid
-                WHERE 1 {where}
-                GROUP BY ref.cid ORDER BY rank, ref.cid LIMIT :limit OFFSET :offset
+        want = limit + offset
+        top = max(200, want * 10)
+        while True:
+            rows = self._q(
+                f"""
+                WITH hit AS MATERIALIZED (
+                    SELECT rowid AS bid, rank FROM search WHERE search MATCH :match ORDER BY rank LIMIT :top
+                ),
+                ref AS (
+                    SELECT cid, idx AS turn, bid FROM turns WHERE bid IN (SELECT bid FROM hit)
+                    UNION ALL SELECT cid, NULL, bid FROM drafts WHERE bid IN (SELECT bid FROM hit)
+                    UNION ALL SELECT cid, -1, bid FROM branch_turns WHERE bid IN (SELECT bid FROM hit)
+                    UNION ALL SELECT -bid, -2, bid FROM hit WHERE bid < 0
+                ),
+                best AS (
+                    SELECT ref.cid, ref.turn, ref.bid, MIN(hit.rank) AS rank
+                    FROM ref JOIN hit USING (bid) JOIN conversations c ON c.cid = ref.cid
+                    WHERE 1 {where}
+                    GROUP BY ref.cid ORDER BY rank, ref.cid LIMIT :limit OFFSET :offset
+                )
+                SELECT c.cid, c.id, c.site, c.updated_at, c.title, best.turn, b.hash, b.data, (SELECT COUNT(*) FROM hit)
+                FROM best JOIN conversations c USING (cid) LEFT JOIN blobs b ON b.bid = best.bid
+                ORDER BY best.rank, c.cid
+                """,
+                {"match": match, "limit": limit, "offset": offset, "top": top, **params},
             )
-            SELECT c.cid, c.id, c.site, c.updated_at, c.title, best.turn, b.hash, b.data
-            FROM best JOIN conversations c USING (cid) LEFT JOIN blobs b ON b.bid = best.bid
-            ORDER BY best.rank, c.cid
-            """,
-            {"match": match, "limit": limit, "offset": offset, **params},
-        )
-        return rows, exact, prefix
+            if len(rows) >= limit or (rows and rows[0][-1] < top) or top >= 1 << 24:
+                return [r[:-1] for r in rows], exact, prefix
+            if not rows and self._one("SELECT COUNT(*) < :top FROM (SELECT 1 FROM search WHERE search MATCH :match LIMIT :top)",
+                                      {"match": match, "top": top})[0]:
+                return [], exact, prefix
+            top *= 8
 
     # ---- reading ------------------------------------------------------------------
 
@@ -891,6 +996,8 @@ class Vault:
             where += " AND EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
         elif status == "active":
             where += " AND NOT EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
+        if q:
+            self._index_pending()
         with self._read():
             if q:
                 found = self._search_rows(q, site=site, since=since, until=until, limit=10_000, offset=0)
@@ -990,12 +1097,17 @@ class Vault:
                     gone_words.update(words(self._open_blob(*row)) if row else ())
                 except Tampered:
                     pass
+            title = self._field_or_none(id, "title", self._one("SELECT title FROM conversations WHERE cid=?", (cid,))[0])
+            if title is not None:
+                gone_words.update(words(title))
+                self._index_title(cid, title, None)
             for table in ("turns", "branch_turns", "drafts", "failures", "signals"):
                 self._conn.execute(f"DELETE FROM {table} WHERE cid=?", (cid,))
             self._conn.execute("DELETE FROM pages WHERE cid=?", (cid,))
             self._conn.execute("DELETE FROM conversations WHERE cid=?", (cid,))
             self._collect(bids)
             self._forget_words(gone_words)
+            self._hits.clear()  # no deleted text stays in memory either
             return True
 
     def _forget_words(self, ws: set[str]) -> None:
@@ -1093,9 +1205,17 @@ class Vault:
             sealed = None if detail is None else self._keys.seal(detail.encode(), f"failure|{id}".encode())
             self._conn.execute(
                 "INSERT INTO failures (id, cid, kind, detail, page_id, provider_outage, detected_at) VALUES (?,?,?,?,?,?,?)",
-                (id, conv.cid, kind, sealed, page_id, int(provider_outage), now_iso()),
+                (id, conv.cid, kind, sealed, page_id, int(provider_outage), self._failure_time()),
             )
             return self._failures("f.id=?", (id,))[0]
+
+    def _failure_time(self) -> str:
+        """Now, but after the newest failure, so failures list in the order they were recorded."""
+        at = now_iso()
+        last = self._one("SELECT MAX(detected_at) FROM failures")[0]
+        if last is not None and at <= last:
+            at = (datetime.fromisoformat(last) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+        return at
 
     def list_failures(self, *, resolved: bool | None = None, conversation: str | None = None) -> list[models.FailureOut]:
         where, params = "1", []
@@ -1194,8 +1314,7 @@ class Vault:
             for n, branch in enumerate(branches):
                 for idx, (role, text) in enumerate(branch):
                     self._put_turn(conv, idx, role, text, garbage, table="branch_turns", branch=n)
-            for field, value in (("title", title), ("url", url), ("model", model)):
-                self._set_field(conv, field, value)
+            self._set_fields(conv, title=title, url=url, model=model)
             self._conn.execute(
                 "UPDATE conversations SET turn_count=?, updated_at=?, created_at=COALESCE(?, created_at), import_mac=? "
                 "WHERE cid=?",
@@ -1231,14 +1350,38 @@ def _filters(site, since, until) -> tuple[str, dict]:
     return where, params
 
 
-def _snippet(text: str, exact: set[str], prefix: str | None) -> tuple[str, list[tuple[int, int]]]:
+def _matcher(exact: set[str], prefix: str | None) -> re.Pattern:
+    """Finds the query's words (casefolded) ending a word; _spans checks that they start one.
+
+    No lookbehind in the pattern: it would run at every position, while a pattern that
+    starts with the words lets `re` skip ahead to them (100 x faster on a long turn).
+    """
+    alts = [re.escape(w) for w in sorted(exact, key=len, reverse=True)]
+    if prefix is not None:
+        alts.append(re.escape(prefix) + r"[^\W_]*")
+    return re.compile(r"(?:" + "|".join(alts) + r")(?![^\W_])")
+
+
+def _spans(matcher: re.Pattern, folded: str, pos: int = 0) -> Iterator[tuple[int, int]]:
+    """The whole-word matches of `matcher` from `pos` on (a match inside a word is skipped)."""
+    for m in matcher.finditer(folded, pos):
+        s = m.start()
+        if s == 0 or not _WORD.match(folded, s - 1):
+            yield m.span()
+
+
+def _snippet(text: str, exact: set[str], prefix: str | None, matcher: re.Pattern) -> tuple[str, list[tuple[int, int]]]:
     """Plain text around the first matched word, with the [start, end) spans of matched words."""
     norm = unicodedata.normalize("NFKC", text)
-    spans = [
-        (m.start(), m.end())
-        for m in _WORD.finditer(norm)
-        if (w := m.group().casefold()) in exact or (prefix is not None and w.startswith(prefix))
-    ]
+    folded = norm.casefold()
+    if len(folded) == len(norm):  # the usual case: offsets in the folded text are offsets in norm
+        spans = list(itertools.islice(_spans(matcher, folded), 1))  # the first, to place the snippet
+    else:  # casefolding changed lengths (e.g. "ß" -> "ss"): compare word by word
+        spans = [
+            (m.start(), m.end())
+            for m in _WORD.finditer(norm)
+            if (w := m.group().casefold()) in exact or (prefix is not None and w.startswith(prefix))
+        ]
     start = 0
     if spans and spans[0][0] > SNIPPET_LEAD:
         start = spans[0][0] - SNIPPET_LEAD
@@ -1248,6 +1391,8 @@ def _snippet(text: str, exact: set[str], prefix: str | None) -> tuple[str, list[
     if end < len(norm):
         space = norm.rfind(" ", start + SNIPPET_CHARS // 2, end)
         end = space if space > 0 else end
+    if len(folded) == len(norm):  # now the rest, inside the snippet only
+        spans = list(itertools.takewhile(lambda span: span[0] < end, _spans(matcher, folded, start)))
     lead = "…" if start > 0 else ""
     body = re.sub(r"\s", " ", norm[start:end])  # one character for one: the spans stay valid
     marks = [(s - start + len(lead), e - start + len(lead)) for s, e in spans if s >= start and e <= end]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -153,7 +154,10 @@ def _elements(stream: IO[bytes], name: str, on_read: Callable[[int], None]) -> I
         The chunk is at least as large as what is kept, so a huge conversation is
         rescanned a logarithmic number of times, not once per chunk."""
         nonlocal base, eof
-        chunk = stream.read(max(CHUNK, len(buf) - keep))
+        try:
+            chunk = stream.read(max(CHUNK, len(buf) - keep))
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # I/O error, damaged zip member
+            raise fail(base + len(buf), f"cannot read: {e}") from None
         on_read(len(chunk))
         del buf[:keep]
         base += keep
@@ -402,13 +406,14 @@ def import_chatgpt_export(vault, path, progress: Progress | None = None) -> mode
         with vault.transaction():
             for source in sources:
                 try:
-                    stream = stack.enter_context(source.open())
+                    stream = source.open()
+                except (OSError, zipfile.BadZipFile) as e:
+                    raise ImportFailed(source.name, "opening", str(e)) from None
+                with stream:
                     for index, offset, raw in _elements(stream, source.name, on_read):
                         _import_one(vault, raw, source.name, index, offset, result)
                         if progress:
                             progress(min(done, total), total)
-                except (OSError, zipfile.BadZipFile, EOFError) as e:
-                    raise ImportFailed(source.name, "reading", str(e)) from None
     if progress:
         progress(total, total)
     return result

@@ -177,7 +177,7 @@ function rowElement(row, i) {
   li.addEventListener("click", () => {
     state.cursor = i;
     updateCursor(true);
-    openConversation(row.id);
+    openConversation(row.id, row.turn ?? null);
   });
   return li;
 }
@@ -232,7 +232,8 @@ function updateExportButton() {
 
 // ---- one conversation ----------------------------------------------------------------
 
-async function openConversation(id) {
+// Opens a conversation; from a search hit, scrolls to the turn that matched.
+async function openConversation(id, turn = null) {
   let detail;
   try {
     detail = await getJSON(`/api/conversations/${encodeURIComponent(id)}`);
@@ -244,6 +245,11 @@ async function openConversation(id) {
   history.replaceState(null, "", "#c=" + encodeURIComponent(id));
   renderConversation(detail);
   updateCursor(false);
+  const art = turn === null ? null : $("conv-pane").querySelector(`.turn[data-index="${Number(turn)}"]`);
+  if (art) {
+    art.classList.add("hit");
+    art.scrollIntoView({ block: "start" });
+  }
 }
 
 function closeConversation() {
@@ -289,6 +295,7 @@ function renderConversation(c) {
   const turns = el("div", "turns");
   for (const t of c.turns) {
     const art = el("article", "turn role-" + t.role);
+    art.dataset.index = t.index;
     art.append(el("div", "role", t.role === "user" ? "You" : t.role[0].toUpperCase() + t.role.slice(1)));
     const body = el("div", "md");
     body.append(renderMarkdown(t.text));
@@ -480,7 +487,7 @@ function onKey(e) {
       updateCursor(true);
     } else if (e.key === "Enter" && state.rows[state.cursor]) {
       e.preventDefault();
-      openConversation(state.rows[state.cursor].id);
+      openConversation(state.rows[state.cursor].id, state.rows[state.cursor].turn ?? null);
     } else if (e.key === "Escape") {
       if (!q.value) q.blur();
     }
@@ -509,7 +516,7 @@ function onKey(e) {
     case "Enter":
       if (row && e.target.closest?.("#results")) {
         e.preventDefault();
-        openConversation(row.id);
+        openConversation(row.id, row.turn ?? null);
       }
       break;
     case "x":
