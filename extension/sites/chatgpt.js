@@ -2,7 +2,7 @@
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
 import { plainText, toMarkdown } from "../content/markdown.js";
-import { all, byTag, errorText, fillComposer, first, outside, readComposer } from "./common.js";
+import { all, byTag, composerMembers, errorText, first, outside } from "./common.js";
 
 const TURNS = [
   'article[data-testid^="conversation-turn"]',
@@ -114,18 +114,11 @@ export default {
     return { role, text, message_id };
   },
 
-  composer(doc) {
-    // By id first: a failing selector scans the whole (long) thread on every keystroke.
+  // By id first: a failing selector scans the whole (long) thread on every keystroke.
+  ...composerMembers((doc) => {
     const el = doc.getElementById("prompt-textarea");
-    if (el && (el.isContentEditable || el.tagName === "TEXTAREA")) return el;
-    return first(doc, COMPOSER);
-  },
-  readDraft(doc) {
-    return readComposer(this.composer(doc));
-  },
-  fillComposer(doc, text) {
-    return fillComposer(this.composer(doc), text);
-  },
+    return el && (el.isContentEditable || el.tagName === "TEXTAREA") ? el : first(doc, COMPOSER);
+  }),
 
   // The composer's submit button turns into the stop button while an answer streams.
   isStreaming(doc) {

@@ -1,7 +1,7 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
 import { plainText, toMarkdown } from "../content/markdown.js";
-import { all, errorText, fillComposer, first, readComposer } from "./common.js";
+import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const USER = '[data-testid="user-message"]';
 const ASSISTANT = ".font-claude-response:not(#markdown-artifact)";
@@ -59,17 +59,7 @@ export default {
     return { role: "assistant", text: toMarkdown(body), message_id: null };
   },
 
-  composer(doc) {
-    // Through the class index first: a selector scan costs the whole page per keystroke.
-    const el = doc.getElementsByClassName("ProseMirror")[0];
-    return el && el.isContentEditable ? el : first(doc, COMPOSER);
-  },
-  readDraft(doc) {
-    return readComposer(this.composer(doc));
-  },
-  fillComposer(doc, text) {
-    return fillComposer(this.composer(doc), text);
-  },
+  ...composerMembers((doc) => editorByClass(doc, "ProseMirror", COMPOSER)),
 
   isStreaming: (doc) => first(doc, STREAMING) !== null,
 

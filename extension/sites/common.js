@@ -20,6 +20,25 @@ export function all(root, selectors) {
   return [];
 }
 
+/**
+ * The composer members of the adapter interface, given how a site finds its composer:
+ * `{composer, readDraft, fillComposer}`, spread into the adapter object.
+ */
+export function composerMembers(composer) {
+  return {
+    composer,
+    readDraft: (doc) => readComposer(composer(doc)),
+    fillComposer: (doc, text) => fillComposer(composer(doc), text),
+  };
+}
+
+/** The editor with this class (through the class index: a selector scan costs the whole
+ * page per keystroke), else the first match of the fallback selectors. */
+export function editorByClass(doc, className, fallback) {
+  const el = doc.getElementsByClassName(className)[0];
+  return el && el.isContentEditable ? el : first(doc, fallback);
+}
+
 /** The text of a composer: a <textarea>'s value, or a contenteditable's lines. */
 export function readComposer(el) {
   if (!el) return null;

@@ -1,7 +1,7 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
 import { plainText, toMarkdown } from "../content/markdown.js";
-import { all, errorText, fillComposer, first, readComposer } from "./common.js";
+import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const TURNS = ["user-query, model-response", ".query-content, message-content"];
 const COMPOSER = ['rich-textarea .ql-editor[contenteditable="true"]', '.ql-editor[contenteditable="true"]', "textarea"];
@@ -70,17 +70,7 @@ export default {
     return { role: "assistant", text: toMarkdown(body, { special }), message_id: id };
   },
 
-  composer(doc) {
-    // Through the class index first: a selector scan costs the whole page per keystroke.
-    const el = doc.getElementsByClassName("ql-editor")[0];
-    return el && el.isContentEditable ? el : first(doc, COMPOSER);
-  },
-  readDraft(doc) {
-    return readComposer(this.composer(doc));
-  },
-  fillComposer(doc, text) {
-    return fillComposer(this.composer(doc), text);
-  },
+  ...composerMembers((doc) => editorByClass(doc, "ql-editor", COMPOSER)),
 
   isStreaming: (doc) => first(doc, STREAMING) !== null,
 

@@ -133,7 +133,7 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
 
 
 def list_tokens(db: sqlite_utils.Database) -> list[TokenInfo]:
-    rows, _ = _run(db, "SELECT id, name, origin, created_at FROM auth_tokens WHERE revoked=0 ORDER BY created_at, id")
+    rows, _ = _run(db, "SELECT id, name, origin, created_at FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid")
     return [TokenInfo(*row) for row in rows]
 
 

@@ -14,18 +14,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, Page, Worker, sync_playwright
 
-EXTENSION_DIR = Path(__file__).resolve().parents[2] / "extension"
+from sitepages.base import CHROMIUM, CHROMIUM_FLAGS, EXTENSION_DIR, wait_for
+
 EXTENSION_ID = "chplhlmlobckblhjmicoamkpblapcgpg"  # fixed by the manifest's `key`
-CHROMIUM = "/usr/bin/chromium"
-# The machine has no network: these avoid stalls on start-up.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 
 # chrome.runtime.sendMessage to the worker, failing after 15 s instead of hanging
@@ -37,15 +28,6 @@ ASK_WORKER = """message => Promise.race([
 ])"""
 
 
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 class BrowserCtx:
@@ -114,7 +96,7 @@ class BrowserCtx:
                 except Exception:
                     return None
 
-            return _wait(alive, 15, "the extension's service worker (does the manifest name a missing file?)")
+            return wait_for(alive, 15, "the extension's service worker (does the manifest name a missing file?)")
         finally:
             page.close()
 
@@ -143,7 +125,7 @@ class BrowserCtx:
                 st = page.evaluate(ASK_WORKER, {"type": "dv:status"})
                 return st if st and predicate(st) else None
 
-            return _wait(check, timeout, what)
+            return wait_for(check, timeout, what)
         finally:
             page.close()
 

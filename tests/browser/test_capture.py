@@ -13,21 +13,11 @@ from pathlib import Path
 import pytest
 from draftvault import protocol
 from sitepages import chatgpt, claude, gemini
+from sitepages.base import wait_for
 
 EXTENSION = Path(__file__).resolve().parents[2] / "extension"
 
 pytestmark = pytest.mark.browser
-
-
-def wait_for(predicate, timeout: float = 15, what: str = "the vault"):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}; last saw {getattr(predicate, 'seen', last)!r}")
 
 
 def conversations(server, site="chatgpt"):
@@ -246,7 +236,6 @@ def test_paused_site_and_temporary_chats_when_off_are_not_captured(browser_ctx):
     time.sleep(1.5)  # the other tabs had the same time to send
     assert [c["conversation_id"] for c in conversations(server)] == ["proj-1"]
     assert conversations(server, "claude") == []
-
 
 
 def test_a_long_chat_is_cut_into_frames_under_the_size_limit():

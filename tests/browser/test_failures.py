@@ -12,10 +12,10 @@ from __future__ import annotations
 import functools
 import http.server
 import threading
-import time
 
 import pytest
 from sitepages import REAL_FIXTURES, chatgpt
+from sitepages.base import wait_for
 
 from draftvault import config
 
@@ -34,17 +34,6 @@ REQUEST = """() => fetch("/backend-api/conversation", {method: "POST", body: "{}
 def server_env():
     # Silence noticed in seconds, not the product's 45 s; the pages signal stalls themselves.
     return {"DRAFTVAULT_SILENCE_S": "3", "DRAFTVAULT_TICK_S": "0.5", "DRAFTVAULT_STALL_S": "600"}
-
-
-def wait_for(predicate, timeout: float = 30, what: str = "the service"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last: {value!r}")
-        time.sleep(0.1)
 
 
 def conversations(server) -> dict[str | None, dict]:

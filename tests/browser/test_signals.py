@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from sitepages import chatgpt
-from sitepages.base import launch_plain, route_extension_modules
+from sitepages.base import launch_plain, route_extension_modules, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -270,17 +270,6 @@ TOAST = """text => { const t = document.createElement("div");
   t.setAttribute("role", "alert"); t.className = "toast-root";
   t.innerHTML = '<div class="flex items-center"><div class="whitespace-pre-wrap"></div></div>';
   t.querySelector("div div").textContent = text; document.body.appendChild(t); }"""
-
-
-def wait_for(predicate, timeout: float = 20, what: str = "the service"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}; last: {value!r}")
-        time.sleep(0.1)
 
 
 def failures_by_chat(server) -> dict[str, list[dict]]:

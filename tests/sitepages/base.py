@@ -347,3 +347,16 @@ def set_children(markup: str, start: int, inner: str, *, attrs: str = "") -> str
     name = re.match(r"<([a-zA-Z][\w-]*)", markup[s:]).group(1)
     start_tag = markup[s:tag_end].rstrip("/") + (f" {attrs}" if attrs else "") + ">"
     return markup[:s] + start_tag + inner + f"</{name}>" + markup[e:]
+
+
+def wait_for(predicate, timeout: float = 30, what: str = "the service"):
+    """Polls `predicate` until it returns something truthy, and returns that; fails
+    naming `what` and the last value seen."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {getattr(predicate, 'seen', value)!r}")
+        time.sleep(0.05)
