@@ -508,8 +508,7 @@ def test_failures_mark_the_conversation_failed_until_resolved(vault):
     assert vault.get_conversation(id).status == "failed"
     assert [c.id for c in vault.list_conversations(status="failed")] == [id]
     assert vault.list_conversations(status="active") == []
-    # Listed by detection time; two failures within one millisecond may come in either order.
-    assert {f.id for f in vault.list_failures(resolved=False, conversation=id)} == {first.id, second.id}
+    assert [f.id for f in vault.list_failures(resolved=False, conversation=id)] == [first.id, second.id]
     done = vault.resolve_failure(first.id, "dismissed")
     assert (done.resolved, done.resolution) == (True, "dismissed") and done.resolved_at
     assert vault.resolve_failure("no-such-failure", "dismissed") is None
