@@ -4,8 +4,9 @@ The vault is filled through the import path (one transaction per 100 conversatio
 of 50 turns of Zipf-distributed prose, see bench_storage.Prose). The baseline is a
 plain SQLite FTS5 table holding the same turns as plaintext, queried the usual way:
 `MATCH ... ORDER BY rank LIMIT 20` with FTS5's own snippet(). The vault's search does
-more: blind terms, prefix expansion from the sealed vocabulary, the best turn per
-conversation, filters, decryption and snippets with marks.
+more: it decrypts the index segments' buckets it needs (index.py), expands prefixes
+from them, ranks with BM25 in Python, keeps the best turn per conversation, filters,
+decrypts the hits and builds snippets with marks.
 
 Queries, the same for both: single words of middling and low frequency, two words
 (sent with a trailing space, as finished words: `vault.search` treats an unfinished

@@ -7,7 +7,7 @@ mode). Changing or removing the passphrase re-wraps the same data key, so the va
 itself is never re-encrypted.
 
 From the data key, HKDF derives one AES-256-GCM key for records and one HMAC key per
-purpose (blind search index, conversation lookup, content addressing, ...), so a
+purpose (search index buckets, conversation lookup, content addressing, ...), so a
 keyed hash made for one purpose says nothing about another.
 """
 

@@ -29,49 +29,27 @@ zlib preset dictionary from the words that occur at least twice in that sample
 compresses later blobs with it: small texts then compress almost as well as the whole
 conversation would. The dictionary never changes, so every blob stays readable.
 
-Search is a blind index. Each text is split into words (NFKC, casefolded, runs of
-letters and digits); each word becomes a term: a keyed hash truncated to 41 bits, in
-base 36 (TERM_CHARS = 8 characters; random terms share no prefixes, so their length is
-most of the index's size; vaults made before keep 10 characters, 50 bits, recorded in
-`meta` as term_chars). The terms of each blob go into a contentless FTS5 table (`rowid`
-= blob id), so FTS5 ranks hits with bm25 without ever seeing a word. bm25 needs term
-positions: with detail=column or detail=none every hit ranks 0 (measured), so the
-index stays detail=full; to keep it small, only the first TERM_REPEATS occurrences of
-a word in a text are indexed (bm25's term frequency saturates anyway). SQLite 3.40 has no
-contentless_delete: a blob's row is removed with FTS5's 'delete' command, fed the
-terms recomputed from the decrypted blob. Titles are indexed too, as rowid -cid. All
-query words must occur in one text (a turn, a draft or the title); the best text
-ranks its conversation.
-
-Drafts are indexed lazily. A draft changes on every keystroke snapshot, and each
-version used to be tokenised, indexed, then decrypted again to be taken out of the
-index when the next keystroke replaced it. Now a draft's blob is stored (sealed, at
-the faster DRAFT_ZLIB_LEVEL) and its id noted in `unindexed`; search(),
-list_conversations(q=) and close() first index whatever `unindexed` holds (one write
-transaction), so a word typed in a draft is found by any search after its snapshot is
-acked, also after a crash (the note is committed with the draft). A superseded version
-that was never indexed is just deleted. Applying a snapshot reads title, url and model
-in one query and re-seals only what changed.
-
-Search-as-you-type: the last query word (3+ characters) is a prefix when the query
-does not end in a space. Hashes cannot be prefix-matched, so a sealed vocabulary
-(`vocab`) keeps the indexed words in buckets keyed by a keyed hash of their first two
-characters, each bucket one sealed, compressed word list. A prefix query decrypts its
-bucket in memory and OR-s the terms of the words that start with the prefix (the
-shortest MAX_PREFIX_TERMS) into the query. Words no text contains any more leave the
-vocabulary when a conversation is deleted. `vocab` is a rowid table: a WITHOUT ROWID
-row over ~1 KB spills into a mostly empty overflow page (112 -> 40 KiB in
-bench_storage). Snippets and their marks come from the decrypted best hit of each
-conversation (only that blob is decrypted); recent hits' plaintext is kept in a small
-in-memory LRU (HIT_CACHE, cleared on delete; nothing plaintext on disk). The snippet
-finds the first match, then marks only within the snippet, with a pattern that starts
-with the words (a leading lookbehind made `re` try every position: 100 x slower).
+Search: the sealed index in `index.py` (an inverted index in encrypted segments, BM25
+ranking, search-as-you-type prefixes of 3+ characters: the last query word is a
+prefix when the query does not end in a space). Titles are indexed as blobs too
+(`conversations.title_bid`; the sealed `title` field is what is shown). Every new
+blob is noted in `unindexed` with its commit and indexed in batches: before any
+search or list_conversations(q=), at close(), and when a transaction leaves
+index.FLUSH_DOCS of them. So a word typed in a draft is found by any search after its
+snapshot is acked, also after a crash, while the keystroke versions of a draft and the
+intermediate states of a streaming answer, superseded before the next search, are
+mostly never indexed. All query words must occur in one text (a turn, a draft or the
+title); the best text ranks its conversation. Snippets and their marks come from the
+decrypted best hit of each conversation (only that blob is decrypted); recent hits'
+plaintext is kept in a small in-memory LRU (HIT_CACHE, cleared on delete; nothing
+plaintext on disk). The snippet finds the first match, then marks only within the
+snippet, with a pattern that starts with the words (a leading lookbehind made `re`
+try every position: 100 x slower). Vaults made with the earlier FTS5 blind index
+are re-indexed once when opened.
 """
 
 from __future__ import annotations
 
-import hmac
-import itertools
 import os
 import re
 import secrets
@@ -88,10 +66,12 @@ import msgspec
 import sqlite_utils
 
 from . import config, models, protocol
+from . import index
+from .index import Index, words
 from .crypto import Keyring, Tampered
 
 DRAFT_VERSIONS = 20
-MAX_PREFIX_TERMS = 10  # each OR-ed term costs bm25 work on every hit: keep it to the likeliest (shortest)
+MAX_PREFIX_WORDS = 16  # each completion costs BM25 work on every hit: keep it to the likeliest (shortest)
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 60
 HIT_CACHE = 256
@@ -99,18 +79,13 @@ HIT_CACHE = 256
 # a power cut too; NORMAL survives a crash of the service (SIGKILL) but not of the OS.
 SYNCHRONOUS = os.environ.get("DRAFTVAULT_SYNCHRONOUS", "FULL").upper()
 COMPRESSION_SAMPLE = 64 * 1024
-TERM_REPEATS = 3
-TERM_CHARS = 8  # base 36: 41 bits, a chance collision per ~10^6 distinct words only widens a search
 DRAFT_ZLIB_LEVEL = 6
-CLOSE_MERGE_PAGES = 2000
 
 _WORD = re.compile(r"[^\W_]+")
-_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
-_TERM_BITS = {10: 50, 8: 41}  # characters -> bits of the keyed hash they spell (36**chars > 2**bits)
 _TAG_BYTES = 16
 _HASH_BYTES = 16
 
-SCHEMA = """
+SCHEMA = index.SCHEMA + """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS conversations (
@@ -124,11 +99,13 @@ CREATE TABLE IF NOT EXISTS conversations (
     model BLOB,
     turn_count INTEGER NOT NULL DEFAULT 0,
     draft INTEGER,
+    title_bid INTEGER,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
     import_mac BLOB
 );
 CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
+CREATE INDEX IF NOT EXISTS conversations_title ON conversations(title_bid);
 CREATE TABLE IF NOT EXISTS pages (page_id TEXT PRIMARY KEY, cid INTEGER, seen_at TEXT NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS pages_cid ON pages(cid);
 CREATE TABLE IF NOT EXISTS blobs (
@@ -161,9 +138,6 @@ CREATE TABLE IF NOT EXISTS failures (
     resolved_at TEXT, resolution TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS failures_cid ON failures(cid, resolved_at);
-CREATE TABLE IF NOT EXISTS vocab (bucket BLOB PRIMARY KEY, words BLOB NOT NULL);
-CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
-CREATE VIRTUAL TABLE IF NOT EXISTS search USING fts5(terms, content='', tokenize='ascii', detail=full);
 """
 
 _UNAVAILABLE = ("database or disk is full", "disk i/o error", "database is locked", "unable to open", "readonly")
@@ -175,11 +149,6 @@ def now_iso() -> str:
 
 def _new_id() -> str:
     return secrets.token_urlsafe(12)
-
-
-def words(text: str) -> list[str]:
-    """The normalised words of `text`, as the search index sees them."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 class NeedFull(Exception):
@@ -226,19 +195,14 @@ class Vault:
     home: Path
 
     def __init__(self, home: Path, conn: sqlite3.Connection, keys: Keyring):
-        row = conn.execute("SELECT v FROM meta WHERE k='term_chars'").fetchone()
-        self._term_chars = row[0] if row else 10  # vaults made before TERM_CHARS keep their 10-character terms
         self.home = home
         self.db = sqlite_utils.Database(conn)
         self._conn = conn
         self._keys = keys
         self._lock = threading.RLock()
         self._depth = 0  # open write transactions (transaction() nests apply/import calls)
-        self._term_key = keys.mac_key(b"search term")
-        self._terms: dict[str, str] = {}
-        self._vocab: set[str] | None = None  # the words in `vocab`, loaded on first use
-        self._buckets: dict[str, bytes] = {}  # two first characters -> bucket
-        self._vocab_new: dict[bytes, set[str]] = {}  # ...words the open transaction adds
+        self._index = Index(conn, keys)
+        self._noted = 0  # blobs this connection noted for indexing since its last flush
         self._zdict: bytes | None = None  # the compression dictionary, once there is one
         self._zdict_new: bytes | None = None  # ...made by the open transaction
         self._sample: list[tuple[int, bytes, str]] = []  # (bid, hash, text) stored before there is a dictionary
@@ -272,6 +236,9 @@ class Vault:
             conn.close()
             raise
         try:
+            columns = [r[1] for r in conn.execute("PRAGMA table_info(conversations)")]
+            if columns and "title_bid" not in columns:  # a vault from before the sealed index
+                conn.execute("ALTER TABLE conversations ADD COLUMN title_bid INTEGER")
             for statement in _statements(SCHEMA):
                 conn.execute(statement)
             # a page id only matters while its tab is open: forget pages unseen for a month
@@ -283,7 +250,6 @@ class Vault:
             keys = Keyring.open_or_create(key_path, passphrase)
             if row is None:
                 conn.execute("INSERT INTO meta VALUES ('keycheck', ?)", (keys.seal(b"draftvault", b"meta|keycheck"),))
-                conn.execute("INSERT INTO meta VALUES ('term_chars', ?)", (TERM_CHARS,))
             else:
                 try:
                     keys.open(row[0], b"meta|keycheck")
@@ -295,15 +261,33 @@ class Vault:
                 conn.execute("ROLLBACK")
             conn.close()
             raise
-        return cls(home, conn, keys)
+        vault = cls(home, conn, keys)
+        try:
+            vault._upgrade()
+        except BaseException:
+            conn.close()
+            raise
+        return vault
+
+    def _upgrade(self) -> None:
+        """Moves a vault made with the FTS5 blind index to the sealed index (once)."""
+        if self._one("SELECT 1 FROM sqlite_master WHERE name='search'") is None:
+            return
+        with self._write():
+            garbage: list[int] = []
+            for cid, id, sealed in self._q("SELECT cid, id, title FROM conversations WHERE title IS NOT NULL"):
+                self._set_title_blob(cid, self._field_or_none(id, "title", sealed), garbage)
+            self._index.rebuild(r[0] for r in self._q("SELECT bid FROM blobs ORDER BY bid"))
+            for table in ("search", "vocab"):
+                self._conn.execute(f"DROP TABLE IF EXISTS {table}")
+            self._conn.execute("DELETE FROM meta WHERE k='term_chars'")
+        self._flush()
 
     def close(self) -> None:
         with self._lock:
             try:
-                self._index_pending()
-                # fold the small index segments that edits leave behind (bounded work), then give
-                # the freed pages back to the disk (executescript steps the pragma to its end)
-                self._conn.execute(f"INSERT INTO search(search, rank) VALUES ('merge', {-CLOSE_MERGE_PAGES})")
+                self._flush()
+                # give the freed pages back to the disk (executescript steps the pragma to its end)
                 self._conn.executescript("PRAGMA incremental_vacuum;")
             except (sqlite3.OperationalError, Unavailable):
                 pass  # busy or read-only: the pages are reused later anyway
@@ -334,11 +318,14 @@ class Vault:
             self._depth = 1
             try:
                 yield
-                self._flush_vocab()
+                if self._noted >= index.FLUSH_DOCS:  # e.g. an import: index in batches as it goes
+                    self._noted = self._index.pending()
+                    if self._noted >= index.FLUSH_DOCS:
+                        self._index.flush(self._texts)
+                        self._noted = 0
                 self._conn.execute("COMMIT")
             except BaseException as e:
-                self._vocab_new.clear()
-                self._vocab = None  # reloaded from what was committed
+                self._index.clear_cache()  # it may hold segments this transaction made
                 self._zdict_new = None
                 self._sample, self._sampled = [], 0
                 if self._conn.in_transaction:
@@ -350,7 +337,6 @@ class Vault:
                     raise _mapped(e) from e
                 raise
             else:
-                self._vocab_new.clear()
                 self._zdict = self._zdict or self._zdict_new
                 self._zdict_new = None
             finally:
@@ -528,16 +514,19 @@ class Vault:
                 f"UPDATE conversations SET {field}=? WHERE cid=?", (self._seal_field(conv.id, field, value), conv.cid)
             )
             if field == "title":
-                self._index_title(conv.cid, old, value)
+                garbage: list[int] = []
+                self._set_title_blob(conv.cid, value, garbage)
+                self._collect(garbage)
             changed = True
         return changed
 
-    def _index_title(self, cid: int, old: str | None, new: str | None) -> None:
-        """Titles are searchable too: their index rows have rowid -cid (blobs have positive ids)."""
-        if old is not None and (terms := self._doc_terms(old)):
-            self._conn.execute("INSERT INTO search(search, rowid, terms) VALUES ('delete', ?, ?)", (-cid, terms))
-        if new is not None:
-            self._index(-cid, new)
+    def _set_title_blob(self, cid: int, title: str | None, garbage: list[int]) -> None:
+        """Titles are searchable too: the index finds them as blobs (the sealed field is what is shown)."""
+        old = self._one("SELECT title_bid FROM conversations WHERE cid=?", (cid,))[0]
+        bid = None if title is None else self._blob(title, self._hash(title))
+        self._conn.execute("UPDATE conversations SET title_bid=? WHERE cid=?", (bid, cid))
+        if old is not None and old != bid:
+            garbage.append(old)
 
     def _set_draft(self, conv: _Conv, draft: str | None, now: str, garbage: list[int]) -> bool:
         """Keeps the composer's text as the current draft and in the draft history."""
@@ -560,7 +549,7 @@ class Vault:
                 return False
             did = versions[0][0]  # the same text again after it was cleared
         else:
-            bid = self._blob(draft, h, index=False)
+            bid = self._blob(draft, h, DRAFT_ZLIB_LEVEL)  # rewritten on every keystroke: a faster level
             did = None
             if versions and conv.draft == versions[0][0] and self._continues(draft, versions):
                 did, old_bid = versions[0][0], versions[0][1]
@@ -624,8 +613,7 @@ class Vault:
             dst.draft = src.draft
         for table in ("failures", "signals", "pages"):
             self._conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
-        src_title = self._one("SELECT title FROM conversations WHERE cid=?", (src.cid,))[0]
-        self._index_title(src.cid, self._field_or_none(src.id, "title", src_title), None)
+        garbage += [r[0] for r in self._q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (src.cid,))]
         self._conn.execute("DELETE FROM conversations WHERE cid=?", (src.cid,))
         self._collect(garbage)
 
@@ -666,18 +654,15 @@ class Vault:
     def _open_field(self, id: str, field: str, sealed: bytes) -> str:
         return self._keys.open(sealed, f"conv|{id}|{field}".encode()).decode()
 
-    def _blob(self, text: str, h: bytes, index: bool = True) -> int:
-        """The blob of `text`, stored if new; `index=False` (drafts) leaves it in `unindexed` for now."""
+    def _blob(self, text: str, h: bytes, level: int = 9) -> int:
+        """The blob of `text`, stored (and noted for the index) if new."""
         row = self._one("SELECT bid FROM blobs WHERE hash=?", (h,))
         if row is not None:
             return row[0]
-        # a draft is rewritten on every keystroke: a faster zlib level (a few % larger)
-        packed = self._pack(text, h, 9 if index else DRAFT_ZLIB_LEVEL)
+        packed = self._pack(text, h, level)
         bid = self._conn.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (h, packed)).lastrowid
-        if index:
-            self._index(bid, text)
-        else:
-            self._conn.execute("INSERT INTO unindexed VALUES (?)", (bid,))
+        self._index.note(bid)
+        self._noted += 1
         if self._dictionary() is None:
             self._sample.append((bid, h, text))
             self._sampled += len(text)
@@ -747,141 +732,57 @@ class Vault:
         for bid in set(bids):
             if self._one(
                 "SELECT EXISTS(SELECT 1 FROM turns WHERE bid=:b) OR EXISTS(SELECT 1 FROM drafts WHERE bid=:b)"
-                " OR EXISTS(SELECT 1 FROM branch_turns WHERE bid=:b)",
+                " OR EXISTS(SELECT 1 FROM branch_turns WHERE bid=:b) OR EXISTS(SELECT 1 FROM conversations WHERE title_bid=:b)",
                 {"b": bid},
             )[0]:
                 continue
-            row = self._one("SELECT hash, data FROM blobs WHERE bid=?", (bid,))
-            if row is None:
-                continue
-            if self._conn.execute("DELETE FROM unindexed WHERE bid=?", (bid,)).rowcount:
-                self._conn.execute("DELETE FROM blobs WHERE bid=?", (bid,))
-                continue  # never indexed: nothing to take out of the index (most superseded drafts)
-            try:
-                terms = self._doc_terms(self._open_blob(*row))
-                if terms:
-                    self._conn.execute("INSERT INTO search(search, rowid, terms) VALUES ('delete', ?, ?)", (bid, terms))
-            except Tampered:
-                pass  # its index entries stay, pointing at no blob: searches skip them
-            self._conn.execute("DELETE FROM blobs WHERE bid=?", (bid,))
+            if self._conn.execute("DELETE FROM blobs WHERE bid=?", (bid,)).rowcount:
+                self._index.forget(bid)  # searches skip it at once; its segment drops it when rewritten
 
-    # ---- blind index --------------------------------------------------------------
+    # ---- search -------------------------------------------------------------------
 
-    def _term(self, word: str) -> str:
-        term = self._terms.get(word)
-        if term is None:
-            if len(self._terms) > 100_000:  # bounded memory; the commonest words come back first
-                self._terms.clear()
-            chars = self._term_chars
-            n = int.from_bytes(hmac.digest(self._term_key, word.encode(), "sha256")[:8], "big") >> (64 - _TERM_BITS[chars])
-            term = ""
-            for _ in range(chars):
-                n, d = divmod(n, 36)
-                term += _B36[d]
-            self._terms[word] = term
-        return term
+    def _texts(self, bids: list[int]) -> Iterator[tuple[int, str]]:
+        """The plaintext of these blobs (for the index); unreadable ones are left out (verify reports them)."""
+        for n in range(0, len(bids), 500):
+            for bid, h, data in self._q(
+                "SELECT bid, hash, data FROM blobs WHERE bid IN (SELECT value FROM json_each(?))",
+                (msgspec.json.encode(bids[n : n + 500]).decode(),),
+            ):
+                try:
+                    yield bid, self._open_blob(h, data)
+                except Tampered:
+                    continue
 
-    def _doc_terms(self, text: str) -> str:
-        return self._terms_of(words(text))
-
-    def _terms_of(self, ws: list[str]) -> str:
-        terms, term = self._terms, self._term
-        seen: dict[str, int] = {}
-        kept = []
-        for w in ws:
-            n = seen.get(w, 0)
-            if n < TERM_REPEATS:
-                seen[w] = n + 1
-                kept.append(w)
-        return " ".join([terms.get(w) or term(w) for w in kept])
-
-    def _bucket(self, word: str) -> bytes:
-        bucket = self._buckets.get(word[:2])
-        if bucket is None:
-            bucket = self._buckets[word[:2]] = self._keys.mac(word[:2].encode(), b"prefix bucket")[:8]
-        return bucket
-
-    def _bucket_words(self, bucket: bytes) -> set[str]:
-        row = self._one("SELECT words FROM vocab WHERE bucket=?", (bucket,))
-        if row is None:
-            return set()
-        try:
-            return set(zlib.decompress(self._keys.open(row[0], b"vocab|" + bucket)).decode().split("\n"))
-        except (Tampered, zlib.error, UnicodeDecodeError):
-            return set()  # rebuilt from the words indexed from now on
-
-    def _store_bucket(self, bucket: bytes, ws: set[str]) -> None:
-        if not ws:
-            self._conn.execute("DELETE FROM vocab WHERE bucket=?", (bucket,))
-            return
-        sealed = self._keys.seal(zlib.compress("\n".join(sorted(ws)).encode(), 9), b"vocab|" + bucket)
-        self._conn.execute("INSERT OR REPLACE INTO vocab VALUES (?, ?)", (bucket, sealed))
-
-    def _index(self, bid: int, text: str) -> None:
-        ws = words(text)
-        if not ws:
-            return
-        self._conn.execute("INSERT INTO search(rowid, terms) VALUES (?, ?)", (bid, self._terms_of(ws)))
-        if self._vocab is None:
-            self._vocab = set()
-            for (bucket,) in self._q("SELECT bucket FROM vocab"):
-                self._vocab |= self._bucket_words(bucket)
-        for w in set(ws).difference(self._vocab):
-            if 3 <= len(w) <= 64:
-                self._vocab.add(w)
-                self._vocab_new.setdefault(self._bucket(w), set()).add(w)
-
-    def _index_pending(self) -> None:
-        """Indexes the draft blobs stored since the last search (before a search reads the index)."""
+    def _flush(self) -> None:
+        """Indexes the blobs stored since the last flush (before a search reads the index)."""
         with self._lock:
             if self._one("SELECT NOT EXISTS(SELECT 1 FROM unindexed)")[0]:
                 return
             with self._write():
-                for bid, h, data in self._q(
-                    "SELECT u.bid, b.hash, b.data FROM unindexed u LEFT JOIN blobs b USING (bid)"
-                ):
-                    try:
-                        self._index(bid, self._open_blob(h, data))
-                    except Tampered:
-                        pass  # verify reports it; it cannot be found
-                self._conn.execute("DELETE FROM unindexed")
+                self._index.flush(self._texts)
+                self._noted = 0
 
-    def _flush_vocab(self) -> None:
-        """Writes the words this transaction added to their buckets (once per bucket)."""
-        for bucket, new in self._vocab_new.items():
-            ws = self._bucket_words(bucket) | new  # re-read: another process may have added words
-            self._store_bucket(bucket, ws)
-        self._vocab_new.clear()
-
-    def _complete(self, prefix: str) -> list[str]:
-        """Terms of the known words starting with `prefix` (3+ characters), shortest first."""
-        bucket = self._bucket(prefix)
-        found = sorted((len(w), w) for w in self._bucket_words(bucket) | self._vocab_new.get(bucket, set()) if w.startswith(prefix))
-        terms = [self._term(w) for _, w in found[:MAX_PREFIX_TERMS]]
-        exact = self._term(prefix)
-        return terms if exact in terms else [exact] + terms
-
-    def _match(self, q: str) -> tuple[str, set[str], str | None] | None:
-        """FTS5 query for `q`, the exact words, and the prefix word (search as you type)."""
+    def _match(self, q: str) -> tuple[list[list[str]], set[str], str | None] | None:
+        """The index query for `q` (groups of words, one of each must occur), the exact words, and the prefix."""
         ws = words(q)
         if not ws:
             return None
         prefix = None
         if len(ws[-1]) >= 3 and _WORD.match(q[-1:] or " "):
-            prefix = ws.pop()
-        parts = [f'"{self._term(w)}"' for w in dict.fromkeys(ws)]
+            prefix = ws.pop()  # search as you type: the unfinished last word
+        groups = [[w] for w in dict.fromkeys(ws)]
         if prefix is not None:
-            parts.append("(" + " OR ".join(f'"{t}"' for t in self._complete(prefix)) + ")")
-        return " AND ".join(parts), set(ws), prefix
+            completions = self._index.complete(prefix, MAX_PREFIX_WORDS)
+            groups.append(completions if prefix in completions else [prefix] + completions)
+        return groups, set(ws), prefix
 
     def search(self, q: str, *, site=None, since=None, until=None, limit: int = 20) -> list[models.SearchHit]:
-        self._index_pending()
+        self._flush()
         with self._read():
             found = self._search_rows(q, site=site, since=since, until=until, limit=limit, offset=0)
             if found is None:
                 return []
             rows, exact, prefix = found
-            matcher = _matcher(exact, prefix)
             hits = []
             for cid, id, site_, updated_at, sealed_title, turn, h, data in rows:
                 title = self._field_or_none(id, "title", sealed_title)
@@ -889,7 +790,7 @@ class Vault:
                     text = (title or "") if turn == -2 else self._hit_text(h, data)
                 except Tampered:
                     text = ""
-                snippet, marks = _snippet(text, exact, prefix, matcher)
+                snippet, marks = _snippet(text, exact, prefix)
                 hits.append(
                     models.SearchHit(
                         conversation=id,
@@ -914,49 +815,51 @@ class Vault:
         return text
 
     def _search_rows(self, q, *, site, since, until, limit, offset):
-        """The best text per conversation, best first, for the texts ranked `offset`.. `offset+limit`.
+        """The best text per conversation, best first, for the conversations ranked `offset`.. `offset+limit`.
 
-        Ranks the matching texts in FTS5 (ORDER BY rank LIMIT: FTS5 keeps only the best), and
-        only those are joined to their conversations; when they do not make enough
-        conversations (many hits in one conversation, or filters), it asks for more.
+        The index ranks the matching texts; they are mapped to their conversations (and
+        filtered) in rank order, a growing chunk at a time, until enough conversations
+        have their best text. Deleted texts still in a segment map to nothing.
         """
         m = self._match(q)
         if m is None:
             return None
-        match, exact, prefix = m
+        groups, exact, prefix = m
+        ranked = self._index.search(groups)
         where, params = _filters(site, since, until)
         want = limit + offset
-        top = max(200, want * 10)
-        while True:
+        best: dict[int, tuple] = {}  # cid -> (cid, id, site, updated_at, sealed title, turn, bid) of its best text
+        start, step = 0, max(200, want * 10)
+        while start < len(ranked) and len(best) < want:
+            chunk = [bid for _, bid in ranked[start : start + step]]
+            order = {bid: n for n, bid in enumerate(chunk)}
+            start, step = start + step, step * 8
             rows = self._q(
                 f"""
-                WITH hit AS MATERIALIZED (
-                    SELECT rowid AS bid, rank FROM search WHERE search MATCH :match ORDER BY rank LIMIT :top
-                ),
+                WITH hit(bid) AS (SELECT value FROM json_each(:bids)),
                 ref AS (
-                    SELECT cid, idx AS turn, bid FROM turns WHERE bid IN (SELECT bid FROM hit)
-                    UNION ALL SELECT cid, NULL, bid FROM drafts WHERE bid IN (SELECT bid FROM hit)
-                    UNION ALL SELECT cid, -1, bid FROM branch_turns WHERE bid IN (SELECT bid FROM hit)
-                    UNION ALL SELECT -bid, -2, bid FROM hit WHERE bid < 0
-                ),
-                best AS (
-                    SELECT ref.cid, ref.turn, ref.bid, MIN(hit.rank) AS rank
-                    FROM ref JOIN hit USING (bid) JOIN conversations c ON c.cid = ref.cid
-                    WHERE 1 {where}
-                    GROUP BY ref.cid ORDER BY rank, ref.cid LIMIT :limit OFFSET :offset
+                    SELECT cid, idx AS turn, bid FROM turns WHERE bid IN hit
+                    UNION ALL SELECT cid, NULL, bid FROM drafts WHERE bid IN hit
+                    UNION ALL SELECT cid, -1, bid FROM branch_turns WHERE bid IN hit
+                    UNION ALL SELECT cid, -2, title_bid FROM conversations WHERE title_bid IN hit
                 )
-                SELECT c.cid, c.id, c.site, c.updated_at, c.title, best.turn, b.hash, b.data, (SELECT COUNT(*) FROM hit)
-                FROM best JOIN conversations c USING (cid) LEFT JOIN blobs b ON b.bid = best.bid
-                ORDER BY best.rank, c.cid
+                SELECT c.cid, c.id, c.site, c.updated_at, c.title, ref.turn, ref.bid
+                FROM ref JOIN conversations c USING (cid) WHERE 1 {where}
                 """,
-                {"match": match, "limit": limit, "offset": offset, "top": top, **params},
+                {"bids": msgspec.json.encode(chunk).decode(), **params},
             )
-            if len(rows) >= limit or (rows and rows[0][-1] < top) or top >= 1 << 24:
-                return [r[:-1] for r in rows], exact, prefix
-            if not rows and self._one("SELECT COUNT(*) < :top FROM (SELECT 1 FROM search WHERE search MATCH :match LIMIT :top)",
-                                      {"match": match, "top": top})[0]:
-                return [], exact, prefix
-            top *= 8
+            rows.sort(key=lambda r: (order[r[-1]], r[0]))
+            for row in rows:
+                best.setdefault(row[0], row)
+        picked = list(best.values())[offset:want]
+        blobs = {
+            r[0]: r[1:]
+            for r in self._q(
+                "SELECT bid, hash, data FROM blobs WHERE bid IN (SELECT value FROM json_each(?))",
+                (msgspec.json.encode([r[-1] for r in picked]).decode(),),
+            )
+        } if picked else {}
+        return [(*r[:-1], *blobs.get(r[-1], (None, None))) for r in picked], exact, prefix
 
     # ---- reading ------------------------------------------------------------------
 
@@ -997,7 +900,7 @@ class Vault:
         elif status == "active":
             where += " AND NOT EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
         if q:
-            self._index_pending()
+            self._flush()
         with self._read():
             if q:
                 found = self._search_rows(q, site=site, since=since, until=until, limit=10_000, offset=0)
@@ -1090,43 +993,16 @@ class Vault:
             cid = conv.cid
             bids = [r[0] for r in self._q("SELECT bid FROM turns WHERE cid=? UNION SELECT bid FROM drafts WHERE cid=? "
                                             "UNION SELECT bid FROM branch_turns WHERE cid=?", (cid, cid, cid))]
-            gone_words = set()
-            for bid in bids:
-                row = self._one("SELECT hash, data FROM blobs WHERE bid=?", (bid,))
-                try:
-                    gone_words.update(words(self._open_blob(*row)) if row else ())
-                except Tampered:
-                    pass
-            title = self._field_or_none(id, "title", self._one("SELECT title FROM conversations WHERE cid=?", (cid,))[0])
-            if title is not None:
-                gone_words.update(words(title))
-                self._index_title(cid, title, None)
+            bids += [r[0] for r in self._q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (cid,))]
             for table in ("turns", "branch_turns", "drafts", "failures", "signals"):
                 self._conn.execute(f"DELETE FROM {table} WHERE cid=?", (cid,))
             self._conn.execute("DELETE FROM pages WHERE cid=?", (cid,))
             self._conn.execute("DELETE FROM conversations WHERE cid=?", (cid,))
             self._collect(bids)
-            self._forget_words(gone_words)
+            self._index.maintain(compact_now=True)  # its words leave the index, not only the results
+            self._index.clear_cache()
             self._hits.clear()  # no deleted text stays in memory either
             return True
-
-    def _forget_words(self, ws: set[str]) -> None:
-        """Drops vocabulary words that no indexed text contains any more."""
-        by_bucket: dict[bytes, list[str]] = {}
-        for w in ws:
-            if 3 <= len(w) <= 64:
-                by_bucket.setdefault(self._bucket(w), []).append(w)
-        for bucket, candidates in by_bucket.items():
-            gone = {
-                w
-                for w in candidates
-                if self._one("SELECT 1 FROM search WHERE search MATCH ? LIMIT 1", (f'"{self._term(w)}"',)) is None
-            }
-            if gone:
-                kept = self._bucket_words(bucket) - gone
-                self._store_bucket(bucket, kept)
-                if self._vocab is not None:
-                    self._vocab -= gone
 
     # ---- checking -----------------------------------------------------------------
 
@@ -1175,12 +1051,9 @@ class Vault:
                         self._keys.open(detail, f"{aad}|{id}".encode())
                     except Tampered:
                         bad.append(f"{aad} {id}")
-            for bucket, sealed in self._q("SELECT bucket, words FROM vocab"):
-                checked += 1
-                try:
-                    self._keys.open(sealed, b"vocab|" + bucket)
-                except Tampered:
-                    bad.append(f"search vocabulary bucket {bucket.hex()}")
+            index_rows, index_bad = self._index.verify()
+            checked += index_rows
+            bad += index_bad
         return VerifyReport(checked=checked, bad=bad)
 
     def stats(self) -> dict:
@@ -1350,32 +1223,38 @@ def _filters(site, since, until) -> tuple[str, dict]:
     return where, params
 
 
-def _matcher(exact: set[str], prefix: str | None) -> re.Pattern:
-    """Finds the query's words (casefolded) ending a word; _spans checks that they start one.
+def _spans(folded: str, exact: set[str], prefix: str | None, pos: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """The whole-word matches of the query words in folded[pos:end], in order, not overlapping.
 
-    No lookbehind in the pattern: it would run at every position, while a pattern that
-    starts with the words lets `re` skip ahead to them (100 x faster on a long turn).
+    str.find for each word, then a look at the characters around it: no pattern is
+    compiled per query (re.compile of the alternatives cost more than all the finding).
     """
-    alts = [re.escape(w) for w in sorted(exact, key=len, reverse=True)]
-    if prefix is not None:
-        alts.append(re.escape(prefix) + r"[^\W_]*")
-    return re.compile(r"(?:" + "|".join(alts) + r")(?![^\W_])")
+    end = len(folded) if end is None else end
+    found = []
+    for w in (*exact, *((prefix,) if prefix is not None else ())):
+        i = folded.find(w, pos, end)
+        while i >= 0:
+            if i == 0 or not _WORD.match(folded, i - 1):  # starts a word
+                stop = i + len(w)
+                if w == prefix:
+                    found.append((i, _WORD.match(folded, i).end()))
+                elif not _WORD.match(folded, stop):  # and ends one
+                    found.append((i, stop))
+            i = folded.find(w, i + 1, end)
+    found.sort(key=lambda span: (span[0], -span[1]))
+    spans: list[tuple[int, int]] = []
+    for span in found:
+        if not spans or span[0] >= spans[-1][1]:
+            spans.append(span)
+    return spans
 
 
-def _spans(matcher: re.Pattern, folded: str, pos: int = 0) -> Iterator[tuple[int, int]]:
-    """The whole-word matches of `matcher` from `pos` on (a match inside a word is skipped)."""
-    for m in matcher.finditer(folded, pos):
-        s = m.start()
-        if s == 0 or not _WORD.match(folded, s - 1):
-            yield m.span()
-
-
-def _snippet(text: str, exact: set[str], prefix: str | None, matcher: re.Pattern) -> tuple[str, list[tuple[int, int]]]:
+def _snippet(text: str, exact: set[str], prefix: str | None) -> tuple[str, list[tuple[int, int]]]:
     """Plain text around the first matched word, with the [start, end) spans of matched words."""
     norm = unicodedata.normalize("NFKC", text)
     folded = norm.casefold()
     if len(folded) == len(norm):  # the usual case: offsets in the folded text are offsets in norm
-        spans = list(itertools.islice(_spans(matcher, folded), 1))  # the first, to place the snippet
+        spans = _spans(folded, exact, prefix)[:1]  # the first, to place the snippet
     else:  # casefolding changed lengths (e.g. "ß" -> "ss"): compare word by word
         spans = [
             (m.start(), m.end())
@@ -1392,7 +1271,7 @@ def _snippet(text: str, exact: set[str], prefix: str | None, matcher: re.Pattern
         space = norm.rfind(" ", start + SNIPPET_CHARS // 2, end)
         end = space if space > 0 else end
     if len(folded) == len(norm):  # now the rest, inside the snippet only
-        spans = list(itertools.takewhile(lambda span: span[0] < end, _spans(matcher, folded, start)))
+        spans = _spans(folded, exact, prefix, start, end)
     lead = "…" if start > 0 else ""
     body = re.sub(r"\s", " ", norm[start:end])  # one character for one: the spans stay valid
     marks = [(s - start + len(lead), e - start + len(lead)) for s, e in spans if s >= start and e <= end]

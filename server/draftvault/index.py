@@ -1,0 +1,482 @@
+"""The sealed search index: an inverted index kept in encrypted, immutable segments.
+
+Why not a blind index of keyed word hashes in FTS5 (the first design): deterministic
+tokens keep each word's frequency and co-occurrence visible, so whoever copies the
+vault can match its commonest tokens to a language's commonest words; and random
+tokens share no prefixes, so they cost ~2x the compressed text on disk, plus a
+separate sealed vocabulary for search-as-you-type. Here the index is sealed like
+every other record: on disk there are only ciphertexts and their sizes.
+
+Layout. Documents are content blobs (turns, drafts, titles), named by their blob id.
+A segment indexes a run of documents `lo..hi` (blob ids only grow, and each flush
+indexes every pending blob, so segments hold disjoint, ascending ranges). Row
+`postings[sid << 16 | 0]` holds the segment's documents (blob ids and word counts);
+row `sid << 16 | s` for s in 1..buckets holds the words whose first three characters
+hash (keyed) to bucket s, each with its postings: document ordinals within the
+segment (delta-coded, fixed width per list) and term frequencies. Every row is
+msgpack, zlib-compressed and sealed with associated data `index|sid|slot`. Words
+sharing their first three characters share a bucket, so a search-as-you-type prefix
+(3+ characters) opens one bucket per segment and finds its completions there.
+
+Writes. New blobs are noted in `unindexed` and indexed in batches (`flush`): when a
+transaction leaves enough of them, and before every search, so what is acked is
+found. A streaming answer's intermediate states and a draft's keystroke versions
+are usually superseded before a flush and never reach the index. Segments merge like
+an LSM tree: a contiguous run of FANIN segments of the same size class becomes one,
+and a segment whose documents are mostly deleted is rewritten without them. Deleted
+blobs stay in their segment until then, but searches skip them (a hit must still be a
+blob). Deleting a conversation rewrites the segments it touched at once when they are
+small (COMPACT_NOW_DOCS), so its words leave the index, not only the results.
+
+Ranking is Okapi BM25 over the per-text word counts (k1 = 1.2, b = 0.75), as FTS5's
+bm25() does; a decrypted bucket and a segment's document table are immutable, so a
+small in-memory cache keeps the recent ones (plaintext only in memory).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import re
+import sqlite3
+import sys
+import unicodedata
+import zlib
+from array import array
+from collections import Counter, OrderedDict
+from bisect import bisect_right
+from itertools import accumulate
+from operator import mul
+from typing import Callable, Iterable, Iterator, Sequence
+
+import msgspec
+
+from .crypto import Keyring, Tampered
+
+FANIN = 8  # segments of one size class merged at once: ~log8(n) rewrites per posting
+POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
+MAX_BUCKETS = 1 << 15
+FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
+COMPACT_NOW_DOCS = 20_000
+CACHE_ROWS = 2048
+K1, B = 1.2, 0.75
+MAX_TF = 255
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS segments (
+    sid INTEGER PRIMARY KEY AUTOINCREMENT, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
+    docs INTEGER NOT NULL, words INTEGER NOT NULL, buckets INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS postings (key INTEGER PRIMARY KEY, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
+"""
+
+_WORD = re.compile(r"[^\W_]+")
+_TYPECODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_SWAP = sys.byteorder == "big"  # rows are little-endian whatever machine wrote them
+_SEGMENT_COLS = "sid, lo, hi, docs, words, buckets, dead"
+
+
+def words(text: str) -> list[str]:
+    """The normalised words of `text`, as the index sees them (NFKC, casefolded, letters and digits)."""
+    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+
+
+class Segment(msgspec.Struct, array_like=True, frozen=True):
+    sid: int
+    lo: int
+    hi: int
+    docs: int
+    words: int  # the sum of the documents' word counts (for BM25's average length)
+    buckets: int
+    dead: int
+
+
+class _Bucket(msgspec.Struct, array_like=True):
+    """A bucket's words and postings, column by column (each column compresses well on its own).
+
+    Words are sorted and front-coded (each stores only what differs from the word
+    before), with every RESTART-th word whole in `restarts`: a lookup bisects those,
+    then walks at most RESTART words, so a cold bucket costs microseconds, not a
+    Python loop over all its words.
+    """
+
+    restarts: str  # words 0, RESTART, 2 RESTART, ... whole, "\n"-separated
+    shared: bytes  # per word: characters shared with the word before
+    suffixes: str  # per word: the rest ("" for a restart word), "\n"-separated
+    count_width: int
+    counts: bytes  # per word: how many documents hold it
+    widths: bytes  # per word: the byte width of its deltas
+    deltas: bytes  # per word, concatenated: its documents' ordinals in the segment, delta-coded
+    tfs: bytes  # per posting: the word's count in that document (one byte, capped)
+
+
+_Entry = tuple[int, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies)
+RESTART = 16
+
+
+def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
+    """`entries`: (word, width, deltas, tfs), sorted by word."""
+    restarts, shared, suffixes, prev = [], bytearray(), [], ""
+    for i, (word, *_) in enumerate(entries):
+        n = 0
+        if i % RESTART == 0:
+            restarts.append(word)
+        else:
+            limit = min(len(prev), len(word), 255)
+            while n < limit and prev[n] == word[n]:
+                n += 1
+        shared.append(n)
+        suffixes.append("" if i % RESTART == 0 else word[n:])
+        prev = word
+    count_width, counts = _pack_ints([len(tfs) for *_, tfs in entries])
+    return _Bucket(
+        "\n".join(restarts),
+        bytes(shared),
+        "\n".join(suffixes),
+        count_width,
+        counts,
+        bytes(width for _, width, _, _ in entries),
+        b"".join(deltas for _, _, deltas, _ in entries),
+        b"".join(tfs for *_, tfs in entries),
+    )
+
+
+class _Words:
+    """A decoded bucket: finds a word's postings without decoding the others."""
+
+    __slots__ = ("_b", "_restarts", "_suffixes", "_d", "_t")
+
+    def __init__(self, b: _Bucket):
+        self._b = b
+        self._restarts = b.restarts.split("\n") if b.shared else []
+        self._suffixes = b.suffixes.split("\n")
+        counts = _unpack_ints(b.count_width, b.counts)
+        self._d = list(accumulate(map(mul, counts, b.widths), initial=0))  # where each word's deltas start
+        self._t = list(accumulate(counts, initial=0))  # ...and its tfs
+
+    def _entry(self, i: int) -> _Entry:
+        b = self._b
+        return b.widths[i], b.deltas[self._d[i] : self._d[i + 1]], b.tfs[self._t[i] : self._t[i + 1]]
+
+    def _walk(self, start: str) -> Iterator[tuple[int, str]]:
+        """(position, word) from the last restart at or before `start` on."""
+        k = max(0, bisect_right(self._restarts, start) - 1)
+        shared, suffixes, word = self._b.shared, self._suffixes, ""
+        for i in range(k * RESTART, len(shared)):
+            word = self._restarts[i // RESTART] if i % RESTART == 0 else word[: shared[i]] + suffixes[i]
+            yield i, word
+
+    def get(self, word: str) -> _Entry | None:
+        for i, w in self._walk(word):
+            if w >= word:
+                return self._entry(i) if w == word else None
+        return None
+
+    def starting(self, prefix: str) -> Iterator[str]:
+        for _, w in self._walk(prefix):
+            if w.startswith(prefix):
+                yield w
+            elif w > prefix:
+                return
+
+    def items(self) -> Iterator[tuple[str, _Entry]]:
+        return ((w, self._entry(i)) for i, w in self._walk(""))
+
+
+class _DocTable(msgspec.Struct, array_like=True):
+    width: int
+    deltas: bytes  # blob ids from the segment's lo, delta-coded
+    lengths: bytes  # word counts, 4 bytes each
+
+
+def _pack_ints(values: Sequence[int]) -> tuple[int, bytes]:
+    """Fixed-width little-endian integers, as narrow as the largest needs."""
+    top = max(values, default=0)
+    width = 1 if top < 1 << 8 else 2 if top < 1 << 16 else 4 if top < 1 << 32 else 8
+    a = array(_TYPECODES[width], values)
+    if _SWAP:
+        a.byteswap()
+    return width, a.tobytes()
+
+
+def _unpack_ints(width: int, data: bytes) -> array:
+    a = array(_TYPECODES[width])
+    a.frombytes(data)
+    if _SWAP:
+        a.byteswap()
+    return a
+
+
+def _deltas(values: Sequence[int], base: int) -> list[int]:
+    out, prev = [], base
+    for v in values:
+        out.append(v - prev)
+        prev = v
+    return out
+
+
+_encode = msgspec.msgpack.Encoder()
+_bucket_decoder = msgspec.msgpack.Decoder(_Bucket)
+_doc_decoder = msgspec.msgpack.Decoder(_DocTable)
+
+
+class Index:
+    """The sealed index of one vault connection (its caller holds the transactions)."""
+
+    def __init__(self, conn: sqlite3.Connection, keys: Keyring):
+        self._conn = conn
+        self._keys = keys
+        self._bucket_key = keys.mac_key(b"index bucket")
+        self._hashes: dict[str, int] = {}
+        # (sid, slot) -> decoded row, (sid, -1) -> the doc table's arrays: segments never change
+        self._rows: OrderedDict[tuple[int, int], object] = OrderedDict()
+
+    # ---- writing ------------------------------------------------------------------
+
+    def note(self, bid: int) -> None:
+        """Marks a new blob to be indexed with the next flush."""
+        self._conn.execute("INSERT OR IGNORE INTO unindexed VALUES (?)", (bid,))
+
+    def forget(self, bid: int) -> bool:
+        """A blob is gone: True if it was never indexed; else its segment counts one more dead document."""
+        if self._conn.execute("DELETE FROM unindexed WHERE bid=?", (bid,)).rowcount:
+            return True
+        self._conn.execute("UPDATE segments SET dead=dead+1 WHERE ? BETWEEN lo AND hi", (bid,))
+        return False
+
+    def pending(self) -> int:
+        return self._conn.execute("SELECT COUNT(*) FROM unindexed").fetchone()[0]
+
+    def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, str]]]) -> None:
+        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out), then merges."""
+        bids = [r[0] for r in self._conn.execute("SELECT bid FROM unindexed ORDER BY bid")]
+        if not bids:
+            return
+        docs = [(bid, Counter(words(text))) for bid, text in texts(bids)]
+        self._conn.execute("DELETE FROM unindexed")
+        if docs:
+            self._write_segment(bids[0], bids[-1], docs)
+        self.maintain()
+
+    def maintain(self, compact_now: bool = False) -> None:
+        """Merges runs of FANIN same-sized segments; rewrites mostly deleted ones (or all touched ones, when small)."""
+        while True:
+            segs = self._segments()
+            for seg in segs:
+                if seg.dead and (2 * seg.dead >= seg.docs or (compact_now and seg.docs <= COMPACT_NOW_DOCS)):
+                    self._merge([seg])
+                    break
+            else:
+                run: list[Segment] = []
+                for seg in segs:
+                    if run and _size_class(run[-1]) != _size_class(seg):
+                        run = []
+                    run.append(seg)
+                    if len(run) == FANIN:
+                        self._merge(run)
+                        break
+                else:
+                    return
+
+    def _merge(self, segs: list[Segment]) -> None:
+        """Rewrites `segs` (contiguous) as one segment of their live documents."""
+        lo, hi = segs[0].lo, segs[-1].hi
+        alive = {r[0] for r in self._conn.execute("SELECT bid FROM blobs WHERE bid BETWEEN ? AND ?", (lo, hi))}
+        docs: dict[int, Counter] = {}
+        for seg in segs:
+            bids, _ = self._doc_table(seg)
+            for slot in range(1, seg.buckets + 1):
+                for word, (width, deltas, tfs) in self._bucket(seg, slot).items():
+                    for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                        bid = bids[o]
+                        if bid in alive:
+                            c = docs.get(bid)
+                            if c is None:
+                                c = docs[bid] = Counter()
+                            c[word] = tf
+            # documents without a word (empty texts) are not kept: nothing can find them
+        self._drop(segs)
+        if docs:
+            self._write_segment(lo, hi, sorted(docs.items()))
+
+    def _drop(self, segs: Iterable[Segment]) -> None:
+        for seg in segs:
+            self._conn.execute("DELETE FROM postings WHERE key BETWEEN ? AND ?", (seg.sid << 16, (seg.sid << 16) | 0xFFFF))
+            self._conn.execute("DELETE FROM segments WHERE sid=?", (seg.sid,))
+            for slot in range(-1, seg.buckets + 1):
+                self._rows.pop((seg.sid, slot), None)
+
+    def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter]]) -> None:
+        postings: dict[str, tuple[list[int], list[int]]] = {}
+        for o, (_, counts) in enumerate(docs):
+            for w, tf in counts.items():
+                p = postings.get(w)
+                if p is None:
+                    p = postings[w] = ([], [])
+                p[0].append(o)
+                p[1].append(min(tf, MAX_TF))
+        total = sum(len(p[0]) for p in postings.values())
+        buckets = 1
+        while buckets * POSTINGS_PER_BUCKET < total and buckets < MAX_BUCKETS:
+            buckets *= 2
+        length = sum(sum(c.values()) for _, c in docs)
+        sid = self._conn.execute(
+            "INSERT INTO segments (lo, hi, docs, words, buckets) VALUES (?,?,?,?,?)", (lo, hi, len(docs), length, buckets)
+        ).lastrowid
+        width, deltas = _pack_ints(_deltas([bid for bid, _ in docs], lo))
+        lengths = array("I", [sum(c.values()) for _, c in docs])
+        if _SWAP:
+            lengths.byteswap()
+        rows = [(0, _DocTable(width, deltas, lengths.tobytes()))]
+        slots: dict[int, list[tuple[str, int, bytes, bytes]]] = {}
+        for w in sorted(postings):
+            ordinals, tfs = postings[w]
+            width, deltas = _pack_ints(_deltas(ordinals, 0))
+            slots.setdefault(self._slot(w, buckets), []).append((w, width, deltas, bytes(tfs)))
+        rows += [(slot, _encode_bucket(entries)) for slot, entries in sorted(slots.items())]
+        self._conn.executemany(
+            "INSERT INTO postings VALUES (?, ?)",
+            [((sid << 16) | slot, self._seal(sid, slot, _encode.encode(value))) for slot, value in rows],
+        )
+
+    def _seal(self, sid: int, slot: int, data: bytes) -> bytes:
+        return self._keys.seal(zlib.compress(data, 9), f"index|{sid}|{slot}".encode())
+
+    # ---- reading ------------------------------------------------------------------
+
+    def _segments(self) -> list[Segment]:
+        return [Segment(*r) for r in self._conn.execute(f"SELECT {_SEGMENT_COLS} FROM segments ORDER BY lo")]
+
+    def _slot(self, word: str, buckets: int) -> int:
+        key = word[:3]
+        h = self._hashes.get(key)
+        if h is None:
+            if len(self._hashes) > 100_000:
+                self._hashes.clear()
+            h = self._hashes[key] = int.from_bytes(hmac.digest(self._bucket_key, key.encode(), "sha256")[:8], "big")
+        return 1 + h % buckets
+
+    def _cached(self, key: tuple[int, int], load: Callable[[], object]):
+        value = self._rows.pop(key, None)
+        if value is None:
+            value = load()
+        self._rows[key] = value
+        if len(self._rows) > CACHE_ROWS:
+            self._rows.popitem(last=False)
+        return value
+
+    def _open_row(self, seg: Segment, slot: int, decoder: msgspec.msgpack.Decoder):
+        row = self._conn.execute("SELECT data FROM postings WHERE key=?", ((seg.sid << 16) | slot,)).fetchone()
+        if row is None:
+            if slot:
+                return _Bucket("", b"", "", 1, b"", b"", b"", b"")  # no word of the segment fell in this bucket
+            raise Tampered(f"search index segment {seg.sid} has lost its document table")
+        try:
+            return decoder.decode(zlib.decompress(self._keys.open(row[0], f"index|{seg.sid}|{slot}".encode())))
+        except (zlib.error, msgspec.DecodeError) as e:
+            raise Tampered(f"search index segment {seg.sid} row {slot}: {e}") from None
+
+    def _bucket(self, seg: Segment, slot: int) -> _Words:
+        return self._cached((seg.sid, slot), lambda: _Words(self._open_row(seg, slot, _bucket_decoder)))
+
+    def _doc_table(self, seg: Segment) -> tuple[array, array]:
+        """The segment's blob ids and word counts, by ordinal."""
+
+        def load():
+            t: _DocTable = self._open_row(seg, 0, _doc_decoder)
+            bids = array("q", accumulate(_unpack_ints(t.width, t.deltas), initial=seg.lo))[1:]
+            return bids, _unpack_ints(4, t.lengths)
+
+        return self._cached((seg.sid, -1), load)
+
+    def _lookup(self, seg: Segment, word: str) -> _Entry | None:
+        return self._bucket(seg, self._slot(word, seg.buckets)).get(word)
+
+    def complete(self, prefix: str, limit: int) -> list[str]:
+        """The indexed words that start with `prefix` (3+ characters), shortest first."""
+        found: set[str] = set()
+        for seg in self._segments():
+            try:
+                found.update(self._bucket(seg, self._slot(prefix, seg.buckets)).starting(prefix))
+            except Tampered:
+                continue  # verify reports it
+        return sorted(found, key=lambda w: (len(w), w))[:limit]
+
+    def search(self, groups: list[list[str]]) -> list[tuple[float, int]]:
+        """(score, blob id) of the documents holding a word of every group, best first (BM25, summed).
+
+        Each exact query word is a group of one; a prefix is the group of its completions.
+        With several groups, the documents in all of them are found first (cheap set
+        work), and only those are scored.
+        """
+        segs = self._segments()
+        n_docs = sum(s.docs - s.dead for s in segs) or 1
+        avgdl = (sum(s.words for s in segs) / max(1, sum(s.docs for s in segs))) or 1.0
+        found = []  # per group: [(doc table, word, postings), ...]
+        for group in groups:
+            lists = []
+            for seg in segs:
+                try:
+                    here = [(w, p) for w in group if (p := self._lookup(seg, w)) is not None]
+                    if here:
+                        table = self._doc_table(seg)
+                        lists += [(table, w, p) for w, p in here]
+                except Tampered:
+                    continue  # verify reports it; the other segments still answer
+            if not lists:
+                return []
+            found.append(lists)
+        wanted: set[int] | None = None
+        if len(found) > 1:
+            for lists in sorted(found, key=lambda ls: sum(len(p[2]) for _, _, p in ls)):
+                bids = {table[0][o] for table, _, (width, deltas, _) in lists for o in accumulate(_unpack_ints(width, deltas))}
+                wanted = bids if wanted is None else wanted & bids
+                if not wanted:
+                    return []
+        total: dict[int, float] = {}
+        fixed, per_word = K1 * (1 - B), K1 * B / avgdl
+        for lists in found:
+            df: Counter = Counter()
+            for _, w, (_, _, tfs) in lists:
+                df[w] += len(tfs)
+            for (bids, lengths), w, (width, deltas, tfs) in lists:
+                idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
+                for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                    bid = bids[o]
+                    if wanted is None or bid in wanted:
+                        total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
+        return sorted(((s, bid) for bid, s in total.items()), reverse=True)
+
+    # ---- checking -----------------------------------------------------------------
+
+    def verify(self) -> tuple[int, list[str]]:
+        """(rows checked, the segments with a row that does not authenticate)."""
+        checked, bad = 0, []
+        segs = {seg.sid: seg for seg in self._segments()}
+        for key, data in self._conn.execute("SELECT key, data FROM postings").fetchall():
+            sid, slot = key >> 16, key & 0xFFFF
+            checked += 1
+            try:
+                zlib.decompress(self._keys.open(data, f"index|{sid}|{slot}".encode()))
+            except (Tampered, zlib.error):
+                bad.append(f"search index segment {sid} row {slot}")
+            if sid not in segs:
+                bad.append(f"search index row {slot} of missing segment {sid}")
+        return checked, bad
+
+    def rebuild(self, bids: Iterable[int]) -> None:
+        """Drops every segment and notes `bids` to be indexed anew (a vault from before, or a damaged index)."""
+        self._drop(self._segments())
+        self._conn.execute("DELETE FROM postings")
+        self._conn.execute("DELETE FROM unindexed")
+        self._conn.executemany("INSERT INTO unindexed VALUES (?)", ((b,) for b in bids))
+        self._rows.clear()
+
+    def clear_cache(self) -> None:
+        self._rows.clear()
+
+
+def _size_class(seg: Segment) -> int:
+    """Segments within a factor FANIN of each other in size share a class."""
+    return int(math.log(max(1, seg.docs), FANIN))

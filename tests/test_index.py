@@ -1,0 +1,125 @@
+"""The sealed search index (index.py) through the vault: segments, merges, deletes, damage, old vaults."""
+
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from draftvault import config, index
+from draftvault.vault import Vault
+
+WORDS = ["amber", "ambit", "basalt", "cobalt", "copper", "delta", "ember", "emberly", "fjord", "garnet"]
+
+
+def add(vault, n, text, title=None):
+    return vault.import_conversation(
+        site="chatgpt", conversation_id=f"c{n}", title=title, url=None, model=None,
+        created_at=None, updated_at=None, turns=[("user", text)],
+    )[0]
+
+
+def found(vault, q):
+    return {h.conversation for h in vault.search(q, limit=100)}
+
+
+def raw(home, sql, params=()):
+    conn = sqlite3.connect(config.db_path(home))
+    try:
+        out = conn.execute(sql, params).fetchall()
+        conn.commit()
+        return out
+    finally:
+        conn.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(
+        st.tuples(st.lists(st.sampled_from(WORDS), min_size=1, max_size=6), st.booleans(), st.booleans()),
+        min_size=1,
+        max_size=24,
+    )
+)
+def test_every_word_finds_exactly_the_live_texts_that_hold_it(chats):
+    """Against a brute-force answer, through flushes (a search after each chat), merges and deletes."""
+    with tempfile.TemporaryDirectory() as tmp:
+        vault = Vault.open(Path(tmp) / "home")
+        try:
+            live: dict[str, set[str]] = {}
+            for n, (ws, search_now, delete) in enumerate(chats):
+                id = add(vault, n, " ".join(ws))
+                live[id] = set(ws)
+                if search_now:
+                    vault.search(ws[0] + " ")  # flushes: one more small segment
+                if delete:
+                    vault.delete_conversation(id)
+                    del live[id]
+            for w in WORDS:
+                assert found(vault, w + " ") == {id for id, ws in live.items() if w in ws}, w
+            both = {id for id, ws in live.items() if {"amber", "ember"} <= ws}
+            assert found(vault, "amber ember ") == both
+            # a prefix finds every completion: "emb" is ember and emberly
+            assert found(vault, "emb") == {id for id, ws in live.items() if ws & {"ember", "emberly"}}
+            segments = vault.db.execute("SELECT docs FROM segments").fetchall()
+            assert len(segments) <= index.FANIN * 3  # merged as they pile up
+        finally:
+            vault.close()
+
+
+def test_many_small_flushes_merge_into_few_segments(vault):
+    for n in range(3 * index.FANIN):
+        add(vault, n, f"note number{n} about kayaks")
+        assert found(vault, f"number{n} ")  # each search flushes one small segment
+    (count,) = vault.db.execute("SELECT COUNT(*) FROM segments").fetchone()
+    assert count < index.FANIN
+    assert len(found(vault, "kayaks")) == 3 * index.FANIN
+
+
+def test_nothing_on_disk_names_a_word(home):
+    vault = Vault.open(home)
+    add(vault, 1, "zanzibarian quokkas", title="Quokka notes")
+    vault.search("quokkas")
+    vault.close()
+    data = config.db_path(home).read_bytes()
+    assert b"quokka" not in data.lower() and b"zanzibarian" not in data.lower()
+
+
+def test_a_damaged_index_row_is_reported_and_searches_go_on(vault, home):
+    first = add(vault, 1, "granite and marble")
+    vault.search("granite")  # segment 1
+    second = add(vault, 2, "granite and slate")
+    vault.search("granite")  # segment 2
+    (key,) = raw(home, "SELECT MAX(key) FROM postings WHERE key >> 16 = (SELECT MIN(sid) FROM segments)")[0]
+    ((data,),) = raw(home, "SELECT data FROM postings WHERE key=?", (key,))
+    raw(home, "UPDATE postings SET data=? WHERE key=?", (data[:-1] + bytes([data[-1] ^ 1]), key))
+    other = Vault.open(home)  # a fresh process: nothing cached
+    try:
+        assert found(other, "granite") == {second}  # the damaged segment's text is not found, the rest is
+        assert other.get_conversation(first).turns[0].text == "granite and marble"  # the content is intact
+        assert any(b.startswith("search index segment") for b in other.verify().bad)
+    finally:
+        other.close()
+
+
+def test_a_vault_from_the_fts5_index_is_reindexed_once(home):
+    vault = Vault.open(home)
+    id = add(vault, 1, "the old heron log", title="Birding")
+    vault.close()
+    # the layout before the sealed index: no title blobs, an FTS5 table and a vocabulary
+    raw(home, "DELETE FROM postings")
+    raw(home, "DELETE FROM segments")
+    raw(home, "UPDATE conversations SET title_bid=NULL")
+    raw(home, "DROP INDEX conversations_title")
+    raw(home, "ALTER TABLE conversations DROP COLUMN title_bid")
+    raw(home, "CREATE VIRTUAL TABLE search USING fts5(terms, content='', tokenize='ascii', detail=full)")
+    raw(home, "CREATE TABLE vocab (bucket BLOB PRIMARY KEY, words BLOB NOT NULL)")
+    vault = Vault.open(home)
+    try:
+        assert found(vault, "heron") == {id} and found(vault, "birding") == {id}
+        tables = {r[0] for r in vault.db.execute("SELECT name FROM sqlite_master")}
+        assert "search" not in tables and "vocab" not in tables
+        assert vault.verify().bad == []
+    finally:
+        vault.close()
