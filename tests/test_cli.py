@@ -105,6 +105,20 @@ def test_verify_clean_then_after_tampering(home):
     assert "Traceback" not in done.stderr
 
 
+def test_a_damaged_search_index_is_reported_and_rebuilt(home):
+    ids = seed(home)
+    assert json.loads(dv("search", "derailleur", "--json").stdout)[0]["conversation"] == ids[0]  # "Bikes"
+    with sqlite3.connect(config.db_path(home)) as db:
+        db.execute("UPDATE postings SET data = x'00' || substr(data, 2)")
+    done = dv("verify", check=False)
+    assert done.returncode == 1 and "BAD search index segment" in done.stdout
+    assert "draftvault verify --reindex" in done.stdout
+    assert json.loads(dv("search", "derailleur", "--json").stdout) == []  # nothing found, nothing crashed
+    assert "search index rebuilt" in dv("verify", "--reindex", check=False).stdout
+    assert re.search(r"checked \d+ records, 0 bad", dv("verify").stdout)
+    assert json.loads(dv("search", "derailleur", "--json").stdout)[0]["conversation"] == ids[0]  # "Bikes"
+
+
 def test_export(home, tmp_path):
     ids = seed(home)
     md = dv("export", ids[1]).stdout

@@ -217,15 +217,23 @@ def test_signals_attach_to_the_page_conversation(vault, home):
 def test_unavailable_disk_stores_nothing(vault):
     tab = Tab(vault)
     id = tab.snap(chat(2), conv="c1").conversation
+    vault.search("turn")  # indexed
+    typed = [os.urandom(6).hex() for _ in range(3000)]  # a draft whose index entry needs new pages
+    tab.snap(start=2, draft=" ".join(typed))  # stored, not indexed yet
     before = vault.get_conversation(id)
+    vault.db.conn.executescript("PRAGMA incremental_vacuum;")  # no free pages left inside the file either
     pages = vault.db.execute("PRAGMA page_count").fetchone()[0]
     vault.db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full now
     with pytest.raises(Unavailable):
         tab.snap([("user", os.urandom(300_000).hex())], start=2, draft="big draft")
-    assert vault.last_seq(CLIENT) == 1 and vault.get_conversation(id) == before
+    assert vault.last_seq(CLIENT) == 2 and vault.get_conversation(id) == before
+    assert [h.conversation for h in vault.search("turn")] == [id]  # search answers from what is indexed...
+    assert vault.search(typed[1234] + " ") == []  # ...which the full disk kept the draft from joining
     vault.db.execute("PRAGMA max_page_count=1073741823")
     assert tab.snap([("user", "after the disk was freed")], start=2).outcome == "stored"
     assert texts(vault, id) == chat(2) + [("user", "after the disk was freed")]
+    assert [h.conversation for h in vault.search("freed")] == [id]
+    assert [h.conversation for h in vault.search(typed[1234] + " ")] == [id]
 
 
 # ---- storage --------------------------------------------------------------------

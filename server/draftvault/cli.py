@@ -217,13 +217,20 @@ def status() -> None:
 
 
 @main.command()
-def verify() -> None:
+@click.option("--reindex", is_flag=True, help="Then rebuild the search index from the content (mends a damaged index).")
+def verify(reindex: bool) -> None:
     """Check that every record decrypts and authenticates; exit 1 listing bad ones."""
     with _vault() as vault:
         report = vault.verify()
+        if reindex:
+            vault.reindex()
     for bad in report.bad:
         click.echo(f"BAD {bad}")
     click.echo(f"checked {report.checked} records, {len(report.bad)} bad")
+    if reindex:
+        click.echo("search index rebuilt")
+    elif any(bad.startswith("search index") for bad in report.bad):
+        click.echo("the search index can be rebuilt from the content: draftvault verify --reindex")
     sys.exit(1 if report.bad else 0)
 
 

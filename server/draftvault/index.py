@@ -58,7 +58,7 @@ POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
 MAX_BUCKETS = 1 << 15
 FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
 COMPACT_NOW_DOCS = 20_000
-CACHE_ROWS = 2048
+CACHE_ROWS = 512  # decoded rows of a few KB each: a few MB at most
 K1, B = 1.2, 0.75
 MAX_TF = 255
 

@@ -274,13 +274,17 @@ class Vault:
         if self._one("SELECT 1 FROM sqlite_master WHERE name='search'") is None:
             return
         with self._write():
-            garbage: list[int] = []
             for cid, id, sealed in self._q("SELECT cid, id, title FROM conversations WHERE title IS NOT NULL"):
-                self._set_title_blob(cid, self._field_or_none(id, "title", sealed), garbage)
-            self._index.rebuild(r[0] for r in self._q("SELECT bid FROM blobs ORDER BY bid"))
+                self._set_title_blob(cid, self._field_or_none(id, "title", sealed), [])  # no title blob before
+            self.reindex()
             for table in ("search", "vocab"):
                 self._conn.execute(f"DROP TABLE IF EXISTS {table}")
             self._conn.execute("DELETE FROM meta WHERE k='term_chars'")
+
+    def reindex(self) -> None:
+        """Rebuilds the search index from the content (a damaged index row loses nothing else)."""
+        with self._write():
+            self._index.rebuild(r[0] for r in self._q("SELECT bid FROM blobs ORDER BY bid"))
         self._flush()
 
     def close(self) -> None:
@@ -753,6 +757,13 @@ class Vault:
                 except Tampered:
                     continue
 
+    def _flush_if_possible(self) -> None:
+        """Flushes before a search; a full disk or a read-only vault still answers from what is indexed."""
+        try:
+            self._flush()
+        except Unavailable:
+            pass
+
     def _flush(self) -> None:
         """Indexes the blobs stored since the last flush (before a search reads the index)."""
         with self._lock:
@@ -777,7 +788,7 @@ class Vault:
         return groups, set(ws), prefix
 
     def search(self, q: str, *, site=None, since=None, until=None, limit: int = 20) -> list[models.SearchHit]:
-        self._flush()
+        self._flush_if_possible()
         with self._read():
             found = self._search_rows(q, site=site, since=since, until=until, limit=limit, offset=0)
             if found is None:
@@ -900,7 +911,7 @@ class Vault:
         elif status == "active":
             where += " AND NOT EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
         if q:
-            self._flush()
+            self._flush_if_possible()
         with self._read():
             if q:
                 found = self._search_rows(q, site=site, since=since, until=until, limit=10_000, offset=0)
