@@ -1,6 +1,5 @@
 """The sealed search index (index.py) through the vault: segments, merges, deletes, damage, old vaults."""
 
-import sqlite3
 import tempfile
 from pathlib import Path
 
@@ -9,6 +8,7 @@ from hypothesis import strategies as st
 
 from draftvault import config, index
 from draftvault.vault import Vault
+from test_vault import raw
 
 WORDS = ["amber", "ambit", "basalt", "cobalt", "copper", "delta", "ember", "emberly", "fjord", "garnet"]
 
@@ -22,16 +22,6 @@ def add(vault, n, text, title=None):
 
 def found(vault, q):
     return {h.conversation for h in vault.search(q, limit=100)}
-
-
-def raw(home, sql, params=()):
-    conn = sqlite3.connect(config.db_path(home))
-    try:
-        out = conn.execute(sql, params).fetchall()
-        conn.commit()
-        return out
-    finally:
-        conn.close()
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
