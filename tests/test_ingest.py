@@ -197,9 +197,9 @@ def test_failures_are_pushed_to_connected_clients(server):
             "type": "signal", "seq": 2, "page_id": "page-aaaa1111", "conversation_id": "c-1111", "site": "chatgpt",
             "url": "https://chatgpt.com/c/c-1111", "kind": "error_message", "detail": "Something went wrong.",
         }))
-        got = [recv(ws), recv(ws)]
-        assert protocol.Ack(seq=2) in got
-        failure = next(f for f in got if isinstance(f, protocol.Failure))
+        ack, failure = recv(ws), recv(ws)
+        assert ack == protocol.Ack(seq=2)  # the ack first: the failure never overtakes it
+        assert isinstance(failure, protocol.Failure)
         assert (failure.kind, failure.site, failure.title) == ("error_message", "chatgpt", "Pushed")
         assert recv(other) == failure
     conversation = only_conversation(server)

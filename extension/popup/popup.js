@@ -43,7 +43,8 @@ function renderStatus() {
   if (status.state === "connected" && status.lastAckAt) parts.push(`saved ${ago(Date.now() - status.lastAckAt)}`);
   if (status.queued > 0) parts.push(`${status.queued} queued`);
   $("status-text").textContent = parts.join(" · ");
-  $("status").querySelector(".dot").className = `dot ${status.failures ? "failed" : status.state}`;
+  // the dot is the connection alone: failed sessions have their own list below (and the badge)
+  $("status").querySelector(".dot").className = `dot ${status.state}`;
   $("pair").classList.toggle("hidden", status.state !== "unpaired");
   $("history").disabled = status.state === "unpaired";
 }

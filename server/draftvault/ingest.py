@@ -2,8 +2,10 @@
 
 `Session.handle` takes one raw client frame (`handle_many`: the frames that arrived
 together) and returns the frames to send back; the app (app.py) only moves bytes. Order of effects for a snapshot or signal: decode
-strictly, `vault.apply` (commits durably), then `ack`, then the detector sees it and
-any failure it reports is pushed to every connected session through the `Hub`.
+strictly, `vault.apply` (commits durably), then the detector sees it and any failure
+it reports is pushed to every other connected session through the `Hub`, and sent to
+this one after the acks of the frames it answers (so a client never hears of a
+failure before the ack of the frame that showed it).
 
 Before a successful `hello` every problem ends the connection (`done` turns True
 after the error frame); after it, a bad frame gets an `error` and the connection
@@ -39,9 +41,9 @@ class Hub:
         with self._lock:
             self._pushes.pop(key, None)
 
-    def broadcast(self, frame: protocol.Failure) -> None:
+    def broadcast(self, frame: protocol.Failure, skip: int | None = None) -> None:
         with self._lock:
-            pushes = list(self._pushes.values())
+            pushes = [push for key, push in self._pushes.items() if key != skip]
         for push in pushes:
             push(frame)
 
@@ -58,6 +60,7 @@ class Session:
         self.push = push
         self.client_id: str | None = None
         self.done = False  # the app closes the connection after sending the frames
+        self._held: list[protocol.Failure] = []  # failures for this connection, sent after its acks
 
     def handle(self, raw: str | bytes) -> list[protocol.ServerFrame]:
         return self.handle_many([raw])
@@ -87,6 +90,8 @@ class Session:
                     self.done = True
                 out.append(e.frame())
         out += self._store(run)
+        out += self._held
+        self._held = []
         return out
 
     def close(self) -> None:
@@ -173,5 +178,8 @@ class Session:
                 self._broadcast(self.detector.observe(self.client_id, frame, result))
 
     def _broadcast(self, failures: list[protocol.Failure]) -> None:
+        joined = self.push is not None  # in the hub: this connection hears of failures too
         for failure in failures:
-            self.hub.broadcast(failure)
+            self.hub.broadcast(failure, skip=id(self) if joined else None)
+            if joined:
+                self._held.append(failure)

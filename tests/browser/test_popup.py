@@ -161,6 +161,9 @@ def test_failed_session_listed_copied_and_dismissed(browser_ctx, server, failed_
     assert item.query_selector(".kind").text_content() == "The chat showed an error: “Something went wrong”"
     assert re.match(r"^\d+ s ago · ", item.query_selector(".when").text_content())
     assert popup.text_content("#failure-count") == "(1)"
+    # the status dot speaks of the connection only: green beside "Connected", failures or not
+    wait_until(popup, "() => document.querySelector('#status-text').textContent.startsWith('Connected')")
+    assert popup.get_attribute("#status .dot", "class") == "dot connected"
 
     for target in ("claude", "generic"):
         pack = server.api("GET", f"/api/conversations/{detail['id']}/resume", params={"target": target})
