@@ -43,6 +43,10 @@ def test_foreign_host_is_refused_over_http_and_loopback_names_pass(server):
         assert b"Host" in res.body
     for name in ("127.0.0.1", "localhost", "LOCALHOST", "[::1]"):
         assert server.request("GET", "/api/conversations", headers={"Host": f"{name}:{server.port}"}).status == 200
+    # a path that does not exist is refused the same way: a foreign page cannot probe which do
+    assert server.request("GET", "/no/such/path", headers={"Host": "evil.example"}).status == 403
+    assert server.request("GET", "/no/such/path", headers={"Origin": EVIL}).status == 403
+    assert server.request("GET", "/no/such/path").status == 404
 
 
 def test_foreign_host_is_refused_over_websocket(server):

@@ -1,7 +1,9 @@
 """The HTTP and WebSocket service: a thin litestar layer over vault, ingest and auth.
 
 Every route only translates between HTTP and a plain function. Requests pass
-security.guard_middleware first (Host and Origin, 403 before any handler). Then:
+security.guard_middleware first (Host and Origin, 403 before any handler): it wraps
+the whole ASGI app (`guarded`), so a foreign Host or Origin learns nothing, not even
+which paths exist (litestar's own middleware runs only for matched routes). Then:
 - no auth: GET /api/health, POST /api/pair (the pairing code is the credential),
   GET /login?t= (the one-time link is), the history page (/ and /static; it shows
   its own sign-in note), and /ws (the token travels in `hello`);
@@ -33,6 +35,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.params import Body
 from litestar.response import Redirect
+from litestar.types import ASGIApp
 
 from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
@@ -300,6 +303,11 @@ def _detector(vault: Vault, poller: statuspage.Poller | None) -> Detector:
     )
 
 
+def guarded(app: Litestar) -> ASGIApp:
+    """The app as uvicorn runs it: every request (any path, HTTP or WebSocket) behind the Host/Origin guard."""
+    return security.guard_middleware(app.state.port, app.state.policy)(app)
+
+
 def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
     settings = config.load_settings(home)
     auth_db = auth.connect(home)
@@ -341,7 +349,6 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
     open_api = Router(path="/api", route_handlers=[health, pair])
     app = Litestar(
         route_handlers=[api, open_api, login, ws_ingest, web.router],
-        middleware=[security.guard_middleware(port, policy)],
         openapi_config=OpenAPIConfig(
             title="DraftVault", version=__version__, render_plugins=[JsonRenderPlugin()],
             openapi_router=Router(path="/schema", route_handlers=[], guards=[require_auth]),
@@ -351,7 +358,7 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
         request_max_body_size=1024 * 1024 * 1024,  # imports of large ChatGPT exports
         debug=False,
     )
-    app.state.update(vault=vault, auth_db=auth_db, detector=detector, hub=hub, port=port, home=home)
+    app.state.update(vault=vault, auth_db=auth_db, detector=detector, hub=hub, port=port, home=home, policy=policy)
     return app
 
 
@@ -397,7 +404,7 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
             "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),
         }))
         server = uvicorn.Server(uvicorn.Config(
-            app, host=host, port=port, ws="websockets-sansio", ws_max_size=WS_MAX_SIZE,
+            guarded(app), host=host, port=port, ws="websockets-sansio", ws_max_size=WS_MAX_SIZE,
             # No access log: URLs carry search queries and sign-in nonces.
             access_log=False, log_level="warning", lifespan="on", timeout_graceful_shutdown=5,
         ))

@@ -1,7 +1,8 @@
 """Which requests may reach the service at all: the Host and Origin checks.
 
-Both run in an ASGI middleware in front of every route (HTTP and the WebSocket
-handshake), so a refused request gets 403 before any handler runs:
+Both run in an ASGI middleware wrapped around the whole app (app.guarded: every
+path, HTTP and the WebSocket handshake), so a refused request gets 403 before any
+handler or router runs:
 
 - Host must name the loopback interface (127.0.0.1, localhost, [::1]) with the
   service's port. A DNS-rebinding page reaches us under its own host name, so this
