@@ -2,6 +2,7 @@
 
 import tempfile
 from pathlib import Path
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -33,8 +34,11 @@ def found(vault, q):
     )
 )
 def test_every_word_finds_exactly_the_live_texts_that_hold_it(chats):
-    """Against a brute-force answer, through flushes (a search after each chat), merges and deletes."""
-    with tempfile.TemporaryDirectory() as tmp:
+    """Against a brute-force answer, through flushes (a search after each chat), merges and deletes.
+
+    Buckets of 3 postings, so segments have different bucket counts and merges regroup them.
+    """
+    with tempfile.TemporaryDirectory() as tmp, patch.object(index, "POSTINGS_PER_BUCKET", 3):
         vault = Vault.open(Path(tmp) / "home")
         try:
             live: dict[str, set[str]] = {}
@@ -52,7 +56,7 @@ def test_every_word_finds_exactly_the_live_texts_that_hold_it(chats):
             assert found(vault, "amber ember ") == both
             # a prefix finds every completion: "emb" is ember and emberly
             assert found(vault, "emb") == {id for id, ws in live.items() if ws & {"ember", "emberly"}}
-            segments = vault.db.execute("SELECT docs FROM segments").fetchall()
+            segments = vault.db.execute("SELECT docs, buckets FROM segments").fetchall()
             assert len(segments) <= index.FANIN * 3  # merged as they pile up
         finally:
             vault.close()

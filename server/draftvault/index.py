@@ -22,8 +22,8 @@ Writes. New blobs are noted in `unindexed` and indexed in batches (`flush`): whe
 transaction leaves enough of them, and before every search, so what is acked is
 found. A streaming answer's intermediate states and a draft's keystroke versions
 are usually superseded before a flush and never reach the index. Segments merge like
-an LSM tree: a contiguous run of FANIN segments of the same size class becomes one,
-and a segment whose documents are mostly deleted is rewritten without them. Deleted
+an LSM tree (the policy is in `maintain`), streaming bucket by bucket (`_merge`), and
+a segment whose documents are mostly deleted is rewritten without them. Deleted
 blobs stay in their segment until then, but searches skip them (a hit must still be a
 blob). Deleting a conversation rewrites the segments it touched at once when they are
 small (COMPACT_NOW_DOCS), so its words leave the index, not only the results.
@@ -45,18 +45,19 @@ import zlib
 from array import array
 from collections import Counter, OrderedDict
 from bisect import bisect_right
-from itertools import accumulate
-from operator import mul
+from itertools import accumulate, chain
+from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
 
 import msgspec
 
 from .crypto import Keyring, Tampered
 
-FANIN = 8  # segments of one size class merged at once: ~log8(n) rewrites per posting
+FANIN = 4  # segments of one size class merged at once: each search opens <= FANIN - 1 per class
 POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
 MAX_BUCKETS = 1 << 15
 FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
+FLUSH_BATCH = 4096  # documents per new segment: what a flush holds in memory at once
 COMPACT_NOW_DOCS = 20_000
 CACHE_ROWS = 512  # decoded rows of a few KB each: a few MB at most
 K1, B = 1.2, 0.75
@@ -65,7 +66,8 @@ MAX_TF = 255
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS segments (
     sid INTEGER PRIMARY KEY AUTOINCREMENT, lo INTEGER NOT NULL, hi INTEGER NOT NULL,
-    docs INTEGER NOT NULL, words INTEGER NOT NULL, buckets INTEGER NOT NULL, dead INTEGER NOT NULL DEFAULT 0
+    docs INTEGER NOT NULL, words INTEGER NOT NULL, postings INTEGER NOT NULL, buckets INTEGER NOT NULL,
+    dead INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS postings (key INTEGER PRIMARY KEY, data BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
@@ -74,7 +76,7 @@ CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
 _WORD = re.compile(r"[^\W_]+")
 _TYPECODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
 _SWAP = sys.byteorder == "big"  # rows are little-endian whatever machine wrote them
-_SEGMENT_COLS = "sid, lo, hi, docs, words, buckets, dead"
+_SEGMENT_COLS = "sid, lo, hi, docs, words, postings, buckets, dead"
 
 
 def words(text: str) -> list[str]:
@@ -88,6 +90,7 @@ class Segment(msgspec.Struct, array_like=True, frozen=True):
     hi: int
     docs: int
     words: int  # the sum of the documents' word counts (for BM25's average length)
+    postings: int
     buckets: int
     dead: int
 
@@ -209,11 +212,8 @@ def _unpack_ints(width: int, data: bytes) -> array:
 
 
 def _deltas(values: Sequence[int], base: int) -> list[int]:
-    out, prev = [], base
-    for v in values:
-        out.append(v - prev)
-        prev = v
-    return out
+    """Each value minus the one before (the first minus `base`); map() keeps it out of the bytecode loop."""
+    return list(map(sub, values, chain((base,), values)))
 
 
 _encode = msgspec.msgpack.Encoder()
@@ -249,56 +249,100 @@ class Index:
         return self._conn.execute("SELECT COUNT(*) FROM unindexed").fetchone()[0]
 
     def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, str]]]) -> None:
-        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out), then merges."""
+        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out), then merges.
+
+        FLUSH_BATCH at a time, each batch a segment: a re-index of a large vault keeps
+        only one batch's postings in memory (merges stream, see _merge).
+        """
         bids = [r[0] for r in self._conn.execute("SELECT bid FROM unindexed ORDER BY bid")]
-        if not bids:
-            return
-        docs = [(bid, Counter(words(text))) for bid, text in texts(bids)]
         self._conn.execute("DELETE FROM unindexed")
-        if docs:
-            self._write_segment(bids[0], bids[-1], docs)
-        self.maintain()
+        for n in range(0, len(bids), FLUSH_BATCH):
+            batch = bids[n : n + FLUSH_BATCH]
+            docs = [(bid, Counter(words(text))) for bid, text in texts(batch)]
+            if docs:
+                self._write_segment(batch[0], batch[-1], docs)
+            self.maintain()
 
     def maintain(self, compact_now: bool = False) -> None:
-        """Merges runs of FANIN same-sized segments; rewrites mostly deleted ones (or all touched ones, when small)."""
+        """Rewrites mostly deleted segments (or all touched ones, when small), then merges the newest ones.
+
+        Merge policy: for the smallest size class c (floor of log FANIN of the document
+        count) whose tail holds FANIN segments (the segments after the last one bigger
+        than class c), that tail becomes one segment. So at most FANIN - 1 segments of
+        each class remain, searches open a few segments, and each document is rewritten
+        about once per class. (Runs of equal classes alone stall when sizes alternate.)
+        """
         while True:
             segs = self._segments()
-            for seg in segs:
-                if seg.dead and (2 * seg.dead >= seg.docs or (compact_now and seg.docs <= COMPACT_NOW_DOCS)):
-                    self._merge([seg])
+            dead = [s for s in segs if s.dead and (2 * s.dead >= s.docs or (compact_now and s.docs <= COMPACT_NOW_DOCS))]
+            if dead:
+                self._merge(dead[:1])
+                continue
+            classes = [_size_class(s) for s in segs]
+            for c in sorted(set(classes)):
+                start = max((i + 1 for i, k in enumerate(classes) if k > c), default=0)
+                if len(segs) - start >= FANIN:
+                    self._merge(segs[start:])
                     break
             else:
-                run: list[Segment] = []
-                for seg in segs:
-                    if run and _size_class(run[-1]) != _size_class(seg):
-                        run = []
-                    run.append(seg)
-                    if len(run) == FANIN:
-                        self._merge(run)
-                        break
-                else:
-                    return
+                return
 
     def _merge(self, segs: list[Segment]) -> None:
-        """Rewrites `segs` (contiguous) as one segment of their live documents."""
+        """Rewrites `segs` (contiguous) as one segment of their live documents.
+
+        Streams bucket by bucket: bucket counts are powers of two and a word's bucket is
+        its hash modulo the count, so the words of a new bucket come from one bucket of
+        each old segment (or a few, when the old one had more), and memory holds one
+        bucket's postings (plus an ordinal map per segment), however large the segments.
+        """
         lo, hi = segs[0].lo, segs[-1].hi
         alive = {r[0] for r in self._conn.execute("SELECT bid FROM blobs WHERE bid BETWEEN ? AND ?", (lo, hi))}
-        docs: dict[int, Counter] = {}
+        new_bids, lengths, remaps = array("q"), array("I"), []
         for seg in segs:
-            bids, _ = self._doc_table(seg)
-            for slot in range(1, seg.buckets + 1):
-                for word, (width, deltas, tfs) in self._bucket(seg, slot).items():
-                    for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
-                        bid = bids[o]
-                        if bid in alive:
-                            c = docs.get(bid)
-                            if c is None:
-                                c = docs[bid] = Counter()
-                            c[word] = tf
-            # documents without a word (empty texts) are not kept: nothing can find them
+            bids, old_lengths = self._doc_table(seg)
+            if all(bid in alive for bid in bids):
+                remaps.append(len(new_bids))  # all kept: ordinals shift by this much
+                new_bids.extend(bids)
+                lengths.extend(old_lengths)
+                continue
+            remap = array("l", [-1]) * len(bids)  # old ordinal -> new ordinal, -1 for a deleted blob
+            for o, bid in enumerate(bids):
+                if bid in alive:
+                    remap[o] = len(new_bids)
+                    new_bids.append(bid)
+                    lengths.append(old_lengths[o])
+            remaps.append(remap)
+        postings = sum(seg.postings for seg in segs)  # at most: some documents are gone
+        buckets = _buckets(postings)
+        if not new_bids:
+            self._drop(segs)
+            return
+        sid, level = self._new_segment(lo, hi, new_bids, lengths, postings, buckets)
+        # Bucket groups: new buckets s with (s - 1) % group == r draw on the same old buckets,
+        # which are read once per group (old segments with fewer buckets, once per few groups).
+        group = min(buckets, max(seg.buckets for seg in segs))
+        for r in range(group):
+            merged: dict[int, dict[str, tuple[list[int], bytearray]]] = {}
+            for seg, remap in zip(segs, remaps):
+                sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
+                exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
+                for old in sources:
+                    for word, (width, deltas, tfs) in self._bucket(seg, old).items():
+                        slot = r + 1 if exact else self._slot(word, buckets)
+                        if (slot - 1) % group != r:
+                            continue  # an old bucket shared by several groups: this word is another's
+                        ordinals, kept = merged.setdefault(slot, {}).setdefault(word, ([], bytearray()))
+                        if isinstance(remap, int):
+                            ordinals.extend(map(remap.__add__, accumulate(_unpack_ints(width, deltas))))
+                            kept += tfs
+                            continue
+                        for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                            if (n := remap[o]) >= 0:
+                                ordinals.append(n)
+                                kept.append(tf)
+            for slot, words in merged.items():
+                self._put_bucket(sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
         self._drop(segs)
-        if docs:
-            self._write_segment(lo, hi, sorted(docs.items()))
 
     def _drop(self, segs: Iterable[Segment]) -> None:
         for seg in segs:
@@ -308,6 +352,7 @@ class Index:
                 self._rows.pop((seg.sid, slot), None)
 
     def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter]]) -> None:
+        """A new segment for `docs` (blob id, word counts), in blob id order."""
         postings: dict[str, tuple[list[int], list[int]]] = {}
         for o, (_, counts) in enumerate(docs):
             for w, tf in counts.items():
@@ -317,31 +362,42 @@ class Index:
                 p[0].append(o)
                 p[1].append(min(tf, MAX_TF))
         total = sum(len(p[0]) for p in postings.values())
-        buckets = 1
-        while buckets * POSTINGS_PER_BUCKET < total and buckets < MAX_BUCKETS:
-            buckets *= 2
-        length = sum(sum(c.values()) for _, c in docs)
-        sid = self._conn.execute(
-            "INSERT INTO segments (lo, hi, docs, words, buckets) VALUES (?,?,?,?,?)", (lo, hi, len(docs), length, buckets)
-        ).lastrowid
-        width, deltas = _pack_ints(_deltas([bid for bid, _ in docs], lo))
+        buckets = _buckets(total)
         lengths = array("I", [sum(c.values()) for _, c in docs])
-        if _SWAP:
-            lengths.byteswap()
-        rows = [(0, _DocTable(width, deltas, lengths.tobytes()))]
-        slots: dict[int, list[tuple[str, int, bytes, bytes]]] = {}
+        sid, level = self._new_segment(lo, hi, array("q", [bid for bid, _ in docs]), lengths, total, buckets)
+        slots: dict[int, list[tuple[str, list[int], bytes]]] = {}
         for w in sorted(postings):
             ordinals, tfs = postings[w]
-            width, deltas = _pack_ints(_deltas(ordinals, 0))
-            slots.setdefault(self._slot(w, buckets), []).append((w, width, deltas, bytes(tfs)))
-        rows += [(slot, _encode_bucket(entries)) for slot, entries in sorted(slots.items())]
-        self._conn.executemany(
-            "INSERT INTO postings VALUES (?, ?)",
-            [((sid << 16) | slot, self._seal(sid, slot, _encode.encode(value))) for slot, value in rows],
-        )
+            slots.setdefault(self._slot(w, buckets), []).append((w, ordinals, bytes(tfs)))
+        for slot, entries in slots.items():
+            self._put_bucket(sid, level, slot, entries)
 
-    def _seal(self, sid: int, slot: int, data: bytes) -> bytes:
-        return self._keys.seal(zlib.compress(data, 9), f"index|{sid}|{slot}".encode())
+    def _new_segment(self, lo: int, hi: int, bids: array, lengths: array, postings: int, buckets: int) -> tuple[int, int]:
+        """The segments row and the document table (row 0) of a new segment; its id and zlib level.
+
+        Level 9 for what a flush writes (most of a small vault's index; ~8% smaller),
+        6 for the large segments merges write, where level 9 took most of an import's time.
+        """
+        sid = self._conn.execute(
+            "INSERT INTO segments (lo, hi, docs, words, postings, buckets) VALUES (?,?,?,?,?,?)",
+            (lo, hi, len(bids), sum(lengths), postings, buckets),
+        ).lastrowid
+        width, deltas = _pack_ints(_deltas(bids, lo))
+        lengths = array("I", lengths)
+        if _SWAP:
+            lengths.byteswap()
+        level = 9 if len(bids) <= FLUSH_BATCH else 6
+        self._put_row(sid, level, 0, _DocTable(width, deltas, lengths.tobytes()))
+        return sid, level
+
+    def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes]]) -> None:
+        """Bucket `slot` of segment `sid`: (word, ordinals, tfs), sorted by word; none, no row."""
+        if entries:
+            self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs) for w, o, tfs in entries]))
+
+    def _put_row(self, sid: int, level: int, slot: int, value: msgspec.Struct) -> None:
+        sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), f"index|{sid}|{slot}".encode())
+        self._conn.execute("INSERT INTO postings VALUES (?, ?)", ((sid << 16) | slot, sealed))
 
     # ---- reading ------------------------------------------------------------------
 
@@ -475,6 +531,11 @@ class Index:
 
     def clear_cache(self) -> None:
         self._rows.clear()
+
+
+def _buckets(postings: int) -> int:
+    """How many buckets a segment of this many postings gets: a power of two (see _merge)."""
+    return min(MAX_BUCKETS, 1 << max(0, -(-postings // POSTINGS_PER_BUCKET) - 1).bit_length())
 
 
 def _size_class(seg: Segment) -> int:
