@@ -211,9 +211,9 @@ def _unpack_ints(width: int, data: bytes) -> array:
     return a
 
 
-def _deltas(values: Sequence[int], base: int) -> list[int]:
+def _deltas(values: Sequence[int], base: int) -> array:
     """Each value minus the one before (the first minus `base`); map() keeps it out of the bytecode loop."""
-    return list(map(sub, values, chain((base,), values)))
+    return array("q", map(sub, values, chain((base,), values)))
 
 
 _encode = msgspec.msgpack.Encoder()
@@ -322,7 +322,7 @@ class Index:
         # which are read once per group (old segments with fewer buckets, once per few groups).
         group = min(buckets, max(seg.buckets for seg in segs))
         for r in range(group):
-            merged: dict[int, dict[str, tuple[list[int], bytearray]]] = {}
+            merged: dict[int, dict[str, tuple[array, bytearray]]] = {}  # 9 bytes a posting, not ~40
             for seg, remap in zip(segs, remaps):
                 sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
                 exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
@@ -331,7 +331,7 @@ class Index:
                         slot = r + 1 if exact else self._slot(word, buckets)
                         if (slot - 1) % group != r:
                             continue  # an old bucket shared by several groups: this word is another's
-                        ordinals, kept = merged.setdefault(slot, {}).setdefault(word, ([], bytearray()))
+                        ordinals, kept = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray()))
                         if isinstance(remap, int):
                             ordinals.extend(map(remap.__add__, accumulate(_unpack_ints(width, deltas))))
                             kept += tfs
