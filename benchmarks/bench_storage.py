@@ -4,7 +4,7 @@ The page sends what the extension sends: a full snapshot first (and again every 
 snapshots, as after a reload), otherwise deltas holding only the draft, which gains
 a word every few snapshots. Figures, measured in this run:
   - stored: the vault's files (vault.db after a WAL checkpoint, -wal, -shm), also as
-    growth over an empty vault (whose tables and indexes take ~120 KiB of pages), and
+    growth over an empty vault (whose tables and indexes take ~110 KiB of pages), and
     where the bytes go (dbstat: content blobs, sealed search index, the rest)
   - baseline: zlib -9 of the unique content (the 500 turns and the final draft), and
     the naive cost of keeping every snapshot's text
