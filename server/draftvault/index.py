@@ -43,8 +43,8 @@ import sys
 import unicodedata
 import zlib
 from array import array
-from collections import Counter, OrderedDict
 from bisect import bisect_right
+from collections import Counter, OrderedDict
 from itertools import accumulate, chain
 from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
@@ -74,7 +74,7 @@ CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
 """
 
 _WORD = re.compile(r"[^\W_]+")
-_TYPECODES = {1: "B", 2: "H", 4: "I", 8: "Q"}
+_TYPECODES = {array(t).itemsize: t for t in "QLIHB"}  # byte width -> unsigned array type, on any platform
 _SWAP = sys.byteorder == "big"  # rows are little-endian whatever machine wrote them
 _SEGMENT_COLS = "sid, lo, hi, docs, words, postings, buckets, dead"
 
