@@ -113,15 +113,35 @@ def render_html(text: str) -> str:
 
 @dataclass
 class SiteSpec:
-    """One fake site, built by its module from the real capture."""
+    """One fake site, built by its module from the real capture.
+
+    The paths come from `config` (control.js reads the same keys): conversationPath
+    ("/c/{id}"), newChatPath ("/"), idPattern (a regex with one group: the id in a path).
+    """
 
     name: str
     origins: list[str]  # "https://chatgpt.com"
     build_page: object  # (conversation | None, conversation_id | None, options) -> html
-    conversation_path: str  # "/c/{id}"
-    new_chat_path: str  # "/"
-    id_pattern: str  # regex with one group: the id in a path
+    parts: object  # () -> {"user": ..., "assistant": ..., ["pair": ...]}: turn templates from the capture
     config: dict  # for control.js (templates, selectors, snippets)
+
+    @property
+    def conversation_path(self) -> str:
+        return self.config["conversationPath"]
+
+    @property
+    def new_chat_path(self) -> str:
+        return self.config["newChatPath"]
+
+    @property
+    def id_pattern(self) -> str:
+        return self.config["idPattern"]
+
+    def serve(self, context, *, composer: str = "prosemirror") -> "SiteServer":
+        """Routes the site's origins in `context` (a Playwright BrowserContext); see __init__."""
+        parts = self.parts()
+        self.config.update({f"{k}Template": parts[k] for k in ("user", "assistant", "pair") if k in parts})
+        return SiteServer(context, self, composer=composer)
 
 
 @dataclass

@@ -7,7 +7,6 @@ import re
 from functools import lru_cache
 
 from .base import (
-    SiteServer,
     SiteSpec,
     document,
     element_span,
@@ -100,22 +99,8 @@ CONFIG = {
 }
 
 
-SPEC = SiteSpec(
-    name="chatgpt",
-    origins=["https://chatgpt.com", "https://chat.openai.com"],
-    build_page=build_page,
-    conversation_path="/c/{id}",
-    new_chat_path="/",
-    id_pattern=r"/c/([A-Za-z0-9_-]+)",
-    config=CONFIG,
-)
-
-
-def serve(context, *, composer: str = "prosemirror") -> SiteServer:
-    """Route https://chatgpt.com/** (and chat.openai.com) in `context`; see __init__."""
-    parts = _parts()
-    CONFIG.update(userTemplate=parts["user"], assistantTemplate=parts["assistant"])
-    return SiteServer(context, SPEC, composer=composer)
+SPEC = SiteSpec(name="chatgpt", origins=["https://chatgpt.com", "https://chat.openai.com"], build_page=build_page, parts=_parts, config=CONFIG)
+serve = SPEC.serve
 
 
 __all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .base import SiteServer, SiteSpec, document, element_span, must_find, read_capture, render_turns, set_children
+from .base import SiteSpec, document, element_span, must_find, read_capture, render_turns, set_children
 
 CAPTURE = "claude-pages-2026-01/claude-chat-simple.2026-01-29.html"
 TURN = '<div data-test-render-count="'
@@ -65,22 +65,8 @@ CONFIG = {
     "titleSelector": '[data-testid="chat-title-button"] .truncate',
 }
 
-SPEC = SiteSpec(
-    name="claude",
-    origins=["https://claude.ai"],
-    build_page=build_page,
-    conversation_path="/chat/{id}",
-    new_chat_path="/new",
-    id_pattern=r"^/chat/([A-Za-z0-9_-]+)",
-    config=CONFIG,
-)
-
-
-def serve(context, *, composer: str = "prosemirror") -> SiteServer:
-    """Route https://claude.ai/** in `context`; see __init__."""
-    parts = _parts()
-    CONFIG.update(userTemplate=parts["user"], assistantTemplate=parts["assistant"])
-    return SiteServer(context, SPEC, composer=composer)
+SPEC = SiteSpec(name="claude", origins=["https://claude.ai"], build_page=build_page, parts=_parts, config=CONFIG)
+serve = SPEC.serve
 
 
 __all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT"]

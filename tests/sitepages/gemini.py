@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .base import SiteServer, SiteSpec, document, element_span, must_find, read_capture, render_turns, set_children
+from .base import SiteSpec, document, element_span, must_find, read_capture, render_turns, set_children
 
 CAPTURE = "gemini-pages-2026-01/gemini-chat-simple.2026-01-29.html"
 EMPTY_COMPOSER = "<p><br></p>"
@@ -79,22 +79,8 @@ CONFIG = {
     "userLine": '<p class="query-text-line ng-star-inserted">{{LINE}}</p>',
 }
 
-SPEC = SiteSpec(
-    name="gemini",
-    origins=["https://gemini.google.com"],
-    build_page=build_page,
-    conversation_path="/app/{id}",
-    new_chat_path="/app",
-    id_pattern=r"^/app/([A-Za-z0-9_-]+)",
-    config=CONFIG,
-)
-
-
-def serve(context, *, composer: str = "prosemirror") -> SiteServer:
-    """Route https://gemini.google.com/** in `context`; see __init__."""
-    parts = _parts()
-    CONFIG.update(userTemplate=parts["user"], assistantTemplate=parts["assistant"], pairTemplate=parts["pair"])
-    return SiteServer(context, SPEC, composer=composer)
+SPEC = SiteSpec(name="gemini", origins=["https://gemini.google.com"], build_page=build_page, parts=_parts, config=CONFIG)
+serve = SPEC.serve
 
 
 __all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT"]
