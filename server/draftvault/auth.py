@@ -6,7 +6,11 @@ Only SHA-256 hashes of secrets are stored, so a copy of the database grants noth
 Every secret is looked up by its hash and then compared with hmac.compare_digest.
 
 - Tokens: `secrets.token_urlsafe(32)`; a token that was paired from an Origin is
-  bound to it and refused from any other Origin.
+  bound to it and refused from any other Origin. A request with no Origin passes:
+  Chromium sends none on an extension's GET (Sec-Fetch-Site: none; seen in the popup
+  and the service worker), while a web page's request carrying an Authorization
+  header is a CORS request and always names its Origin. A program outside the
+  browser could claim any Origin anyway, so refusing those protected nothing.
 - Pairing codes: short (e.g. "K7M-2QX"), one-time, expire after `ttl_s`. Every failed
   redeem counts against all live codes, which die after MAX_PAIR_FAILURES: guessing
   one of ~887 million codes in a few tries is hopeless.
@@ -127,8 +131,8 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
     row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row[2], digest):
         return None
-    if row[3] is not None and row[3] != origin:
-        return None
+    if row[3] is not None and origin is not None and row[3] != origin:
+        return None  # bound to another origin (no Origin at all: see the module docstring)
     return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4])
 
 

@@ -108,6 +108,10 @@ def test_pairing_with_a_code_from_draftvault_pair_then_history(browser_ctx, serv
     chat = site.open("c0ffee-pair-1", turns=[("user", "hi"), ("assistant", "hello")])
     chat.type("typed after pairing")
     assert vault_conversation(server, ctx, "c0ffee-pair-1", draft="typed after pairing")
+    # The popup reads the API with the paired token (GETs from the extension carry no Origin).
+    chat.error()
+    popup.reload()
+    popup.wait_for_selector("li.failure")
 
     # History: a one-time sign-in link made with the new token, opened in a tab.
     with ctx.context.expect_page() as opened:
