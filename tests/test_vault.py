@@ -3,6 +3,8 @@
 import os
 import sqlite3
 import stat
+import zlib
+from unittest.mock import patch
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +12,8 @@ from hypothesis import strategies as st
 
 from draftvault import config, protocol
 from draftvault.crypto import PassphraseRequired, WrongPassphrase, set_passphrase
-from draftvault.vault import DRAFT_VERSIONS, KeyMismatch, NeedFull, Unavailable, Vault
+from draftvault import vault as vault_module
+from draftvault.vault import DRAFT_VERSIONS, LIVE_TURNS, PACK_TURNS, KeyMismatch, NeedFull, Unavailable, Vault
 
 CLIENT = "client-0001"
 PAGE, PAGE2 = "page-0001", "page-0002"
@@ -260,6 +263,71 @@ def test_identical_content_is_stored_once(vault, home):
     assert blobs <= 100 + DRAFT_VERSIONS
 
 
+def rows(vault, id):
+    return vault.db.execute(
+        "SELECT idx, n, bid FROM turns WHERE cid = (SELECT cid FROM conversations WHERE id=?) ORDER BY idx", (id,)
+    ).fetchall()
+
+
+def test_settled_turns_are_sealed_together_and_only_changed_rows_rewritten(vault):
+    tab = Tab(vault)
+    turns = [(r, f"{t}: " + "a long paragraph of an answer " * 40) for r, t in chat(300)]
+    id = tab.snap(turns, conv="c1").conversation
+    first = rows(vault, id)
+    assert sum(n for _, n, _ in first) == 300 and len(first) < 10  # a few runs...
+    assert [n for _, n, _ in first[-LIVE_TURNS:]] == [1] * LIVE_TURNS  # ...and the live turns one per row
+    tab.snap(turns)  # a reload sends everything again: nothing is rewritten
+    assert rows(vault, id) == first
+    tab.snap([("assistant", "streaming, part")], start=299)
+    tab.snap([("assistant", "streaming, part two")], start=299)  # only the answer's row changes
+    streamed = rows(vault, id)
+    assert streamed[:-1] == first[:-1] and streamed[-1][2] != first[-1][2]
+    turns[299] = ("assistant", "streaming, part two")
+    turns[5] = ("user", "an edited question, early on")
+    tab.snap(turns)  # an edit deep in the history rewrites the run that holds it
+    edited = rows(vault, id)
+    assert edited[0][2] != first[0][2] and edited[1:] == streamed[1:]
+    assert texts(vault, id) == turns
+    for k in range(PACK_TURNS):  # the chat goes on: its settled turns are one per row, then packed
+        turns += [("user", f"question {k}"), ("assistant", f"answer {k}")]
+        tab.snap(turns[-2:], start=len(turns) - 2)
+    now = rows(vault, id)
+    assert len(now) < len(first) + PACK_TURNS and texts(vault, id) == turns
+    assert sum(n for _, n, _ in now) == len(turns) and vault.verify().bad == []
+
+
+def test_a_vault_with_a_turn_per_row_is_packed_when_opened(home):
+    vault = Vault.open(home)
+    id = Tab(vault).snap(chat(6), conv="c1").conversation
+    # The layout before runs: a text blob per turn, its role in the row, compressed with
+    # the vault's preset dictionary (kind "d").
+    zdict = b"turn user assistant"
+    with vault.transaction():
+        vault.db.execute("DELETE FROM blobs WHERE bid IN (SELECT bid FROM turns)")
+        vault.db.execute("DROP TABLE turns")
+        vault.db.execute("CREATE TABLE turns (cid INTEGER, idx INTEGER, role TEXT, bid INTEGER, tag BLOB, PRIMARY KEY (cid, idx)) WITHOUT ROWID")
+        vault.db.execute("CREATE INDEX turns_bid ON turns(bid)")
+        vault.db.execute("INSERT INTO meta VALUES ('zdict', ?)", (vault._keys.seal(zdict, b"meta|zdict"),))
+        for idx, (role, text) in enumerate(chat(6)):
+            h = vault._hash(text)
+            z = zlib.compressobj(9, zlib.DEFLATED, 15, 9, zlib.Z_DEFAULT_STRATEGY, zdict)
+            data = vault._keys.seal(b"d" + z.compress(text.encode()) + z.flush(), b"blob|" + h)
+            bid = vault.db.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (h, data)).lastrowid
+            tag = vault._keys.mac(f"turn|{id}|{idx}|{role}|".encode() + h, b"row tag")[:16]
+            vault.db.execute("INSERT INTO turns VALUES (1, ?, ?, ?, ?)", (idx, role, bid, tag))
+        vault.db.execute("UPDATE turns SET tag = (SELECT tag FROM turns WHERE idx=0) WHERE idx=5")  # moved, before
+    vault.close()
+    vault = Vault.open(home)
+    try:
+        assert texts(vault, id) == chat(5)  # the moved row is not vouched for by a new tag
+        assert [n for _, n, _ in rows(vault, id)] == [4, 1]
+        assert [h.turn for h in vault.search("turn 3")] == [3] and vault.verify().bad == []
+        (old_blobs,) = vault.db.execute("SELECT COUNT(*) FROM blobs").fetchone()
+        assert old_blobs == 2  # the two runs: the texts of the old rows are gone
+    finally:
+        vault.close()
+
+
 def test_draft_history_keeps_the_peaks_of_each_edit(vault):
     tab = Tab(vault)
     id = tab.snap(chat(2), conv="c1").conversation
@@ -348,14 +416,14 @@ def test_tampered_records_are_reported_and_the_rest_is_readable(vault, home):
     report = vault.verify()
     assert f"title of conversation {id}" in report.bad and f"turn 2 of conversation {id}" in report.bad
     assert not any(other in b for b in report.bad) and report.checked > 10
-    # A turn pointed at another conversation's text is caught too.
+    # A row pointed at another conversation's turns is caught too (the snapshot's settled turns 0-1 are one run).
     raw(
         home,
         "UPDATE turns SET bid = (SELECT t.bid FROM turns t JOIN conversations c USING (cid) WHERE c.id=? AND t.idx=0)"
         " WHERE cid = (SELECT cid FROM conversations WHERE id=?) AND idx=0",
         (other, id),
     )
-    assert "turn 0" in vault.get_conversation(id).corrupt
+    assert "turns 0-1" in vault.get_conversation(id).corrupt
     assert texts(vault, other) == chat(3, "other")
     assert [c.title for c in vault.list_conversations() if c.id == id] == [None]
 
@@ -464,6 +532,21 @@ def test_many_hits_in_one_conversation_leave_room_for_others(vault):
     assert [h.conversation for h in vault.search("zebra", site="chatgpt", since="2026-01-01")] == [crowded, other]
 
 
+def test_a_hit_in_a_run_names_the_turn_that_matches_best(vault):
+    turns = [("user" if k % 2 == 0 else "assistant", f"turn {k} is about rivers and boats") for k in range(40)]
+    turns[27] = ("assistant", "Paddle the river by kayak, and check the kayak rental rules")
+    turns[31] = ("user", "one kayak")
+    id = imported(vault, 1, turns)
+    assert len(rows(vault, id)) == 1  # an export's turns are settled: one run
+    (hit,) = vault.search("kayak")
+    assert (hit.conversation, hit.turn) == (id, 27)  # the turn with the most matches
+    assert [hit.snippet[a:b] for a, b in hit.marks] == ["kayak", "kayak"]
+    (hit,) = vault.search("boats 9")
+    assert hit.turn == 9 and hit.snippet == "turn 9 is about rivers and boats"
+    (hit,) = vault.search("rental one")  # words in two turns of one run: the run matches
+    assert hit.turn in (27, 31)
+
+
 def test_drafts_are_searchable(vault):
     tab = Tab(vault)
     id = tab.snap(chat(2), conv="c1", draft="an unsent paragraph about kayaks").conversation
@@ -567,6 +650,12 @@ def snapshots(draw):
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=snapshots())
 def test_delta_application_matches_a_list_model(vault, ops):
+    """Runs of at most 3 turns, packed from 2, so deltas straddle, split and pack runs."""
+    with patch.multiple(vault_module, RUN_TURNS=3, PACK_TURNS=2, LIVE_TURNS=1):
+        apply_and_compare(vault, ops)
+
+
+def apply_and_compare(vault, ops):
     # every example is its own tab and conversation in the one vault
     tab, model = Tab(vault, page=f"page-{os.urandom(6).hex()}"), []
     id = tab.snap([], conv=f"conv-{os.urandom(6).hex()}", count=0).conversation
