@@ -671,3 +671,8 @@ def apply_and_compare(vault, ops):
         assert texts(vault, id) == model
         assert vault.get_conversation(id).turn_count == len(model)
     assert vault.verify().bad == []
+
+
+def test_ids_never_look_like_a_cli_option():
+    # token_urlsafe starts with "-" one time in 64: `draftvault export -xyz` would be an unknown option
+    assert not any(vault_module._new_id().startswith("-") for _ in range(2000))

@@ -168,7 +168,10 @@ def now_iso() -> str:
 
 
 def _new_id() -> str:
-    return secrets.token_urlsafe(12)
+    """A random id that never starts with "-", so that the CLI never takes it for an option."""
+    while (id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return id
 
 
 class NeedFull(Exception):
