@@ -3,6 +3,7 @@
 import os
 import sqlite3
 import stat
+import time
 import zlib
 from unittest.mock import patch
 
@@ -294,6 +295,18 @@ def test_settled_turns_are_sealed_together_and_only_changed_rows_rewritten(vault
     now = rows(vault, id)
     assert len(now) < len(first) + PACK_TURNS and texts(vault, id) == turns
     assert sum(n for _, n, _ in now) == len(turns) and vault.verify().bad == []
+
+
+def test_runs_as_packed_as_they_get_are_left_alone(vault):
+    # each turn fills a run alone yet seals small (very compressible): 34 one-turn runs, never "full"
+    huge = [("user" if k % 2 == 0 else "assistant", "x" * vault_module.RUN_BYTES + str(k)) for k in range(34)]
+    tab = Tab(vault)
+    id = tab.snap(huge, conv="c1").conversation
+    before, updated = rows(vault, id), vault.get_conversation(id).updated_at
+    assert [n for _, n, _ in before] == [1] * 34
+    time.sleep(0.01)
+    tab.snap(huge)  # the same again: no repacking, nothing changed
+    assert rows(vault, id) == before and vault.get_conversation(id).updated_at == updated
 
 
 def test_a_vault_with_a_turn_per_row_is_packed_when_opened(home):

@@ -14,8 +14,9 @@ files; every secret is sealed with AES-256-GCM by crypto.Keyring):
   RUN_BYTES of text a run: zlib then sees the conversation's repetitions and a run
   costs one row and one seal instead of one per turn, which is most of what keeps the
   vault near the compressed size of its content. The live turns are one per row, so a
-  streaming answer rewrites only itself; once settled turns held one per row reach
-  PACK_BYTES (or PACK_TURNS), they are sealed into one run. A snapshot rewrites only
+  streaming answer rewrites only itself; once the settled rows after the last full run
+  (one of PACK_TURNS turns or PACK_BYTES sealed) reach that much together, they are
+  sealed into one run. A snapshot rewrites only
   the rows whose turns changed (a row is compared by the keyed hash of its turns,
   without decrypting). The price: a damaged run loses its turns together, and search
   matches a run (see Search).
@@ -574,38 +575,37 @@ class Vault:
 
     def _lay_out(self, conv: _Conv, turns: list[tuple[int, tuple[str, str]]], settled: int) -> None:
         """Writes (index, turn) pairs, ascending: settled consecutive turns as runs, the others one per row."""
-        run: list[tuple[str, str]] = []
-        first = size = 0
-        for i, turn in turns:
-            if run and (i != first + len(run) or i >= settled or size >= RUN_BYTES or len(run) >= RUN_TURNS):
-                self._write_run(conv, first, run)
-                run = []
-            if not run:
-                first, size = i, 0
-            run.append(turn)
-            size += len(turn[1])
-        if run:
+        for first, run in _group(turns, settled):
             self._write_run(conv, first, run)
 
     def _pack_settled(self, conv: _Conv, settled: int, garbage: list[int]) -> bool:
-        """Packs the settled one-turn rows after the last run into runs, once they are PACK_BYTES or PACK_TURNS."""
+        """Packs the settled rows after the last full run (PACK_TURNS turns or PACK_BYTES sealed)
+        into runs, once together they are that much."""
         rows = self._q(
-            "SELECT t.idx, t.bid, b.hash, b.data FROM turns t LEFT JOIN blobs b USING (bid) WHERE t.cid=:c AND t.n=1 "
-            "AND t.idx < :settled AND t.idx >= (SELECT COALESCE(MAX(idx + n), 0) FROM turns WHERE cid=:c AND n>1) "
-            "ORDER BY t.idx",
-            {"c": conv.cid, "settled": settled},
+            "SELECT t.idx, t.n, t.bid, b.hash, b.data FROM turns t LEFT JOIN blobs b USING (bid) "
+            "WHERE t.cid=:c AND t.idx + t.n <= :settled AND t.idx >= ("
+            "  SELECT COALESCE(MAX(f.idx + f.n), 0) FROM turns f JOIN blobs fb USING (bid)"
+            "  WHERE f.cid=:c AND (f.n >= :turns OR length(fb.data) >= :bytes)"
+            ") ORDER BY t.idx",
+            {"c": conv.cid, "settled": settled, "turns": PACK_TURNS, "bytes": PACK_BYTES},
         )
-        if len(rows) < 2 or (len(rows) < PACK_TURNS and sum(len(r[3] or b"") for r in rows) < PACK_BYTES):
+        if len(rows) < 2 or (sum(r[1] for r in rows) < PACK_TURNS and sum(len(r[4] or b"") for r in rows) < PACK_BYTES):
             return False
-        turns = []
-        for idx, bid, h, data in rows:
+        turns, readable = [], []
+        for row in rows:
             try:
-                turns += [(idx, t) for t in self._open_run(h, data)]
+                turns += [(row[0] + k, t) for k, t in enumerate(self._open_run(row[3], row[4]))]
+                readable.append(row)
             except Tampered:
                 continue  # left as it is, for verify to report
+        groups = _group(turns, settled)
+        if [(first, len(run)) for first, run in groups] == [(idx, n) for idx, n, *_ in readable]:
+            return False  # as packed as they get (e.g. runs of huge, very compressible turns)
+        for idx, _, bid, _, _ in readable:
             self._conn.execute("DELETE FROM turns WHERE cid=? AND idx=?", (conv.cid, idx))
             garbage.append(bid)
-        self._lay_out(conv, turns, settled)
+        for first, run in groups:
+            self._write_run(conv, first, run)
         return True
 
     def _write_run(self, conv: _Conv, idx: int, turns: list[tuple[str, str]]) -> None:
@@ -1342,6 +1342,23 @@ class Vault:
 
 
 _run_decoder = msgspec.msgpack.Decoder(list[tuple[str, str]])
+
+
+def _group(turns: list[tuple[int, tuple[str, str]]], settled: int) -> list[tuple[int, list[tuple[str, str]]]]:
+    """(first index, turns) of each row for these (index, turn) pairs, ascending: consecutive
+    turns before `settled` share a run of up to RUN_BYTES of text or RUN_TURNS; the others are one a row."""
+    groups: list[tuple[int, list[tuple[str, str]]]] = []
+    size = 0
+    for i, turn in turns:
+        if groups:
+            first, run = groups[-1]
+            if i == first + len(run) and i < settled and size < RUN_BYTES and len(run) < RUN_TURNS:
+                run.append(turn)
+                size += len(turn[1])
+                continue
+        groups.append((i, [turn]))
+        size = len(turn[1])
+    return groups
 
 
 def _encode_run(turns: Sequence[tuple[str, str]]) -> bytes:
