@@ -16,9 +16,8 @@ files; every secret is sealed with AES-256-GCM by crypto.Keyring):
   vault near the compressed size of its content. The live turns are one per row, so a
   streaming answer rewrites only itself; once the settled rows after the last full run
   (one of PACK_TURNS turns or PACK_BYTES sealed) reach that much together, they are
-  sealed into one run. A snapshot rewrites only
-  the rows whose turns changed (a row is compared by the keyed hash of its turns,
-  without decrypting). The price: a damaged run loses its turns together, and search
+  sealed into one run. A snapshot rewrites only the rows whose turns changed (a row is
+  compared by the keyed hash of its turns, without decrypting). The price: a damaged run loses its turns together, and search
   matches a run (see Search).
 - `branch_turns` / `drafts` reference text blobs, one per row. Every turns, branch
   and drafts row carries a keyed tag over (conversation id, position, content hash):
@@ -91,7 +90,7 @@ HIT_CACHE_CHARS = 4_000_000
 RUN_BYTES = 128 * 1024  # text in a run: zlib sees the conversation's repetitions; a search hit decrypts one
 RUN_TURNS = 256
 LIVE_TURNS = 2  # the question and the answer being written may still change
-PACK_BYTES = 12 * 1024  # sealed bytes of settled one-turn rows that make them a run
+PACK_BYTES = 12 * 1024  # a run this big sealed (or of PACK_TURNS) is full: the settled rows after it wait for as much
 PACK_TURNS = 32
 # FULL: a commit is on disk (WAL fsynced) before apply() returns, so an ack survives
 # a power cut too; NORMAL survives a crash of the service (SIGKILL) but not of the OS.
@@ -536,7 +535,7 @@ class Vault:
 
         Only rows whose turns change are rewritten: a row inside `incoming` is compared by
         the keyed hash of its turns, one that straddles it is opened and spliced. The
-        rewritten turns are laid out again (_lay_out), then settled one-turn rows are
+        rewritten turns are laid out again (_group), then settled one-turn rows are
         packed when there are enough of them. Returns whether anything changed.
         """
         end = start + len(incoming)
@@ -569,13 +568,13 @@ class Vault:
             garbage.append(bid)
         pending.update((i, incoming[i - start]) for i in range(start, min(end, count)) if i not in covered)
         settled = count - live
-        self._lay_out(conv, sorted((i, t) for i, t in pending.items() if t is not None), settled)
+        self._write_runs(conv, _group(sorted((i, t) for i, t in pending.items() if t is not None), settled))
         packed = self._pack_settled(conv, settled, garbage)
         return bool(pending) or packed
 
-    def _lay_out(self, conv: _Conv, turns: list[tuple[int, tuple[str, str]]], settled: int) -> None:
-        """Writes (index, turn) pairs, ascending: settled consecutive turns as runs, the others one per row."""
-        for first, run in _group(turns, settled):
+    def _write_runs(self, conv: _Conv, groups: list[tuple[int, list[tuple[str, str]]]]) -> None:
+        """Writes the rows `_group` laid out."""
+        for first, run in groups:
             self._write_run(conv, first, run)
 
     def _pack_settled(self, conv: _Conv, settled: int, garbage: list[int]) -> bool:
@@ -604,8 +603,7 @@ class Vault:
         for idx, _, bid, _, _ in readable:
             self._conn.execute("DELETE FROM turns WHERE cid=? AND idx=?", (conv.cid, idx))
             garbage.append(bid)
-        for first, run in groups:
-            self._write_run(conv, first, run)
+        self._write_runs(conv, groups)
         return True
 
     def _write_run(self, conv: _Conv, idx: int, turns: list[tuple[str, str]]) -> None:
