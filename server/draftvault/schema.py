@@ -6,6 +6,7 @@ committed files differ from what the Structs generate (tests/test_schema.py runs
 
 from __future__ import annotations
 
+import inspect
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,18 @@ def _schema(title: str, union_names: dict[str, object]) -> dict:
     return doc
 
 
+def _normalise(node):
+    """Descriptions as inspect.cleandoc gives them: msgspec releases differ in how they
+    dedent a Struct's docstring, and the committed files must not depend on which one
+    is installed."""
+    if isinstance(node, dict):
+        return {k: inspect.cleandoc(v) if k == "description" and isinstance(v, str) else _normalise(v)
+                for k, v in node.items()}
+    if isinstance(node, list):
+        return [_normalise(v) for v in node]
+    return node
+
+
 def documents() -> dict[str, dict]:
     proto = _schema(
         f"DraftVault wire protocol v{protocol.PROTOCOL_VERSION}",
@@ -47,7 +60,7 @@ def documents() -> dict[str, dict]:
         if isinstance(obj, type) and issubclass(obj, msgspec.Struct) and obj.__module__ == models.__name__
     }
     api = _schema("DraftVault HTTP API bodies", dict(sorted(bodies.items())))
-    return {"protocol.schema.json": proto, "api.schema.json": api}
+    return {"protocol.schema.json": _normalise(proto), "api.schema.json": _normalise(api)}
 
 
 def render(doc: dict) -> str:

@@ -465,6 +465,9 @@ def test_stop_pressed_by_the_user_is_no_failure(browser_ctx, server, conversatio
     browser_ctx.context.set_offline(True)
     chat.page.wait_for_function("!navigator.onLine")
     browser_ctx.context.set_offline(False)
-    wait_for(lambda: "online" in kinds(server), what="the online signal")
-    assert kinds(server) == ["user_stopped", "offline", "online"]
+    wait_for(lambda: {"offline", "online"} <= set(kinds(server)), what="the offline and online signals")
+    # Signals are listed by their arrival time in milliseconds: offline and online, queued
+    # together on a loaded machine, can tie, so only the stop's place is asserted.
+    stored = kinds(server)
+    assert stored[0] == "user_stopped" and sorted(stored[1:]) == ["offline", "online"], stored
     assert failures_by_chat(server) == {}

@@ -1,0 +1,52 @@
+"""One frame builder for every test: frames as the extension sends them.
+
+`snapshot` and `signal` build protocol Structs (for the vault, the detector and
+`ingest.Session` in-process); `encode` turns any frame into the JSON text a
+WebSocket carries. Turns are given as (role, text) pairs; their indexes follow
+`turns_from`, and `turn_count` defaults to the length after applying them.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from draftvault import protocol
+
+PAGE = "page-0001"
+CONV = "c-1111"
+
+
+def url_of(conv: str | None, site: str = "chatgpt") -> str:
+    host = {"chatgpt": "chatgpt.com/c", "claude": "claude.ai/chat", "gemini": "gemini.google.com/app"}[site]
+    return f"https://{host}/{conv}" if conv else f"https://{host.split('/')[0]}/"
+
+
+def turns(pairs: Iterable[tuple[str, str]], start: int = 0) -> list[protocol.Turn]:
+    return [protocol.Turn(index=start + i, role=role, text=text) for i, (role, text) in enumerate(pairs)]
+
+
+def snapshot(seq: int, pairs: Iterable[tuple[str, str]] = (), *, page: str = PAGE, conv: str | None = CONV,
+             site: str = "chatgpt", turns_from: int = 0, turn_count: int | None = None, url: str | None = None,
+             **fields) -> protocol.Snapshot:
+    """A snapshot; `fields` are the optional ones (draft, title, model, streaming...)."""
+    listed = turns(pairs, turns_from)
+    return protocol.Snapshot(
+        seq=seq, page_id=page, conversation_id=conv, site=site, url=url or url_of(conv, site),
+        turn_count=turns_from + len(listed) if turn_count is None else turn_count,
+        turns_from=turns_from, turns=listed, **fields,
+    )
+
+
+def signal(seq: int, kind: str, *, page: str = PAGE, conv: str | None = CONV, site: str = "chatgpt",
+           url: str | None = None, **fields) -> protocol.Signal:
+    """A page signal; `fields` are detail, status, captured_at."""
+    return protocol.Signal(seq=seq, page_id=page, conversation_id=conv, site=site, url=url or url_of(conv, site),
+                           kind=kind, **fields)
+
+
+def hello(token: str, client_id: str, version: int = protocol.PROTOCOL_VERSION) -> protocol.Hello:
+    return protocol.Hello(protocol=version, token=token, client_id=client_id)
+
+
+def encode(frame: protocol.Frame) -> str:
+    return protocol.encode(frame).decode()
