@@ -69,6 +69,26 @@ def test_script_parses(path):
     assert done.returncode == 0, done.stderr
 
 
+def test_message_names_live_in_the_message_table_only():
+    # Every part imports the names from lib/messages.js: a name spelled anywhere else
+    # is one the table (and its reader) does not know.
+    table = (EXT / "lib" / "messages.js").read_text()
+    names = set(re.findall(r'"(dv:[a-z-]+)"', table))
+    assert len(names) == len(re.findall(r'"dv:[a-z-]+"', table)), "a message name is listed twice"
+    elsewhere = [str(p.relative_to(EXT)) for p in js_files()
+                 if p.name != "messages.js" and re.search(r"[\"'`]dv:[a-z-]+", p.read_text())]
+    assert not elsewhere, f"message names spelled outside lib/messages.js: {elsewhere}"
+
+
+def test_main_world_bridge_speaks_the_tables_words():
+    # mainworld.js is a classic script (it cannot import lib/messages.js): what it
+    # posts must be what signals.js accepts.
+    bridge = run_module("lib/messages.js", "MAIN_WORLD", "arg && MAIN_WORLD", True)
+    script = (EXT / "content" / "mainworld.js").read_text()
+    assert f'const SOURCE = "{bridge["source"]}";' in script
+    assert set(re.findall(r'event: "([a-z_]+)"', script)) == set(bridge["events"])
+
+
 @pytest.mark.parametrize("folder", ["popup", "options"])
 def test_ui_never_uses_innerhtml(folder):
     # Captured text is untrusted: the UI puts it in the page with textContent only.
