@@ -60,6 +60,16 @@ def js_files():
     return sorted(p for p in EXT.rglob("*.js"))
 
 
+PAGE_SCRIPTS = ROOT / "server" / "draftvault" / "web" / "static"
+
+
+def test_no_extension_or_page_script_is_over_450_lines():
+    # The project's size rule: a longer script is doing more than one job.
+    scripts = js_files() + sorted(PAGE_SCRIPTS.rglob("*.js"))
+    long = {str(p.relative_to(ROOT)): n for p in scripts if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"scripts over 450 lines (split them by job): {long}"
+
+
 @pytest.mark.parametrize("path", js_files(), ids=lambda p: str(p.relative_to(EXT)))
 def test_script_parses(path):
     # Content scripts listed in the manifest are classic scripts; everything else is
