@@ -10,7 +10,7 @@ export const FRAME_TEXT_BUDGET = 2_000_000;
 const MAX_URL = 8192;
 const MAX_FIELD = 2048; // title, model, message id, signal detail
 
-export const cap = (text, max) => (text && text.length > max ? text.slice(0, max) : text);
+const cap = (text, max) => (text && text.length > max ? text.slice(0, max) : text);
 
 /** What the vault holds of a page before its first snapshot. */
 export const NOTHING_SENT = Object.freeze({
