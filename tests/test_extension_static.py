@@ -60,6 +60,16 @@ def js_files():
     return sorted(p for p in EXT.rglob("*.js"))
 
 
+PAGE_SCRIPTS = ROOT / "server" / "draftvault" / "web" / "static"
+
+
+def test_no_extension_or_page_script_is_over_450_lines():
+    # The project's size rule: a longer script is doing more than one job.
+    scripts = js_files() + sorted(PAGE_SCRIPTS.rglob("*.js"))
+    long = {str(p.relative_to(ROOT)): n for p in scripts if (n := len(p.read_text().splitlines())) > 450}
+    assert not long, f"scripts over 450 lines (split them by job): {long}"
+
+
 @pytest.mark.parametrize("path", js_files(), ids=lambda p: str(p.relative_to(EXT)))
 def test_script_parses(path):
     # Content scripts listed in the manifest are classic scripts; everything else is
@@ -67,6 +77,26 @@ def test_script_parses(path):
     kind = [] if path in content_script_files() else ["--experimental-default-type=module"]
     done = subprocess.run([NODE, *kind, "--check", str(path)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_message_names_live_in_the_message_table_only():
+    # Every part imports the names from lib/messages.js: a name spelled anywhere else
+    # is one the table (and its reader) does not know.
+    table = (EXT / "lib" / "messages.js").read_text()
+    names = set(re.findall(r'"(dv:[a-z-]+)"', table))
+    assert len(names) == len(re.findall(r'"dv:[a-z-]+"', table)), "a message name is listed twice"
+    elsewhere = [str(p.relative_to(EXT)) for p in js_files()
+                 if p.name != "messages.js" and re.search(r"[\"'`]dv:[a-z-]+", p.read_text())]
+    assert not elsewhere, f"message names spelled outside lib/messages.js: {elsewhere}"
+
+
+def test_main_world_bridge_speaks_the_tables_words():
+    # mainworld.js is a classic script (it cannot import lib/messages.js): what it
+    # posts must be what signals.js accepts.
+    bridge = run_module("lib/messages.js", "MAIN_WORLD", "arg && MAIN_WORLD", True)
+    script = (EXT / "content" / "mainworld.js").read_text()
+    assert f'const SOURCE = "{bridge["source"]}";' in script
+    assert set(re.findall(r'event: "([a-z_]+)"', script)) == set(bridge["events"])
 
 
 @pytest.mark.parametrize("folder", ["popup", "options"])

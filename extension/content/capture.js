@@ -1,7 +1,7 @@
 // The content script's core: watches the chat page through its site adapter and
-// sends Snapshot frames (protocol.Snapshot, without seq: the worker numbers them)
-// as deltas: `turns_from` is the first turn that changed, so a keystroke in a
-// 500-turn chat sends the draft and no turns.
+// sends Snapshot frames as deltas: `turns_from` is the first turn that changed, so
+// a keystroke in a 500-turn chat sends the draft and no turns. What changed and the
+// frames are worked out by content/snapshot.js (pure); this module reads the page.
 //
 // Cost: a debounced MutationObserver. Each mutation record is mapped to the turn
 // element it is in (a walk up its ancestors); only those turns are read again.
@@ -9,24 +9,19 @@
 // outside the known turns. Each turn's Markdown is cached per element.
 
 import { adapterFor } from "../sites/index.js";
+import { listen, PageSettings, Sender } from "./messaging.js";
 import { startSignals } from "./signals.js";
+import { firstDifference, NOTHING_SENT, planSnapshot, signalFrame, snapshotFrames } from "./snapshot.js";
 
 const DEBOUNCE_MS = 300;
 const MAX_WAIT_MS = 1000; // a draft reaches the worker within a second while typing
 const BROKEN_AFTER_MS = 4000; // turns may render late; wait before calling the adapter broken
-const PAUSE_RECHECK_MS = 5000;
-const RETRY_MS = 1000;
-const SIGNAL_TRIES = 5;
 const JOIN_AFTER_SEND_MS = 60_000; // a new chat gets its id this soon after its first message
 const ACTED_MS = 3000; // turns that vanish this soon after a click or key press were edited away
-// A full snapshot with more text than this (characters; up to 3 bytes each in UTF-8)
-// goes in several frames, each under the service's 8 MiB frame limit.
-export const FRAME_TEXT_BUDGET = 2_000_000;
 const WATCHED_ATTRIBUTES = ["data-is-streaming", "aria-busy", "data-testid"];
 const SEND_BUTTONS = '[data-testid="send-button"], button[aria-label^="Send"], button[type="submit"]';
 
 const newPageId = () => crypto.randomUUID().replace(/-/g, "");
-const cap = (text, max) => (text && text.length > max ? text.slice(0, max) : text);
 
 class Capture {
   constructor(adapter, doc, win) {
@@ -38,13 +33,19 @@ class Capture {
     this.url = win.location.href;
     this.conversationId = adapter.conversationId(win.location, doc);
     this.temporaryChat = adapter.temporary(win.location);
-    this.paused = false;
-    this.captureTemporary = true; // chrome.storage.local captureTemporary
     this.stopped = false;
-    this.debug = null; // metrics when chrome.storage.local.debugCapture is set
     this.listeners = [];
-    this.unsentSignals = [];
-    this.signalTries = new WeakMap();
+    // Mutations while paused went unseen: the next flush reads everything again.
+    this.settings = new PageSettings(this.site, () => {
+      this.missed = true;
+      this.schedule();
+    });
+    this.sender = new Sender({
+      onPaused: () => this.settings.setPaused(true),
+      onLostSnapshot: () => (this.needFull = true),
+      onRetry: () => this.flush("retry"),
+      onGone: () => this.stop(),
+    });
     this.resetConversation();
   }
 
@@ -54,17 +55,12 @@ class Capture {
     this.cache = new WeakMap(); // turn element -> {role, text, message_id}
     this.els = [];
     this.indexOf = new Map();
-    this.sent = []; // the turns as last sent (what the vault holds)
+    this.last = NOTHING_SENT; // the last snapshot sent (what the vault holds)
     this.dirty = new Set();
     this.relist = true;
     this.draftDirty = true;
     this.metaDirty = true;
     this.needFull = true;
-    this.started = false;
-    this.lastDraft = undefined;
-    this.lastStreaming = false;
-    this.lastTitle = null;
-    this.lastModel = null;
     this.seenTurns = false;
     this.broken = false;
     this.expectSince = null;
@@ -72,24 +68,12 @@ class Capture {
     this.sentAt = -Infinity; // when the user last sent a message here (Enter, send button)
   }
 
-  get turnCount() {
-    return this.sent.length;
-  }
-
-  get draft() {
-    return this.lastDraft === undefined ? null : this.lastDraft;
-  }
-
-  get streaming() {
-    return this.lastStreaming;
-  }
-
   get skipTemporary() {
-    return !this.captureTemporary && this.temporaryChat;
+    return !this.settings.captureTemporary && this.temporaryChat;
   }
 
   get inactive() {
-    return this.stopped || this.paused || this.skipTemporary || this.adapter.ignore(this.win.location);
+    return this.stopped || this.settings.paused || this.skipTemporary || this.adapter.ignore(this.win.location);
   }
 
   /** fn(capture) after every flush: signals.js watches the page without a second observer. */
@@ -130,17 +114,13 @@ class Capture {
     this.urlTimer = setInterval(() => {
       if (w.location.href !== this.url) this.flush("url");
     }, 1000);
-    chrome.runtime.onMessage.addListener((m, sender, reply) => this.onMessage(m, reply));
-    chrome.storage.onChanged.addListener((changes, area) => {
-      if (area !== "local") return;
-      if ("pausedSites" in changes || "captureTemporary" in changes) this.refreshSettings();
-    });
+    listen(this);
     this.signals = startSignals({
       adapter: this.adapter,
       emit: (kind, detail, status) => this.emit(kind, detail, status),
       state: this,
     });
-    this.refreshSettings().then(() => this.flush("start"));
+    this.settings.refresh().then(() => this.flush("start"));
   }
 
   stop() {
@@ -149,8 +129,8 @@ class Capture {
     if (this.observer) this.observer.disconnect();
     clearInterval(this.urlTimer);
     clearTimeout(this.timer);
-    clearInterval(this.pauseTimer);
-    clearTimeout(this.retryTimer);
+    this.settings.stop();
+    this.sender.stop();
     clearTimeout(this.brokenTimer);
   }
 
@@ -162,7 +142,7 @@ class Capture {
     }
     const t0 = performance.now();
     for (const r of records) this.classify(r);
-    if (this.debug) this.debug.pendingMs += performance.now() - t0;
+    if (this.settings.debug) this.settings.debug.pendingMs += performance.now() - t0;
     this.schedule();
   }
 
@@ -232,7 +212,7 @@ class Capture {
       return;
     }
     const justSent = performance.now() - this.sentAt < JOIN_AFTER_SEND_MS;
-    if (this.conversationId === null && (this.sent.length > 0 || justSent)) {
+    if (this.conversationId === null && (this.last.turns.length > 0 || justSent)) {
       // The new chat just got its id: the same page, sent in full so the vault joins them.
       this.temporaryChat = this.temporaryChat || temporary;
       this.needFull = true;
@@ -240,7 +220,7 @@ class Capture {
     } else {
       this.temporaryChat = temporary;
       // Another chat (or a new one) in the same tab: a new page; the old one closed.
-      if (this.started) this.post(this.signalFrame("page_closed", null, null));
+      if (this.last.started) this.post(this.signalFrame("page_closed", null, null));
       this.pageId = newPageId();
       this.resetConversation();
     }
@@ -283,23 +263,63 @@ class Capture {
       this.relist = true;
       this.draftDirty = true;
     }
+    const { from, reread } = this.readTurns();
+    const count = this.els.length;
+    const expected = this.conversationId !== null || this.seenTurns;
+    if (count === 0 && expected) {
+      this.checkBroken();
+    } else if (count > 0) {
+      this.seenTurns = true;
+      this.expectSince = null;
+    }
+    // Streaming and the title change along with the page outside the composer: a
+    // keystroke alone cannot change them (and their checks may scan the page).
+    const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
+    const plan = planSnapshot(
+      this.last,
+      {
+        count,
+        from,
+        read: (i) => this.read(this.els[i]),
+        expected,
+        acted: performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS,
+        ...this.readMeta(typingOnly),
+      },
+      this.needFull
+    );
+    let bytes = 0;
+    let sendMs = 0;
+    if (plan.send) {
+      const s0 = performance.now();
+      const page = { ...this.pageFields(), url: this.win.location.href };
+      for (const frame of snapshotFrames(page, plan.snapshot, Date.now())) bytes += this.post(frame);
+      sendMs = performance.now() - s0;
+      this.last = plan.next;
+      this.needFull = false;
+    }
+    const debug = this.settings.debug;
+    if (debug) {
+      const { turnsFrom, turnCount } = plan.snapshot;
+      const ms = performance.now() - t0 + debug.pendingMs;
+      debug.flushes.push({ reason, ms, bytes, sendMs, turnsFrom, turnCount, reread });
+      debug.pendingMs = 0;
+    }
+    for (const fn of this.listeners) fn(this);
+  }
+
+  // The turn elements listed again if needed, and the changed ones read again:
+  // `from` is the first turn that may differ from what was sent (Infinity: none).
+  readTurns() {
     const a = this.adapter;
-    const doc = this.doc;
     let from = Infinity;
     let reread = 0;
-
     if (this.relist) {
       this.relist = false;
-      const els = a.turnElements(doc);
-      const indexOf = new Map();
-      for (let i = 0; i < els.length; i++) {
-        indexOf.set(els[i], i);
-        if (from === Infinity && this.els[i] !== els[i]) from = i;
-      }
-      if (els.length !== this.els.length) from = Math.min(from, els.length, this.els.length);
+      const els = a.turnElements(this.doc);
+      from = firstDifference(this.els, els);
       this.els = els;
-      this.indexOf = indexOf;
-      this.composerEl = a.composer(doc);
+      this.indexOf = new Map(els.map((el, i) => [el, i]));
+      this.composerEl = a.composer(this.doc);
       this.metaDirty = true;
     }
     for (const el of this.dirty) {
@@ -310,110 +330,26 @@ class Capture {
       from = Math.min(from, i);
     }
     this.dirty.clear();
-
-    const n = this.els.length;
-    const expected = this.conversationId !== null || this.seenTurns;
-    if (n === 0 && expected) {
-      this.checkBroken();
-    } else if (n > 0) {
-      this.seenTurns = true;
-      this.expectSince = null;
-    }
-
-    // The turns that differ from what was sent, from the first one on.
-    let turns = [];
-    let turnsFrom = this.sent.length;
-    // A chat that should show turns shows none (still rendering, broken adapter, turns
-    // gone): never send it as empty, that would wipe the vault's copy.
-    // Turns that vanish with no click or key press just before (an edit, a regeneration)
-    // are the page failing (signals.js reports turns_vanished): keep the vault's copy.
-    const vanished = n < this.sent.length && !(performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS);
-    const blind = (n === 0 && expected) || (vanished && !this.needFull);
-    if (!blind) {
-      if (this.needFull) from = 0;
-      if (from < Infinity) {
-        const next = this.sent.slice(0, Math.min(from, n));
-        let first = n;
-        for (let i = next.length; i < n; i++) {
-          const turn = this.read(this.els[i]);
-          if (first === n) {
-            const old = this.sent[i];
-            if (this.needFull || !old || old.text !== turn.text || old.role !== turn.role) first = i;
-          }
-          next.push(turn);
-        }
-        if (n < this.sent.length) first = Math.min(first, n);
-        turnsFrom = first;
-        turns = next.slice(first).map((t, k) => this.wireTurn(t, first + k));
-        this.pendingSent = next;
-      } else {
-        turnsFrom = n;
-        this.pendingSent = this.sent;
-      }
-    } else {
-      this.pendingSent = this.sent; // never wipe the vault's turns because the page lost them
-    }
-
-    if (this.draftDirty || this.lastDraft === undefined) {
-      this.draftDirty = false;
-      this.currentDraft = a.readDraft(doc);
-    }
-    const draft = this.currentDraft === undefined ? null : this.currentDraft;
-    // Streaming and the title change along with the page outside the composer: a
-    // keystroke alone cannot change them (and their checks may scan the page).
-    const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.started;
-    const streaming = typingOnly ? this.lastStreaming : a.isStreaming(doc);
-    const title = typingOnly ? this.lastTitle : cap(a.title(doc), 2048);
-    if (this.metaDirty || !this.started) {
-      this.metaDirty = false;
-      this.currentModel = cap(a.model(doc), 2048);
-    }
-    const model = this.currentModel || null;
-    const turnCount = this.pendingSent.length;
-
-    const changed =
-      this.needFull ||
-      turns.length > 0 ||
-      turnCount !== this.sent.length ||
-      draft !== this.draft ||
-      streaming !== this.lastStreaming ||
-      title !== this.lastTitle ||
-      model !== this.lastModel;
-    // A page with nothing yet (an empty new chat, a chat still rendering) sends nothing.
-    const worth = blind ? turnCount > 0 : this.started || turnCount > 0 || (draft !== null && draft !== "");
-    let bytes = 0;
-    let sendMs = 0;
-    if (changed && worth && !(this.needFull && blind)) {
-      const s0 = performance.now();
-      bytes = this.sendSnapshot({ turnsFrom: this.needFull ? 0 : turnsFrom, turns, turnCount, draft, streaming, title, model });
-      sendMs = performance.now() - s0;
-      this.sent = this.pendingSent;
-      this.lastDraft = draft;
-      this.lastStreaming = streaming;
-      this.lastTitle = title;
-      this.lastModel = model;
-      this.needFull = false;
-      this.started = true;
-    }
-    if (this.debug) {
-      this.debug.flushes.push({
-        reason,
-        ms: performance.now() - t0 + this.debug.pendingMs,
-        bytes,
-        sendMs,
-        turnsFrom,
-        turnCount,
-        reread,
-      });
-      this.debug.pendingMs = 0;
-    }
-    for (const fn of this.listeners) fn(this);
+    return { from, reread };
   }
 
-  wireTurn(turn, index) {
-    const t = { index, role: turn.role, text: turn.text };
-    if (turn.message_id) t.message_id = cap(turn.message_id, 2048);
-    return t;
+  // The draft, and (unless only the composer changed) streaming, title and model.
+  readMeta(typingOnly) {
+    const a = this.adapter;
+    if (this.draftDirty || !this.last.started) {
+      this.draftDirty = false;
+      this.currentDraft = a.readDraft(this.doc);
+    }
+    if (this.metaDirty || !this.last.started) {
+      this.metaDirty = false;
+      this.currentModel = a.model(this.doc);
+    }
+    return {
+      draft: this.currentDraft ?? null,
+      streaming: typingOnly ? this.last.streaming : a.isStreaming(this.doc),
+      title: typingOnly ? this.last.title : a.title(this.doc),
+      model: this.currentModel || null,
+    };
   }
 
   // The chat should show turns but the adapter finds none: once the page has had
@@ -433,46 +369,12 @@ class Capture {
     this.post(this.signalFrame("adapter_broken", `no turns found on ${this.win.location.pathname}`, null));
   }
 
-  sendSnapshot({ turnsFrom, turns, turnCount, draft, streaming, title, model }) {
-    const base = {
-      type: "snapshot",
-      page_id: this.pageId,
-      conversation_id: this.conversationId,
-      site: this.site,
-      url: cap(this.win.location.href, 8192),
-    };
-    const tail = { streaming, captured_at: Date.now() };
-    if (title) tail.title = title;
-    if (model) tail.model = model;
-    if (draft !== null) tail.draft = draft;
-    let bytes = 0;
-    const chunks = frameParts(turns, FRAME_TEXT_BUDGET);
-    chunks.forEach((part, k) => {
-      const last = k === chunks.length - 1;
-      bytes += this.post({
-        ...base,
-        turn_count: last ? turnCount : part[part.length - 1].index + 1,
-        turns_from: part.length ? part[0].index : turnsFrom,
-        turns: part,
-        ...tail,
-      });
-    });
-    return bytes;
+  pageFields() {
+    return { page_id: this.pageId, conversation_id: this.conversationId, site: this.site, url: this.url };
   }
 
   signalFrame(kind, detail, status) {
-    const frame = {
-      type: "signal",
-      page_id: this.pageId,
-      conversation_id: this.conversationId,
-      site: this.site,
-      url: cap(this.url, 8192),
-      kind,
-      captured_at: Date.now(),
-    };
-    if (detail) frame.detail = cap(String(detail), 2048);
-    if (status != null) frame.status = status;
-    return frame;
+    return signalFrame(this.pageFields(), kind, detail, status, Date.now());
   }
 
   /** For signals.js: sends a signal frame, after a snapshot of what the page shows now. */
@@ -483,125 +385,29 @@ class Capture {
   }
 
   post(frame) {
-    const bytes = this.debug ? JSON.stringify(frame).length : 0;
-    chrome.runtime.sendMessage({ type: "dv:frame", frame }).then(
-      (answer) => {
-        if (answer && answer.paused) this.setPaused(true);
-        else if (!answer || !answer.ok) this.lost(frame);
-      },
-      (err) => {
-        if (/context invalidated/i.test(String(err && err.message))) this.stop();
-        else this.lost(frame);
-      }
-    );
-    return bytes;
+    this.sender.post(frame);
+    return this.settings.debug ? JSON.stringify(frame).length : 0;
   }
 
-  // The worker did not take a frame (it was starting, or failed): a lost signal is
-  // sent again; for a lost snapshot the vault may miss a delta, so everything is
-  // sent again shortly, even if the page stays still.
-  lost(frame) {
-    if (frame.type !== "signal") this.needFull = true;
-    else if ((this.signalTries.get(frame) || 0) < SIGNAL_TRIES) {
-      this.signalTries.set(frame, (this.signalTries.get(frame) || 0) + 1);
-      this.unsentSignals.push(frame);
-    }
-    if (this.retryTimer) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = null;
-      this.flush("retry");
-      for (const signal of this.unsentSignals.splice(0)) this.post(signal);
-    }, RETRY_MS);
+  // ---- what the worker and the popup ask (content/messaging.js) -------------------
+
+  tabState() {
+    return {
+      site: this.site,
+      conversation_id: this.conversationId,
+      page_id: this.pageId,
+      turns: this.last.turns.length,
+      draftChars: this.last.draft ? this.last.draft.length : 0,
+      title: this.last.title,
+      paused: this.settings.paused || this.skipTemporary,
+      broken: this.broken,
+    };
   }
 
-  // ---- pause and settings -----------------------------------------------------------
-
-  async refreshSettings() {
-    const [{ captureTemporary = true, debugCapture = false }, answer] = await Promise.all([
-      chrome.storage.local.get(["captureTemporary", "debugCapture"]),
-      chrome.runtime.sendMessage({ type: "dv:is-paused", site: this.site }).catch(() => null),
-    ]);
-    if (debugCapture && !this.debug) this.debug = { flushes: [], pendingMs: 0 };
-    if (captureTemporary !== this.captureTemporary) {
-      this.captureTemporary = captureTemporary;
-      if (captureTemporary) this.resume();
-    }
-    this.setPaused(Boolean(answer && answer.paused));
+  resendFull() {
+    this.needFull = true;
+    this.flush("resend-full");
   }
-
-  setPaused(paused) {
-    if (paused === this.paused) return;
-    this.paused = paused;
-    clearInterval(this.pauseTimer);
-    if (paused) {
-      // The tab's pause lives in the worker's session storage: ask again now and then.
-      this.pauseTimer = setInterval(() => this.refreshSettings(), PAUSE_RECHECK_MS);
-    } else {
-      this.resume();
-    }
-  }
-
-  // Mutations while paused went unseen: the next flush reads everything again.
-  resume() {
-    this.missed = true;
-    this.schedule();
-  }
-
-  // ---- messages from the worker and popup -----------------------------------------
-
-  onMessage(m, reply) {
-    switch (m && m.type) {
-      case "dv:tab-state":
-        reply({
-          site: this.site,
-          conversation_id: this.conversationId,
-          page_id: this.pageId,
-          turns: this.sent.length,
-          draftChars: this.draft ? this.draft.length : 0,
-          title: this.lastTitle,
-          paused: this.paused || this.skipTemporary,
-          broken: this.broken,
-        });
-        return false;
-      case "dv:fill-composer":
-        reply({ ok: Boolean(this.adapter.fillComposer(this.doc, String(m.text || ""))) });
-        return false;
-      case "dv:resend-full":
-        if (!m.page_id || m.page_id === this.pageId) {
-          this.needFull = true;
-          this.flush("resend-full");
-        }
-        return false;
-      case "dv:pause-changed":
-        this.refreshSettings();
-        return false;
-      case "dv:debug-metrics":
-        reply(this.debug ? { flushes: this.debug.flushes.splice(0) } : null);
-        return false;
-      default:
-        return false;
-    }
-  }
-}
-
-/** A snapshot's turns cut into parts of at most `budget` characters of text each (a
- * single larger turn goes alone), so a very long chat stays under the frame size
- * limit; always at least one part (a draft-only snapshot has no turns). */
-export function frameParts(turns, budget) {
-  const parts = [];
-  let part = [];
-  let size = 0;
-  for (const turn of turns) {
-    if (part.length && size + turn.text.length > budget) {
-      parts.push(part);
-      part = [];
-      size = 0;
-    }
-    part.push(turn);
-    size += turn.text.length;
-  }
-  parts.push(part);
-  return parts;
 }
 
 /** Starts capturing this page when a site adapter knows its host. */

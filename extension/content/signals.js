@@ -7,6 +7,8 @@
 // (debounced) and on a 1 s tick for the timed conditions. Text inside the chat's
 // messages and the composer never counts as an error message.
 
+import { MAIN_WORLD } from "../lib/messages.js";
+
 const TICK_MS = 1000;
 const CHECK_DELAY_MS = 250;
 const VANISH_MS = 2000; // turns must stay gone this long (re-renders, navigation)
@@ -33,16 +35,15 @@ const PLACES = [
 ].join(", ");
 const NOT_PLACES = 'nav, .sr-only, [contenteditable="true"], textarea';
 
-// What mainworld.js posts ({source: "draftvault-main", event, request, status?, detail?}).
-const MAIN_SOURCE = "draftvault-main";
-const MAIN_EVENTS = new Set(["started", "alive", "http_error", "incomplete", "aborted", "complete"]);
+// What mainworld.js posts ({source, event, request, status?, detail?}).
+const MAIN_EVENTS = new Set(MAIN_WORLD.events);
 
 const norm = (text) => (text || "").replace(/\s+/g, " ").trim().slice(0, 2000);
 
 /** A message from mainworld.js, or null when it is not one (the page is untrusted). */
 function mainMessage(event, win) {
   const d = event.source === win ? event.data : null;
-  if (!d || typeof d !== "object" || d.source !== MAIN_SOURCE || !MAIN_EVENTS.has(d.event)) return null;
+  if (!d || typeof d !== "object" || d.source !== MAIN_WORLD.source || !MAIN_EVENTS.has(d.event)) return null;
   if (!Number.isSafeInteger(d.request) || d.request < 1) return null;
   const status = Number.isInteger(d.status) && d.status >= 0 && d.status <= 999 ? d.status : null;
   const detail = typeof d.detail === "string" ? norm(d.detail) || null : null;

@@ -1,6 +1,8 @@
 // Copying text from the service worker, which has no clipboard of its own: an
 // offscreen document (reason CLIPBOARD) does it with execCommand("copy").
 
+import { MSG } from "./messages.js";
+
 const OFFSCREEN = "offscreen/offscreen.html";
 
 async function ensureOffscreen() {
@@ -24,6 +26,6 @@ async function ensureOffscreen() {
 
 export async function copyFromWorker(text) {
   await ensureOffscreen();
-  const answer = await chrome.runtime.sendMessage({ type: "dv:offscreen-copy", text });
+  const answer = await chrome.runtime.sendMessage({ type: MSG.OFFSCREEN_COPY, text });
   if (!answer || !answer.ok) throw new Error("copying to the clipboard failed");
 }

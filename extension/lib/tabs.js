@@ -2,6 +2,8 @@
 // site's content script (dv:fill-composer), or for a site without one, by
 // injecting a small generic filler (needs that site's host permission).
 
+import { MSG } from "./messages.js";
+
 const READY_TIMEOUT_MS = 30_000;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -16,7 +18,7 @@ export async function waitForContentScript(tabId, timeoutMs = READY_TIMEOUT_MS) 
   let reloaded = false;
   while (Date.now() - start < timeoutMs) {
     try {
-      const state = await chrome.tabs.sendMessage(tabId, { type: "dv:tab-state" });
+      const state = await chrome.tabs.sendMessage(tabId, { type: MSG.TAB_STATE });
       if (state) return state;
     } catch (err) {
       // not loaded yet
@@ -38,7 +40,7 @@ export async function fillComposer(tabId, text, timeoutMs = READY_TIMEOUT_MS) {
   await waitForContentScript(tabId, timeoutMs);
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    const answer = await chrome.tabs.sendMessage(tabId, { type: "dv:fill-composer", text }).catch(() => null);
+    const answer = await chrome.tabs.sendMessage(tabId, { type: MSG.FILL_COMPOSER, text }).catch(() => null);
     if (answer && answer.ok) return true;
     await sleep(250);
   }

@@ -1,6 +1,9 @@
 // Offscreen document: puts text on the clipboard for the service worker.
+
+import { MSG } from "../lib/messages.js";
+
 chrome.runtime.onMessage.addListener((message, sender, sendResponse) => {
-  if (message.type !== "dv:offscreen-copy") return false;
+  if (message.type !== MSG.OFFSCREEN_COPY) return false;
   const area = document.getElementById("text");
   area.value = message.text;
   area.select();

@@ -1,5 +1,6 @@
 // Options: service address, sites on/off, temporary chats, unpair.
 
+import { MSG } from "../lib/messages.js";
 import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -36,7 +37,7 @@ async function render() {
 }
 
 async function renderState() {
-  const status = await chrome.runtime.sendMessage({ type: "dv:status" }).catch(() => null);
+  const status = await chrome.runtime.sendMessage({ type: MSG.STATUS }).catch(() => null);
   if (!status) return;
   $("state-dot").className = `dot ${status.state}`;
   $("state-text").textContent = STATE_WORDS[status.state] || status.state;

@@ -6,6 +6,7 @@
 import { api } from "../lib/api.js";
 import { unsentDraft } from "../lib/drafts.js";
 import { kindInWords, TARGETS } from "../lib/kinds.js";
+import { MSG } from "../lib/messages.js";
 import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
 
 const $ = (id) => document.getElementById(id);
@@ -50,7 +51,7 @@ function renderStatus() {
 }
 
 async function refreshStatus() {
-  status = await send({ type: "dv:status" });
+  status = await send({ type: MSG.STATUS });
   renderStatus();
 }
 
@@ -60,7 +61,7 @@ $("pair-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const button = $("pair-button");
   button.disabled = true;
-  const answer = await send({ type: "dv:pair", code: $("pair-code").value });
+  const answer = await send({ type: MSG.PAIR, code: $("pair-code").value });
   button.disabled = false;
   if (answer && answer.ok) {
     $("pair-code").value = "";
@@ -85,7 +86,7 @@ async function currentTabId() {
 
 async function loadTab() {
   tabId = await currentTabId();
-  tabState = tabId == null ? null : await chrome.tabs.sendMessage(tabId, { type: "dv:tab-state" }).catch(() => null);
+  tabState = tabId == null ? null : await chrome.tabs.sendMessage(tabId, { type: MSG.TAB_STATE }).catch(() => null);
   if (!tabState) return;
   const site = SITE_NAMES[tabState.site] || tabState.site;
   const turns = `${tabState.turns} turn${tabState.turns === 1 ? "" : "s"}`;
@@ -101,7 +102,7 @@ async function loadTab() {
 }
 
 // The content script re-reads its pause state at once on dv:pause-changed.
-const pauseChanged = () => chrome.tabs.sendMessage(tabId, { type: "dv:pause-changed" }).catch(() => {});
+const pauseChanged = () => chrome.tabs.sendMessage(tabId, { type: MSG.PAUSE_CHANGED }).catch(() => {});
 $("pause-tab").addEventListener("change", (e) => setTabPaused(tabId, e.target.checked).then(pauseChanged));
 $("pause-site").addEventListener("change", (e) => setSitePaused(tabState.site, e.target.checked).then(pauseChanged));
 
@@ -124,7 +125,7 @@ async function act(button, work) {
 }
 
 async function failuresChanged() {
-  status = await send({ type: "dv:failures-changed" });
+  status = await send({ type: MSG.FAILURES_CHANGED });
   renderStatus();
   await loadFailures();
 }
@@ -153,7 +154,7 @@ function renderFailure(failure, detail) {
   item.querySelector(".resume").addEventListener("click", (e) =>
     act(e.target, async () => {
       const answer = checkAnswer(
-        await send({ type: "dv:resume", conversation: failure.conversation, target: "chatgpt", failure: failure.id })
+        await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id })
       );
       say(answer.filled ? "Opened a new ChatGPT chat with the pack in its composer: press Send when ready."
                         : "Copied the pack: paste it into a new ChatGPT chat.");
@@ -163,7 +164,7 @@ function renderFailure(failure, detail) {
   restore.addEventListener("click", (e) =>
     act(e.target, async () => {
       const answer = checkAnswer(
-        await send({ type: "dv:restore-draft", conversation: failure.conversation, failure: failure.id })
+        await send({ type: MSG.RESTORE_DRAFT, conversation: failure.conversation, failure: failure.id })
       );
       say(answer.filled ? "Your draft is back in the composer." : "Copied the draft: paste it into the composer.");
       await failuresChanged();
@@ -181,7 +182,7 @@ function renderFailure(failure, detail) {
       const spec = TARGETS[target];
       if (await chrome.permissions.contains({ origins: [spec.origin] })) {
         const answer = checkAnswer(
-          await send({ type: "dv:resume", conversation: failure.conversation, target, failure: failure.id })
+          await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id })
         );
         say(answer.filled ? `Opened ${spec.name} with the pack in its composer.` : `Copied — paste it into ${spec.name}.`);
         await failuresChanged();
@@ -215,7 +216,7 @@ async function loadFailures() {
   failures.sort((a, b) => b.detected_at.localeCompare(a.detected_at));
   if (failures.length !== status.failures) {
     // The worker's count (badge) lags behind a failure it was not pushed.
-    status = await send({ type: "dv:failures-changed" });
+    status = await send({ type: MSG.FAILURES_CHANGED });
     renderStatus();
   }
   const details = await Promise.all(failures.map((f) => api.conversation(f.conversation).catch(() => null)));

@@ -239,10 +239,10 @@ def test_paused_site_and_temporary_chats_when_off_are_not_captured(browser_ctx):
 
 
 def test_a_long_chat_is_cut_into_frames_under_the_size_limit():
-    # capture.js's cutting, run under Node: each part's text within budget, in order,
+    # snapshot.js's cutting, run under Node: each part's text within budget, in order,
     # nothing lost, and a part's JSON fits the service's frame limit.
     script = f"""
-      import {{ frameParts, FRAME_TEXT_BUDGET as B }} from {json.dumps((EXTENSION / "content" / "capture.js").as_uri())};
+      import {{ frameParts, FRAME_TEXT_BUDGET as B }} from {json.dumps((EXTENSION / "content" / "snapshot.js").as_uri())};
       const t = (i, n) => ({{index: i, role: i % 2 ? "assistant" : "user", text: "x".repeat(n)}});
       const turns = [t(0, 10), t(1, B * 0.6), t(2, B * 0.5), t(3, 5), t(4, B * 1.5), t(5, B)];
       const parts = frameParts(turns, B);
