@@ -23,6 +23,14 @@ const STREAMING = [
 const ERROR_CLASSES = ["text-token-text-error", "text-red-500"];
 const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="error"]'];
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
+const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
+const CURRENT_ITEM = 'a[data-active]:not([data-active="false"]), a[aria-current="page"], a[aria-current="true"]';
+
+// The sidebar (chat history): looked up by tag and id, not by a selector over the thread.
+function sidebars(doc) {
+  const history = doc.getElementById("history");
+  return [...(history ? [history] : []), ...doc.getElementsByTagName("nav")];
+}
 
 // The element holding the turns (found at the first turn: querySelector stops there).
 function thread(doc) {
@@ -76,13 +84,18 @@ export default {
 
   temporary: (loc) => new URLSearchParams(loc.search).get("temporary-chat") === "true",
 
+  // The tab title ("Title", older "Title - ChatGPT" / "ChatGPT - Title"), else the
+  // sidebar's item for this chat or its current item.
   title(doc) {
-    const t = (doc.title || "").replace(/\s*[-|]\s*ChatGPT\s*$/, "").trim();
-    if (t && t !== "ChatGPT" && t !== "New chat") return t;
+    const t = (doc.title || "").replace(/^\s*ChatGPT\s*[-|:–]\s*/, "").replace(/\s*[-|–]\s*ChatGPT\s*$/, "").trim();
+    if (t && !GENERIC_TITLES.test(t)) return t;
     const id = this.conversationId(doc.location);
-    const link = id && doc.querySelector(`nav a[href$="/c/${id}"]`);
-    const text = link && link.textContent.trim();
-    return text || null;
+    for (const side of sidebars(doc)) {
+      const link = (id && side.querySelector(`a[href$="/c/${id}"]`)) || side.querySelector(CURRENT_ITEM);
+      const text = link && plainText(link).split("\n").find((line) => line.trim());
+      if (text) return text.trim();
+    }
+    return null;
   },
 
   model(doc) {
