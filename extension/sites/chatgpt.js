@@ -24,7 +24,9 @@ const ERROR_CLASSES = ["text-token-text-error", "text-red-500"];
 const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="error"]'];
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
-const CURRENT_ITEM = 'a[data-active]:not([data-active="false"]), a[aria-current="page"], a[aria-current="true"]';
+// The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
+const CURRENT_ITEM =
+  'a[data-active]:not([data-active="false"]), a[aria-current="page"], a[aria-current="true"], .bg-token-sidebar-surface-secondary > a';
 
 // The sidebar (chat history): looked up by tag and id, not by a selector over the thread.
 function sidebars(doc) {
@@ -87,7 +89,7 @@ export default {
   // The tab title ("Title", older "Title - ChatGPT" / "ChatGPT - Title"), else the
   // sidebar's item for this chat or its current item.
   title(doc) {
-    const t = (doc.title || "").replace(/^\s*ChatGPT\s*[-|:–]\s*/, "").replace(/\s*[-|–]\s*ChatGPT\s*$/, "").trim();
+    const t = (doc.title || "").replace(/^\s*ChatGPT\s*[-|–—]\s*/, "").replace(/\s*[-|–—]\s*ChatGPT\s*$/, "").trim();
     if (t && !GENERIC_TITLES.test(t)) return t;
     const id = this.conversationId(doc.location);
     for (const side of sidebars(doc)) {
