@@ -2,6 +2,7 @@
 // cookie) and is untrusted captured text: it only ever reaches the DOM through
 // textContent (here and in markdown.js), never as HTML.
 
+import { watchCaptureHealth } from "./health.js";
 import { renderMarkdown } from "./markdown.js";
 
 const $ = (id) => document.getElementById(id);
@@ -555,6 +556,7 @@ function main() {
     if (file) importFile(file);
   });
   document.addEventListener("keydown", onKey);
+  watchCaptureHealth($("capture-health"));
   // The highlighted row follows focus (Tab, a click), so keys act on what has focus.
   $("results").addEventListener("focusin", (e) => {
     const i = [...$("results").children].indexOf(e.target.closest("li"));
