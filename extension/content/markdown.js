@@ -307,6 +307,19 @@ export function toMarkdown(root, opts = {}) {
   return blocksOf(root, opts).join("\n\n").trim();
 }
 
+/** An answer written in parts with widgets between them: the Markdown of the
+ * outermost elements matching `parts` inside `root`, joined (parts inside `outside`
+ * are a widget's, not the answer's); the whole of `root` when it has no parts. */
+export function partsMarkdown(root, parts, opts = {}, outside = null) {
+  const skip = outside ? `${parts}, ${outside}` : parts;
+  const els = [...root.querySelectorAll(parts)].filter((el) => {
+    const above = el.parentElement.closest(skip);
+    return !above || !root.contains(above);
+  });
+  if (!els.length) return toMarkdown(root, opts);
+  return els.map((el) => toMarkdown(el, opts)).filter(Boolean).join("\n\n");
+}
+
 /** Text as typed (user turns, composers): blocks and <br> become line breaks,
  * whitespace inside lines is kept; images become placeholders. */
 export function plainText(root) {

@@ -1,7 +1,7 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { plainText, toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, plainText, toMarkdown } from "../content/markdown.js";
 import { all, byTag, composerMembers, errorText, first, outside } from "./common.js";
 
 const TURNS = [
@@ -66,8 +66,8 @@ function messageMarkdown(msg) {
     const body = text ? plainText(text) : plainText(msg);
     return [...images, body].filter(Boolean).join("\n\n");
   }
-  const md = msg.querySelector(".markdown") || msg;
-  return toMarkdown(md, { special });
+  // An answer in parts (text, a canvas or tool card, more text): every part, in order.
+  return partsMarkdown(msg, ".markdown", { special });
 }
 
 export default {

@@ -1,6 +1,6 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
-import { toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, toMarkdown } from "../content/markdown.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const USER = '[data-testid="user-message"]';
@@ -19,13 +19,8 @@ const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop respon
 const MARKDOWN = ".standard-markdown, .progressive-markdown";
 const WIDGETS = '.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"]';
 const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
-
-function answerMarkdown(body) {
-  const parts = [...body.querySelectorAll(MARKDOWN)].filter((el) => !el.parentElement.closest(`${MARKDOWN}, ${WIDGETS}`));
-  // Markup without those blocks: the whole reply, widgets left out.
-  if (!parts.length) return toMarkdown(body, { special: dropWidgets });
-  return parts.map((el) => toMarkdown(el, { special: dropWidgets })).filter(Boolean).join("\n\n");
-}
+// Markup without those parts: the whole reply, widgets left out.
+const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
 
 function isTurn(el) {
   return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;

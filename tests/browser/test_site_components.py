@@ -204,3 +204,19 @@ def test_chatgpt_title_from_the_page(context, title, path, sidebar, expected):
     got = read_adapter(context, f"https://chatgpt.com/c/{path}", chatgpt_page(title, sidebar), "chatgpt")
     assert got["title"] == expected
     assert len(got["turns"]) == 9  # the sidebar is not read as turns
+
+
+def test_chatgpt_answer_in_parts_keeps_every_part(context):
+    # An answer written around a card (a canvas, a tool call): text, card, text.
+    answer = (
+        '<div class="flex w-full flex-col gap-1 empty:hidden first:pt-[3px]"><div class="markdown prose w-full '
+        'break-words dark:prose-invert light markdown-new-styling"><p>Here is a first draft.</p></div></div>'
+        '<div class="my-4"><div class="flex items-center gap-2 rounded-2xl border"><span>kyoto-itinerary.md</span>'
+        "<button>Open</button></div></div>"
+        '<div class="flex w-full flex-col gap-1 empty:hidden"><div class="markdown prose w-full break-words '
+        'dark:prose-invert light markdown-new-styling"><p>Tell me what to change.</p></div></div>'
+    )
+    page = real_capture_html(CHATGPT_SIMPLE)
+    page = set_children(page, page.rindex("<div", 0, must_find(page, 'data-message-author-role="assistant"')), answer)
+    got = read_adapter(context, f"https://chatgpt.com/c/{CHAT_ID}", page, "chatgpt")
+    assert got["turns"][1]["text"] == "Here is a first draft.\n\nTell me what to change."
