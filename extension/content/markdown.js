@@ -7,8 +7,8 @@
 //
 // Options: `special(el)` lets an adapter render site-specific elements (citation
 // pills, ...): return {inline: "..."} or {block: "..."} to replace the element
-// ({block: ""} drops it), or null to convert it normally. `breaks: true` keeps the
-// line breaks of the text itself (text shown white-space: pre-wrap, as typed).
+// ({block: ""} drops it), or null to convert it normally. `breaks`: a selector for
+// the elements whose text shows its own line breaks (white-space: pre-wrap, as typed).
 
 const BLOCK_TAGS = new Set([
   "ADDRESS", "ARTICLE", "ASIDE", "BLOCKQUOTE", "DD", "DETAILS", "DIV", "DL", "DT", "FIELDSET",
@@ -28,7 +28,11 @@ function skipped(el) {
 }
 
 const collapse = (text) => text.replace(/[ \t\n\r\f]+/g, " ");
-const textOf = (node, opts) => (opts.breaks ? node.textContent.replace(/[ \t\r\f]+/g, " ") : collapse(node.textContent));
+// Text where the page shows its line breaks (`opts.breaks`: a selector) keeps them.
+const textOf = (node, opts) =>
+  opts.breaks && node.parentElement && node.parentElement.closest(opts.breaks)
+    ? node.textContent.replace(/[ \t\r\f]+/g, " ")
+    : collapse(node.textContent);
 
 function tidyInline(text) {
   return text

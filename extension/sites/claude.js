@@ -22,6 +22,9 @@ const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
 // Markup without those parts: the whole reply, widgets left out.
 const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
 
+// User paragraphs show the line breaks typed in them (Tailwind's white-space classes).
+const PRE_WRAP = ".whitespace-pre-wrap, .whitespace-pre-line, .whitespace-pre";
+
 function isTurn(el) {
   return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
 }
@@ -61,7 +64,7 @@ export default {
   // (#markdown-artifact) as assistant Markdown.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
-    if (user) return { role: "user", text: toMarkdown(user, { breaks: true }), message_id: null };
+    if (user) return { role: "user", text: toMarkdown(user, { breaks: PRE_WRAP }), message_id: null };
     const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
     return { role: "assistant", text: answerMarkdown(body), message_id: null };
   },

@@ -104,7 +104,8 @@ def test_claude_user_turn_keeps_lists_and_line_breaks(context):
         '<p class="whitespace-pre-wrap break-words">Compare these two,\nbriefly:</p>'
         '<ul class="[&amp;:not(:last-child)_ul]:pb-1 list-disc space-y-2.5 pl-7">'
         '<li class="whitespace-normal break-words">the <code class="bg-text-200/5">sqlite</code> way</li>'
-        '<li class="whitespace-normal break-words">the <strong>Postgres</strong> way</li></ul>'
+        # A line break in the Markdown source of a list item shows as a space.
+        '<li class="whitespace-normal break-words">the <strong>Postgres</strong>\nway</li></ul>'
         '<p class="whitespace-pre-wrap break-words">Thanks</p>'
     )
     got = read_adapter(context, "https://claude.ai/chat/list-1", claude_page(user=user), "claude")
