@@ -10,6 +10,7 @@ import zipfile
 from pathlib import Path
 
 from draftvault import config, protocol
+from frames import encode, signal, snapshot
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
 CANARY = "The quokka canary sings 7341 zebra-striped lullabies at midnight"
@@ -187,3 +188,34 @@ def test_canary_is_found_through_the_api_and_is_nowhere_on_disk(server):
     server.stop()  # closing checkpoints the WAL into the database file
     for needle in needles:
         assert files_holding(server.home, needle.encode(), [log]) == [], needle
+
+
+def test_capture_health_names_a_degraded_site_until_it_reads_again(server):
+    assert server.api("GET", "/api/capture-health") == {"degraded": []}
+    broken = "https://claude.ai/chat/c-gamma"
+    with server.connect("client-api-1") as (ws, welcome):
+        seq = welcome.last_seq
+        ws.send(encode(signal(seq + 1, "adapter_broken", page="page-gamma-01", conv="c-gamma", site="claude",
+                              url=broken, detail="no turns found on /chat/c-gamma")))
+        ws.recv(timeout=10)
+        (first,) = server.api("GET", "/api/capture-health")["degraded"]
+        assert (first["site"], first["host"], first["detail"]) == ("claude", "claude.ai", "no turns found on /chat/c-gamma")
+        # A second page failing the same way keeps the time it started.
+        ws.send(encode(signal(seq + 2, "adapter_broken", page="page-gamma-02", conv="c-gamma", site="claude", url=broken)))
+        ws.recv(timeout=10)
+        assert server.api("GET", "/api/capture-health")["degraded"] == [first]
+        # Other sites' pages do not clear it; a Claude page read with its text does.
+        ws.send(encode(snapshot(seq + 3, [("user", "Hi"), ("assistant", "Hello")], page="page-delta-01", conv="c-d")))
+        ws.recv(timeout=10)
+        assert server.api("GET", "/api/capture-health")["degraded"] == [first]
+        ws.send(encode(snapshot(seq + 4, [("user", "Hi"), ("assistant", "Hello")], page="page-gamma-03", conv="c-gamma",
+                                site="claude")))
+        ws.recv(timeout=10)
+        assert server.api("GET", "/api/capture-health") == {"degraded": []}
+        # Turns that come without any text are degraded capture too.
+        ws.send(encode(snapshot(seq + 5, [("user", ""), ("assistant", "")], page="page-eps-001", conv="c-eps",
+                                site="gemini")))
+        ws.recv(timeout=10)
+        (empty,) = server.api("GET", "/api/capture-health")["degraded"]
+        assert (empty["site"], empty["host"]) == ("gemini", "gemini.google.com")
+    assert server.request("GET", "/api/capture-health", token=None).status == 401

@@ -1,11 +1,14 @@
 // DOM -> Markdown, shared by the site adapters. Reads the rendered answer the way a
 // reader sees it: paragraphs, headings, lists (nested), tables, links, inline code,
-// fenced code with its language (also CodeMirror blocks with no <code>), KaTeX math
-// from its TeX annotation, images as placeholders with their alt text.
+// fenced code with its language (also CodeMirror blocks with no <code>), math from its
+// TeX (KaTeX's annotation, or a `data-math` attribute as Gemini ships it), images as
+// placeholders with their alt text. What it cannot turn into Markdown keeps its
+// visible text (a formula without TeX, a site's own element wrapping blocks).
 //
-// `special(el)` (optional) lets an adapter render site-specific elements (citation
-// pills, ...): return {inline: "..."} or {block: "..."} to replace the element, or
-// null to convert it normally.
+// Options: `special(el)` lets an adapter render site-specific elements (citation
+// pills, ...): return {inline: "..."} or {block: "..."} to replace the element
+// ({block: ""} drops it), or null to convert it normally. `breaks`: a selector for
+// the elements whose text shows its own line breaks (white-space: pre-wrap, as typed).
 
 const BLOCK_TAGS = new Set([
   "ADDRESS", "ARTICLE", "ASIDE", "BLOCKQUOTE", "DD", "DETAILS", "DIV", "DL", "DT", "FIELDSET",
@@ -25,6 +28,11 @@ function skipped(el) {
 }
 
 const collapse = (text) => text.replace(/[ \t\n\r\f]+/g, " ");
+// Text where the page shows its line breaks (`opts.breaks`: a selector) keeps them.
+const textOf = (node, opts) =>
+  opts.breaks && node.parentElement && node.parentElement.closest(opts.breaks)
+    ? node.textContent.replace(/[ \t\r\f]+/g, " ")
+    : collapse(node.textContent);
 
 function tidyInline(text) {
   return text
@@ -41,18 +49,27 @@ function tex(el) {
   return ann ? ann.textContent.trim() : null;
 }
 
+const asMath = (t, display) => (display ? { block: `$$\n${t}\n$$` } : { inline: `$${t}$` });
+
+// Gemini: the TeX in `data-math` on a `math-block` div or a `math-inline` span.
+function dataMath(el) {
+  const t = (el.getAttribute("data-math") || "").trim();
+  if (!t) return null;
+  const display = el.classList.contains("math-block") || /^(DIV|MATH-BLOCK)$/i.test(el.tagName);
+  return asMath(t, display || el.querySelector(".katex-display") !== null);
+}
+
 function math(el) {
+  if (el.hasAttribute("data-math")) return dataMath(el);
   const cls = el.classList;
-  if (cls.contains("katex-display")) {
-    const t = tex(el);
-    return t === null ? null : { block: `$$\n${t}\n$$` };
-  }
-  if (cls.contains("katex")) {
-    const t = tex(el);
-    if (t === null) return null;
-    return el.closest(".katex-display") ? { block: `$$\n${t}\n$$` } : { inline: `$${t}$` };
-  }
-  return null;
+  const display = cls.contains("katex-display") || (cls.contains("katex") && el.closest(".katex-display") !== null);
+  if (!display && !cls.contains("katex")) return null;
+  const t = tex(el);
+  if (t !== null) return asMath(t, display);
+  // No TeX: the formula as shown (KaTeX's MathML text, else its aria-hidden HTML).
+  const shown = el.querySelector(".katex-mathml") || el.querySelector(".katex-html") || el;
+  const text = collapse(shown.textContent).trim();
+  return display ? { block: text } : { inline: text };
 }
 
 // ---- code -------------------------------------------------------------------------
@@ -84,11 +101,27 @@ function codeLanguage(pre, code, body) {
     if (body && body.contains(node)) break;
     if (parent && parent.closest("button")) continue;
     const label = node.textContent.trim();
-    if (!label) continue;
-    if (/^[A-Za-z][\w#+.\- ]{0,29}$/.test(label)) return label.toLowerCase().replace(/\s+/g, "");
-    break;
+    if (label) return labelLanguage(label);
   }
   return "";
+}
+
+// Labels a site shows when it knows no language (Gemini: "Code snippet", translated).
+const GENERIC_LABEL = /^code$|snippet|fragment|extrait|ausschnitt|\s(de|di|du)\s/i;
+
+/** The fence language for a code block's header label ("Python" -> "python"), or ""
+ * for a site's generic label and for anything that does not look like a language. */
+export function labelLanguage(label) {
+  const text = label.trim();
+  if (!/^[A-Za-z][\w#+.\- ]{0,29}$/.test(text) || GENERIC_LABEL.test(text)) return "";
+  return text.toLowerCase().replace(/\s+/g, "");
+}
+
+/** Code as a fenced block, the fence longer than any run of backticks inside. */
+export function fenced(text, lang = "") {
+  let fence = "```";
+  while (text.includes(fence)) fence += "`";
+  return `${fence}${lang}\n${text}\n${fence}`;
 }
 
 function codeBlock(pre) {
@@ -97,10 +130,7 @@ function codeBlock(pre) {
   const body = cm || code;
   let text = cm ? codeMirrorText(cm) : (code || pre).textContent;
   text = text.replace(/\n+$/, "");
-  const lang = codeLanguage(pre, code, body);
-  let fence = "```";
-  while (text.includes(fence)) fence += "`";
-  return `${fence}${lang}\n${text}\n${fence}`;
+  return fenced(text, codeLanguage(pre, code, body));
 }
 
 function inlineCode(text) {
@@ -132,12 +162,15 @@ function inlineOf(el, opts) {
 }
 
 function inlineNode(node, opts) {
-  if (node.nodeType === 3) return collapse(node.textContent);
+  if (node.nodeType === 3) return textOf(node, opts);
   if (node.nodeType !== 1) return "";
   const el = node;
   if (skipped(el)) return "";
   const special = (opts.special && opts.special(el)) || math(el);
-  if (special) return special.inline !== undefined ? special.inline : ` ${special.block} `;
+  if (special) {
+    if (special.inline !== undefined) return special.inline;
+    return special.block ? `\n${special.block}\n` : "";
+  }
   switch (el.tagName.toUpperCase()) {
     case "BR":
       return "\n";
@@ -229,6 +262,14 @@ function blockOf(el, opts) {
   }
 }
 
+const BLOCK_SELECTOR = [...BLOCK_TAGS].join(",").toLowerCase();
+
+// A site's own element (Gemini's <table-block>, <response-element>) holding blocks is
+// a block container too: read inline, its table or paragraphs would run together.
+function wrapsBlocks(el) {
+  return el.tagName.includes("-") && el.querySelector(BLOCK_SELECTOR) !== null;
+}
+
 function blocksOf(root, opts) {
   const out = [];
   let inline = "";
@@ -239,7 +280,7 @@ function blocksOf(root, opts) {
   };
   for (const node of root.childNodes) {
     if (node.nodeType === 3) {
-      inline += collapse(node.textContent);
+      inline += textOf(node, opts);
       continue;
     }
     if (node.nodeType !== 1) continue;
@@ -253,7 +294,7 @@ function blocksOf(root, opts) {
       } else {
         inline += special.inline;
       }
-    } else if (BLOCK_TAGS.has(el.tagName.toUpperCase())) {
+    } else if (BLOCK_TAGS.has(el.tagName.toUpperCase()) || wrapsBlocks(el)) {
       flush();
       for (const b of blockOf(el, opts)) if (b) out.push(b);
     } else {
@@ -268,6 +309,19 @@ function blocksOf(root, opts) {
 export function toMarkdown(root, opts = {}) {
   if (!root) return "";
   return blocksOf(root, opts).join("\n\n").trim();
+}
+
+/** An answer written in parts with widgets between them: the Markdown of the
+ * outermost elements matching `parts` inside `root`, joined (parts inside `outside`
+ * are a widget's, not the answer's); the whole of `root` when it has no parts. */
+export function partsMarkdown(root, parts, opts = {}, outside = null) {
+  const skip = outside ? `${parts}, ${outside}` : parts;
+  const els = [...root.querySelectorAll(parts)].filter((el) => {
+    const above = el.parentElement.closest(skip);
+    return !above || !root.contains(above);
+  });
+  if (!els.length) return toMarkdown(root, opts);
+  return els.map((el) => toMarkdown(el, opts)).filter(Boolean).join("\n\n");
 }
 
 /** Text as typed (user turns, composers): blocks and <br> become line breaks,

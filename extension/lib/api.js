@@ -39,6 +39,7 @@ async function request(method, path, body) {
 
 export const api = {
   failures: () => request("GET", "/api/failures?resolved=false").then((r) => r.items),
+  captureHealth: () => request("GET", "/api/capture-health").then((r) => r.degraded),
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),
   conversations: (params = {}) =>
     request("GET", `/api/conversations?${new URLSearchParams(params)}`).then((r) => r.items),

@@ -226,6 +226,23 @@ async function loadFailures() {
   $("failures").classList.toggle("hidden", failures.length === 0);
 }
 
+// ---- capture health: sites whose pages DraftVault no longer reads ----------------
+
+async function loadDegraded() {
+  if (!status || status.state === "unpaired") return;
+  const degraded = await api.captureHealth().catch(() => []);
+  $("degraded").replaceChildren(
+    ...degraded.map((d) => {
+      const p = document.createElement("p");
+      p.className = "degraded";
+      p.textContent = `Capture degraded on ${d.host} since ${new Date(d.since).toLocaleString()}`;
+      p.title = d.detail || "";
+      return p;
+    })
+  );
+  $("degraded").classList.toggle("hidden", degraded.length === 0);
+}
+
 // ---- footer --------------------------------------------------------------------------
 
 $("history").addEventListener("click", async () => {
@@ -242,9 +259,9 @@ $("options").addEventListener("click", () => chrome.runtime.openOptionsPage());
 // ---- start ------------------------------------------------------------------------------
 
 chrome.storage.onChanged.addListener((changes, area) => {
-  if (area === "local" && "token" in changes) refreshStatus().then(loadFailures);
+  if (area === "local" && "token" in changes) refreshStatus().then(() => Promise.all([loadFailures(), loadDegraded()]));
 });
 
 await refreshStatus();
 setInterval(() => refreshStatus().catch(() => {}), 1000);
-await Promise.all([loadTab(), loadFailures()]);
+await Promise.all([loadTab(), loadFailures(), loadDegraded()]);

@@ -1,7 +1,7 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { plainText, toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, plainText, toMarkdown } from "../content/markdown.js";
 import { all, byTag, composerMembers, errorText, first, outside } from "./common.js";
 
 const TURNS = [
@@ -23,6 +23,16 @@ const STREAMING = [
 const ERROR_CLASSES = ["text-token-text-error", "text-red-500"];
 const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="error"]'];
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
+const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
+// The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
+const CURRENT_ITEM =
+  'a[data-active]:not([data-active="false"]), a[aria-current="page"], a[aria-current="true"], .bg-token-sidebar-surface-secondary > a';
+
+// The sidebar (chat history): looked up by tag and id, not by a selector over the thread.
+function sidebars(doc) {
+  const history = doc.getElementById("history");
+  return [...(history ? [history] : []), ...doc.getElementsByTagName("nav")];
+}
 
 // The element holding the turns (found at the first turn: querySelector stops there).
 function thread(doc) {
@@ -56,8 +66,8 @@ function messageMarkdown(msg) {
     const body = text ? plainText(text) : plainText(msg);
     return [...images, body].filter(Boolean).join("\n\n");
   }
-  const md = msg.querySelector(".markdown") || msg;
-  return toMarkdown(md, { special });
+  // An answer in parts (text, a canvas or tool card, more text): every part, in order.
+  return partsMarkdown(msg, ".markdown", { special });
 }
 
 export default {
@@ -76,13 +86,18 @@ export default {
 
   temporary: (loc) => new URLSearchParams(loc.search).get("temporary-chat") === "true",
 
+  // The tab title ("Title", older "Title - ChatGPT" / "ChatGPT - Title"), else the
+  // sidebar's item for this chat or its current item.
   title(doc) {
-    const t = (doc.title || "").replace(/\s*[-|]\s*ChatGPT\s*$/, "").trim();
-    if (t && t !== "ChatGPT" && t !== "New chat") return t;
+    const t = (doc.title || "").replace(/^\s*ChatGPT\s*[-|–—]\s*/, "").replace(/\s*[-|–—]\s*ChatGPT\s*$/, "").trim();
+    if (t && !GENERIC_TITLES.test(t)) return t;
     const id = this.conversationId(doc.location);
-    const link = id && doc.querySelector(`nav a[href$="/c/${id}"]`);
-    const text = link && link.textContent.trim();
-    return text || null;
+    for (const side of sidebars(doc)) {
+      const link = (id && side.querySelector(`a[href$="/c/${id}"]`)) || side.querySelector(CURRENT_ITEM);
+      const text = link && plainText(link).split("\n").find((line) => line.trim());
+      if (text) return text.trim();
+    }
+    return null;
   },
 
   model(doc) {

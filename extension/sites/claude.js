@@ -1,6 +1,6 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
-import { plainText, toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, toMarkdown } from "../content/markdown.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const USER = '[data-testid="user-message"]';
@@ -12,6 +12,18 @@ const COMPOSER = [
   'fieldset:not([inert]) textarea',
 ];
 const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop response"]', 'button[aria-label="Stop"]'];
+
+// Each text part of a reply is rendered in one of these; between them sit Claude's
+// widgets (artifact cards: title, "Code · HTML", a preview of the document; tool
+// blocks: "Done"), whose text is not what Claude said.
+const MARKDOWN = ".standard-markdown, .progressive-markdown";
+const WIDGETS = '.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"]';
+const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
+// Markup without those parts: the whole reply, widgets left out.
+const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
+
+// User paragraphs show the line breaks typed in them (Tailwind's white-space classes).
+const PRE_WRAP = ".whitespace-pre-wrap, .whitespace-pre-line, .whitespace-pre";
 
 function isTurn(el) {
   return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
@@ -47,16 +59,14 @@ export default {
 
   turnElements: (doc) => all(doc, TURNS).filter(isTurn),
 
-  // Also reads an open artifact panel (#markdown-artifact) as assistant Markdown.
+  // User turns are Markdown like answers (Claude renders them so), with the line
+  // breaks typed inside a paragraph kept. Also reads an open artifact panel
+  // (#markdown-artifact) as assistant Markdown.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
-    if (user) {
-      const paras = [...user.querySelectorAll("p")];
-      const text = paras.length ? paras.map((p) => plainText(p)).join("\n") : plainText(user);
-      return { role: "user", text, message_id: null };
-    }
+    if (user) return { role: "user", text: toMarkdown(user, { breaks: PRE_WRAP }), message_id: null };
     const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
-    return { role: "assistant", text: toMarkdown(body), message_id: null };
+    return { role: "assistant", text: answerMarkdown(body), message_id: null };
   },
 
   ...composerMembers((doc) => editorByClass(doc, "ProseMirror", COMPOSER)),

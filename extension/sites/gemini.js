@@ -1,6 +1,6 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
-import { plainText, toMarkdown } from "../content/markdown.js";
+import { fenced, labelLanguage, plainText, toMarkdown } from "../content/markdown.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const TURNS = ["user-query, model-response", ".query-content, message-content"];
@@ -11,17 +11,15 @@ const STREAMING = [
   'mat-icon[fonticon="stop"]',
 ];
 
-// Code blocks: the language is in the block's header, outside the <pre>.
+// Code blocks: the language is the label in the block's header, outside the <pre>
+// ("Code snippet" when Gemini knows none: no language then).
 function special(el) {
   if (el.tagName !== "CODE-BLOCK") return null;
   const pre = el.querySelector("pre");
   if (!pre) return null;
   const label = el.querySelector(".code-block-decoration span");
-  const lang = label ? label.textContent.trim().toLowerCase().replace(/\s+/g, "") : "";
-  const text = pre.textContent.replace(/\n+$/, "");
-  let fence = "```";
-  while (text.includes(fence)) fence += "`";
-  return { block: `${fence}${lang}\n${text}\n${fence}` };
+  const lang = label ? labelLanguage(label.textContent) : "";
+  return { block: fenced(pre.textContent.replace(/\n+$/, ""), lang) };
 }
 
 export default {

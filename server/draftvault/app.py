@@ -83,6 +83,12 @@ def health() -> models.Health:
     return models.Health()
 
 
+@get("/capture-health", sync_to_thread=False)
+def capture_health(request: Request) -> models.CaptureHealthOut:
+    """Sites whose pages the extension no longer reads (capture degraded since ...)."""
+    return request.app.state.detector.health.report()
+
+
 @get("/conversations", sync_to_thread=True)
 def list_conversations(
     request: Request,
@@ -343,7 +349,7 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
         guards=[require_auth],
         route_handlers=[
             list_conversations, get_conversation, delete_conversation, resume_pack, export_markdown, export_json,
-            export_zip, search, list_failures, resolve_failure, login_link, import_export,
+            export_zip, search, list_failures, resolve_failure, login_link, import_export, capture_health,
         ],
     )
     open_api = Router(path="/api", route_handlers=[health, pair])

@@ -46,6 +46,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import protocol
+from .capture_health import CaptureHealth
 from .protocol import FailureKind, SignalKind
 
 # ---- the one mapping: page signal -> failure kind ---------------------------
@@ -62,7 +63,7 @@ SIGNAL_FAILURES: dict[SignalKind, FailureKind | None] = {
     "offline": "offline",  # only mid-answer or with an unsent draft (AT_RISK_ONLY)
     "logged_out": "logged_out",
     "online": None,  # back online: the answer, if any, completes or fails on its own
-    "adapter_broken": None,  # the popup shows it; nothing was lost
+    "adapter_broken": None,  # capture_health.py: the popup and history page show it
     "user_stopped": None,  # stop pressed on purpose: never a failure
     "page_closed": None,  # silence: tab_closed when something was at stake
 }
@@ -167,12 +168,14 @@ class Detector:
         # another page's snapshot past this point means the answer did finish.
         self._marks: dict[str, tuple[str, int, int]] = {}
         self._lock = threading.RLock()  # ingest sessions and the tick task may share it
+        self.health = CaptureHealth()  # sites the extension no longer reads well
 
     # ---- inputs ----
 
     def observe(self, client_id: str, frame: protocol.Snapshot | protocol.Signal, applied) -> list[protocol.Failure]:
         if applied.outcome == "duplicate":  # a resent frame: already observed
             return []
+        self.health.observe(frame)
         with self._lock:
             self._gone.pop(client_id, None)
             page = self._page(client_id, frame, applied.conversation)

@@ -22,6 +22,19 @@ class Health(Struct):
     status: Literal["ok"] = "ok"
 
 
+class SiteDegraded(Struct):
+    """A site whose pages the extension no longer reads well (capture_health.py)."""
+
+    site: Site
+    host: str  # "claude.ai"
+    since: str  # when it was first seen
+    detail: str | None = None
+
+
+class CaptureHealthOut(Struct):
+    degraded: list[SiteDegraded]
+
+
 class ConversationSummary(Struct):
     id: str
     site: Site

@@ -241,6 +241,14 @@ def chromium(_playwright):
 
 
 @pytest.fixture
+def context(chromium):
+    """A fresh context of the plain Chromium (adapter tests: sitepages.base.open_markup)."""
+    ctx = chromium.new_context()
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture
 def browser_ctx(_playwright, server, tmp_path):
     ctx = BrowserCtx(_playwright, server, tmp_path / "profile")
     try:

@@ -14,7 +14,8 @@ import re
 
 import pytest
 from sitepages import chatgpt, gemini
-from sitepages.base import REAL_FIXTURES, launch_plain, real_capture_html, route_extension_modules
+from sitepages.base import READ_ADAPTER as READ
+from sitepages.base import REAL_FIXTURES, open_markup, read_adapter, real_capture_html, route_extension_modules
 
 pytestmark = pytest.mark.browser
 
@@ -27,15 +28,6 @@ CLAUDE_ARTIFACT = "claude-pages-2026-01/claude-artifacts.html"
 GEMINI_SIMPLE = "gemini-pages-2026-01/gemini-chat-simple.2026-01-29.html"
 COVERED = {CHATGPT_SIMPLE, CHATGPT_CODE, CODEMIRROR, CITATIONS, CLAUDE_SIMPLE, CLAUDE_ARTIFACT, GEMINI_SIMPLE}
 
-READ = """async ([site, selector]) => {
-  const a = (await import('/__dv_ext/sites/' + site + '.js')).default;
-  const els = selector ? [document.querySelector(selector)] : a.turnElements(document);
-  return {id: a.conversationId(location, document), ignore: a.ignore(location), temporary: a.temporary(location),
-    title: a.title(document), model: a.model(document), turns: els.map((e) => a.readTurn(e)),
-    listed: a.turnElements(document).length, draft: a.readDraft(document), streaming: a.isStreaming(document),
-    error: a.errorText(document), loggedOut: a.loggedOut(document)};
-}"""
-
 FILL = """async ([site, text]) => {
   const a = (await import('/__dv_ext/sites/' + site + '.js')).default;
   const ok = a.fillComposer(document, text);
@@ -43,39 +35,8 @@ FILL = """async ([site, text]) => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def plain(_playwright):
-    browser = launch_plain(_playwright)
-    yield browser
-    browser.close()
-
-
-@pytest.fixture
-def context(plain):
-    ctx = plain.new_context()
-    yield ctx
-    ctx.close()
-
-
-def open_markup(context, url: str, markup: str):
-    origin = re.match(r"https://[^/]+", url).group(0)
-    route_extension_modules(context, origin)
-
-    def serve(route):
-        if route.request.resource_type == "document":
-            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=markup)
-        else:
-            route.fallback()
-
-    context.route(f"{origin}/**", serve)
-    page = context.new_page()
-    page.goto(url)
-    return page
-
-
 def read(context, url: str, capture: str, site: str, *, title=None, selector=None) -> dict:
-    page = open_markup(context, url, real_capture_html(capture, title))
-    return page.evaluate(READ, [site, selector])
+    return read_adapter(context, url, real_capture_html(capture, title), site, selector)
 
 
 def squash(text: str) -> str:

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from draftvault import protocol
+from frames import encode, signal, snapshot
 from draftvault.vault import Vault
 
 pytestmark = pytest.mark.browser
@@ -281,3 +282,26 @@ def test_other_origins_are_refused(context, server):
     assert page.evaluate(
         "async () => (await fetch('/api/export', {method: 'POST', headers: {'Content-Type': 'application/json'}, body: '{}'})).status"
     ) in (200, 201)
+
+
+def test_capture_degraded_banner(context, server):
+    with server.connect("client-hist-health") as (ws, welcome):
+        ws.send(encode(signal(welcome.last_seq + 1, "adapter_broken", page="page-health-01", conv="c-health",
+                              site="gemini", detail="no turns found on /app/c-health")))
+        ws.recv(timeout=10)
+    since = server.api("GET", "/api/capture-health")["degraded"][0]["since"]
+    page = signed_in_page(context, server)
+    page.wait_for_selector("#capture-health:not([hidden])")
+    shown = page.evaluate("since => new Date(since).toLocaleString()", since)
+    assert page.text_content("#capture-health") == f"Capture degraded on gemini.google.com since {shown}"
+
+    # Gemini read again: the next visit shows no banner.
+    with server.connect("client-hist-health") as (ws, welcome):
+        ws.send(encode(snapshot(welcome.last_seq + 1, [("user", "Hallo"), ("assistant", "Hallo!")], page="page-health-02",
+                                conv="c-health", site="gemini")))
+        ws.recv(timeout=10)
+    with page.expect_response("**/api/capture-health") as res:
+        page.reload()
+    assert res.value.json() == {"degraded": []}
+    page.wait_for_function("document.querySelector('#capture-health').hidden")
+    assert page.text_content("#capture-health") == ""

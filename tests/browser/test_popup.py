@@ -12,6 +12,7 @@ import sys
 import pytest
 
 from sitepages import SitePage, chatgpt, claude
+from sitepages.base import wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -290,3 +291,27 @@ def test_options_sites_address_and_unpair(browser_ctx, server):
     assert ctx.get_storage("token") == {}
     assert ctx.sw_eval("chrome.action.getBadgeText({})") == "!"
     options.wait_for_function("() => document.querySelector('#state-text').textContent.startsWith('Not paired')")
+
+
+def test_capture_degraded_on_a_site_until_it_reads_again(browser_ctx, server):
+    """claude.ai changes its page so that the adapter finds no turns: the popup says
+    since when capture is degraded there, until a Claude chat is read again."""
+    ctx = browser_ctx
+    site = claude.serve(ctx.context)
+    changed = "<!doctype html><html><body><main><div class='new-layout'><p>Hello</p><p>Hi there</p></div></main></body></html>"
+    ctx.route_site("https://claude.ai/chat/5a1e0000-new-layout", lambda route: route.fulfill(
+        status=200, content_type="text/html; charset=utf-8", body=changed))
+    page = ctx.context.new_page()
+    page.goto("https://claude.ai/chat/5a1e0000-new-layout")
+    degraded = wait_for(lambda: server.api("GET", "/api/capture-health")["degraded"], what="capture degraded on claude.ai")
+    assert [d["host"] for d in degraded] == ["claude.ai"]
+
+    popup = open_popup(ctx)
+    popup.wait_for_selector("#degraded:not(.hidden)")
+    text = popup.text_content("#degraded")
+    assert text.startswith("Capture degraded on claude.ai since ")
+    assert popup.evaluate("since => new Date(since).toLocaleString()", degraded[0]["since"]) in text
+
+    # A Claude chat read with its text again: no longer degraded.
+    site.open("5a1e0000-reads-fine", turns=[("user", "Bonjour"), ("assistant", "Salut !")])
+    wait_for(lambda: server.api("GET", "/api/capture-health") == {"degraded": []}, what="capture health cleared")

@@ -380,3 +380,38 @@ def wait_for(predicate, timeout: float = 30, what: str = "the service"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last: {getattr(predicate, 'seen', value)!r}")
         time.sleep(0.05)
+
+
+def open_markup(context, url: str, markup: str):
+    """A page at `url` (https://chatgpt.com/...) showing `markup`, with the extension's
+    modules under /__dv_ext/."""
+    origin = re.match(r"https://[^/]+", url).group(0)
+    route_extension_modules(context, origin)
+
+    def serve(route):
+        if route.request.resource_type == "document":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=markup)
+        else:
+            route.fallback()
+
+    context.route(f"{origin}/**", serve)
+    page = context.new_page()
+    page.goto(url)
+    return page
+
+
+# Everything a site adapter reads from the open page ([site, selector]: the turn
+# elements, or the one element `selector` finds).
+READ_ADAPTER = """async ([site, selector]) => {
+  const a = (await import('/__dv_ext/sites/' + site + '.js')).default;
+  const els = selector ? [document.querySelector(selector)] : a.turnElements(document);
+  return {id: a.conversationId(location, document), ignore: a.ignore(location), temporary: a.temporary(location),
+    title: a.title(document), model: a.model(document), turns: els.map((e) => a.readTurn(e)),
+    listed: a.turnElements(document).length, draft: a.readDraft(document), streaming: a.isStreaming(document),
+    error: a.errorText(document), loggedOut: a.loggedOut(document)};
+}"""
+
+
+def read_adapter(context, url: str, markup: str, site: str, selector: str | None = None) -> dict:
+    """READ_ADAPTER on `markup` served at `url`."""
+    return open_markup(context, url, markup).evaluate(READ_ADAPTER, [site, selector])

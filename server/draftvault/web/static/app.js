@@ -2,6 +2,7 @@
 // pane (reader.js), export and import (transfer.js). Everything shown comes from the
 // JSON API and is untrusted captured text: it only reaches the DOM as text (ui.js).
 
+import { watchCaptureHealth } from "./health.js";
 import { onKey } from "./keys.js";
 import { followFocus, list, refresh, toggleSelected, updateCursor } from "./list.js";
 import { connectReader, openConversation } from "./reader.js";
@@ -35,6 +36,7 @@ function main() {
     if (file && (await importFile(file))) await refresh();
   });
   document.addEventListener("keydown", onKey);
+  watchCaptureHealth($("capture-health"));
   $("results").addEventListener("focusin", (e) => followFocus(e.target));
   refresh().then(() => {
     const m = /^#c=(.+)$/.exec(location.hash);

@@ -1,0 +1,47 @@
+"""Capture health per site: when a site changes its page so that the extension's
+adapter reads nothing (the `adapter_broken` signal) or turns without any text, the
+site is degraded from then until a page of that site gives turns with text again.
+The popup and the history page show it ("capture degraded on claude.ai since …")
+through `GET /api/capture-health`. Kept in memory: the pages report again after a
+restart of the service.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime, timezone
+
+from . import models, protocol
+
+HOSTS: dict[str, str] = {"chatgpt": "chatgpt.com", "claude": "claude.ai", "gemini": "gemini.google.com"}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class CaptureHealth:
+    def __init__(self) -> None:
+        self._degraded: dict[str, models.SiteDegraded] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, frame: protocol.Snapshot | protocol.Signal) -> None:
+        if isinstance(frame, protocol.Signal):
+            if frame.kind == "adapter_broken":
+                self._degrade(frame.site, frame.detail or "no turns found")
+            return
+        if any(turn.text.strip() for turn in frame.turns):
+            with self._lock:
+                self._degraded.pop(frame.site, None)
+        elif len(frame.turns) >= 2 and not frame.streaming:
+            # Several finished turns, every one empty: the page's text is no longer found.
+            self._degrade(frame.site, "turns found, but no text in them")
+
+    def _degrade(self, site: str, detail: str) -> None:
+        with self._lock:
+            if site not in self._degraded:
+                self._degraded[site] = models.SiteDegraded(site=site, host=HOSTS[site], since=_now(), detail=detail)
+
+    def report(self) -> models.CaptureHealthOut:
+        with self._lock:
+            return models.CaptureHealthOut(degraded=sorted(self._degraded.values(), key=lambda d: d.since))
