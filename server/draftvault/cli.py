@@ -215,6 +215,17 @@ def import_chatgpt(path: Path) -> None:
     )
 
 
+@main.command("mcp")
+def mcp_cmd() -> None:
+    """Serve the vault, read-only, to AI assistants (Model Context Protocol on stdio).
+
+    Through the running service (a read-only token: $DRAFTVAULT_TOKEN, else one made for
+    this run), or from the vault file when the service is not running."""
+    from .mcp_server import run
+
+    run(_home())
+
+
 @main.command()
 def status() -> None:
     """Where the vault is, its size, how many conversations, whether the service runs."""
