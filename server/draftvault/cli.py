@@ -154,16 +154,17 @@ def search(query: str, as_json: bool, site: str | None, limit: int) -> None:
 @main.command("export")
 @click.option("--format", "fmt", type=click.Choice(["md", "json", "chatgpt", "openwebui"]), default="md",
               show_default=True, help="chatgpt: ChatGPT's conversations.json; openwebui: Open WebUI's chat JSON.")
-@click.option("--out", type=click.Path(path_type=Path), default=None,
+@click.option("--out", "out_arg", type=click.Path(), default=None,
               help="File to write (default: stdout for one conversation, else draftvault-export-TIME.zip, or "
                    ".json for chatgpt/openwebui). With md, an existing folder (or a path ending in /) gets one "
                    "note per conversation, updating the notes an earlier export wrote there.")
 @click.argument("conversations", nargs=-1)
-def export_cmd(fmt: str, out: Path | None, conversations: tuple[str, ...]) -> None:
+def export_cmd(fmt: str, out_arg: str | None, conversations: tuple[str, ...]) -> None:
     """Export one conversation as Markdown/JSON, or several (default all) as a .zip, a folder of notes,
     or a file that ChatGPT-reading tools and Open WebUI import."""
     from . import exchange, export
 
+    out = Path(out_arg) if out_arg else None
     ids = list(conversations) or None
     stamp = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
     with _vault() as vault:
@@ -173,7 +174,7 @@ def export_cmd(fmt: str, out: Path | None, conversations: tuple[str, ...]) -> No
                 n = exchange.write(vault, ids, fmt, f, progress=progress)
             click.echo(f"exported {n} conversations to {out}")
             return
-        if fmt == "md" and out is not None and (out.is_dir() or str(out).endswith(("/", os.sep))):
+        if fmt == "md" and out is not None and (out.is_dir() or out_arg.endswith(("/", os.sep))):
             with _progress("Exporting") as progress:
                 n = export.export_folder(vault, ids, out, progress=progress)
             click.echo(f"exported {n} conversations to {out}")
