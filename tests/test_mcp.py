@@ -103,9 +103,24 @@ def test_mcp_without_a_vault_says_so_and_creates_none(home):
     async def body(session):
         result = await session.call_tool("search", {"query": "anything"})
         assert result.is_error and "no DraftVault vault" in result.content[0].text
+        assert [str(r.uri) for r in (await session.list_resources()).resources] == ["draftvault://recent"]
 
     run_mcp(home, body)
     assert not (home / "vault.db").exists()
+
+
+def test_pages_stay_bounded_and_lose_nothing(vault):
+    huge = "".join(f"{i:07d} " for i in range(agent_tools.PAGE_CHARS // 3))  # one turn of ~2.7 pages
+    id, _ = vault.import_conversation(site="claude", conversation_id="c-huge", title="Huge", url=None, model=None,
+                                      created_at=None, updated_at=None,
+                                      turns=[("user", "short"), ("assistant", huge), ("user", "the end")])
+    reader = agent_tools.VaultReader(vault)
+    first = agent_tools.read_conversation(reader, id)
+    count = int(first.split()[3].rstrip(";]"))
+    pages = [first] + [agent_tools.read_conversation(reader, id, page=n) for n in range(2, count + 1)]
+    assert count == 3 and all(len(p.split("\n", 1)[1]) <= agent_tools.PAGE_CHARS for p in pages)
+    whole = "".join(p.split("\n", 1)[1] for p in pages)
+    assert huge in whole and whole.index("short") < whole.index(huge) < whole.index("the end")
 
 
 def token_names(home: Path) -> dict[str, bool]:

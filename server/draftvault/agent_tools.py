@@ -223,16 +223,20 @@ def _turn(t: models.TurnOut) -> str:
 
 
 def pages(sections: list[str], size: int = PAGE_CHARS) -> list[str]:
-    """Sections packed into pages of at most `size` characters, a longer section cut in pieces."""
+    """Sections packed into pages of at most `size` characters: a section that fits in a page
+    is not split; a longer one fills the page it starts on and goes on in the next ones."""
     out: list[str] = []
     page = ""
     for section in sections:
-        pieces = [section[i : i + size] for i in range(0, len(section), size)] or [""]
-        for piece in pieces:
-            if page and len(page) + len(piece) > size:
+        while len(page) + len(section) > size:
+            if page and len(section) <= size:
                 out.append(page)
                 page = ""
-            page += piece
+                continue
+            room = size - len(page)
+            out.append(page + section[:room])
+            page, section = "", section[room:]
+        page += section
     return out + [page] if page or not out else out
 
 

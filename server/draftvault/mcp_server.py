@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Literal
 
+import anyio
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError, ToolError
 from mcp.types import Resource, ToolAnnotations
@@ -36,10 +37,13 @@ class _Server(MCPServer):
         self.access = access
 
     async def list_resources(self) -> list[Resource]:
-        import anyio
-
         fixed = await super().list_resources()
-        recent = await anyio.to_thread.run_sync(lambda: _call(self.access, lambda r: r.conversations(RECENT_RESOURCES)))
+        try:
+            recent = await anyio.to_thread.run_sync(
+                lambda: _call(self.access, lambda r: r.conversations(RECENT_RESOURCES))
+            )
+        except ToolError:  # no vault yet, or locked: the tools say why when called
+            recent = []
         return fixed + [
             Resource(
                 uri=f"draftvault://conversations/{c.id}", name=f"conversation-{c.id}",
