@@ -137,6 +137,11 @@ def test_mcp_reads_through_the_running_service_with_a_read_only_token(server, ho
                                 conv="c-live", title="Live pangolins", draft=DRAFT)))
         assert protocol.decode_server_frame(ws.recv(timeout=10)) == protocol.Ack(seq=welcome.last_seq + 1)
     conv = server.api("GET", "/api/conversations")["items"][0]["id"]
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    db = auth.connect(home)
+    auth.create_token(db, f"mcp-{gone.pid}", read_only=True)  # a killed run's token
+    db.conn.close()
 
     async def body(session):
         found = await text_of(session, "search", query="pangolin canary")
@@ -144,7 +149,7 @@ def test_mcp_reads_through_the_running_service_with_a_read_only_token(server, ho
         assert CANARY in await text_of(session, "read_conversation", id=conv)
         # The search went through the service, with a read-only token made for this run.
         minted = {name: ro for name, ro in token_names(home).items() if name.startswith("mcp-")}
-        assert list(minted.values()) == [True]
+        assert list(minted.values()) == [True] and f"mcp-{gone.pid}" not in minted
         return minted
 
     minted = run_mcp(home, body)

@@ -19,6 +19,7 @@ handed over as text, never followed.
 from __future__ import annotations
 
 import os
+import re
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -125,6 +126,9 @@ class Access:
         if self._token is None:
             db = auth.connect(self.home)
             try:
+                for t in auth.list_tokens(db):  # left by runs that were killed
+                    if t.read_only and re.fullmatch(r"mcp-\d+", t.name) and not _alive(int(t.name[4:])):
+                        auth.revoke_token(db, t.id)
                 self._token = auth.create_token(db, self._name, read_only=True)
             finally:
                 db.conn.close()
@@ -166,6 +170,16 @@ class Access:
                 db.conn.close()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # alive, someone else's
+        return True
+    return True
+
+
 # ---- the answers ---------------------------------------------------------------------
 
 
@@ -202,7 +216,8 @@ def search(reader: Reader, query: str, site: str | None = None, limit: int = 10)
 def _sections(detail: models.ConversationDetail, with_branches: bool) -> list[str]:
     """The conversation's Markdown as sections (a header, one per turn, the draft, branches)."""
     meta = f"{detail.site} · id `{detail.id}` · created {detail.created_at} · updated {detail.updated_at}"
-    meta += f" · {len(detail.turns)} turns" + (f" · {len(detail.branches)} branches" if detail.branches else "")
+    n = len(detail.branches)
+    meta += f" · {len(detail.turns)} turns" + (f" · {n} other branch{'es' if n > 1 else ''}" if n else "")
     if detail.status == "failed":
         meta += " · the session failed"
     out = [f"# {_one_line(detail.title, 300) or 'Untitled conversation'}\n\n{meta}\n"]

@@ -7,6 +7,8 @@ service's API, or the vault file), calls one plain function and returns its text
 
 from __future__ import annotations
 
+import signal
+import sys
 from pathlib import Path
 from typing import Callable, Literal
 
@@ -33,7 +35,7 @@ class _Server(MCPServer):
     """Lists the recent conversations as resources, beside the fixed ones."""
 
     def __init__(self, access: agent_tools.Access):
-        super().__init__("draftvault", instructions=INSTRUCTIONS, version=__version__)
+        super().__init__("draftvault", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING")
         self.access = access
 
     async def list_resources(self) -> list[Resource]:
@@ -113,6 +115,8 @@ def build(access: agent_tools.Access) -> MCPServer:
 
 def run(home: Path) -> None:
     access = agent_tools.Access(home)
+    # A client that stops the server with SIGTERM still gets the minted token revoked.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         build(access).run("stdio")
     finally:
