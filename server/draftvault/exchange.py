@@ -81,7 +81,9 @@ def chatgpt_conversation(detail: models.ConversationDetail) -> dict:
             "create_time": None, "update_time": None,
             "content": {"content_type": "text", "parts": [node.text]},
             "status": "finished_successfully", "end_turn": True if node.role == "assistant" else None,
-            "weight": 1.0, "metadata": {}, "recipient": "all",
+            "weight": 1.0, "recipient": "all",
+            # LibreChat reads the model per message; DraftVault keeps one per conversation.
+            "metadata": {"model_slug": detail.model} if node.role == "assistant" and detail.model else {},
         }
 
     mapping = {root.id: {"id": root.id, "message": None, "parent": None, "children": root.children}}
