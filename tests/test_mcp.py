@@ -14,7 +14,7 @@ from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 from websockets.exceptions import ConnectionClosed
 
-from draftvault import agent_tools, auth, protocol
+from draftvault import agent_tools, auth, config, crypto, protocol
 from draftvault.vault import Vault
 from frames import encode, snapshot
 
@@ -121,6 +121,20 @@ def test_pages_stay_bounded_and_lose_nothing(vault):
     assert count == 3 and all(len(p.split("\n", 1)[1]) <= agent_tools.PAGE_CHARS for p in pages)
     whole = "".join(p.split("\n", 1)[1] for p in pages)
     assert huge in whole and whole.index("short") < whole.index(huge) < whole.index("the end")
+
+
+def test_a_passphrase_locked_vault_needs_the_service_or_the_passphrase(home, monkeypatch):
+    vault = Vault.open(home)
+    ids = seed(vault)
+    vault.close()
+    crypto.set_passphrase(config.key_path(home), None, "correct horse")
+    access = agent_tools.Access(home)
+    with pytest.raises(agent_tools.AgentError, match="DRAFTVAULT_PASSPHRASE"):
+        with access.reader():
+            pass
+    monkeypatch.setenv("DRAFTVAULT_PASSPHRASE", "correct horse")
+    with access.reader() as reader:
+        assert CANARY in agent_tools.read_conversation(reader, ids["canary"])
 
 
 def token_names(home: Path) -> dict[str, bool]:
