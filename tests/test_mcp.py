@@ -16,7 +16,7 @@ from websockets.exceptions import ConnectionClosed
 
 from draftvault import agent_tools, auth, config, crypto, protocol
 from draftvault.vault import Vault
-from frames import encode, snapshot
+from frames import encode, signal, snapshot
 
 DRAFTVAULT = Path(sys.executable).parent / "draftvault"
 CANARY = "The pangolin canary recites 4417 amber limericks backwards"
@@ -147,9 +147,12 @@ def token_names(home: Path) -> dict[str, bool]:
 
 def test_mcp_reads_through_the_running_service_with_a_read_only_token(server, home):
     with server.connect("client-mcp-live") as (ws, welcome):
-        ws.send(encode(snapshot(welcome.last_seq + 1, [("user", "Pangolins?"), ("assistant", CANARY)],
+        seq = welcome.last_seq
+        ws.send(encode(snapshot(seq + 1, [("user", "Pangolins?"), ("assistant", CANARY)],
                                 conv="c-live", title="Live pangolins", draft=DRAFT)))
-        assert protocol.decode_server_frame(ws.recv(timeout=10)) == protocol.Ack(seq=welcome.last_seq + 1)
+        ws.send(encode(signal(seq + 2, "error_message", conv="c-live", detail="Something went wrong")))
+        assert protocol.decode_server_frame(ws.recv(timeout=10)) == protocol.Ack(seq=seq + 1)
+        assert protocol.decode_server_frame(ws.recv(timeout=10)) == protocol.Ack(seq=seq + 2)
     conv = server.api("GET", "/api/conversations")["items"][0]["id"]
     gone = subprocess.Popen(["true"])
     gone.wait()
@@ -161,6 +164,11 @@ def test_mcp_reads_through_the_running_service_with_a_read_only_token(server, ho
         found = await text_of(session, "search", query="pangolin canary")
         assert conv in found
         assert CANARY in await text_of(session, "read_conversation", id=conv)
+        assert DRAFT in await text_of(session, "unsent_drafts")
+        assert DRAFT in await text_of(session, "resume_pack", id=conv, target="claude")
+        failed = await text_of(session, "failed_sessions")
+        assert "error_message in “Live pangolins” (chatgpt), unresolved" in failed and "unsent draft kept" in failed
+        assert f"draftvault://conversations/{conv}" in {str(r.uri) for r in (await session.list_resources()).resources}
         # The search went through the service, with a read-only token made for this run.
         minted = {name: ro for name, ro in token_names(home).items() if name.startswith("mcp-")}
         assert list(minted.values()) == [True] and f"mcp-{gone.pid}" not in minted
