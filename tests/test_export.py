@@ -40,6 +40,7 @@ def detail(title: str | None = "Adding numbers: a \"quick\" one", **kw) -> model
 def test_markdown_reads_as_a_person_expects():
     assert conversation_markdown(detail()) == (
         "---\n"
+        'id: "Xy_z-0123456789"\n'
         'title: "Adding numbers: a \\"quick\\" one"\n'
         'site: "chatgpt"\n'
         'url: "https://chatgpt.com/c/6650f8a1-0000"\n'
@@ -83,9 +84,9 @@ def test_missing_values_are_empty_in_front_matter():
 def test_front_matter_escapes_any_title(title):
     fm = front_matter(detail(title=title))
     lines = fm.split("\n")
-    assert lines[0] == "---" and lines[7] == "---" and lines[8] == ""  # no title can add or break a line
-    assert lines[1].startswith("title: ")
-    value = lines[1][len("title: ") :]
+    assert lines[0] == "---" and lines[8] == "---" and lines[9] == ""  # no title can add or break a line
+    assert lines[1] == 'id: "Xy_z-0123456789"' and lines[2].startswith("title: ")
+    value = lines[2][len("title: ") :]
     # A JSON string is a YAML double-quoted scalar; no character YAML forbids is left raw.
     assert json.loads(value) == title
     assert not re.search("[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]", value)

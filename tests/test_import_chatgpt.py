@@ -125,6 +125,7 @@ def test_markdown_export_of_an_import_reads_as_expected(vault):
     c = only(vault)
     assert conversation_markdown(c) == (
         "---\n"
+        f'id: "{c.id}"\n'
         'title: "Assist user with summary"\n'
         'site: "chatgpt"\n'
         'url: "https://chatgpt.com/c/d5dc5307-6807-41a0-8b04-4acee626eeb7"\n'

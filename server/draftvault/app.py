@@ -37,7 +37,7 @@ from litestar.params import Body
 from litestar.response import Redirect
 from litestar.types import ASGIApp
 
-from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
+from . import __version__, auth, branches, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
 from .importers.chatgpt import ImportFailed, import_chatgpt_export
 from .vault import Vault
@@ -58,7 +58,11 @@ def require_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     db = connection.app.state.auth_db
     header = connection.headers.get("authorization", "")
     if header[:7].lower() == "bearer ":
-        if auth.check_token(db, header[7:].strip(), connection.headers.get("origin")) is not None:
+        token = auth.check_token(db, header[7:].strip(), connection.headers.get("origin"))
+        if token is not None:
+            # The one place read-only tokens are held to reading: any method that may write is refused.
+            if token.read_only and connection.scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+                raise PermissionDeniedException("this token is read-only")
             return
     elif auth.check_session(db, connection.cookies.get(auth.SESSION_COOKIE)):
         return
@@ -118,7 +122,8 @@ def list_conversations(
 
 @get("/conversations/{id:str}", sync_to_thread=True)
 def get_conversation(request: Request, id: str) -> models.ConversationDetail:
-    return _found(_vault(request).get_conversation(id))
+    vault = _vault(request)
+    return _found(branches.with_branches(vault, vault.get_conversation(id)))
 
 
 @delete("/conversations/{id:str}", sync_to_thread=True)

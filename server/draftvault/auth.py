@@ -15,6 +15,9 @@ Every secret is looked up by its hash and then compared with hmac.compare_digest
   redeem counts against all live codes, which die after MAX_PAIR_FAILURES: guessing
   one of ~887 million codes in a few tries is hopeless.
 - Sign-in links: one-time nonces that become a page session (cookie `dv_session`).
+- Read-only tokens (`read_only`, for agents such as `draftvault mcp`): the API's guard
+  refuses them on every method but GET/HEAD/OPTIONS, and the WebSocket's `hello` refuses
+  them (ingest writes).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, origin TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, read_only INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS auth_pair_codes (hash BLOB PRIMARY KEY, expires REAL NOT NULL, failures INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS auth_login_nonces (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_sessions (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
@@ -59,6 +62,7 @@ class TokenInfo(msgspec.Struct):
     name: str
     origin: str | None
     created_at: str
+    read_only: bool = False
 
 
 def connect(home: Path) -> sqlite_utils.Database:
@@ -76,6 +80,8 @@ def connect(home: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous=FULL")
     db = sqlite_utils.Database(conn)
     _ensure(db)
+    if "read_only" not in db["auth_tokens"].columns_dict:  # tables made before read-only tokens
+        db.conn.execute("ALTER TABLE auth_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0")
     return db
 
 
@@ -110,12 +116,12 @@ def _now_iso() -> str:
 # ---- tokens -------------------------------------------------------------------------
 
 
-def create_token(db: sqlite_utils.Database, name: str, origin: str | None = None) -> str:
+def create_token(db: sqlite_utils.Database, name: str, origin: str | None = None, *, read_only: bool = False) -> str:
     token = secrets.token_urlsafe(32)
     _run(
         db,
-        "INSERT INTO auth_tokens (id, name, hash, origin, created_at) VALUES (?, ?, ?, ?, ?)",
-        (secrets.token_urlsafe(6), name, _hash(token), origin, _now_iso()),
+        "INSERT INTO auth_tokens (id, name, hash, origin, created_at, read_only) VALUES (?, ?, ?, ?, ?, ?)",
+        (secrets.token_urlsafe(6), name, _hash(token), origin, _now_iso(), int(read_only)),
     )
     return token
 
@@ -126,19 +132,21 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
         return None
     digest = _hash(token)
     rows, _ = _run(
-        db, "SELECT id, name, hash, origin, created_at FROM auth_tokens WHERE hash=? AND revoked=0", (digest,)
+        db, "SELECT id, name, hash, origin, created_at, read_only FROM auth_tokens WHERE hash=? AND revoked=0", (digest,)
     )
     row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row[2], digest):
         return None
     if row[3] is not None and origin is not None and row[3] != origin:
         return None  # bound to another origin (no Origin at all: see the module docstring)
-    return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4])
+    return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4], read_only=bool(row[5]))
 
 
 def list_tokens(db: sqlite_utils.Database) -> list[TokenInfo]:
-    rows, _ = _run(db, "SELECT id, name, origin, created_at FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid")
-    return [TokenInfo(*row) for row in rows]
+    rows, _ = _run(
+        db, "SELECT id, name, origin, created_at, read_only FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid"
+    )
+    return [TokenInfo(*row[:4], read_only=bool(row[4])) for row in rows]
 
 
 def revoke_token(db: sqlite_utils.Database, name_or_id: str) -> bool:

@@ -113,16 +113,17 @@ def token() -> None:
 
 @token.command("create")
 @click.option("--name", required=True, help="A name to recognise (and revoke) the token by.")
-def token_create(name: str) -> None:
+@click.option("--read-only", is_flag=True, help="Reading only: refused on every writing route and on the WebSocket.")
+def token_create(name: str, read_only: bool) -> None:
     """Print a new API token."""
-    click.echo(auth.create_token(auth.connect(_home()), name))
+    click.echo(auth.create_token(auth.connect(_home()), name, read_only=read_only))
 
 
 @token.command("list")
 def token_list() -> None:
     """List live tokens (never the tokens themselves)."""
     for t in auth.list_tokens(auth.connect(_home())):
-        click.echo(f"{t.id}\t{t.name}\t{t.origin or '-'}\t{t.created_at}")
+        click.echo(f"{t.id}\t{t.name}\t{t.origin or '-'}\t{t.created_at}" + ("\tread-only" if t.read_only else ""))
 
 
 @token.command("revoke")
@@ -151,15 +152,33 @@ def search(query: str, as_json: bool, site: str | None, limit: int) -> None:
 
 
 @main.command("export")
-@click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md", show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), default=None,
-              help="File to write (default: stdout for one conversation, else draftvault-export-TIME.zip).")
+@click.option("--format", "fmt", type=click.Choice(["md", "json", "chatgpt", "openwebui"]), default="md",
+              show_default=True, help="chatgpt: ChatGPT's conversations.json; openwebui: Open WebUI's chat JSON.")
+@click.option("--out", "out_arg", type=click.Path(), default=None,
+              help="File to write (default: stdout for one conversation, else draftvault-export-TIME.zip, or "
+                   ".json for chatgpt/openwebui). With md, an existing folder (or a path ending in /) gets one "
+                   "note per conversation, updating the notes an earlier export wrote there.")
 @click.argument("conversations", nargs=-1)
-def export_cmd(fmt: str, out: Path | None, conversations: tuple[str, ...]) -> None:
-    """Export one conversation as Markdown/JSON, or several (default all) as a .zip."""
-    from . import export
+def export_cmd(fmt: str, out_arg: str | None, conversations: tuple[str, ...]) -> None:
+    """Export one conversation as Markdown/JSON, or several (default all) as a .zip, a folder of notes,
+    or a file that ChatGPT-reading tools and Open WebUI import."""
+    from . import exchange, export
 
+    out = Path(out_arg) if out_arg else None
+    ids = list(conversations) or None
+    stamp = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
     with _vault() as vault:
+        if fmt in ("chatgpt", "openwebui"):
+            out = out or Path(f"draftvault-{fmt}-{stamp}.json")
+            with _progress("Exporting") as progress, open(out, "wb") as f:
+                n = exchange.write(vault, ids, fmt, f, progress=progress)
+            click.echo(f"exported {n} conversations to {out}")
+            return
+        if fmt == "md" and out is not None and (out.is_dir() or out_arg.endswith(("/", os.sep))):
+            with _progress("Exporting") as progress:
+                n = export.export_folder(vault, ids, out, progress=progress)
+            click.echo(f"exported {n} conversations to {out}")
+            return
         if len(conversations) == 1 and (out is None or out.suffix != ".zip"):
             detail = vault.get_conversation(conversations[0])
             if detail is None:
@@ -170,9 +189,9 @@ def export_cmd(fmt: str, out: Path | None, conversations: tuple[str, ...]) -> No
             else:
                 out.write_bytes(data)
             return
-        out = out or Path(f"draftvault-export-{datetime.now(timezone.utc):%Y%m%d-%H%M%S}.zip")
+        out = out or Path(f"draftvault-export-{stamp}.zip")
         with _progress("Exporting") as progress:
-            n = export.export_zip(vault, list(conversations) or None, fmt, out, progress=progress)
+            n = export.export_zip(vault, ids, fmt, out, progress=progress)
     click.echo(f"exported {n} conversations to {out}")
 
 
@@ -195,6 +214,17 @@ def import_chatgpt(path: Path) -> None:
     click.echo(
         f"{r.conversations} conversations: {r.created} new, {r.updated} updated, {r.unchanged} unchanged; {r.turns} turns"
     )
+
+
+@main.command("mcp")
+def mcp_cmd() -> None:
+    """Serve the vault, read-only, to AI assistants (Model Context Protocol on stdio).
+
+    Through the running service (a read-only token: $DRAFTVAULT_TOKEN, else one made for
+    this run), or from the vault file when the service is not running."""
+    from .mcp_server import run
+
+    run(_home())
 
 
 @main.command()

@@ -38,6 +38,7 @@ def _yaml_value(value: str | None, *, time: bool = False) -> str:
 
 def front_matter(detail: models.ConversationDetail) -> str:
     fields = [
+        ("id", _yaml_value(detail.id)),  # the vault's id: a later export finds its note by it
         ("title", _yaml_value(detail.title)),
         ("site", _yaml_value(detail.site)),
         ("url", _yaml_value(detail.url)),
@@ -99,18 +100,66 @@ def export_zip(
         for done, id in enumerate(ids, 1):
             detail = vault.get_conversation(id)
             if detail is not None:
-                stem = file_stem(detail.title, detail.id)
-                name, n = f"{stem}.{fmt}", 1
-                # Same title and id prefix; compared without case, as Windows and macOS do.
-                while name.lower() in used:
-                    n += 1
-                    name = f"{stem}-{n}.{fmt}"
-                used.add(name.lower())
+                name = _unique_name(detail, fmt, used)
                 data = conversation_markdown(detail).encode() if fmt == "md" else conversation_json(detail)
                 zf.writestr(name, data)
                 written += 1
             if progress:
                 progress(done, total)
+    return written
+
+
+def _unique_name(detail: models.ConversationDetail, suffix: str, used: set[str]) -> str:
+    """`file_stem` plus the suffix, numbered when another file took it (same title and id prefix;
+    compared without case, as Windows and macOS do); adds the name to `used`."""
+    stem = file_stem(detail.title, detail.id)
+    name, n = f"{stem}.{suffix}", 1
+    while name.lower() in used:
+        n += 1
+        name = f"{stem}-{n}.{suffix}"
+    used.add(name.lower())
+    return name
+
+
+_FRONT_MATTER_ID = re.compile(r"---\r?\n(?:(?!---).*\r?\n)*?id: *(.+?) *\r?\n")
+
+
+def note_id(path: Path) -> str | None:
+    """The `id` in a Markdown note's front matter (as `front_matter` writes it), else None."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    m = _FRONT_MATTER_ID.match(head)
+    if m is None:
+        return None
+    value = m.group(1)
+    try:
+        return json.loads(value) if value.startswith('"') else value
+    except ValueError:
+        return None
+
+
+def export_folder(vault, ids: list[str] | None, folder: Path, progress: Progress | None = None) -> int:
+    """Writes Markdown notes into `folder` (an Obsidian vault, say); returns how many.
+
+    A conversation whose note is already there (found by the `id` in its front matter,
+    whatever the file is called now) rewrites that note: exporting again updates the
+    notes instead of adding copies. Other files are left alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    notes = {id: p for p in sorted(folder.glob("*.md")) if (id := note_id(p)) is not None}
+    used = {p.name.lower() for p in folder.iterdir()}
+    ids = all_ids(vault) if ids is None else ids
+    written = 0
+    for done, id in enumerate(ids, 1):
+        detail = vault.get_conversation(id)
+        if detail is not None:
+            path = notes.get(detail.id) or folder / _unique_name(detail, "md", used)
+            path.write_text(conversation_markdown(detail), encoding="utf-8")
+            written += 1
+        if progress:
+            progress(done, len(ids))
     return written
 
 

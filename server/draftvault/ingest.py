@@ -108,8 +108,11 @@ class Session:
             raise protocol.ProtocolError(
                 "bad_protocol", f"protocol {frame.protocol} is not spoken here; this server speaks {protocol.PROTOCOL_VERSION}"
             )
-        if self.check_token(frame.token, self.origin) is None:
+        token = self.check_token(frame.token, self.origin)
+        if token is None:
             raise protocol.ProtocolError("unauthorized", "the token is missing, wrong or revoked, or not valid from this origin")
+        if token.read_only:  # ingest writes to the vault
+            raise protocol.ProtocolError("unauthorized", "this token is read-only; the WebSocket needs a full token")
         self.client_id = frame.client_id
         if self.push is not None:
             self.hub.add(id(self), self.push)

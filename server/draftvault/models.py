@@ -73,6 +73,17 @@ class FailureOut(Struct):
     provider_outage: bool = False
 
 
+class BranchOut(Struct):
+    """An earlier thread of a conversation: it leaves the current thread at `from_index`,
+    and `turns` are its own turns from there on (their `index` counts from the start)."""
+
+    id: str
+    from_index: int
+    reason: Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
+    turns: list[TurnOut]
+    replaced_at: str | None = None
+
+
 class ConversationDetail(Struct):
     id: str
     site: Site
@@ -91,6 +102,7 @@ class ConversationDetail(Struct):
     # Records that failed authentication (tampered or damaged), e.g. "turn 12",
     # "title": reported here, while everything else is still shown.
     corrupt: list[str] = []
+    branches: list[BranchOut] = []  # the other threads (edits, regenerations), each from where it leaves `turns`
 
 
 class FailureList(Struct):
