@@ -8,7 +8,7 @@ import { showBadge } from "./lib/badge.js";
 import { copyFromWorker } from "./lib/clipboard.js";
 import { Connection } from "./lib/connection.js";
 import { unsentDraft } from "./lib/drafts.js";
-import { kindInWords, TARGETS } from "./lib/kinds.js";
+import { kindInWords, TARGETS } from "./lib/vocabulary.js";
 import * as outbox from "./lib/outbox.js";
 import { isPaused, loadSettings } from "./lib/settings.js";
 import * as tabs from "./lib/tabs.js";
@@ -115,7 +115,7 @@ function notifyFailure(failure) {
     {
       type: "basic",
       iconUrl: chrome.runtime.getURL("icons/icon128.png"),
-      title: `${kindInWords(failure.kind)}${outage}`,
+      title: `${kindInWords(failure.kind, failure.site)}${outage}`,
       message: `${where} was saved by DraftVault. Resume it where you left off.`,
       buttons: [{ title: "Resume in ChatGPT" }],
       priority: 2,

@@ -1,9 +1,9 @@
 // Options: service address, sites on/off, temporary chats, unpair.
 
 import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
+import { SITES } from "../lib/vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
-const SITES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
 const STATE_WORDS = {
   connected: "Connected to the service",
   connecting: "Connecting…",
@@ -22,7 +22,7 @@ async function render() {
   $("capture-temporary").checked = settings.captureTemporary;
   $("unpair").disabled = !settings.token;
   $("sites").replaceChildren(
-    ...Object.entries(SITES).map(([site, name]) => {
+    ...Object.entries(SITES).map(([site, { name }]) => {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";

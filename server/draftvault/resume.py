@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 
 from . import models
+from .vocabulary import role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
 # with room left for the answer:
@@ -32,8 +33,6 @@ BUDGETS: dict[models.ResumeTarget, int] = {
     "generic": 12_000,
 }
 
-SITE_NAMES = {"chatgpt": "ChatGPT", "claude": "Claude", "gemini": "Gemini"}
-ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 DRAFT_HEADING = "### My next message"
 SEP = "\n\n"
 MIN_BUDGET = 500  # below this not even a preamble and a cut turn fit
@@ -45,7 +44,7 @@ def _preamble(detail: models.ConversationDetail, has_turns: bool, has_draft: boo
     title = (detail.title or "").strip()
     if len(title) > 100:
         title = title[:99] + "…"
-    where = f"a {SITE_NAMES.get(detail.site, detail.site)} chat" + (f" titled “{title}”" if title else "")
+    where = f"a {site_name(detail.site)} chat" + (f" titled “{title}”" if title else "")
     what = {
         (True, True): "Below is the conversation so far, then the message I was about to send.",
         (True, False): "Below is the conversation so far.",
@@ -56,7 +55,7 @@ def _preamble(detail: models.ConversationDetail, has_turns: bool, has_draft: boo
 
 
 def _turn(role: str, text: str) -> str:
-    return f"### {ROLE_HEADINGS.get(role, role.title())}{SEP}{text}"
+    return f"### {role_heading(role)}{SEP}{text}"
 
 
 def _omitted(n: int) -> str:

@@ -1,4 +1,4 @@
-"""The site adapters (extension/sites/*.js) and content/markdown.js on the real captures
+"""The site adapters (extension/sites/*.js) and content/dom-to-markdown.js on the real captures
 in ../shared/fixtures/real/, each served at its site's URL in plain Chromium with the
 extension's modules imported the way the content script imports them.
 

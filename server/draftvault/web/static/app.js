@@ -1,8 +1,9 @@
 // The history page. Everything shown comes from the JSON API (same origin, session
 // cookie) and is untrusted captured text: it only ever reaches the DOM through
-// textContent (here and in markdown.js), never as HTML.
+// textContent (here and in markdown-to-dom.js), never as HTML.
 
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown } from "./markdown-to-dom.js";
+import { kindInWords, siteName, SITES, TARGETS } from "./vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
 const el = (tag, cls, text) => {
@@ -12,21 +13,7 @@ const el = (tag, cls, text) => {
   return e;
 };
 
-const SITES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
-const TARGETS = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini", copilot: "Copilot", generic: "Any assistant" };
-const FAILURES = {
-  error_message: "ChatGPT showed an error",
-  rate_limited: "Rate limited",
-  capacity: "At capacity",
-  http_error: "Server error",
-  stream_incomplete: "Answer cut off",
-  stalled: "Answer stalled",
-  turns_vanished: "Turns vanished",
-  blank_page: "Page went blank",
-  offline: "Went offline",
-  logged_out: "Logged out",
-  tab_closed: "Tab closed mid-answer",
-};
+for (const [value, { name }] of Object.entries(SITES)) $("site").append(Object.assign(el("option", null, name), { value }));
 
 const LIST_LIMIT = 500;
 
@@ -167,7 +154,7 @@ function rowElement(row, i) {
   const body = el("div", "row-body");
   const title = el("div", "row-title", row.title || "Untitled conversation");
   const meta = el("div", "row-meta");
-  meta.append(el("span", "badge site-" + (row.site || ""), SITES[row.site] || row.site || ""));
+  meta.append(el("span", "badge site-" + (row.site || ""), row.site ? siteName(row.site) : ""));
   if (row.status === "failed") meta.append(el("span", "badge failed", "failed"));
   if (row.turn_count !== undefined) meta.append(el("span", null, `${row.turn_count} turns`));
   meta.append(el("time", null, fmtTime(row.updated_at)));
@@ -273,7 +260,7 @@ function renderConversation(c) {
   back.addEventListener("click", closeConversation);
   const title = el("h2", "conv-title", c.title || "Untitled conversation");
   const meta = el("div", "row-meta");
-  meta.append(el("span", "badge site-" + c.site, SITES[c.site] || c.site));
+  meta.append(el("span", "badge site-" + c.site, siteName(c.site)));
   if (c.status === "failed") meta.append(el("span", "badge failed", "failed"));
   if (c.model) meta.append(el("span", null, c.model));
   meta.append(el("span", null, `${c.turn_count} turns`), el("time", null, "updated " + fmtTime(c.updated_at)));
@@ -290,7 +277,7 @@ function renderConversation(c) {
   if (c.corrupt?.length) {
     pane.append(el("p", "warning", "Some records failed their integrity check and are not shown: " + c.corrupt.join(", ")));
   }
-  if (c.failures?.length) pane.append(failuresSection(c.failures));
+  if (c.failures?.length) pane.append(failuresSection(c.failures, c.site));
 
   const turns = el("div", "turns");
   for (const t of c.turns) {
@@ -318,8 +305,8 @@ function actions(c) {
   const bar = el("div", "actions");
   const target = el("select");
   target.setAttribute("aria-label", "Resume target");
-  for (const [value, label] of Object.entries(TARGETS)) {
-    const o = el("option", null, label);
+  for (const [value, { name }] of Object.entries(TARGETS)) {
+    const o = el("option", null, name);
     o.value = value;
     target.append(o);
   }
@@ -342,13 +329,13 @@ function actions(c) {
   return bar;
 }
 
-function failuresSection(failures) {
+function failuresSection(failures, site) {
   const sec = el("section", "failures");
   sec.append(el("h3", null, "Failures"));
   const ul = el("ul");
   for (const f of failures) {
     const li = el("li", f.resolved ? "resolved" : "unresolved");
-    li.append(el("strong", null, FAILURES[f.kind] || f.kind), " · ", el("time", null, fmtTime(f.detected_at)));
+    li.append(el("strong", null, kindInWords(f.kind, site)), " · ", el("time", null, fmtTime(f.detected_at)));
     if (f.provider_outage) li.append(" · ", el("span", "badge failed", "outage confirmed by the provider"));
     li.append(" · ", el("span", null, f.resolved ? `resolved (${f.resolution || "done"})` : "unresolved"));
     if (f.detail) li.append(el("div", "muted", f.detail));
@@ -387,7 +374,7 @@ async function copyResume(id, target) {
     const pack = await getJSON(`/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}`);
     await copyText(pack.text);
     const left = pack.omitted_turns ? `, ${pack.omitted_turns} turns left out` : "";
-    toast(`Copied the resume pack for ${TARGETS[target]} (${pack.chars} characters${left}).`);
+    toast(`Copied the resume pack for ${TARGETS[target].name} (${pack.chars} characters${left}).`);
   } catch (err) {
     failed(err);
   }
