@@ -1,7 +1,9 @@
-// DOM -> Markdown, shared by the site adapters. Reads the rendered answer the way a
-// reader sees it: paragraphs, headings, lists (nested), tables, links, inline code,
-// fenced code with its language (also CodeMirror blocks with no <code>), KaTeX math
-// from its TeX annotation, images as placeholders with their alt text.
+// DOM -> Markdown, shared by the site adapters: writes the turn texts' dialect
+// (docs/markdown.md). Reads the rendered answer the way a reader sees it: paragraphs,
+// headings, lists (nested), tables, links, inline code, fenced code with its language
+// (also CodeMirror blocks with no <code>), KaTeX math from its TeX annotation, images
+// as placeholders with their alt text. The history page's DOM (markdown-to-dom.js)
+// reads back the same: its math carries data-tex, its headings data-level.
 //
 // `special(el)` (optional) lets an adapter render site-specific elements (citation
 // pills, ...): return {inline: "..."} or {block: "..."} to replace the element, or
@@ -43,6 +45,10 @@ function tex(el) {
 
 function math(el) {
   const cls = el.classList;
+  if (el.hasAttribute("data-tex")) {
+    const t = el.getAttribute("data-tex");
+    return cls.contains("math-block") || cls.contains("math-display") ? { block: `$$\n${t}\n$$` } : { inline: `$${t}$` };
+  }
   if (cls.contains("katex-display")) {
     const t = tex(el);
     return t === null ? null : { block: `$$\n${t}\n$$` };
@@ -97,7 +103,11 @@ function codeBlock(pre) {
   const body = cm || code;
   let text = cm ? codeMirrorText(cm) : (code || pre).textContent;
   text = text.replace(/\n+$/, "");
-  const lang = codeLanguage(pre, code, body);
+  return fenced(text, codeLanguage(pre, code, body));
+}
+
+/** A fenced code block, its fence longer than any backtick run in the code. */
+export function fenced(text, lang) {
   let fence = "```";
   while (text.includes(fence)) fence += "`";
   return `${fence}${lang}\n${text}\n${fence}`;
@@ -204,7 +214,8 @@ function blockOf(el, opts) {
   const tag = el.tagName.toUpperCase();
   if (/^H[1-6]$/.test(tag)) {
     const text = tidyInline(inlineOf(el, opts)).replace(/\n/g, " ");
-    return text ? [`${"#".repeat(Number(tag[1]))} ${text}`] : [];
+    const level = Number(el.getAttribute("data-level")) || Number(tag[1]);
+    return text ? [`${"#".repeat(Math.min(6, level))} ${text}`] : [];
   }
   switch (tag) {
     case "UL":

@@ -1,6 +1,6 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
-import { plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { fenced, plainText, toMarkdown } from "../content/dom-to-markdown.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
@@ -19,10 +19,7 @@ function special(el) {
   if (!pre) return null;
   const label = el.querySelector(".code-block-decoration span");
   const lang = label ? label.textContent.trim().toLowerCase().replace(/\s+/g, "") : "";
-  const text = pre.textContent.replace(/\n+$/, "");
-  let fence = "```";
-  while (text.includes(fence)) fence += "`";
-  return { block: `${fence}${lang}\n${text}\n${fence}` };
+  return { block: fenced(pre.textContent.replace(/\n+$/, ""), lang) };
 }
 
 export default {
