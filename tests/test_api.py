@@ -11,8 +11,9 @@ from pathlib import Path
 
 from draftvault import config, protocol
 from frames import encode, signal, snapshot
+from sitepages.base import REAL_FIXTURES
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = REAL_FIXTURES / "chatgpt-export"
 CANARY = "The quokka canary sings 7341 zebra-striped lullabies at midnight"
 DRAFT_CANARY = "Unsent: the axolotl canary hums 9052 violet sonatas"
 

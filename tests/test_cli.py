@@ -15,8 +15,9 @@ import pytest
 
 from draftvault import config, protocol
 from draftvault.vault import Vault
+from sitepages.base import REAL_FIXTURES
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = REAL_FIXTURES / "chatgpt-export"
 
 
 def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

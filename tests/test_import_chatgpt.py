@@ -25,8 +25,9 @@ from hypothesis import strategies as st
 from draftvault.export import conversation_markdown
 from draftvault.importers import chatgpt
 from draftvault.importers.chatgpt import ImportFailed, import_chatgpt_export
+from sitepages.base import REAL_FIXTURES
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = REAL_FIXTURES / "chatgpt-export"
 TREE = REAL / "chatgpt-tree.json"
 EXPORT = REAL / "chatgpt-export.json"
 CITATIONS = REAL / "chatgpt-citations.json"
@@ -171,11 +172,12 @@ def test_split_files_folder_and_zip(vault, tmp_path):
     assert import_chatgpt_export(vault, folder / "conversations-001.json").conversations == 1
 
 
-def test_content_types(vault, tmp_path):
-    def node(id, parent, role, content, children=(), **extra):
-        message = {"id": id, "author": {"role": role}, "create_time": 1.7e9, "content": content, **extra}
-        return id, {"id": id, "message": message, "parent": parent, "children": list(children)}
+def node(id, parent, role, content, children=(), **extra):
+    message = {"id": id, "author": {"role": role}, "create_time": 1.7e9, "content": content, **extra}
+    return id, {"id": id, "message": message, "parent": parent, "children": list(children)}
 
+
+def test_content_types(vault, tmp_path):
     nodes = dict([
         ("root", {"id": "root", "message": None, "parent": None, "children": ["sys"]}),
         node("sys", "root", "system", {"content_type": "text", "parts": ["You are helpful."]}, ["ctx"],
@@ -206,6 +208,34 @@ def test_content_types(vault, tmp_path):
         ("tool", "**Error (timeout):** took too long"),
         ("assistant", "A cat.\n\n$E = mc^2$"),
     ]
+
+
+def test_math_becomes_the_captured_dialect(vault, tmp_path):
+    r"""ChatGPT's export writes math as \( \) and \[ \]; captured pages give $ and $$ lines."""
+    answer = (
+        "Energy is \\(E = mc^2\\), where \\( c \\) is light's speed:\n\n"
+        "\\[\n\\int_0^1 x\\,dx = \\tfrac12\n\\]\n\n"
+        "1. In a list: \\[ a^2 + b^2 = c^2 \\]\n\n"
+        "Code keeps its text: `\\(x\\)` and\n\n```latex\n\\[ y \\]\n```"
+    )
+    nodes = dict([
+        ("root", {"id": "root", "message": None, "parent": None, "children": ["u1"]}),
+        node("u1", "root", "user", {"content_type": "text", "parts": ["What is \\(E\\)?"]}, ["a1"]),
+        node("a1", "u1", "assistant", {"content_type": "text", "parts": [answer]}),
+    ])
+    conv = {"title": "Math", "create_time": 1.7e9, "update_time": 1.7e9, "mapping": nodes, "current_node": "a1",
+            "conversation_id": "math-1"}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_chatgpt_export(vault, path)
+    user, assistant = only(vault).turns
+    assert user.text == "What is \\(E\\)?"  # ChatGPT shows what the user typed as typed
+    assert assistant.text == (
+        "Energy is $E = mc^2$, where $c$ is light's speed:\n\n"
+        "$$\n\\int_0^1 x\\,dx = \\tfrac12\n$$\n\n"
+        "1. In a list:\n   $$\n   a^2 + b^2 = c^2\n   $$\n\n"
+        "Code keeps its text: `\\(x\\)` and\n\n```latex\n\\[ y \\]\n```"
+    )
 
 
 @pytest.mark.parametrize(

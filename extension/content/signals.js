@@ -8,6 +8,7 @@
 // messages and the composer never counts as an error message.
 
 import { MAIN_WORLD } from "../lib/messages.js";
+import { ERROR_PHRASES } from "../lib/vocabulary.js";
 
 const TICK_MS = 1000;
 const CHECK_DELAY_MS = 250;
@@ -16,9 +17,6 @@ const BLANK_MS = 3000; // a page must stay empty this long
 const USER_ACTION_MS = 1500; // turns removed this soon after a click are the user's doing (edit, branch switch)
 const DEFAULT_STALL_SECONDS = 20; // chrome.storage.local `stallSeconds` overrides (tests)
 
-// What ChatGPT (and the other sites) say when something failed.
-const ERROR_PHRASES =
-  /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway time-?out|service unavailable|at capacity|capacity exceeded|too many requests|reached our limit|limit of messages|usage cap|usage limit|rate limit/i;
 
 // Where sites show errors outside the messages: alerts, toasts, banners, error blocks.
 const PLACES = [

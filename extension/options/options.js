@@ -2,9 +2,9 @@
 
 import { MSG } from "../lib/messages.js";
 import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
+import { SITES } from "../lib/vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
-const SITES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
 const STATE_WORDS = {
   connected: "Connected to the service",
   connecting: "Connecting…",
@@ -23,7 +23,7 @@ async function render() {
   $("capture-temporary").checked = settings.captureTemporary;
   $("unpair").disabled = !settings.token;
   $("sites").replaceChildren(
-    ...Object.entries(SITES).map(([site, name]) => {
+    ...Object.entries(SITES).map(([site, { name }]) => {
       const label = document.createElement("label");
       const box = document.createElement("input");
       box.type = "checkbox";

@@ -5,7 +5,7 @@
 
 import { api } from "../lib/api.js";
 import { unsentDraft } from "../lib/drafts.js";
-import { kindInWords, TARGETS } from "../lib/kinds.js";
+import { kindInWords, siteName, TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
 
@@ -75,8 +75,6 @@ $("pair-form").addEventListener("submit", async (event) => {
 
 // ---- this tab ----------------------------------------------------------------------
 
-const SITE_NAMES = { chatgpt: "ChatGPT", claude: "Claude", gemini: "Gemini" };
-
 async function currentTabId() {
   const fromQuery = new URLSearchParams(location.search).get("tab");
   if (fromQuery) return Number(fromQuery);
@@ -88,7 +86,7 @@ async function loadTab() {
   tabId = await currentTabId();
   tabState = tabId == null ? null : await chrome.tabs.sendMessage(tabId, { type: MSG.TAB_STATE }).catch(() => null);
   if (!tabState) return;
-  const site = SITE_NAMES[tabState.site] || tabState.site;
+  const site = siteName(tabState.site);
   const turns = `${tabState.turns} turn${tabState.turns === 1 ? "" : "s"}`;
   const draft = tabState.draftChars ? `draft ${tabState.draftChars.toLocaleString()} characters` : "no draft";
   let text = `${site} · ${turns} · ${draft}`;
@@ -107,6 +105,14 @@ $("pause-tab").addEventListener("change", (e) => setTabPaused(tabId, e.target.ch
 $("pause-site").addEventListener("change", (e) => setSitePaused(tabState.site, e.target.checked).then(pauseChanged));
 
 // ---- failed sessions -------------------------------------------------------------
+
+// The assistants a pack can be opened in (those with a page; ChatGPT has its own
+// button) or copied for.
+const targetOptions = (keep) =>
+  Object.entries(TARGETS).filter(keep).map(([value, t]) => Object.assign(document.createElement("option"), { value, textContent: t.name }));
+const failureTemplate = $("failure-template").content;
+failureTemplate.querySelector(".open-target").append(...targetOptions(([key, t]) => t.url && key !== "chatgpt"));
+failureTemplate.querySelector(".copy-target").append(...targetOptions(() => true));
 
 async function copy(text) {
   await navigator.clipboard.writeText(text);
@@ -139,9 +145,9 @@ function renderFailure(failure, detail) {
   const item = $("failure-template").content.firstElementChild.cloneNode(true);
   item.dataset.failure = failure.id;
   item.dataset.conversation = failure.conversation;
-  const site = detail ? SITE_NAMES[detail.site] || detail.site : "";
+  const site = detail ? siteName(detail.site) : "";
   item.querySelector(".title").textContent = (detail && detail.title) || (site ? `Untitled ${site} chat` : "Untitled chat");
-  let kind = kindInWords(failure.kind);
+  let kind = kindInWords(failure.kind, detail && detail.site);
   if (failure.provider_outage) kind += " — outage confirmed by the provider";
   if (failure.detail) kind += `: “${failure.detail}”`;
   item.querySelector(".kind").textContent = kind;

@@ -1,7 +1,8 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { partsMarkdown, plainText, toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { SITES } from "../lib/vocabulary.js";
 import { all, byTag, composerMembers, errorText, first, outside } from "./common.js";
 
 const TURNS = [
@@ -72,8 +73,7 @@ function messageMarkdown(msg) {
 
 export default {
   site: "chatgpt",
-  hosts: ["chatgpt.com", "chat.openai.com"],
-  newChatUrl: "https://chatgpt.com/",
+  hosts: SITES.chatgpt.hosts,
 
   // Shared links are read-only copies of someone's chat.
   ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),

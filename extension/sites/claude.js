@@ -1,6 +1,7 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
-import { partsMarkdown, toMarkdown } from "../content/markdown.js";
+import { partsMarkdown, toMarkdown } from "../content/dom-to-markdown.js";
+import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const USER = '[data-testid="user-message"]';
@@ -31,8 +32,7 @@ function isTurn(el) {
 
 export default {
   site: "claude",
-  hosts: ["claude.ai"],
-  newChatUrl: "https://claude.ai/new",
+  hosts: SITES.claude.hosts,
 
   ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),
 

@@ -1,6 +1,7 @@
 // Helpers the site adapters share: selector fallbacks and composer reading/filling.
 
-import { plainText } from "../content/markdown.js";
+import { plainText } from "../content/dom-to-markdown.js";
+import { ALERT_WORDS } from "../lib/vocabulary.js";
 
 /** The first element matching any of the selectors, tried in order. */
 export function first(root, selectors) {
@@ -118,7 +119,7 @@ export function errorText(doc, { classes = [], alerts = [], thread = null }) {
   if (!alerts.length) return null;
   for (const el of outside(doc, thread, alerts.join(", "))) {
     const text = clean(el);
-    if (text && ERROR_WORDS.test(text)) return text;
+    if (text && ALERT_WORDS.test(text)) return text;
   }
   return null;
 }
@@ -130,6 +131,3 @@ export function byTag(doc, tag, test) {
   for (const el of doc.getElementsByTagName(tag)) if (test(el)) out.push(el);
   return out;
 }
-
-export const ERROR_WORDS =
-  /went wrong|error|network|capacity|too many requests|rate limit|bad gateway|unavailable|timed out|failed|try again|limit|interrupted/i;

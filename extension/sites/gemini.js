@@ -1,6 +1,7 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
-import { fenced, labelLanguage, plainText, toMarkdown } from "../content/markdown.js";
+import { fenced, labelLanguage, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
 const TURNS = ["user-query, model-response", ".query-content, message-content"];
@@ -24,8 +25,7 @@ function special(el) {
 
 export default {
   site: "gemini",
-  hosts: ["gemini.google.com"],
-  newChatUrl: "https://gemini.google.com/app",
+  hosts: SITES.gemini.hosts,
 
   ignore: (loc) => /^\/share(\/|$)/.test(loc.pathname),
 

@@ -3,7 +3,7 @@
 // desktop notification), dropped when a resume action resolves one.
 
 import { api } from "../lib/api.js";
-import { kindInWords } from "../lib/kinds.js";
+import { kindInWords } from "../lib/vocabulary.js";
 
 export class Failures {
   /** onChange(): the count changed (the badge shows it). */
@@ -59,7 +59,7 @@ function notify(failure) {
     {
       type: "basic",
       iconUrl: chrome.runtime.getURL("icons/icon128.png"),
-      title: `${kindInWords(failure.kind)}${outage}`,
+      title: `${kindInWords(failure.kind, failure.site)}${outage}`,
       message: `${where} was saved by DraftVault. Resume it where you left off.`,
       buttons: [{ title: "Resume in ChatGPT" }],
       priority: 2,

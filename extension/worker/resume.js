@@ -6,7 +6,7 @@
 import { api } from "../lib/api.js";
 import { copyFromWorker } from "../lib/clipboard.js";
 import { unsentDraft } from "../lib/drafts.js";
-import { TARGETS } from "../lib/kinds.js";
+import { TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import * as tabs from "../lib/tabs.js";
 

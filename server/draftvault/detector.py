@@ -47,6 +47,7 @@ from typing import Callable
 
 from . import protocol
 from .capture_health import CaptureHealth
+from .vocabulary import CAPACITY_PHRASES, RATE_LIMIT_PHRASES
 from .protocol import FailureKind, SignalKind
 
 # ---- the one mapping: page signal -> failure kind ---------------------------
@@ -71,26 +72,13 @@ AT_RISK_ONLY: frozenset[SignalKind] = frozenset({"offline"})
 # What an aborted stream reports after the user pressed stop: not failures.
 AFTER_STOP: frozenset[SignalKind] = frozenset({"stream_incomplete", "stalled"})
 
-RATE_LIMIT_TEXT = (
-    "too many requests",
-    "rate limit",
-    "usage limit",
-    "usage cap",
-    "reached our limit",
-    "reached the current usage",
-    "hit your limit",
-    "limit of messages",
-    "message limit",
-)
-CAPACITY_TEXT = ("at capacity", "capacity exceeded", "over capacity", "exceeded capacity")
-
 
 def _refine(kind: FailureKind, signal: protocol.Signal) -> FailureKind:
     if signal.kind == "error_message":
         text = (signal.detail or "").lower()
-        if any(words in text for words in RATE_LIMIT_TEXT):
+        if any(words in text for words in RATE_LIMIT_PHRASES):
             return "rate_limited"
-        if any(words in text for words in CAPACITY_TEXT):
+        if any(words in text for words in CAPACITY_PHRASES):
             return "capacity"
     if signal.kind == "http_error" and signal.status == 429:
         return "rate_limited"

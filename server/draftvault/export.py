@@ -17,10 +17,10 @@ from typing import BinaryIO, Callable, Literal
 import msgspec
 
 from . import models
+from .vocabulary import role_heading
 
 Progress = Callable[[int, int], None]
 
-_ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
 # reads as line breaks (json.dumps already escapes C0 controls, quotes and backslashes).
 _YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
@@ -52,7 +52,7 @@ def front_matter(detail: models.ConversationDetail) -> str:
 
 def conversation_markdown(detail: models.ConversationDetail) -> str:
     parts = [front_matter(detail), f"\n# {_one_line(detail.title) or 'Untitled conversation'}\n"]
-    sections = [(_ROLE_HEADINGS.get(t.role, t.role.title()), t.text) for t in detail.turns]
+    sections = [(role_heading(t.role), t.text) for t in detail.turns]
     if detail.draft and detail.draft.text.strip():
         sections.append(("Unsent draft", detail.draft.text))
     for heading, text in sections:

@@ -60,7 +60,7 @@ SignalKind = Literal[
 # `failure` frame, the popup and the history page. detector.py maps signals and
 # silence onto these.
 FailureKind = Literal[
-    "error_message",  # ChatGPT showed an error ("Something went wrong", ...)
+    "error_message",  # the site showed an error ("Something went wrong", ...)
     "rate_limited",  # "Too many requests", usage or rate limits, HTTP 429
     "capacity",  # "at capacity" / capacity exceeded
     "http_error",  # the conversation request failed with a 5xx

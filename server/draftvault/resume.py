@@ -11,9 +11,9 @@ the same conversation, target and budget give the same text.
 
 from __future__ import annotations
 
-import re
-
 from . import models
+from .markdown import blocks, opens_block
+from .vocabulary import role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
 # with room left for the answer:
@@ -32,20 +32,16 @@ BUDGETS: dict[models.ResumeTarget, int] = {
     "generic": 12_000,
 }
 
-SITE_NAMES = {"chatgpt": "ChatGPT", "claude": "Claude", "gemini": "Gemini"}
-ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 DRAFT_HEADING = "### My next message"
 SEP = "\n\n"
 MIN_BUDGET = 500  # below this not even a preamble and a cut turn fit
-
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
 
 
 def _preamble(detail: models.ConversationDetail, has_turns: bool, has_draft: bool) -> str:
     title = (detail.title or "").strip()
     if len(title) > 100:
         title = title[:99] + "…"
-    where = f"a {SITE_NAMES.get(detail.site, detail.site)} chat" + (f" titled “{title}”" if title else "")
+    where = f"a {site_name(detail.site)} chat" + (f" titled “{title}”" if title else "")
     what = {
         (True, True): "Below is the conversation so far, then the message I was about to send.",
         (True, False): "Below is the conversation so far.",
@@ -56,45 +52,18 @@ def _preamble(detail: models.ConversationDetail, has_turns: bool, has_draft: boo
 
 
 def _turn(role: str, text: str) -> str:
-    return f"### {ROLE_HEADINGS.get(role, role.title())}{SEP}{text}"
+    return f"### {role_heading(role)}{SEP}{text}"
 
 
 def _omitted(n: int) -> str:
     return f"[{n} earlier turn{'s' if n != 1 else ''} omitted]"
 
 
-def _blocks(text: str) -> list[str]:
-    """Split Markdown into blocks at blank lines, never inside a code fence or $$ math."""
-    blocks: list[str] = []
-    current: list[str] = []
-    fence: str | None = None  # the open fence's marker, or "$$"
-    for line in text.split("\n"):
-        if fence is None and not line.strip() and current:
-            blocks.append("\n".join(current))
-            current = []
-            continue
-        if fence is None and not line.strip():
-            continue
-        current.append(line)
-        m = _FENCE.match(line)
-        if fence is None:
-            if m:
-                fence = m.group(1)
-            elif line.strip() == "$$":
-                fence = "$$"
-        elif (fence == "$$" and line.strip() == "$$") or (m and m.group(1).startswith(fence) and not m.group(2).strip()):
-            fence = None
-    if current:
-        blocks.append("\n".join(current))
-    return blocks
-
-
 def _cut_block(block: str, limit: int) -> str:
     """The end of one block in at most `limit` characters, whole lines, a code or math
     block reopened with its opening line."""
     lines = block.split("\n")
-    m = _FENCE.match(lines[0])
-    head = lines[0] + "\n" if (m or lines[0].strip() == "$$") and len(lines) > 1 else ""
+    head = lines[0] + "\n" if opens_block(lines[0]) and len(lines) > 1 else ""
     kept: list[str] = []
     size = len(head)
     for line in reversed(lines[1:] if head else lines):
@@ -111,11 +80,10 @@ def _cut_start(text: str, limit: int) -> str:
     """The end of `text` in at most `limit` characters, after a marker saying what was cut."""
     if len(text) <= limit:
         return text
-    blocks = _blocks(text)
     kept: list[str] = []
     size = 0
     marker_room = len(f"[… {len(text)} characters cut]") + len(SEP)
-    for block in reversed(blocks):
+    for block in reversed(blocks(text)):
         extra = len(block) + (len(SEP) if kept else 0)
         if size + extra + marker_room > limit:
             if not kept:

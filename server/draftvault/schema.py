@@ -1,7 +1,8 @@
-"""Generate the JSON Schema in shared_schema/ from the msgspec Structs.
+"""Generate the JSON Schema in shared_schema/ from the msgspec Structs, and the
+JavaScript copies of vocabulary.py for the extension and the history page.
 
 `python -m draftvault.schema` writes the files; `--check` exits 1 when the
-committed files differ from what the Structs generate (tests/test_schema.py runs it).
+committed files differ from what the sources generate (tests/test_schema.py runs it).
 """
 
 from __future__ import annotations
@@ -13,9 +14,13 @@ from pathlib import Path
 
 import msgspec
 
-from . import models, protocol
+from . import models, protocol, vocabulary
 
-ROOT = Path(__file__).resolve().parents[2] / "shared_schema"
+REPO = Path(__file__).resolve().parents[2]
+ROOT = REPO / "shared_schema"
+# The vocabulary's JavaScript copies: the page is served by the service and cannot
+# import the extension's files, so each gets its own.
+VOCABULARY_JS = (REPO / "extension" / "lib" / "vocabulary.js", Path(__file__).parent / "web" / "static" / "vocabulary.js")
 
 
 def _schema(title: str, union_names: dict[str, object]) -> dict:
@@ -67,20 +72,25 @@ def render(doc: dict) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def generated() -> dict[Path, str]:
+    """Every generated file and its text."""
+    files = {ROOT / name: render(doc) for name, doc in documents().items()}
+    files.update(dict.fromkeys(VOCABULARY_JS, vocabulary.javascript()))
+    return files
+
+
 def main(argv: list[str]) -> int:
     check = "--check" in argv
     stale = []
-    for name, doc in documents().items():
-        path = ROOT / name
-        text = render(doc)
+    for path, text in generated().items():
         if check:
             if not path.exists() or path.read_text() != text:
-                stale.append(name)
+                stale.append(str(path.relative_to(REPO)))
         else:
             path.write_text(text)
             print(f"wrote {path}")
     if stale:
-        print(f"stale schema: {', '.join(stale)}; run scripts/gen-schema", file=sys.stderr)
+        print(f"stale generated files: {', '.join(stale)}; run scripts/gen-schema", file=sys.stderr)
         return 1
     return 0
 

@@ -155,7 +155,8 @@ def test_every_kind_of_failure_reaches_the_api_and_the_popup(browser_ctx, server
     failures = server.api("GET", "/api/failures", params={"resolved": "false"})["items"]
     popup = browser_ctx.popup()
     popup.wait_for_function("n => document.querySelectorAll('#failure-list .failure').length === n", arg=len(failures))
-    words = popup.evaluate("async () => (await import('../lib/kinds.js')).KIND_WORDS")
+    words = {f["kind"]: popup.evaluate("async ([k, s]) => (await import('../lib/vocabulary.js')).kindInWords(k, s)",
+                                       [f["kind"], "chatgpt"]) for f in failures}
     shown = popup.evaluate(
         """() => Object.fromEntries([...document.querySelectorAll('#failure-list .failure')]
                  .map(li => [li.dataset.failure, li.querySelector('.kind').textContent]))"""

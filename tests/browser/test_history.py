@@ -19,10 +19,11 @@ import pytest
 from draftvault import protocol
 from frames import encode, signal, snapshot
 from draftvault.vault import Vault
+from sitepages.base import REAL_FIXTURES
 
 pytestmark = pytest.mark.browser
 
-REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = REAL_FIXTURES / "chatgpt-export"
 HOSTILE = (
     'Look: <img src=x onerror="window.__pwned=1"> then <script>window.__pwned=2</script> '
     "and [a link](javascript:window.__pwned=3) <iframe src=javascript:window.__pwned=4></iframe>"

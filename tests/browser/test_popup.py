@@ -163,7 +163,7 @@ def test_failed_session_listed_copied_and_dismissed(browser_ctx, server, failed_
     popup = open_popup(ctx)
     item = popup.wait_for_selector(f"li.failure[data-failure='{failure.id}']")
     assert item.query_selector(".title").text_content() == "Sorting lists"
-    assert item.query_selector(".kind").text_content() == "The chat showed an error: “Something went wrong”"
+    assert item.query_selector(".kind").text_content() == "ChatGPT showed an error: “Something went wrong”"
     assert re.match(r"^\d+ s ago · ", item.query_selector(".when").text_content())
     assert popup.text_content("#failure-count") == "(1)"
     # the status dot speaks of the connection only: green beside "Connected", failures or not
@@ -258,7 +258,7 @@ def test_failure_in_the_page_turns_the_badge_red_and_notifies(browser_ctx, serve
     popup = open_popup(ctx)
     item = popup.wait_for_selector(f"li.failure[data-failure='{failure['id']}']")
     assert item.query_selector(".title").text_content() == "Monads"
-    assert item.query_selector(".kind").text_content().startswith("The chat showed an error")
+    assert item.query_selector(".kind").text_content().startswith("ChatGPT showed an error")
     item.query_selector(".dismiss").click()
     ctx.wait_status(lambda s: s["failures"] == 0, what="the badge cleared")
     assert ctx.sw_eval("chrome.action.getBadgeText({})") == ""

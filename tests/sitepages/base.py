@@ -346,7 +346,7 @@ def launch_plain(playwright):
 
 def route_extension_modules(context, origin: str) -> None:
     """Serve extension/ under `origin`/__dv_ext/ so a page can import() the content
-    modules (markdown.js, sites/*.js) the way the extension loads them."""
+    modules (dom-to-markdown.js, sites/*.js) the way the extension loads them."""
 
     def handle(route):
         rel = urlsplit(route.request.url).path[len(EXT_PATH):]

@@ -25,6 +25,7 @@ from typing import IO, Any, Callable, Iterator
 import msgspec
 
 from .. import models
+from ..markdown import fence, link, normalise_math, quote
 
 Progress = Callable[[int, int], None]
 Turn = tuple[str, str]  # (role, Markdown text)
@@ -235,22 +236,6 @@ def _iso(t: float | None) -> str | None:
     return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
 
 
-def _fence(code: str, language: str = "") -> str:
-    ticks = "```"
-    while ticks in code:
-        ticks += "`"
-    return f"{ticks}{language}\n" + code.rstrip("\n") + f"\n{ticks}"
-
-
-def _link(title: str | None, url: str) -> str:
-    label = (title or url).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-    return f"[{label}]({url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"
-
-
-def _quote(text: str) -> str:
-    return "\n".join("> " + line if line else ">" for line in text.strip("\n").split("\n"))
-
-
 def _with_citations(text: str, metadata: dict[str, Any]) -> str:
     """Replaces citation markers by Markdown links to the cited pages."""
     spans: list[tuple[int, int, list[str]]] = []
@@ -258,14 +243,14 @@ def _with_citations(text: str, metadata: dict[str, Any]) -> str:
         meta = c.get("metadata") or {}
         s, e = c.get("start_ix"), c.get("end_ix")
         if isinstance(s, int) and isinstance(e, int) and 0 <= s <= e <= len(text):
-            spans.append((s, e, [_link(meta.get("title"), meta["url"])] if meta.get("url") else []))
+            spans.append((s, e, [link(meta.get("title"), meta["url"])] if meta.get("url") else []))
     for r in metadata.get("content_references") or ():
         s, e, matched = r.get("start_idx"), r.get("end_idx"), r.get("matched_text")
         if not (isinstance(s, int) and isinstance(e, int) and matched and text[s:e] == matched):
             continue
-        links = [_link(i.get("title"), i["url"]) for i in r.get("items") or () if i.get("url")]
+        links = [link(i.get("title"), i["url"]) for i in r.get("items") or () if i.get("url")]
         if not links and r.get("url"):
-            links = [_link(r.get("title"), r["url"])]
+            links = [link(r.get("title"), r["url"])]
         spans.append((s, e, links))
     # Adjacent markers (one claim, several sources) become one parenthesis.
     spans.sort()
@@ -311,17 +296,19 @@ def _render(msg: _Message) -> Turn | None:
     if kind in ("text", "multimodal_text"):
         text = "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
         text = _with_citations(text, meta)
+        if role == "assistant":  # ChatGPT shows user text as typed
+            text = normalise_math(text)
     elif kind == "code":
         lang = "" if c.language in (None, "unknown") else c.language
-        text = _fence(c.text or "", lang or ("python" if msg.recipient == "python" else ""))
+        text = fence(c.text or "", lang or ("python" if msg.recipient == "python" else ""))
     elif kind == "execution_output":
-        text = _fence(c.text or "")
+        text = fence(c.text or "")
     elif kind == "tether_browsing_display":
         result = _SEARCH_MARK.sub(lambda m: f"[{m[1]}] {m[2]}" + (f" ({m[3]})" if m[3] else ""), c.result or "")
-        text = _quote(result) if result.strip() else ""
+        text = quote(result) if result.strip() else ""
     elif kind == "tether_quote":
-        source = _link(c.title or c.domain, c.url) if c.url else (c.title or "")
-        text = _quote(c.text or "") + (f"\n\n{source}" if source else "")
+        source = link(c.title or c.domain, c.url) if c.url else (c.title or "")
+        text = quote(c.text or "") + (f"\n\n{source}" if source else "")
     elif kind == "system_error":
         text = f"**Error{' (' + c.name + ')' if c.name else ''}:** {c.text or ''}"
     else:  # a type this import does not know: keep whatever text it carries

@@ -7,7 +7,8 @@ import { onKey } from "./keys.js";
 import { followFocus, list, refresh, toggleSelected, updateCursor } from "./list.js";
 import { connectReader, openConversation } from "./reader.js";
 import { exportZip, importFile } from "./transfer.js";
-import { $ } from "./ui.js";
+import { $, el } from "./ui.js";
+import { SITES } from "./vocabulary.js";
 
 function debounce(fn, ms) {
   let timer = 0;
@@ -18,6 +19,7 @@ function debounce(fn, ms) {
 }
 
 function main() {
+  for (const [value, { name }] of Object.entries(SITES)) $("site").append(Object.assign(el("option", null, name), { value }));
   connectReader({
     shown: () => updateCursor(false),
     closed: () => updateCursor(true),

@@ -2,7 +2,7 @@
 // highlighted row (the cursor) and the rows chosen for export.
 
 import { getJSON } from "./api.js";
-import { SITES } from "./labels.js";
+import { siteName } from "./vocabulary.js";
 import { openConversation, openId } from "./reader.js";
 import { $, el, failed, fmtTime } from "./ui.js";
 
@@ -102,7 +102,7 @@ function rowElement(row, i) {
   const body = el("div", "row-body");
   const title = el("div", "row-title", row.title || "Untitled conversation");
   const meta = el("div", "row-meta");
-  meta.append(el("span", "badge site-" + (row.site || ""), SITES[row.site] || row.site || ""));
+  meta.append(el("span", "badge site-" + (row.site || ""), row.site ? siteName(row.site) : ""));
   if (row.status === "failed") meta.append(el("span", "badge failed", "failed"));
   if (row.turn_count !== undefined) meta.append(el("span", null, `${row.turn_count} turns`));
   meta.append(el("time", null, fmtTime(row.updated_at)));

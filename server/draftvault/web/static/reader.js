@@ -2,8 +2,8 @@
 // and its actions (copy a resume pack, export, delete).
 
 import { api, getJSON } from "./api.js";
-import { FAILURES, SITES, TARGETS } from "./labels.js";
-import { renderMarkdown } from "./markdown.js";
+import { renderMarkdown } from "./markdown-to-dom.js";
+import { kindInWords, siteName, TARGETS } from "./vocabulary.js";
 import { $, copyText, el, failed, fmtTime, toast } from "./ui.js";
 
 let open = null; // the conversation shown
@@ -56,7 +56,7 @@ function renderConversation(c) {
   back.addEventListener("click", closeConversation);
   const title = el("h2", "conv-title", c.title || "Untitled conversation");
   const meta = el("div", "row-meta");
-  meta.append(el("span", "badge site-" + c.site, SITES[c.site] || c.site));
+  meta.append(el("span", "badge site-" + c.site, siteName(c.site)));
   if (c.status === "failed") meta.append(el("span", "badge failed", "failed"));
   if (c.model) meta.append(el("span", null, c.model));
   meta.append(el("span", null, `${c.turn_count} turns`), el("time", null, "updated " + fmtTime(c.updated_at)));
@@ -73,7 +73,7 @@ function renderConversation(c) {
   if (c.corrupt?.length) {
     pane.append(el("p", "warning", "Some records failed their integrity check and are not shown: " + c.corrupt.join(", ")));
   }
-  if (c.failures?.length) pane.append(failuresSection(c.failures));
+  if (c.failures?.length) pane.append(failuresSection(c.failures, c.site));
   pane.append(turnsSection(c.turns));
   if (c.draft || c.drafts?.length) pane.append(draftsSection(c));
   pane.scrollTop = 0;
@@ -104,7 +104,7 @@ function actions(c) {
   const bar = el("div", "actions");
   const target = el("select");
   target.setAttribute("aria-label", "Resume target");
-  for (const [value, label] of Object.entries(TARGETS)) {
+  for (const [value, { name: label }] of Object.entries(TARGETS)) {
     const o = el("option", null, label);
     o.value = value;
     target.append(o);
@@ -128,13 +128,13 @@ function actions(c) {
   return bar;
 }
 
-function failuresSection(failures) {
+function failuresSection(failures, site) {
   const sec = el("section", "failures");
   sec.append(el("h3", null, "Failures"));
   const ul = el("ul");
   for (const f of failures) {
     const li = el("li", f.resolved ? "resolved" : "unresolved");
-    li.append(el("strong", null, FAILURES[f.kind] || f.kind), " · ", el("time", null, fmtTime(f.detected_at)));
+    li.append(el("strong", null, kindInWords(f.kind, site)), " · ", el("time", null, fmtTime(f.detected_at)));
     if (f.provider_outage) li.append(" · ", el("span", "badge failed", "outage confirmed by the provider"));
     li.append(" · ", el("span", null, f.resolved ? `resolved (${f.resolution || "done"})` : "unresolved"));
     if (f.detail) li.append(el("div", "muted", f.detail));
@@ -171,7 +171,7 @@ async function copyResume(id, target) {
     const pack = await getJSON(`/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}`);
     await copyText(pack.text);
     const left = pack.omitted_turns ? `, ${pack.omitted_turns} turns left out` : "";
-    toast(`Copied the resume pack for ${TARGETS[target]} (${pack.chars} characters${left}).`);
+    toast(`Copied the resume pack for ${TARGETS[target].name} (${pack.chars} characters${left}).`);
   } catch (err) {
     failed(err);
   }

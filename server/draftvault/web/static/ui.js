@@ -1,6 +1,6 @@
 // The history page's small shared pieces: element helpers, times, the toast, error
 // display and the clipboard. Everything shown is untrusted captured text: it only
-// ever reaches the DOM through textContent (here and in markdown.js), never as HTML.
+// ever reaches the DOM through textContent (here and in markdown-to-dom.js), never as HTML.
 
 import { SignedOut } from "./api.js";
 

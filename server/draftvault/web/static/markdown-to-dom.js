@@ -1,8 +1,12 @@
-// A small, safe Markdown renderer: it builds DOM nodes with textContent and never
-// parses HTML, so captured text (untrusted) can only ever show up as text. Covers
-// what chat answers use: headings, paragraphs, lists, tables, block quotes, rules,
-// fenced code (highlighted), inline code, emphasis, links (http/https/mailto only),
-// and math ($...$, $$...$$, \(...\), \[...\]) shown as styled TeX.
+// Markdown -> DOM for the history page: a small, safe renderer of the turn texts'
+// dialect (docs/markdown.md). It builds DOM nodes with textContent and never parses
+// HTML, so captured text (untrusted) can only ever show up as text. Covers what chat
+// answers use: headings, paragraphs, lists, tables, block quotes, rules, fenced code
+// (highlighted), inline code, emphasis, links (http/https/mailto only), and math
+// ($...$, $$...$$, and older imports' \(...\), \[...\]) shown as styled TeX.
+// What the presentation hides stays in the DOM, so the extension's dom-to-markdown.js
+// reads the same Markdown back: a heading's level (data-level), the TeX (data-tex),
+// the code's language (class language-x; the visible label is aria-hidden).
 
 import { highlight } from "./highlight.js";
 import { renderTex } from "./math.js";
@@ -74,6 +78,7 @@ function renderBlocks(lines, parent) {
     } else if ((m = HEADING.exec(line))) {
       flush();
       const h = el("h" + Math.min(6, m[1].length + 2)); // turn headings sit below the page's
+      h.dataset.level = m[1].length;
       inline(m[2], h);
       parent.append(h);
       i++;
@@ -121,6 +126,7 @@ function isDisplayMathStart(lines, i, m) {
 function math(tag, cls, tex) {
   const e = el(tag, cls);
   e.title = tex;
+  e.dataset.tex = tex;
   renderTex(tex, e);
   return e;
 }
@@ -128,8 +134,9 @@ function math(tag, cls, tex) {
 function codeBlock(source, lang) {
   const wrap = el("div", "code-block");
   const label = el("div", "code-lang", lang || "text");
+  label.setAttribute("aria-hidden", "true");
   const pre = el("pre");
-  const code = el("code");
+  const code = el("code", lang ? "language-" + lang : undefined);
   highlight(code, source, lang);
   pre.append(code);
   wrap.append(label, pre);

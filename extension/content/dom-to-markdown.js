@@ -1,9 +1,12 @@
-// DOM -> Markdown, shared by the site adapters. Reads the rendered answer the way a
-// reader sees it: paragraphs, headings, lists (nested), tables, links, inline code,
-// fenced code with its language (also CodeMirror blocks with no <code>), math from its
-// TeX (KaTeX's annotation, or a `data-math` attribute as Gemini ships it), images as
-// placeholders with their alt text. What it cannot turn into Markdown keeps its
-// visible text (a formula without TeX, a site's own element wrapping blocks).
+// DOM -> Markdown, shared by the site adapters: writes the turn texts' dialect
+// (docs/markdown.md). Reads the rendered answer the way a reader sees it: paragraphs,
+// headings, lists (nested), tables, links, inline code, fenced code with its language
+// (also CodeMirror blocks with no <code>), math from its TeX (KaTeX's annotation, or a
+// `data-math` attribute as Gemini ships it), images as placeholders with their alt
+// text. What it cannot turn into Markdown keeps its visible text (a formula without
+// TeX, a site's own element wrapping blocks). The history page's DOM
+// (markdown-to-dom.js) reads back the same: its math carries data-tex, its headings
+// data-level.
 //
 // Options: `special(el)` lets an adapter render site-specific elements (citation
 // pills, ...): return {inline: "..."} or {block: "..."} to replace the element
@@ -60,6 +63,11 @@ function dataMath(el) {
 }
 
 function math(el) {
+  // The history page's own math (markdown-to-dom.js) keeps its TeX in data-tex.
+  if (el.hasAttribute("data-tex")) {
+    const block = el.classList.contains("math-block") || el.classList.contains("math-display");
+    return asMath(el.getAttribute("data-tex"), block);
+  }
   if (el.hasAttribute("data-math")) return dataMath(el);
   const cls = el.classList;
   const display = cls.contains("katex-display") || (cls.contains("katex") && el.closest(".katex-display") !== null);
@@ -237,7 +245,8 @@ function blockOf(el, opts) {
   const tag = el.tagName.toUpperCase();
   if (/^H[1-6]$/.test(tag)) {
     const text = tidyInline(inlineOf(el, opts)).replace(/\n/g, " ");
-    return text ? [`${"#".repeat(Number(tag[1]))} ${text}`] : [];
+    const level = Number(el.getAttribute("data-level")) || Number(tag[1]);
+    return text ? [`${"#".repeat(Math.min(6, level))} ${text}`] : [];
   }
   switch (tag) {
     case "UL":
