@@ -188,7 +188,7 @@ def test_import_search_filter_open_export_delete(context, server, tmp_path):
         pane.get_by_role("link", name="Export .md").click()
     status, expected_md = call(server, "GET", f"/api/conversations/{code_id}/export.md")
     assert Path(dl.value.path()).read_bytes() == expected_md
-    assert expected_md.decode().startswith('---\ntitle: "Conversation 2"\n')
+    assert expected_md.decode().startswith(f'---\nid: "{code_id}"\ntitle: "Conversation 2"\n')
 
     # Select two rows from the keyboard and export them as a zip.
     page.keyboard.press("Escape")  # back to the list
