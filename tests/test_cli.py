@@ -50,7 +50,9 @@ def test_status(home, server):
     assert "conversations: 0" in out
     assert re.search(rf"service: running, pid {server.proc.pid} on 127\.0\.0\.1:{server.port}", out)
     second = dv("serve", "--port", str(server.port + 1), check=False)
-    assert second.returncode == 2 and "already runs" in second.stderr
+    assert second.returncode == 2, second.stderr
+    assert f"already running on this vault: pid {server.proc.pid}, port {server.port}" in second.stderr
+    assert "Traceback" not in second.stderr
     server.stop()
     seed(home)
     out = dv("status").stdout

@@ -12,13 +12,11 @@ import re
 import unicodedata
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Literal
+from typing import BinaryIO, Literal
 
 import msgspec
 
 from . import models
-
-Progress = Callable[[int, int], None]
 
 _ROLE_HEADINGS = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
@@ -80,7 +78,7 @@ def export_zip(
     ids: list[str] | None,
     fmt: Literal["md", "json"],
     out: BinaryIO | Path,
-    progress: Progress | None = None,
+    progress: models.Progress | None = None,
 ) -> int:
     """Writes one file per conversation into a .zip at `out`; returns how many.
 

@@ -1,0 +1,39 @@
+"""What every route shares: the auth guard, the vault of the app, 404s, body limits."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException
+from litestar.handlers import BaseRouteHandler
+
+from .. import auth
+
+# Every request body unless its route sets another limit: pairing, sign-in and resolve
+# bodies are a few dozen bytes, and a larger body is refused (413) before it is read.
+MAX_BODY = 16 * 1024
+
+T = TypeVar("T")
+
+
+def require_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
+    db = connection.app.state.auth_db
+    header = connection.headers.get("authorization", "")
+    if header[:7].lower() == "bearer ":
+        if auth.check_token(db, header[7:].strip(), connection.headers.get("origin")) is not None:
+            return
+    elif auth.check_session(db, connection.cookies.get(auth.SESSION_COOKIE)):
+        return
+    raise NotAuthorizedException("a valid token (Authorization: Bearer) or a sign-in session is needed")
+
+
+def vault_of(request: Request):
+    return request.app.state.vault
+
+
+def found(value: T | None, what: str = "conversation") -> T:
+    if value is None:
+        raise NotFoundException(f"no such {what}")
+    return value
