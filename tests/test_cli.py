@@ -19,8 +19,11 @@ from draftvault.vault import Vault
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
 
 
-def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "draftvault", *args], input=input, capture_output=True, text=True,
+def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True,
+       python: bool = False) -> subprocess.CompletedProcess:
+    """`draftvault ARGS` (python=True: `python ARGS`)."""
+    command = [sys.executable, *args] if python else [sys.executable, "-m", "draftvault", *args]
+    done = subprocess.run(command, input=input, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120)
     if check:
         assert done.returncode == 0, (args, done.returncode, done.stdout, done.stderr)
@@ -58,6 +61,13 @@ def test_status(home, server):
     out = dv("status").stdout
     assert "conversations: 2" in out and "service: not running" in out
     assert re.search(r"size: [1-9]\d* bytes", out)
+
+
+def test_light_commands_do_not_load_the_web_stack(home, server):
+    for args in (["status"], ["pair"], ["token", "list"], ["search", "anything"]):
+        imports = dv("-X", "importtime", "-m", "draftvault", *args, python=True).stderr
+        loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in imports.splitlines() if "|" in line}
+        assert "draftvault" in loaded and not loaded & {"litestar", "uvicorn"}, args
 
 
 def test_status_before_any_vault(home):
