@@ -16,8 +16,10 @@ from pathlib import Path
 
 import anyio
 from litestar import Litestar, Router
+import msgspec
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
+from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.types import ASGIApp
 
 from . import __version__, auth, config, ingest, logs, pump, routes, runtime, security, statuspage, transport, web
@@ -30,6 +32,17 @@ log = logging.getLogger("draftvault.app")
 # Connections of every kind past which uvicorn answers 503: far above what the
 # extension, the page and scripts open, far below the descriptors the process may hold.
 MAX_CONNECTIONS = 1000
+
+
+class StrictStructSchema(StructSchemaPlugin):
+    """Bodies that refuse unknown fields (forbid_unknown_fields) say so in the OpenAPI
+    document (`additionalProperties: false`), which litestar leaves out."""
+
+    def to_openapi_schema(self, field_definition, schema_creator):
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if msgspec.inspect.type_info(field_definition.type_).forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema
 
 
 def guarded(app: Litestar) -> ASGIApp:
@@ -78,9 +91,12 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
         ],
         openapi_config=OpenAPIConfig(
             title="DraftVault", version=__version__, render_plugins=[JsonRenderPlugin()],
-            openapi_router=Router(path="/schema", route_handlers=[], guards=[base.require_auth]),
+            openapi_router=Router(
+                path="/schema", route_handlers=[], guards=[base.require_auth], include_in_schema=False
+            ),
         ),
         exception_handlers=errors.HANDLERS,
+        plugins=[StrictStructSchema()],
         on_startup=[started],
         on_shutdown=[stopping],
         request_max_body_size=base.MAX_BODY,

@@ -20,6 +20,14 @@ ResumeTarget = Literal["chatgpt", "claude", "gemini", "copilot", "generic"]
 Progress = Callable[[int, int], None]
 
 
+class ErrorBody(Struct):
+    """Every HTTP error (4xx, 5xx): litestar's shape, also used by the Host/Origin guard."""
+
+    status_code: int
+    detail: str
+    extra: dict | list | None = None  # 400: what failed validation, where
+
+
 class Health(Struct):
     status: Literal["ok"] = "ok"
 

@@ -8,9 +8,10 @@ from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect
 
 from .. import auth, models
+from .base import errors
 
 
-@post("/pair", status_code=200, sync_to_thread=True)
+@post("/pair", status_code=200, sync_to_thread=True, responses=errors(403, 413))
 def pair(request: Request, data: models.PairRequest) -> models.PairResponse:
     name = data.name or "extension"
     try:
@@ -20,7 +21,7 @@ def pair(request: Request, data: models.PairRequest) -> models.PairResponse:
     return models.PairResponse(token=token, name=name)
 
 
-@post("/login-link", status_code=200, sync_to_thread=True)
+@post("/login-link", status_code=200, sync_to_thread=True, responses=errors(401))
 def login_link(request: Request) -> models.LoginLink:
     return models.LoginLink(url=auth.login_link(request.app.state.auth_db, request.app.state.port))
 

@@ -8,14 +8,27 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException
 from litestar.handlers import BaseRouteHandler
+from litestar.openapi.datastructures import ResponseSpec
 
-from .. import auth
+from .. import auth, models
 
 # Every request body unless its route sets another limit: pairing, sign-in and resolve
 # bodies are a few dozen bytes, and a larger body is refused (413) before it is read.
 MAX_BODY = 16 * 1024
 
 T = TypeVar("T")
+
+_WHY = {
+    401: "no valid token (Authorization: Bearer) or sign-in session",
+    403: "refused: a wrong, expired or used-up pairing code",
+    404: "no such conversation or failure",
+    413: "the request body is larger than this route takes",
+}
+
+
+def errors(*codes: int) -> dict[int, ResponseSpec]:
+    """The error answers a route documents in the OpenAPI document besides litestar's 400."""
+    return {code: ResponseSpec(data_container=models.ErrorBody, description=_WHY[code]) for code in codes}
 
 
 def require_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from litestar import Request, Response, delete, get
 
 from .. import export, models, protocol, resume
-from .base import found, vault_of
+from .base import errors, found, vault_of
+
+MARKDOWN = "text/markdown"  # litestar adds charset=utf-8 to text/*
+JSON = "application/json"
 
 
-@get("/conversations", sync_to_thread=True)
+@get("/conversations", sync_to_thread=True, responses=errors(401))
 def list_conversations(
     request: Request,
     page_id: str | None = None,
@@ -35,17 +38,17 @@ def list_conversations(
     return models.ConversationList(items=items)
 
 
-@get("/conversations/{id:str}", sync_to_thread=True)
+@get("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))
 def get_conversation(request: Request, id: str) -> models.ConversationDetail:
     return found(vault_of(request).get_conversation(id))
 
 
-@delete("/conversations/{id:str}", sync_to_thread=True)
+@delete("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))
 def delete_conversation(request: Request, id: str) -> None:
     found(vault_of(request).delete_conversation(id) or None)
 
 
-@get("/conversations/{id:str}/resume", sync_to_thread=True)
+@get("/conversations/{id:str}/resume", sync_to_thread=True, responses=errors(401, 404))
 def resume_pack(request: Request, id: str, target: models.ResumeTarget = "chatgpt") -> models.ResumePack:
     return resume.build_pack(found(vault_of(request).get_conversation(id)), target)
 
@@ -55,16 +58,16 @@ def _attachment(detail: models.ConversationDetail, suffix: str, body: bytes, med
     return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@get("/conversations/{id:str}/export.md", sync_to_thread=True)
+@get("/conversations/{id:str}/export.md", sync_to_thread=True, media_type=MARKDOWN, responses=errors(401, 404))
 def export_markdown(request: Request, id: str) -> Response[bytes]:
     detail = found(vault_of(request).get_conversation(id))
-    return _attachment(detail, "md", export.conversation_markdown(detail).encode(), "text/markdown; charset=utf-8")
+    return _attachment(detail, "md", export.conversation_markdown(detail).encode(), MARKDOWN)
 
 
-@get("/conversations/{id:str}/export.json", sync_to_thread=True)
+@get("/conversations/{id:str}/export.json", sync_to_thread=True, media_type=JSON, responses=errors(401, 404))
 def export_json(request: Request, id: str) -> Response[bytes]:
     detail = found(vault_of(request).get_conversation(id))
-    return _attachment(detail, "json", export.conversation_json(detail), "application/json")
+    return _attachment(detail, "json", export.conversation_json(detail), JSON)
 
 
 HANDLERS = [list_conversations, get_conversation, delete_conversation, resume_pack, export_markdown, export_json]

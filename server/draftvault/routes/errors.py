@@ -1,4 +1,4 @@
-"""Errors as HTTP answers: always JSON {status_code, detail}, and a 500 only with a log line.
+"""Errors as HTTP answers: always JSON {status_code, detail, extra?} (models.ErrorBody), and a 500 only with a log line.
 
 Input that the decoders refuse in ways litestar does not map to 400 (JSON nested past
 msgspec's depth limit) is the client's error: 400 with a message (a NUL in a path is
@@ -12,13 +12,22 @@ from __future__ import annotations
 import logging
 
 from litestar import Request, Response
+from litestar.exceptions import HTTPException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
 log = logging.getLogger("draftvault.http")
 
 
-def _json(status: int, detail: str) -> Response:
-    return Response({"status_code": status, "detail": detail}, status_code=status, media_type="application/json")
+def _json(status: int, detail: str, extra=None) -> Response:
+    body = {"status_code": status, "detail": detail, **({"extra": extra} if extra else {})}
+    return Response(body, status_code=status, media_type="application/json")
+
+
+def http_error(_: Request, exc: HTTPException) -> Response:
+    """litestar's own answer, but JSON even on routes that answer Markdown or a zip."""
+    response = _json(exc.status_code, exc.detail, exc.extra)
+    response.headers.update(exc.headers or {})
+    return response
 
 
 def too_deep(_: Request, __: RecursionError) -> Response:
@@ -30,4 +39,4 @@ def unexpected(request: Request, exc: Exception) -> Response:
     return _json(500, "internal error; the service log has the details")
 
 
-HANDLERS = {RecursionError: too_deep, HTTP_500_INTERNAL_SERVER_ERROR: unexpected}
+HANDLERS = {HTTPException: http_error, RecursionError: too_deep, HTTP_500_INTERNAL_SERVER_ERROR: unexpected}

@@ -5,10 +5,10 @@ from __future__ import annotations
 from litestar import Request, get
 
 from .. import models, protocol
-from .base import vault_of
+from .base import errors, vault_of
 
 
-@get("/search", sync_to_thread=True)
+@get("/search", sync_to_thread=True, responses=errors(401))
 def search(
     request: Request,
     q: str,

@@ -13,7 +13,7 @@ from litestar.params import Body
 
 from .. import export, models, times
 from ..importers.chatgpt import ImportFailed, import_chatgpt_export
-from .base import vault_of
+from .base import errors, vault_of
 
 # An id list of a whole vault (tens of thousands of ids) fits.
 EXPORT_MAX_BODY = 4 * 1024 * 1024
@@ -21,7 +21,10 @@ EXPORT_MAX_BODY = 4 * 1024 * 1024
 IMPORT_MAX_BODY = 1024 * 1024 * 1024
 
 
-@post("/export", status_code=200, sync_to_thread=True, request_max_body_size=EXPORT_MAX_BODY)
+@post(
+    "/export", status_code=200, sync_to_thread=True, media_type="application/zip",
+    request_max_body_size=EXPORT_MAX_BODY, responses=errors(401, 413),
+)
 def export_zip(request: Request, data: models.ExportRequest) -> Response[bytes]:
     # A spooled temp file: small exports stay in memory; nothing plaintext lingers on disk.
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as tmp:
@@ -34,7 +37,9 @@ def export_zip(request: Request, data: models.ExportRequest) -> Response[bytes]:
     )
 
 
-@post("/import", status_code=200, sync_to_thread=True, request_max_body_size=IMPORT_MAX_BODY)
+@post(
+    "/import", status_code=200, sync_to_thread=True, request_max_body_size=IMPORT_MAX_BODY, responses=errors(401, 413),
+)
 def import_export(
     request: Request, data: dict[str, UploadFile] = Body(media_type=RequestEncodingType.MULTI_PART)
 ) -> models.ImportResult:
