@@ -1,7 +1,8 @@
 """The ingest protocol of one WebSocket connection, without any web framework.
 
 `Session.handle` takes one raw client frame (`handle_many`: the frames that arrived
-together) and returns the frames to send back; the app (app.py) only moves bytes. Order of effects for a snapshot or signal: decode
+together) and returns the frames to send back; the WebSocket route (pump.py) only
+moves bytes. Order of effects for a snapshot or signal: decode
 strictly, `vault.apply` (commits durably), then the detector sees it and any failure
 it reports is pushed to every other connected session through the `Hub`, and sent to
 this one after the acks of the frames it answers (so a client never hears of a
