@@ -10,9 +10,6 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
-
-from conftest import free_port
 from draftvault import auth, transport
 from draftvault.routes import base
 
@@ -92,9 +89,9 @@ def test_pairing_code_dies_after_its_attempts_however_concurrent_the_guesses(ser
     assert server.request("POST", "/api/pair", json={"code": code}, token=None).status == 403
 
 
-def test_one_service_per_vault_even_when_started_together(home, tmp_path):
+def test_one_service_per_vault_even_when_started_together(home, port_source):
     env = {**os.environ, "DRAFTVAULT_HOME": str(home)}
-    ports = [free_port(), free_port()]
+    ports = [port_source(), port_source()]
     procs = [
         subprocess.Popen([sys.executable, "-m", "draftvault", "serve", "--port", str(port)], env=env,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
