@@ -63,7 +63,7 @@ def test_bad_requests_are_4xx_with_a_json_body(client):
     for method, path, body in [
         ("POST", "/api/pair", deep), ("POST", "/api/export", b'{"ids": ' + deep + b"}"),
         ("POST", "/api/pair", b"x" * (base.MAX_BODY + 1)), ("POST", "/api/failures/x/resolve", b"{" * 20_000),
-        ("GET", "/static/app.js%00.txt", b""),
+        ("GET", "/static/app.js%00.txt", b""), ("GET", "/api/conversations?offset=" + "9" * 30, b""),
     ]:
         res = client.request(method, path, content=body, headers={"Content-Type": "application/json"})
         assert 400 <= res.status_code < 500, (path, res.status_code)

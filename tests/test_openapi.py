@@ -21,7 +21,7 @@ def test_every_operation_answers_within_its_schema(server):
     for operation in ops:
 
         @given(operation.as_strategy())
-        @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def answers(case):
             case.call_and_validate(headers={"Authorization": f"Bearer {server.token}"}, excluded_checks=excluded)
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from litestar import Request, Response, delete, get
+from litestar.params import Parameter
 
 from .. import export, models, protocol, resume
 from .base import errors, found, vault_of
@@ -21,7 +24,7 @@ def list_conversations(
     since: str | None = None,
     until: str | None = None,
     limit: int = 100,
-    offset: int = 0,
+    offset: Annotated[int, Parameter(ge=0, le=2**53)] = 0,
 ) -> models.ConversationList:
     """`?page_id=` finds the conversation of one open tab (the extension's shortcut)."""
     vault = vault_of(request)
@@ -33,7 +36,7 @@ def list_conversations(
             items=[models.ConversationSummary(**{f: getattr(detail, f) for f in fields})] if detail else []
         )
     items = vault.list_conversations(
-        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset)
+        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=offset
     )
     return models.ConversationList(items=items)
 
