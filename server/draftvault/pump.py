@@ -9,7 +9,8 @@ Until the client has said `hello` a connection costs little and lasts little:
 - frames are read one at a time and may be at most PRE_HELLO_MAX_BYTES (enforced by
   the WebSocket protocol itself, transport.WebSocketProtocol: a larger one closes the
   connection with 1009 before it is buffered); after hello the limit widens to
-  WS_MAX_SIZE and frames that arrived together are stored together (group commit).
+  WS_MAX_SIZE and frames that arrived together are stored together (group commit),
+  read ahead up to MAX_BATCH frames and READ_AHEAD_BYTES.
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ MAX_WAITING = 32
 # Room above MAX_FRAME_BYTES so an oversized frame still reaches ingest and gets a
 # `too_large` error; past this the WebSocket layer closes with 1009.
 WS_MAX_SIZE = 4 * protocol.MAX_FRAME_BYTES
-# Frames that arrived together are stored in one transaction (group commit), at most this many.
+# Frames that arrived together are stored in one transaction (group commit), at most this many,
+# and read ahead of the vault up to this many bytes (bounded memory per connection).
 MAX_BATCH = 64
+READ_AHEAD_BYTES = 8 * 1024 * 1024
 # The key under scope["extensions"] of transport.WebSocketProtocol's frame-limit setter.
 FRAME_LIMIT = "draftvault.frame_limit"
 
@@ -97,16 +100,40 @@ async def _await_hello(socket: WebSocket, session: ingest.Session, outgoing: asy
             outgoing.put_nowait(frame)
 
 
+class _Inbox:
+    """Frames read ahead of the vault: at most MAX_BATCH of them and READ_AHEAD_BYTES (the
+    frame that crosses it included). Backpressure: a client that sends faster than the
+    vault stores waits in its socket."""
+
+    def __init__(self) -> None:
+        self.frames: list[str | bytes | None] = []
+        self.bytes = 0
+        self.arrived, self.taken = asyncio.Event(), asyncio.Event()
+
+    async def put(self, raw: str | bytes | None) -> None:
+        while len(self.frames) >= MAX_BATCH or self.bytes >= READ_AHEAD_BYTES:
+            self.taken.clear()
+            await self.taken.wait()
+        self.frames.append(raw)
+        self.bytes += len(raw or b"")
+        self.arrived.set()
+
+    async def take(self) -> list[str | bytes | None]:
+        while not self.frames:
+            self.arrived.clear()
+            await self.arrived.wait()
+        batch, self.frames, self.bytes = self.frames, [], 0
+        self.taken.set()
+        return batch
+
+
 async def _pump(socket: WebSocket, session: ingest.Session, outgoing: asyncio.Queue) -> None:
-    # Backpressure: a client that sends faster than the vault stores waits in the socket.
-    incoming: asyncio.Queue[str | bytes | None] = asyncio.Queue(maxsize=MAX_BATCH)
-    reader = asyncio.create_task(_read_ahead(socket, incoming))
+    inbox = _Inbox()
+    reader = asyncio.create_task(_read_ahead(socket, inbox))
     try:
         closing = False
         while not (session.done or closing):
-            batch = [await incoming.get()]
-            while not incoming.empty() and len(batch) < MAX_BATCH:
-                batch.append(incoming.get_nowait())
+            batch = await inbox.take()
             if None in batch:
                 closing = True
                 batch = batch[: batch.index(None)]
@@ -128,10 +155,10 @@ async def _receive(socket: WebSocket) -> str | bytes | None:
     return event["text"] if event.get("text") is not None else (event.get("bytes") or b"")
 
 
-async def _read_ahead(socket: WebSocket, incoming: asyncio.Queue) -> None:
+async def _read_ahead(socket: WebSocket, inbox: _Inbox) -> None:
     while (raw := await _receive(socket)) is not None:
-        await incoming.put(raw)
-    await incoming.put(None)
+        await inbox.put(raw)
+    await inbox.put(None)
 
 
 async def _send_frames(socket: WebSocket, outgoing: asyncio.Queue) -> None:
