@@ -9,6 +9,9 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+
+from websockets.exceptions import ConnectionClosed
 
 from draftvault import auth, transport
 from draftvault.routes import base
@@ -113,3 +116,34 @@ def test_one_service_per_vault_even_when_started_together(home, port_source):
             if p.poll() is None:
                 p.terminate()
                 p.wait(15)
+
+
+def peak_rss_mb(pid: int) -> float:
+    status = open(f"/proc/{pid}/status").read()
+    return int(status.split("VmHWM:")[1].split()[0]) / 1024
+
+
+def test_memory_stays_bounded_under_large_inputs_without_a_token(server):
+    """The adversarial run's sizes: a 400 MB POST /api/pair (5.4 GB before) and forty
+    30 MiB WebSocket frames before hello (3 GB before)."""
+    with socket.create_connection(("127.0.0.1", server.port)) as sock:
+        sock.sendall(f"POST /api/pair HTTP/1.1\r\nHost: 127.0.0.1:{server.port}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: {400 * 1024 * 1024}\r\n\r\n".encode() + b"{" * 65536)
+        sock.settimeout(30)
+        assert sock.recv(100).startswith(b"HTTP/1.1 413")
+    frame = b'{"type": "hello", "token": "' + b"x" * (30 * 1024 * 1024) + b'"}'
+    closed = []
+    with ExitStack() as stack:
+        sockets = [stack.enter_context(server.connect(hello=False))[0] for _ in range(40)]
+        for ws in sockets:
+            try:
+                ws.send(frame)
+                ws.recv(timeout=30)
+            except ConnectionClosed as e:
+                closed.append(e.rcvd.code if e.rcvd else None)
+            except OSError:  # the server closed while the frame was still being written
+                closed.append(1009)
+    # Past the waiting room (pump.MAX_WAITING) connections are turned away at once (1013).
+    assert len(closed) == 40 and set(closed) <= {1009, 1013} and closed.count(1009) >= 32
+    assert server.request("GET", "/api/health", token=None).status == 200
+    assert peak_rss_mb(server.proc.pid) < 300
