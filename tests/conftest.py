@@ -172,3 +172,10 @@ def server(home, tmp_path, server_env, monkeypatch):
     srv.start()
     yield srv
     srv.stop()
+
+
+@pytest.fixture
+def port_source():
+    """free_port, for a test that starts services of its own."""
+    return free_port
+

@@ -9,6 +9,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import frames
 from draftvault import config, protocol
 from frames import encode, signal, snapshot
 from sitepages.base import REAL_FIXTURES
@@ -18,20 +19,18 @@ CANARY = "The quokka canary sings 7341 zebra-striped lullabies at midnight"
 DRAFT_CANARY = "Unsent: the axolotl canary hums 9052 violet sonatas"
 
 
-def feed(server, frames: list[dict], client_id: str = "client-api-1") -> None:
+def feed(server, pages: list[dict], client_id: str = "client-api-1") -> None:
+    """Sends one snapshot per entry of `pages` (keyword arguments of frames.snapshot), each acked."""
     with server.connect(client_id) as (ws, welcome):
-        for seq, frame in enumerate(frames, start=welcome.last_seq + 1):
-            ws.send(json.dumps({"type": "snapshot", "seq": seq, **frame}))
+        for seq, fields in enumerate(pages, start=welcome.last_seq + 1):
+            ws.send(frames.encode(frames.snapshot(seq, **fields)))
             got = protocol.decode_server_frame(ws.recv(timeout=10))
             assert got == protocol.Ack(seq=seq), got
 
 
 def page(conv: str | None, turns, *, page_id: str, site="chatgpt", draft=None, title=None) -> dict:
-    return {
-        "page_id": page_id, "conversation_id": conv, "site": site, "url": f"https://example.test/{conv or page_id}",
-        "turn_count": len(turns), "turns_from": 0, "title": title, "draft": draft,
-        "turns": [{"index": i, "role": r, "text": t} for i, (r, t) in enumerate(turns)],
-    }
+    return dict(pairs=turns, page=page_id, conv=conv, site=site, url=f"https://example.test/{conv or page_id}",
+                draft=draft, title=title)
 
 
 def seed(server) -> dict[str, str]:
@@ -118,10 +117,8 @@ def test_delete(server):
 def test_failures_list_and_resolve(server):
     seed(server)
     with server.connect("client-api-1") as (ws, welcome):
-        ws.send(json.dumps({
-            "type": "signal", "seq": welcome.last_seq + 1, "page_id": "page-alpha-01", "conversation_id": "c-alpha",
-            "site": "chatgpt", "url": "https://chatgpt.com/c/c-alpha", "kind": "http_error", "status": 502,
-        }))
+        ws.send(frames.encode(frames.signal(welcome.last_seq + 1, "http_error", page="page-alpha-01", conv="c-alpha",
+                                            status=502)))
         ws.recv(timeout=10)
     (failure,) = server.api("GET", "/api/failures")["items"]
     assert {"id", "conversation", "kind", "detected_at", "resolved"} <= set(failure)

@@ -20,8 +20,11 @@ from sitepages.base import REAL_FIXTURES
 REAL = REAL_FIXTURES / "chatgpt-export"
 
 
-def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    done = subprocess.run([sys.executable, "-m", "draftvault", *args], input=input, capture_output=True, text=True,
+def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True,
+       python: bool = False) -> subprocess.CompletedProcess:
+    """`draftvault ARGS` (python=True: `python ARGS`)."""
+    command = [sys.executable, *args] if python else [sys.executable, "-m", "draftvault", *args]
+    done = subprocess.run(command, input=input, capture_output=True, text=True,
                           env={**os.environ, **(env or {})}, timeout=120)
     if check:
         assert done.returncode == 0, (args, done.returncode, done.stdout, done.stderr)
@@ -51,12 +54,21 @@ def test_status(home, server):
     assert "conversations: 0" in out
     assert re.search(rf"service: running, pid {server.proc.pid} on 127\.0\.0\.1:{server.port}", out)
     second = dv("serve", "--port", str(server.port + 1), check=False)
-    assert second.returncode == 2 and "already runs" in second.stderr
+    assert second.returncode == 2, second.stderr
+    assert f"already running on this vault: pid {server.proc.pid}, port {server.port}" in second.stderr
+    assert "Traceback" not in second.stderr
     server.stop()
     seed(home)
     out = dv("status").stdout
     assert "conversations: 2" in out and "service: not running" in out
     assert re.search(r"size: [1-9]\d* bytes", out)
+
+
+def test_light_commands_do_not_load_the_web_stack(home, server):
+    for args in (["status"], ["pair"], ["token", "list"], ["search", "anything"]):
+        imports = dv("-X", "importtime", "-m", "draftvault", *args, python=True).stderr
+        loaded = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in imports.splitlines() if "|" in line}
+        assert "draftvault" in loaded and not loaded & {"litestar", "uvicorn"}, args
 
 
 def test_status_before_any_vault(home):

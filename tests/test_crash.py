@@ -8,7 +8,6 @@ outbox does, last_seq equals the last ack. PRAGMA integrity_check and `draftvaul
 
 from __future__ import annotations
 
-import json
 import random
 import sqlite3
 import subprocess
@@ -18,6 +17,7 @@ import time
 
 from websockets.exceptions import ConnectionClosed
 
+import frames
 from draftvault import config, protocol
 
 CLIENT = "client-crash-1"
@@ -26,12 +26,9 @@ ROUNDS = 5
 
 def frame(seq: int) -> str:
     # Seq n appends turn n-1 (a delta) and updates the draft: a lost or reordered frame shows.
-    return json.dumps({
-        "type": "snapshot", "seq": seq, "page_id": "page-crash-01", "conversation_id": "c-crash", "site": "chatgpt",
-        "url": "https://chatgpt.com/c/c-crash", "turn_count": seq, "turns_from": seq - 1,
-        "turns": [{"index": seq - 1, "role": "user" if seq % 2 else "assistant", "text": text(seq)}],
-        "draft": f"draft after {seq} " + "x" * (seq % 50),
-    })
+    role = "user" if seq % 2 else "assistant"
+    return frames.encode(frames.snapshot(seq, [(role, text(seq))], page="page-crash-01", conv="c-crash",
+                                         turns_from=seq - 1, draft=f"draft after {seq} " + "x" * (seq % 50)))
 
 
 def text(seq: int) -> str:

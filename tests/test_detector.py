@@ -2,6 +2,7 @@
 
 import pytest
 
+import frames
 from draftvault import protocol
 from draftvault.detector import SIGNAL_FAILURES, Detector
 
@@ -43,34 +44,14 @@ class Browser:
             else:
                 turns.append(("assistant", answer))
         self.seq += 1
-        frame = protocol.Snapshot(
-            seq=self.seq,
-            page_id=page,
-            conversation_id=conv,
-            site="chatgpt",
-            url=f"https://chatgpt.com/c/{conv}" if conv else "https://chatgpt.com/",
-            turn_count=len(turns),
-            turns_from=0,
-            turns=[protocol.Turn(index=i, role=r, text=t) for i, (r, t) in enumerate(turns)],
-            title=title,
-            draft=draft,
-            streaming=streaming,
-        )
+        frame = frames.snapshot(self.seq, turns, page=page, conv=conv, title=title, draft=draft, streaming=streaming)
         return self._frame(frame)
 
     def signal(self, page, kind, detail=None, status=None, conv=...):
         self.seq += 1
         conv = self.sites.get(page) if conv is ... else conv
-        frame = protocol.Signal(
-            seq=self.seq,
-            page_id=page,
-            conversation_id=conv,
-            site="chatgpt",
-            url="https://chatgpt.com/",
-            kind=kind,
-            detail=detail,
-            status=status,
-        )
+        frame = frames.signal(self.seq, kind, page=page, conv=conv, url="https://chatgpt.com/", detail=detail,
+                              status=status)
         return self._frame(frame)
 
     def ping(self, *pages):
@@ -307,10 +288,8 @@ def test_one_open_failure_per_conversation_and_kind(browser, vault):
 
 def test_resent_frame_is_not_observed_twice(browser, vault, detector):
     browser.streaming(PAGE)
-    frame = protocol.Signal(
-        seq=browser.seq + 1, page_id=PAGE, conversation_id="conv-site-1", site="chatgpt", url="https://chatgpt.com/",
-        kind="error_message", detail="Something went wrong",
-    )
+    frame = frames.signal(browser.seq + 1, "error_message", page=PAGE, conv="conv-site-1", url="https://chatgpt.com/",
+                          detail="Something went wrong")
     assert len(detector.observe(browser.client_id, frame, vault.apply(browser.client_id, frame))) == 1
     vault.resolve_failures(vault.conversation_for_page(PAGE), "dismissed")
     assert detector.observe(browser.client_id, frame, vault.apply(browser.client_id, frame)) == []

@@ -20,11 +20,6 @@ EXT = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
 DEV_EXT = "chrome-extension://chplhlmlobckblhjmicoamkpblapcgpg"
 
 
-def hello(ws, token, client_id="client-sec-1") -> protocol.ServerFrame:
-    ws.send(protocol.encode(protocol.Hello(protocol=1, token=token, client_id=client_id)))
-    return protocol.decode_server_frame(ws.recv(timeout=10))
-
-
 def ws_refused(server, **kw) -> int:
     with pytest.raises(InvalidStatus) as refused:
         with connect(kw.pop("url", server.ws_url), open_timeout=10, **kw):

@@ -29,7 +29,7 @@ from typing import Iterator, Protocol
 
 import msgspec
 
-from . import auth, branches, config, crypto, models, resume
+from . import auth, branches, config, crypto, models, resume, runtime
 
 PAGE_CHARS = 20_000
 MAX_ITEMS = 50
@@ -137,18 +137,16 @@ class Access:
 
     @contextmanager
     def reader(self) -> Iterator[Reader]:
-        from .app import running_service
-
-        info = running_service(self.home)
+        info = runtime.running_service(self.home)
         if info is not None:
-            yield ServiceReader(int(info["port"]), self._service_token())
+            yield ServiceReader(info.port, self._service_token())
             return
         if not config.db_path(self.home).exists():
             raise AgentError(f"there is no DraftVault vault under {self.home} yet")
         from .vault import KeyMismatch, Vault
 
         try:
-            vault = Vault.open(self.home, os.environ.get("DRAFTVAULT_PASSPHRASE"))
+            vault = Vault.open(self.home, config.passphrase())
         except crypto.PassphraseRequired:
             raise AgentError(
                 "the vault is locked with a passphrase: start `draftvault serve`, or set DRAFTVAULT_PASSPHRASE "

@@ -29,13 +29,12 @@ import secrets
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
 import sqlite_utils
 
-from . import config
+from . import config, times
 
 MAX_PAIR_FAILURES = 5
 SESSION_TTL_S = 7 * 24 * 3600
@@ -109,10 +108,6 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 # ---- tokens -------------------------------------------------------------------------
 
 
@@ -121,7 +116,7 @@ def create_token(db: sqlite_utils.Database, name: str, origin: str | None = None
     _run(
         db,
         "INSERT INTO auth_tokens (id, name, hash, origin, created_at, read_only) VALUES (?, ?, ?, ?, ?, ?)",
-        (secrets.token_urlsafe(6), name, _hash(token), origin, _now_iso(), int(read_only)),
+        (secrets.token_urlsafe(6), name, _hash(token), origin, times.now_iso(), int(read_only)),
     )
     return token
 
@@ -197,6 +192,11 @@ def create_login_nonce(db: sqlite_utils.Database, ttl_s: int = 600) -> str:
     _run(db, "DELETE FROM auth_login_nonces WHERE expires <= ?", (time.time(),))
     _run(db, "INSERT INTO auth_login_nonces (hash, expires) VALUES (?, ?)", (_hash(nonce), time.time() + ttl_s))
     return nonce
+
+
+def login_link(db: sqlite_utils.Database, port: int) -> str:
+    """A new one-time link that signs the history page of the service on `port` in."""
+    return f"http://127.0.0.1:{port}/login?t={create_login_nonce(db)}"
 
 
 def redeem_login_nonce(db: sqlite_utils.Database, nonce: str | None) -> str:

@@ -8,16 +8,15 @@ A wrong passphrase, like any refused input, exits 2 with a one-line message.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import webbrowser
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 
 import click
 
-from . import auth, config, crypto
+# Light imports only: commands that need the vault, the web stack or rich import them inside.
+from . import auth, config, crypto, runtime, times
 
 
 def _home() -> Path:
@@ -25,7 +24,7 @@ def _home() -> Path:
 
 
 def _passphrase(home: Path) -> str | None:
-    env = os.environ.get("DRAFTVAULT_PASSPHRASE")
+    env = config.passphrase()
     if env is not None:
         return env
     key = config.key_path(home)
@@ -79,12 +78,12 @@ def main() -> None:
 @click.option("--port", type=int, default=None, help="Port (default $DRAFTVAULT_PORT or 8737).")
 def serve(host: str, port: int | None) -> None:
     """Run the service (creates the vault on first run)."""
-    from .app import AlreadyRunning, serve as run
+    from .app import serve as run
 
     home = _home()
     try:
         run(home, host, port or config.port(), _passphrase(home), echo=click.echo)
-    except (crypto.WrongPassphrase, crypto.PassphraseRequired, AlreadyRunning) as e:
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired, runtime.AlreadyRunning) as e:
         _fail(str(e))
 
 
@@ -97,11 +96,9 @@ def pair() -> None:
 @main.command("open")
 def open_page() -> None:
     """Open the history page, signed in (a one-time link)."""
-    from .app import running_service
-
     home = _home()
-    port = (running_service(home) or {}).get("port") or config.port()
-    link = f"http://127.0.0.1:{port}/login?t={auth.create_login_nonce(auth.connect(home))}"
+    running = runtime.running_service(home)
+    link = auth.login_link(auth.connect(home), running.port if running else config.port())
     click.echo(link)
     webbrowser.open(link)
 
@@ -166,7 +163,7 @@ def export_cmd(fmt: str, out_arg: str | None, conversations: tuple[str, ...]) ->
 
     out = Path(out_arg) if out_arg else None
     ids = list(conversations) or None
-    stamp = f"{datetime.now(timezone.utc):%Y%m%d-%H%M%S}"
+    stamp = times.file_stamp()
     with _vault() as vault:
         if fmt in ("chatgpt", "openwebui"):
             out = out or Path(f"draftvault-{fmt}-{stamp}.json")
@@ -230,8 +227,6 @@ def mcp_cmd() -> None:
 @main.command()
 def status() -> None:
     """Where the vault is, its size, how many conversations, whether the service runs."""
-    from .app import running_service
-
     home = _home()
     if not config.db_path(home).exists():
         click.echo(f"vault: none yet under {home} (`draftvault serve` creates it)")
@@ -242,8 +237,8 @@ def status() -> None:
         click.echo(f"size: {stats['size_bytes']} bytes")
         click.echo(f"conversations: {stats['conversations']}")
         click.echo(f"turns: {stats['turns']}")
-    info = running_service(home)
-    click.echo(f"service: running, pid {info['pid']} on {info['host']}:{info['port']}" if info else "service: not running")
+    info = runtime.running_service(home)
+    click.echo(f"service: running, pid {info.pid} on {info.host}:{info.port}" if info else "service: not running")
 
 
 @main.command()

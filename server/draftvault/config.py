@@ -3,6 +3,10 @@
 Everything lives under one directory (`DRAFTVAULT_HOME`, else the platform's user
 data directory). Directories are created 0700 and files written 0600: the vault
 holds only ciphertext, but the key file next to it unlocks it.
+
+Every environment variable DraftVault reads is read here, and nowhere else:
+DRAFTVAULT_HOME, DRAFTVAULT_PORT, DRAFTVAULT_PASSPHRASE, and the detector's timings
+DRAFTVAULT_STALL_S, DRAFTVAULT_SILENCE_S, DRAFTVAULT_TICK_S (`timings`).
 """
 
 from __future__ import annotations
@@ -54,6 +58,29 @@ def port() -> int:
     return int(env) if env else DEFAULT_PORT
 
 
+def passphrase() -> str | None:
+    """The vault passphrase from the environment (None: prompt when the key needs one)."""
+    return os.environ.get("DRAFTVAULT_PASSPHRASE")
+
+
+class Timings(msgspec.Struct, frozen=True):
+    """The failure detector's clock: tests shorten these through the environment."""
+
+    stall_s: float = 120.0  # an answer streaming with no new text for this long has stalled
+    silence_s: float = 45.0  # a page missing from pings for this long was closed or crashed
+    tick_s: float = 2.0  # how often the service asks the detector about silence
+
+
+def timings() -> Timings:
+    env = os.environ
+    return Timings(**{
+        field: float(env[name])
+        for field, name in (("stall_s", "DRAFTVAULT_STALL_S"), ("silence_s", "DRAFTVAULT_SILENCE_S"),
+                            ("tick_s", "DRAFTVAULT_TICK_S"))
+        if env.get(name)
+    })
+
+
 def db_path(home: Path) -> Path:
     return home / "vault.db"
 
@@ -68,6 +95,10 @@ def settings_path(home: Path) -> Path:
 
 def runtime_path(home: Path) -> Path:
     return home / "server.json"
+
+
+def lock_path(home: Path) -> Path:
+    return home / "server.lock"
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=False):

@@ -12,14 +12,12 @@ import re
 import unicodedata
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Callable, Literal
+from typing import BinaryIO, Literal
 
 import msgspec
 
 from . import models
 from .vocabulary import role_heading
-
-Progress = Callable[[int, int], None]
 
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
 # reads as line breaks (json.dumps already escapes C0 controls, quotes and backslashes).
@@ -81,7 +79,7 @@ def export_zip(
     ids: list[str] | None,
     fmt: Literal["md", "json"],
     out: BinaryIO | Path,
-    progress: Progress | None = None,
+    progress: models.Progress | None = None,
 ) -> int:
     """Writes one file per conversation into a .zip at `out`; returns how many.
 
@@ -141,7 +139,7 @@ def note_id(path: Path) -> str | None:
         return None
 
 
-def export_folder(vault, ids: list[str] | None, folder: Path, progress: Progress | None = None) -> int:
+def export_folder(vault, ids: list[str] | None, folder: Path, progress: models.Progress | None = None) -> int:
     """Writes Markdown notes into `folder` (an Obsidian vault, say); returns how many.
 
     A conversation whose note is already there (found by the `id` in its front matter,

@@ -1,15 +1,18 @@
 """The ingest protocol of one WebSocket connection, without any web framework.
 
 `Session.handle` takes one raw client frame (`handle_many`: the frames that arrived
-together) and returns the frames to send back; the app (app.py) only moves bytes. Order of effects for a snapshot or signal: decode
+together) and returns the frames to send back; the WebSocket route (pump.py) only
+moves bytes. Order of effects for a snapshot or signal: decode
 strictly, `vault.apply` (commits durably), then the detector sees it and any failure
 it reports is pushed to every other connected session through the `Hub`, and sent to
 this one after the acks of the frames it answers (so a client never hears of a
 failure before the ack of the frame that showed it).
 
-Before a successful `hello` every problem ends the connection (`done` turns True
-after the error frame); after it, a bad frame gets an `error` and the connection
-goes on. See protocol.py for the frames.
+A frame that does not decode (bad JSON, too deep, too large, not a frame) gets an
+`error` and changes nothing, before `hello` as after it, and the connection goes on.
+A `hello` that is refused, or another frame in its place, ends the connection
+(`done` turns True after the error frame): the app bounds how long and how much a
+connection may send before it says hello (pump.py). See protocol.py for the frames.
 """
 
 from __future__ import annotations
@@ -76,7 +79,11 @@ class Session:
             try:
                 frame = protocol.decode_client_frame(raw)
                 if self.client_id is None:
-                    out.append(self._hello(frame))
+                    try:
+                        out.append(self._hello(frame))
+                    except protocol.ProtocolError:
+                        self.done = True
+                        raise
                 elif isinstance(frame, (protocol.Snapshot, protocol.Signal)):
                     run.append(frame)
                 else:
@@ -86,13 +93,15 @@ class Session:
             except protocol.ProtocolError as e:
                 out += self._store(run)
                 run = []
-                if self.client_id is None:
-                    self.done = True
                 out.append(e.frame())
         out += self._store(run)
         out += self._held
         self._held = []
         return out
+
+    @property
+    def authenticated(self) -> bool:
+        return self.client_id is not None
 
     def close(self) -> None:
         self.hub.remove(id(self))

@@ -8,7 +8,7 @@ site's id (null for a new chat that never got one).
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Callable, Literal
 
 from msgspec import Struct
 
@@ -16,6 +16,16 @@ from .protocol import FailureKind, Role, Site
 
 ConversationStatus = Literal["active", "failed"]
 ResumeTarget = Literal["chatgpt", "claude", "gemini", "copilot", "generic"]
+# What long operations (export, import) report as they go: progress(done, total).
+Progress = Callable[[int, int], None]
+
+
+class ErrorBody(Struct):
+    """Every HTTP error (4xx, 5xx): litestar's shape, also used by the Host/Origin guard."""
+
+    status_code: int
+    detail: str
+    extra: dict | list | None = None  # 400: what failed validation, where
 
 
 class Health(Struct):

@@ -179,6 +179,7 @@ ErrorCode = Literal[
     "unknown_type",  # `type` missing or not a frame type
     "bad_protocol",  # hello with a protocol version this server does not speak
     "too_large",  # over MAX_FRAME_BYTES
+    "too_deep",  # JSON nested past the decoder's depth limit
     "not_hello",  # first frame was not hello, or hello sent twice
     "unauthorized",  # missing, wrong or revoked token, or origin not allowed
     "need_full",  # snapshot delta starts past what the vault holds (see `have`)
@@ -223,30 +224,36 @@ class ProtocolError(Exception):
 
 
 def decode_client_frame(raw: str | bytes) -> ClientFrame:
-    """Decode one client frame strictly, or raise ProtocolError naming the problem."""
+    """Decode one client frame strictly, or raise ProtocolError naming the problem.
+
+    Any input at all ends in a frame or a ProtocolError: bytes that are not UTF-8,
+    lone surrogates and nesting past msgspec's depth limit are errors like any other."""
     if isinstance(raw, str):
-        raw = raw.encode()
+        try:
+            raw = raw.encode()
+        except UnicodeEncodeError as exc:
+            raise ProtocolError("bad_json", f"not valid text: {exc}") from None
     if len(raw) > MAX_FRAME_BYTES:
         raise ProtocolError(
             "too_large", f"frame is {len(raw)} bytes; the limit is {MAX_FRAME_BYTES}"
         )
     try:
         peek = msgspec.json.decode(raw, type=_Peek)
-    except msgspec.DecodeError as exc:
+        seq = peek.seq if isinstance(peek.seq, int) else None
+        if peek.type not in _TYPES:
+            raise ProtocolError(
+                "unknown_type",
+                f"unknown frame type {peek.type!r}; expected one of {sorted(_TYPES)}",
+                seq,
+            )
+        try:
+            return _client_decoder.decode(raw)
+        except msgspec.ValidationError as exc:
+            raise ProtocolError("bad_frame", f"{peek.type} frame: {exc}", seq) from None
+    except msgspec.DecodeError as exc:  # also invalid UTF-8 inside a string the peek skipped
         raise ProtocolError("bad_json", f"not a JSON object: {exc}") from None
-    except msgspec.ValidationError:
-        peek = _Peek()
-    seq = peek.seq if isinstance(peek.seq, int) else None
-    if peek.type not in _TYPES:
-        raise ProtocolError(
-            "unknown_type",
-            f"unknown frame type {peek.type!r}; expected one of {sorted(_TYPES)}",
-            seq,
-        )
-    try:
-        return _client_decoder.decode(raw)
-    except msgspec.ValidationError as exc:
-        raise ProtocolError("bad_frame", f"{peek.type} frame: {exc}", seq) from None
+    except RecursionError:
+        raise ProtocolError("too_deep", "the JSON nests too deeply to decode") from None
 
 
 def decode_server_frame(raw: str | bytes) -> ServerFrame:

@@ -18,16 +18,13 @@ import zipfile
 import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 import msgspec
 
-from .. import models
+from .. import models, times
 from ..markdown import fence, link, normalise_math, quote
-
-Progress = Callable[[int, int], None]
 Turn = tuple[str, str]  # (role, Markdown text)
 
 CHUNK = 1 << 20
@@ -233,7 +230,7 @@ _LEFTOVER_CITATION = re.compile(r"【\d+(?::\d+)*†[^】]*】|\ue200[^\ue201]*\
 def _iso(t: float | None) -> str | None:
     if t is None:
         return None
-    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds")
+    return times.iso_of(t)
 
 
 def _with_citations(text: str, metadata: dict[str, Any]) -> str:
@@ -379,7 +376,7 @@ def thread(conv: _Conversation) -> _Thread:
 # ---- the import ---------------------------------------------------------------------
 
 
-def import_chatgpt_export(vault, path, progress: Progress | None = None) -> models.ImportResult:
+def import_chatgpt_export(vault, path, progress: models.Progress | None = None) -> models.ImportResult:
     """Imports every conversation of a ChatGPT export; all or nothing."""
     result = models.ImportResult(conversations=0, created=0, updated=0, unchanged=0, turns=0)
     with ExitStack() as stack:

@@ -1,0 +1,77 @@
+"""/api/conversations: list, read, delete, resume packs and single-conversation exports."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Request, Response, delete, get
+from litestar.params import Parameter
+
+from .. import branches, export, models, protocol, resume
+from .base import errors, found, vault_of
+
+MARKDOWN = "text/markdown"  # litestar adds charset=utf-8 to text/*
+JSON = "application/json"
+
+
+@get("/conversations", sync_to_thread=True, responses=errors(401))
+def list_conversations(
+    request: Request,
+    page_id: str | None = None,
+    q: str | None = None,
+    site: protocol.Site | None = None,
+    status: models.ConversationStatus | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 100,
+    offset: Annotated[int, Parameter(ge=0, le=2**53)] = 0,
+) -> models.ConversationList:
+    """`?page_id=` finds the conversation of one open tab (the extension's shortcut)."""
+    vault = vault_of(request)
+    if page_id is not None:
+        id = vault.conversation_for_page(page_id)
+        detail = vault.get_conversation(id) if id else None
+        fields = models.ConversationSummary.__struct_fields__
+        return models.ConversationList(
+            items=[models.ConversationSummary(**{f: getattr(detail, f) for f in fields})] if detail else []
+        )
+    items = vault.list_conversations(
+        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=offset
+    )
+    return models.ConversationList(items=items)
+
+
+@get("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))
+def get_conversation(request: Request, id: str) -> models.ConversationDetail:
+    vault = vault_of(request)
+    return found(branches.with_branches(vault, vault.get_conversation(id)))
+
+
+@delete("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))
+def delete_conversation(request: Request, id: str) -> None:
+    found(vault_of(request).delete_conversation(id) or None)
+
+
+@get("/conversations/{id:str}/resume", sync_to_thread=True, responses=errors(401, 404))
+def resume_pack(request: Request, id: str, target: models.ResumeTarget = "chatgpt") -> models.ResumePack:
+    return resume.build_pack(found(vault_of(request).get_conversation(id)), target)
+
+
+def _attachment(detail: models.ConversationDetail, suffix: str, body: bytes, media_type: str) -> Response[bytes]:
+    name = f"{export.file_stem(detail.title, detail.id)}.{suffix}"
+    return Response(body, media_type=media_type, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@get("/conversations/{id:str}/export.md", sync_to_thread=True, media_type=MARKDOWN, responses=errors(401, 404))
+def export_markdown(request: Request, id: str) -> Response[bytes]:
+    detail = found(vault_of(request).get_conversation(id))
+    return _attachment(detail, "md", export.conversation_markdown(detail).encode(), MARKDOWN)
+
+
+@get("/conversations/{id:str}/export.json", sync_to_thread=True, media_type=JSON, responses=errors(401, 404))
+def export_json(request: Request, id: str) -> Response[bytes]:
+    detail = found(vault_of(request).get_conversation(id))
+    return _attachment(detail, "json", export.conversation_json(detail), JSON)
+
+
+HANDLERS = [list_conversations, get_conversation, delete_conversation, resume_pack, export_markdown, export_json]

@@ -1,0 +1,22 @@
+"""GET /api/search: conversations and drafts matching words (the sealed index)."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+
+from .. import models, protocol
+from .base import errors, vault_of
+
+
+@get("/search", sync_to_thread=True, responses=errors(401))
+def search(
+    request: Request,
+    q: str,
+    site: protocol.Site | None = None,
+    since: str | None = None,
+    until: str | None = None,
+    limit: int = 20,
+) -> models.SearchResults:
+    return models.SearchResults(
+        items=vault_of(request).search(q, site=site, since=since, until=until, limit=max(1, min(limit, 200)))
+    )
