@@ -30,6 +30,7 @@ from typing import Iterator, Protocol
 import msgspec
 
 from . import auth, branches, config, crypto, models, resume, runtime
+from .vocabulary import role_heading
 
 PAGE_CHARS = 20_000
 MAX_ITEMS = 50
@@ -118,7 +119,7 @@ class Access:
 
     def __init__(self, home: Path):
         self.home = home
-        self._token = os.environ.get("DRAFTVAULT_TOKEN") or None
+        self._token = config.agent_token()
         self._minted = False
         self._name = f"mcp-{os.getpid()}"
 
@@ -232,7 +233,7 @@ def _sections(detail: models.ConversationDetail, with_branches: bool) -> list[st
 
 
 def _turn(t: models.TurnOut) -> str:
-    return f"\n## {resume.ROLE_HEADINGS.get(t.role, t.role.title())} (turn {t.index})\n\n{t.text.strip(chr(10))}\n"
+    return f"\n## {role_heading(t.role)} (turn {t.index})\n\n{t.text.strip(chr(10))}\n"
 
 
 def pages(sections: list[str], size: int = PAGE_CHARS) -> list[str]:

@@ -8,6 +8,7 @@ A wrong passphrase, like any refused input, exits 2 with a one-line message.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import webbrowser
 from contextlib import contextmanager

@@ -63,6 +63,11 @@ def passphrase() -> str | None:
     return os.environ.get("DRAFTVAULT_PASSPHRASE")
 
 
+def agent_token() -> str | None:
+    """An API token for `draftvault mcp` to use (DRAFTVAULT_TOKEN); else it mints a read-only one."""
+    return os.environ.get("DRAFTVAULT_TOKEN") or None
+
+
 class Timings(msgspec.Struct, frozen=True):
     """The failure detector's clock: tests shorten these through the environment."""
 

@@ -138,7 +138,7 @@ _RENDER: dict[str, Callable[[models.ConversationDetail], dict]] = {
 }
 
 
-def write(vault, ids: list[str] | None, fmt: Format, out: BinaryIO, progress: export.Progress | None = None) -> int:
+def write(vault, ids: list[str] | None, fmt: Format, out: BinaryIO, progress: models.Progress | None = None) -> int:
     """Writes the conversations (all when `ids` is None) as one JSON array; returns how many."""
     render = _RENDER[fmt]
     ids = export.all_ids(vault) if ids is None else ids
