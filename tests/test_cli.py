@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from draftvault import config, protocol
-from draftvault.vault import Vault
+from draftvault.store import Vault
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
 

@@ -40,7 +40,7 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
 from .importers.chatgpt import ImportFailed, import_chatgpt_export
-from .vault import Vault
+from .store import Vault
 
 log = logging.getLogger("draftvault.app")
 

@@ -36,7 +36,7 @@ def _passphrase(home: Path) -> str | None:
 
 @contextmanager
 def _vault():
-    from .vault import KeyMismatch, Vault
+    from .store import KeyMismatch, Vault
 
     home = _home()
     try:

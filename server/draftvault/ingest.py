@@ -19,7 +19,7 @@ import threading
 from typing import Callable
 
 from . import __version__, protocol
-from .vault import NeedFull, Unavailable
+from .store import NeedFull, Unavailable
 
 log = logging.getLogger("draftvault.ingest")
 

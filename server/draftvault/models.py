@@ -58,6 +58,8 @@ class FailureOut(Struct):
     resolved_at: str | None = None
     resolution: Literal["completed", "resumed", "dismissed"] | None = None
     provider_outage: bool = False
+    title: str | None = None  # the conversation's title, so a list of failures needs no other request
+    site: Site | None = None
 
 
 class ConversationDetail(Struct):

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from draftvault import protocol
-from draftvault.vault import Vault
+from draftvault.store import Vault
 
 pytestmark = pytest.mark.browser
 
