@@ -187,3 +187,23 @@ def test_canary_is_found_through_the_api_and_is_nowhere_on_disk(server):
     server.stop()  # closing checkpoints the WAL into the database file
     for needle in needles:
         assert files_holding(server.home, needle.encode(), [log]) == [], needle
+
+
+def test_failed_conversations_are_found_by_status_and_failures_name_their_conversation(server):
+    seed(server)
+    with server.connect("client-api-1") as (ws, welcome):
+        ws.send(json.dumps({
+            "type": "signal", "seq": welcome.last_seq + 1, "page_id": "page-beta-001", "conversation_id": "c-beta",
+            "site": "claude", "url": "https://claude.ai/chat/c-beta", "kind": "http_error", "status": 529,
+        }))
+        ws.recv(timeout=10)
+    (failure,) = server.api("GET", "/api/failures")["items"]
+    assert (failure["title"], failure["site"]) == ("French", "claude")  # the popup needs no other request
+    hits = server.api("GET", "/api/search", params={"q": "salut", "status": "failed"})["items"]
+    assert [h["title"] for h in hits] == ["French"]
+    assert server.api("GET", "/api/search", params={"q": "sorted", "status": "failed"})["items"] == []
+    assert [h["title"] for h in server.api("GET", "/api/search", params={"q": "sorted", "status": "active"})["items"]] == ["Sorting"]
+    listed = server.api("GET", "/api/conversations", params={"q": "bonjour", "status": "failed"})["items"]
+    assert [(c["title"], c["status"]) for c in listed] == [("French", "failed")]
+    assert server.api("GET", "/api/conversations", params={"q": "sorted", "status": "failed"})["items"] == []
+    assert server.request("GET", "/api/search", params={"q": "salut", "status": "broken"}).status == 400

@@ -1,6 +1,6 @@
 """Failures (store/failures.py)."""
 
-from tabs import PAGE, Tab, chat
+from tabs import PAGE, PAGE2, Tab, chat
 
 
 def test_failures_mark_the_conversation_failed_until_resolved(vault):
@@ -20,3 +20,15 @@ def test_failures_mark_the_conversation_failed_until_resolved(vault):
     assert vault.get_conversation(id).status == "active"
     assert [f.resolution for f in vault.get_conversation(id).failures] == ["dismissed", "completed"]
     assert vault.list_failures(resolved=False) == []
+
+
+def test_failures_carry_their_conversation_title_and_site(vault):
+    gpt = Tab(vault).snap(chat(2), conv="c1", title="Rivers").conversation
+    claude = Tab(vault, page=PAGE2, site="claude").snap(chat(2), conv="c2").conversation  # no title yet
+    vault.record_failure(gpt, "stalled")
+    recorded = vault.record_failure(claude, "error_message")
+    assert (recorded.title, recorded.site) == (None, "claude")
+    assert [(f.conversation, f.title, f.site) for f in vault.list_failures()] == [(gpt, "Rivers", "chatgpt"), (claude, None, "claude")]
+    Tab(vault, page=PAGE2, site="claude").snap(start=2, conv="c2", title="Ferns")  # a renamed chat: its failures follow
+    assert [f.title for f in vault.list_failures(conversation=claude)] == ["Ferns"]
+    assert [f.title for f in vault.get_conversation(gpt).failures] == ["Rivers"]

@@ -112,3 +112,15 @@ def test_delete_removes_everything_including_search(vault, home):
     # its words left the (sealed) index itself, not only the results
     assert vault._index.complete("pla", 99) == [] and vault._index.complete("uni", 99) == []
     assert vault._index.complete("sha", 99) == ["shared"]
+
+
+def test_search_finds_only_failed_or_only_active_conversations(vault):
+    failed = imported(vault, 1, [("user", "the heron flew off")])
+    active = imported(vault, 2, [("user", "a heron, standing still")])
+    vault.record_failure(failed, "stalled")
+    assert [h.conversation for h in vault.search("heron", status="failed")] == [failed]
+    assert [h.conversation for h in vault.search("heron", status="active")] == [active]
+    assert {h.conversation for h in vault.search("heron")} == {failed, active}
+    assert [c.id for c in vault.list_conversations(q="heron", status="failed")] == [failed]
+    vault.resolve_failures(failed, "completed")
+    assert vault.search("heron", status="failed") == []

@@ -40,7 +40,7 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
 from .importers.chatgpt import ImportFailed, import_chatgpt_export
-from .store import Vault
+from .store import AppVault, Vault
 
 log = logging.getLogger("draftvault.app")
 
@@ -65,7 +65,7 @@ def require_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     raise NotAuthorizedException("a valid token (Authorization: Bearer) or a sign-in session is needed")
 
 
-def _vault(request: Request) -> Vault:
+def _vault(request: Request) -> AppVault:
     return request.app.state.vault
 
 
@@ -96,16 +96,9 @@ def list_conversations(
     offset: int = 0,
 ) -> models.ConversationList:
     """`?page_id=` finds the conversation of one open tab (the extension's shortcut)."""
-    vault = _vault(request)
-    if page_id is not None:
-        id = vault.conversation_for_page(page_id)
-        detail = vault.get_conversation(id) if id else None
-        fields = models.ConversationSummary.__struct_fields__
-        return models.ConversationList(
-            items=[models.ConversationSummary(**{f: getattr(detail, f) for f in fields})] if detail else []
-        )
-    items = vault.list_conversations(
-        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset)
+    items = _vault(request).list_conversations(
+        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=max(0, offset),
+        page_id=page_id,
     )
     return models.ConversationList(items=items)
 
@@ -163,10 +156,11 @@ def search(
     site: protocol.Site | None = None,
     since: str | None = None,
     until: str | None = None,
+    status: models.ConversationStatus | None = None,
     limit: int = 20,
 ) -> models.SearchResults:
     return models.SearchResults(
-        items=_vault(request).search(q, site=site, since=since, until=until, limit=max(1, min(limit, 200)))
+        items=_vault(request).search(q, site=site, since=since, until=until, status=status, limit=max(1, min(limit, 200)))
     )
 
 
@@ -293,7 +287,7 @@ async def _send_frames(socket: WebSocket, outgoing: asyncio.Queue) -> None:
 # ---- the app -------------------------------------------------------------------------------
 
 
-def _detector(vault: Vault, poller: statuspage.Poller | None) -> Detector:
+def _detector(vault: AppVault, poller: statuspage.Poller | None) -> Detector:
     env = os.environ
     return Detector(
         vault,
@@ -308,7 +302,7 @@ def guarded(app: Litestar) -> ASGIApp:
     return security.guard_middleware(app.state.port, app.state.policy)(app)
 
 
-def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
+def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
     settings = config.load_settings(home)
     auth_db = auth.connect(home)
     poller = statuspage.Poller(settings.statuspage_url, settings.statuspage_interval) if settings.statuspage_url else None

@@ -47,6 +47,7 @@ from typing import Callable
 
 from . import protocol
 from .protocol import FailureKind, SignalKind
+from .store import DetectorVault
 
 # ---- the one mapping: page signal -> failure kind ---------------------------
 
@@ -149,7 +150,7 @@ class Page:
 class Detector:
     def __init__(
         self,
-        vault,
+        vault: DetectorVault,
         *,
         stall_after_s: float = 120.0,  # generous: reasoning models think for a while
         silence_after_s: float = 45.0,  # > the extension's 20 s ping interval, twice over

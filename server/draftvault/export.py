@@ -17,6 +17,7 @@ from typing import BinaryIO, Callable, Literal
 import msgspec
 
 from . import models
+from .store import ExportVault
 
 Progress = Callable[[int, int], None]
 
@@ -76,7 +77,7 @@ def file_stem(title: str | None, id: str) -> str:
 
 
 def export_zip(
-    vault,
+    vault: ExportVault,
     ids: list[str] | None,
     fmt: Literal["md", "json"],
     out: BinaryIO | Path,
@@ -114,7 +115,7 @@ def export_zip(
     return written
 
 
-def all_ids(vault, page: int = 1000) -> list[str]:
+def all_ids(vault: ExportVault, page: int = 1000) -> list[str]:
     """Every conversation's id, in the order list_conversations gives."""
     ids: list[str] = []
     while True:

@@ -25,6 +25,7 @@ from typing import IO, Any, Callable, Iterator
 import msgspec
 
 from .. import models
+from ..store import ImportVault
 
 Progress = Callable[[int, int], None]
 Turn = tuple[str, str]  # (role, Markdown text)
@@ -392,7 +393,7 @@ def thread(conv: _Conversation) -> _Thread:
 # ---- the import ---------------------------------------------------------------------
 
 
-def import_chatgpt_export(vault, path, progress: Progress | None = None) -> models.ImportResult:
+def import_chatgpt_export(vault: ImportVault, path, progress: Progress | None = None) -> models.ImportResult:
     """Imports every conversation of a ChatGPT export; all or nothing."""
     result = models.ImportResult(conversations=0, created=0, updated=0, unchanged=0, turns=0)
     with ExitStack() as stack:
@@ -419,7 +420,7 @@ def import_chatgpt_export(vault, path, progress: Progress | None = None) -> mode
     return result
 
 
-def _import_one(vault, raw: bytes, name: str, index: int, offset: int, result: models.ImportResult) -> None:
+def _import_one(vault: ImportVault, raw: bytes, name: str, index: int, offset: int, result: models.ImportResult) -> None:
     place = f"conversation {index} (byte {offset})"
     try:
         conv = _decoder.decode(raw)
