@@ -9,6 +9,7 @@ import sqlite3
 import zipfile
 from pathlib import Path
 
+import frames
 from draftvault import config, protocol
 
 REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
@@ -22,6 +23,12 @@ def feed(server, frames: list[dict], client_id: str = "client-api-1") -> None:
             ws.send(json.dumps({"type": "snapshot", "seq": seq, **frame}))
             got = protocol.decode_server_frame(ws.recv(timeout=10))
             assert got == protocol.Ack(seq=seq), got
+
+
+def send_signal(server, kind: str, **fields) -> None:
+    with server.connect("client-api-1") as (ws, welcome):
+        ws.send(frames.encode(frames.signal(welcome.last_seq + 1, kind, **fields)))
+        ws.recv(timeout=10)
 
 
 def page(conv: str | None, turns, *, page_id: str, site="chatgpt", draft=None, title=None) -> dict:
@@ -115,12 +122,7 @@ def test_delete(server):
 
 def test_failures_list_and_resolve(server):
     seed(server)
-    with server.connect("client-api-1") as (ws, welcome):
-        ws.send(json.dumps({
-            "type": "signal", "seq": welcome.last_seq + 1, "page_id": "page-alpha-01", "conversation_id": "c-alpha",
-            "site": "chatgpt", "url": "https://chatgpt.com/c/c-alpha", "kind": "http_error", "status": 502,
-        }))
-        ws.recv(timeout=10)
+    send_signal(server, "http_error", page="page-alpha-01", conv="c-alpha", site="chatgpt", status=502)
     (failure,) = server.api("GET", "/api/failures")["items"]
     assert {"id", "conversation", "kind", "detected_at", "resolved"} <= set(failure)
     assert (failure["kind"], failure["resolved"]) == ("http_error", False)
@@ -191,12 +193,7 @@ def test_canary_is_found_through_the_api_and_is_nowhere_on_disk(server):
 
 def test_failed_conversations_are_found_by_status_and_failures_name_their_conversation(server):
     seed(server)
-    with server.connect("client-api-1") as (ws, welcome):
-        ws.send(json.dumps({
-            "type": "signal", "seq": welcome.last_seq + 1, "page_id": "page-beta-001", "conversation_id": "c-beta",
-            "site": "claude", "url": "https://claude.ai/chat/c-beta", "kind": "http_error", "status": 529,
-        }))
-        ws.recv(timeout=10)
+    send_signal(server, "http_error", page="page-beta-001", conv="c-beta", site="claude", status=529)
     (failure,) = server.api("GET", "/api/failures")["items"]
     assert (failure["title"], failure["site"]) == ("French", "claude")  # the popup needs no other request
     hits = server.api("GET", "/api/search", params={"q": "salut", "status": "failed"})["items"]

@@ -24,7 +24,6 @@ import hmac
 import secrets
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
@@ -32,6 +31,7 @@ import sqlite_utils
 
 from . import config
 from .store import db as store_db
+from .store import now_iso
 
 MAX_PAIR_FAILURES = 5
 SESSION_TTL_S = 7 * 24 * 3600
@@ -86,10 +86,6 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def _now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
 # ---- tokens -------------------------------------------------------------------------
 
 
@@ -98,7 +94,7 @@ def create_token(db: sqlite_utils.Database, name: str, origin: str | None = None
     _run(
         db,
         "INSERT INTO auth_tokens (id, name, hash, origin, created_at) VALUES (?, ?, ?, ?, ?)",
-        (secrets.token_urlsafe(6), name, _hash(token), origin, _now_iso()),
+        (secrets.token_urlsafe(6), name, _hash(token), origin, now_iso()),
     )
     return token
 

@@ -4,7 +4,8 @@ Migration 1 is the schema DraftVault 0.1.0 shipped (its vaults have user_version
 their tables: they are at 1). Each later migration is a function of the sqlite-utils
 Database, run once, in order, inside the transaction that opens the vault; a change
 to a column goes through `table.transform(...)`, which rebuilds the table as SQLite
-requires. Never edit a migration that has shipped: add the next one.
+requires (it keeps AUTOINCREMENT but drops WITHOUT ROWID: rebuild those tables in SQL).
+Never edit a migration that has shipped: add the next one.
 tests/fixtures/vault-0.1.0 is a vault written by 0.1.0; tests/test_migrations.py opens it.
 """
 

@@ -18,7 +18,7 @@ import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Iterator, Literal, Sequence
+from typing import Iterator, Literal
 
 import msgspec
 import sqlite_utils
@@ -28,7 +28,7 @@ from ..crypto import Keyring, Tampered
 from . import apply, conversations, db, failures, index, maintenance, migrations, records, search
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
-from .records import Records, Turn
+from .records import Records
 
 PAGE_DAYS = 30  # a page id only matters while its tab is open: pages unseen this long are forgotten
 
@@ -157,25 +157,12 @@ class Vault:
         with self._tx.read() as tx:
             return conversations.of_page(tx, page_id)
 
-    def import_conversation(
-        self,
-        *,
-        site: str,
-        conversation_id: str,
-        title: str | None,
-        url: str | None,
-        model: str | None,
-        created_at: str | None,
-        updated_at: str | None,
-        turns: list[Turn],
-        branches: Sequence[list[Turn]] = (),
-    ) -> tuple[str, str]:
-        """Stores a whole conversation from an export; re-importing the same one changes nothing."""
+    def import_conversation(self, **conversation) -> tuple[str, str]:
+        """Stores a whole conversation from an export; re-importing the same one changes nothing.
+        The keyword arguments are apply.import_conversation's (site, conversation_id, title, url,
+        model, created_at, updated_at, turns, branches); returns (vault id, outcome)."""
         with self._tx.write() as tx:
-            return apply.import_conversation(
-                tx, self._rec, site=site, conversation_id=conversation_id, title=title, url=url, model=model,
-                created_at=created_at, updated_at=updated_at, turns=turns, branches=branches,
-            )
+            return apply.import_conversation(tx, self._rec, **conversation)
 
     # ---- reading ---------------------------------------------------------------------
 
