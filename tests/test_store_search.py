@@ -1,5 +1,7 @@
 """Search (store/search.py, snippets.py) through the vault."""
 
+import os
+
 from draftvault.store import Vault
 from tabs import PAGE, PAGE2, Tab, chat, imported, rows, texts
 
@@ -124,3 +126,20 @@ def test_search_finds_only_failed_or_only_active_conversations(vault):
     assert [c.id for c in vault.list_conversations(q="heron", status="failed")] == [failed]
     vault.resolve_failures(failed, "completed")
     assert vault.search("heron", status="failed") == []
+
+
+def test_a_search_while_the_index_cannot_be_written_says_it_is_partial_and_catches_up(vault):
+    tab = Tab(vault)
+    id = tab.snap(chat(2), conv="c1").conversation
+    assert vault.search_results("turn").partial is False
+    typed = [os.urandom(6).hex() for _ in range(3000)]  # a draft whose index entry needs new pages
+    tab.snap(start=2, draft=" ".join(typed))  # acked, not indexed yet
+    vault.db.conn.executescript("PRAGMA incremental_vacuum;")  # no free pages left inside the file either
+    pages = vault.db.execute("PRAGMA page_count").fetchone()[0]
+    vault.db.execute(f"PRAGMA max_page_count={pages}")  # the disk is full now
+    found = vault.search_results(typed[7] + " ")
+    assert (found.items, found.partial) == ([], True)  # an empty answer that says it may miss acked text
+    assert [h.conversation for h in vault.search_results("turn").items] == [id]
+    vault.db.execute("PRAGMA max_page_count=1073741823")  # space returns
+    found = vault.search_results(typed[7] + " ")
+    assert ([h.conversation for h in found.items], found.partial) == ([id], False)

@@ -159,8 +159,8 @@ def search(
     status: models.ConversationStatus | None = None,
     limit: int = 20,
 ) -> models.SearchResults:
-    return models.SearchResults(
-        items=_vault(request).search(q, site=site, since=since, until=until, status=status, limit=max(1, min(limit, 200)))
+    return _vault(request).search_results(
+        q, site=site, since=since, until=until, status=status, limit=max(1, min(limit, 200))
     )
 
 

@@ -105,6 +105,9 @@ class SearchHit(Struct):
 
 class SearchResults(Struct):
     items: list[SearchHit]
+    # True while new text cannot be indexed (e.g. the disk is full): the items come from
+    # what is indexed, and recent text may be missing. The index catches up by itself.
+    partial: bool = False
 
 
 class PairRequest(Struct, forbid_unknown_fields=True):

@@ -14,6 +14,7 @@ mostly never indexed.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
@@ -29,6 +30,8 @@ from . import apply, conversations, db, failures, index, maintenance, migrations
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
 from .records import Records
+
+log = logging.getLogger("draftvault.store")
 
 PAGE_DAYS = 30  # a page id only matters while its tab is open: pages unseen this long are forgotten
 
@@ -52,6 +55,7 @@ class Vault:
         self._tx = db.Transactions(conn, self._index, self._before_commit)
         self._noted = 0  # blobs noted for indexing since the last flush
         self._hits = search.HitCache()
+        self._index_behind = False  # the last flush failed: searches are partial
 
     # ---- opening and closing ---------------------------------------------------------
 
@@ -123,12 +127,20 @@ class Vault:
                 self._index.flush(lambda bids: records.texts(tx, self._rec, bids))
                 self._noted = 0
 
-    def _flush_if_possible(self) -> None:
-        """Flushes before a search; a full disk or a read-only vault still answers from what is indexed."""
+    def _flush_if_possible(self) -> bool:
+        """Flushes before a search; whether the index holds everything. A full disk or a read-only
+        vault still answers from what is indexed (a partial answer), and says so in the log once."""
         try:
             self._flush()
-        except Unavailable:
-            pass
+        except Unavailable as e:
+            if not self._index_behind:
+                log.warning("search is partial until the index can be written: %s", e)
+            self._index_behind = True
+            return False
+        if self._index_behind:
+            log.warning("the search index has caught up")
+        self._index_behind = False
+        return True
 
     # ---- ingest ----------------------------------------------------------------------
 
@@ -168,9 +180,15 @@ class Vault:
 
     def search(self, q: str, *, site=None, since=None, until=None, status=None, limit: int = 20) -> list[models.SearchHit]:
         """The best matching conversations, best first, each with a snippet of its best text."""
-        self._flush_if_possible()
+        return self.search_results(q, site=site, since=since, until=until, status=status, limit=limit).items
+
+    def search_results(self, q: str, *, site=None, since=None, until=None, status=None,
+                       limit: int = 20) -> models.SearchResults:
+        """search(), and whether the answer is partial (new text could not be indexed)."""
+        complete = self._flush_if_possible()
         with self._tx.read() as tx:
-            return search.hits(tx, self._rec, self._hits, q, site=site, since=since, until=until, status=status, limit=limit)
+            items = search.hits(tx, self._rec, self._hits, q, site=site, since=since, until=until, status=status, limit=limit)
+        return models.SearchResults(items=items, partial=not complete)
 
     def list_conversations(
         self, *, q=None, site=None, status=None, since=None, until=None, limit=100, offset=0, page_id: str | None = None
