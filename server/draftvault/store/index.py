@@ -525,7 +525,7 @@ class Index:
         return checked, bad
 
     def rebuild(self, bids: Iterable[int]) -> None:
-        """Drops every segment and notes `bids` to be indexed anew (a vault from before, or a damaged index)."""
+        """Drops every segment and notes `bids` to be indexed anew (a damaged index: verify --reindex)."""
         self._drop(self._segments())
         self._conn.execute("DELETE FROM postings")
         self._conn.execute("DELETE FROM unindexed")
