@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from draftvault.export import all_ids, export_zip
-from draftvault.vault import Vault
+from draftvault.store import Vault
 
 N = int(os.environ.get("DRAFTVAULT_BENCH_EXPORT_N", "10000"))
 WORDS = ("the of and to in is that for it as with was on be by this are from or have an not but what all "

@@ -87,7 +87,7 @@ def rss_kb():
 mode, path, home = sys.argv[1], sys.argv[2], sys.argv[3]
 if mode != "json":
     from draftvault.importers import chatgpt
-    from draftvault.vault import Vault
+    from draftvault.store import Vault
 before = rss_kb()
 t = time.perf_counter()
 if mode == "json":

@@ -50,7 +50,7 @@ def timed(fn, queries) -> list[float]:
 
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-    from draftvault.vault import Vault
+    from draftvault.store import Vault
 
     prose = Prose(seed=11)
     rng = random.Random(5)

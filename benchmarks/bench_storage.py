@@ -85,7 +85,7 @@ def usage(home: Path) -> tuple[int, dict]:
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
     from draftvault import protocol
-    from draftvault.vault import Vault
+    from draftvault.store import Vault
 
     prose = Prose()
     turns = [("user" if i % 2 == 0 else "assistant") for i in range(TURNS)]

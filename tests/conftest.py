@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from draftvault import auth, protocol
-from draftvault.vault import Vault
+from draftvault.store import Vault
 
 ROOT = Path(__file__).resolve().parents[1]
 _DEFAULT = object()

@@ -28,6 +28,12 @@ def feed(server, pages: list[dict], client_id: str = "client-api-1") -> None:
             assert got == protocol.Ack(seq=seq), got
 
 
+def send_signal(server, kind: str, **fields) -> None:
+    with server.connect("client-api-1") as (ws, welcome):
+        ws.send(frames.encode(frames.signal(welcome.last_seq + 1, kind, **fields)))
+        ws.recv(timeout=10)
+
+
 def page(conv: str | None, turns, *, page_id: str, site="chatgpt", draft=None, title=None) -> dict:
     return dict(pairs=turns, page=page_id, conv=conv, site=site, url=f"https://example.test/{conv or page_id}",
                 draft=draft, title=title)
@@ -116,10 +122,7 @@ def test_delete(server):
 
 def test_failures_list_and_resolve(server):
     seed(server)
-    with server.connect("client-api-1") as (ws, welcome):
-        ws.send(frames.encode(frames.signal(welcome.last_seq + 1, "http_error", page="page-alpha-01", conv="c-alpha",
-                                            status=502)))
-        ws.recv(timeout=10)
+    send_signal(server, "http_error", page="page-alpha-01", conv="c-alpha", site="chatgpt", status=502)
     (failure,) = server.api("GET", "/api/failures")["items"]
     assert {"id", "conversation", "kind", "detected_at", "resolved"} <= set(failure)
     assert (failure["kind"], failure["resolved"]) == ("http_error", False)
@@ -217,3 +220,18 @@ def test_capture_health_names_a_degraded_site_until_it_reads_again(server):
         (empty,) = server.api("GET", "/api/capture-health")["degraded"]
         assert (empty["site"], empty["host"]) == ("gemini", "gemini.google.com")
     assert server.request("GET", "/api/capture-health", token=None).status == 401
+
+
+def test_failed_conversations_are_found_by_status_and_failures_name_their_conversation(server):
+    seed(server)
+    send_signal(server, "http_error", page="page-beta-001", conv="c-beta", site="claude", status=529)
+    (failure,) = server.api("GET", "/api/failures")["items"]
+    assert (failure["title"], failure["site"]) == ("French", "claude")  # the popup needs no other request
+    hits = server.api("GET", "/api/search", params={"q": "salut", "status": "failed"})["items"]
+    assert [h["title"] for h in hits] == ["French"]
+    assert server.api("GET", "/api/search", params={"q": "sorted", "status": "failed"})["items"] == []
+    assert [h["title"] for h in server.api("GET", "/api/search", params={"q": "sorted", "status": "active"})["items"]] == ["Sorting"]
+    listed = server.api("GET", "/api/conversations", params={"q": "bonjour", "status": "failed"})["items"]
+    assert [(c["title"], c["status"]) for c in listed] == [("French", "failed")]
+    assert server.api("GET", "/api/conversations", params={"q": "sorted", "status": "failed"})["items"] == []
+    assert server.request("GET", "/api/search", params={"q": "salut", "status": "broken"}).status == 400

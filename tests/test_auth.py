@@ -7,6 +7,7 @@ import time
 import pytest
 
 from draftvault import auth, config
+from draftvault.store import Vault
 
 
 @pytest.fixture
@@ -99,3 +100,16 @@ def test_login_nonce_becomes_one_session(db):
         auth.redeem_login_nonce(db, nonce)
     with pytest.raises(auth.AuthError):
         auth.redeem_login_nonce(db, auth.create_login_nonce(db, ttl_s=0))
+
+
+def test_shares_the_vault_file_and_its_set_up(home, db):
+    """auth's connection is the vault's (no temp files, WAL, 0600), and a vault opens beside it."""
+    assert [db.execute(f"PRAGMA {p}").fetchone()[0] for p in ("journal_mode", "temp_store")] == ["wal", 2]
+    vault = Vault.open(home)
+    try:
+        auth.create_token(db, "beside a running vault")
+        assert [t.name for t in auth.list_tokens(db)] == ["beside a running vault"]
+        assert vault.verify().bad == []
+    finally:
+        vault.close()
+    assert oct(config.db_path(home).stat().st_mode & 0o777) == "0o600"

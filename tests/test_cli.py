@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from draftvault import config, protocol
-from draftvault.vault import Vault
+from draftvault.store import Vault
 from sitepages.base import REAL_FIXTURES
 
 REAL = REAL_FIXTURES / "chatgpt-export"

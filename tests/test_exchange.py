@@ -12,9 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from draftvault import branches
 from draftvault.importers.chatgpt import import_chatgpt_export
-from draftvault.vault import Vault
+from draftvault.store import Vault
 from frames import snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +31,7 @@ def everything(vault: Vault) -> dict[str, tuple]:
     """Each conversation by its site id: what an export must carry."""
     out = {}
     for c in vault.list_conversations(limit=1000):
-        d = branches.with_branches(vault, vault.get_conversation(c.id))
+        d = vault.get_conversation(c.id)
         out[d.conversation_id] = (
             d.title, d.model, d.created_at, d.updated_at, [(t.index, t.role, t.text) for t in d.turns],
             [(b.from_index, [(t.index, t.role, t.text) for t in b.turns]) for b in d.branches],
@@ -93,7 +92,7 @@ def test_openwebui_export_is_a_chat_tree_with_the_current_thread(source, tmp_pat
     chats = json.loads(out.read_bytes())
     vault = Vault.open(source)
     try:
-        want = {c.id: branches.with_branches(vault, vault.get_conversation(c.id)) for c in vault.list_conversations()}
+        want = {c.id: vault.get_conversation(c.id) for c in vault.list_conversations()}
     finally:
         vault.close()
     assert {c["id"] for c in chats} == set(want)

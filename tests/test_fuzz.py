@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 import frames
 from draftvault import auth, ingest, protocol
 from draftvault.detector import Detector
-from draftvault.vault import Vault
+from draftvault.store import Vault
 
 CLIENT = "client-fuzz-1"
 VALID = [

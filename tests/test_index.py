@@ -1,4 +1,4 @@
-"""The sealed search index (index.py) through the vault: segments, merges, deletes, damage, old vaults."""
+"""The sealed search index (store/index.py) through the vault: segments, merges, deletes, damage."""
 
 import tempfile
 from pathlib import Path
@@ -7,9 +7,9 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from draftvault import config, index
-from draftvault.vault import Vault
-from test_vault import raw
+from draftvault import config
+from draftvault.store import Vault, index
+from tabs import raw
 
 WORDS = ["amber", "ambit", "basalt", "cobalt", "copper", "delta", "ember", "emberly", "fjord", "garnet"]
 
@@ -96,24 +96,3 @@ def test_a_damaged_index_row_is_reported_and_searches_go_on(vault, home):
     finally:
         other.close()
 
-
-def test_a_vault_from_the_fts5_index_is_reindexed_once(home):
-    vault = Vault.open(home)
-    id = add(vault, 1, "the old heron log", title="Birding")
-    vault.close()
-    # the layout before the sealed index: no title blobs, an FTS5 table and a vocabulary
-    raw(home, "DELETE FROM postings")
-    raw(home, "DELETE FROM segments")
-    raw(home, "UPDATE conversations SET title_bid=NULL")
-    raw(home, "DROP INDEX conversations_title")
-    raw(home, "ALTER TABLE conversations DROP COLUMN title_bid")
-    raw(home, "CREATE VIRTUAL TABLE search USING fts5(terms, content='', tokenize='ascii', detail=full)")
-    raw(home, "CREATE TABLE vocab (bucket BLOB PRIMARY KEY, words BLOB NOT NULL)")
-    vault = Vault.open(home)
-    try:
-        assert found(vault, "heron") == {id} and found(vault, "birding") == {id}
-        tables = {r[0] for r in vault.db.execute("SELECT name FROM sqlite_master")}
-        assert "search" not in tables and "vocab" not in tables
-        assert vault.verify().bad == []
-    finally:
-        vault.close()

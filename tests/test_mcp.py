@@ -15,7 +15,7 @@ from mcp.client.stdio import stdio_client
 from websockets.exceptions import ConnectionClosed
 
 from draftvault import agent_tools, auth, config, crypto, protocol
-from draftvault.vault import Vault
+from draftvault.store import Vault
 from frames import encode, signal, snapshot
 
 DRAFTVAULT = Path(sys.executable).parent / "draftvault"

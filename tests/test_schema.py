@@ -15,6 +15,12 @@ def test_committed_schema_is_current():
     assert schema.main(["--check"]) == 0, "run scripts/gen-schema and commit the result"
 
 
+def test_every_api_body_is_defined_not_a_reference_to_itself():
+    defs = schema.documents()["api.schema.json"]["$defs"]
+    assert defs["FailureOut"]["properties"].keys() >= {"id", "conversation", "title", "site"}
+    assert [name for name, d in defs.items() if d == {"$ref": f"#/$defs/{name}"}] == []
+
+
 @pytest.mark.parametrize("path", sorted((EXAMPLES / "valid").glob("*.json")), ids=lambda p: p.stem)
 def test_valid_examples_decode(path):
     raw = path.read_bytes()

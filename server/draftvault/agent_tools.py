@@ -29,7 +29,7 @@ from typing import Iterator, Protocol
 
 import msgspec
 
-from . import auth, branches, config, crypto, models, resume, runtime
+from . import auth, config, crypto, models, resume, runtime
 from .vocabulary import role_heading
 
 PAGE_CHARS = 20_000
@@ -63,7 +63,7 @@ class VaultReader:
         return self.vault.list_conversations(limit=limit)
 
     def conversation(self, id):
-        return branches.with_branches(self.vault, self.vault.get_conversation(id))
+        return self.vault.get_conversation(id)
 
     def failures(self, resolved):
         return self.vault.list_failures(resolved=resolved)
@@ -144,7 +144,7 @@ class Access:
             return
         if not config.db_path(self.home).exists():
             raise AgentError(f"there is no DraftVault vault under {self.home} yet")
-        from .vault import KeyMismatch, Vault
+        from .store import KeyMismatch, Vault
 
         try:
             vault = Vault.open(self.home, config.passphrase())

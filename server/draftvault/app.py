@@ -25,7 +25,7 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, ingest, logs, pump, routes, runtime, security, statuspage, transport, web
 from .detector import Detector
 from .routes import base, errors
-from .vault import Vault
+from .store import AppVault, Vault
 
 log = logging.getLogger("draftvault.app")
 
@@ -50,7 +50,7 @@ def guarded(app: Litestar) -> ASGIApp:
     return security.guard_middleware(app.state.port, app.state.policy)(app)
 
 
-def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
+def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
     settings = config.load_settings(home)
     timings = config.timings()
     auth_db = auth.connect(home)

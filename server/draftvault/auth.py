@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
-import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -35,6 +33,7 @@ import msgspec
 import sqlite_utils
 
 from . import config, times
+from .store import db as store_db
 
 MAX_PAIR_FAILURES = 5
 SESSION_TTL_S = 7 * 24 * 3600
@@ -64,39 +63,23 @@ class TokenInfo(msgspec.Struct):
     read_only: bool = False
 
 
-def connect(home: Path) -> sqlite_utils.Database:
-    """Its own connection to vault.db (autocommit, WAL), without the vault's key."""
-    home = config.private_dir(Path(home))
-    path = config.db_path(home)
-    old_umask = os.umask(0o077)
-    try:
-        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
-    finally:
-        os.umask(old_umask)
-    os.chmod(path, 0o600)
-    conn.execute("PRAGMA busy_timeout=10000")
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    db = sqlite_utils.Database(conn)
-    _ensure(db)
-    if "read_only" not in db["auth_tokens"].columns_dict:  # tables made before read-only tokens
-        db.conn.execute("ALTER TABLE auth_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0")
-    return db
-
-
-def _ensure(db: sqlite_utils.Database) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            db.conn.execute(statement)
-
-
 _lock = threading.Lock()  # the service shares one connection between threads
+
+
+def connect(home: Path) -> sqlite_utils.Database:
+    """Its own connection to vault.db, set up as the vault's (store.db.connect), without the
+    vault's key; the auth tables are created here, once."""
+    db = sqlite_utils.Database(store_db.connect(config.db_path(config.private_dir(Path(home)))))
+    with _lock:
+        db.conn.executescript(SCHEMA)
+        if "read_only" not in db["auth_tokens"].columns_dict:  # vaults from 0.1.0, before read-only tokens
+            db.conn.execute("ALTER TABLE auth_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0")
+    return db
 
 
 def _run(db: sqlite_utils.Database, sql: str, params=()) -> tuple[list[tuple], int]:
     """One statement -> (rows, rowcount), committed unless inside someone's transaction."""
     with _lock:
-        _ensure(db)
         cur = db.conn.execute(sql, params)
         rows = cur.fetchall()
         if db.conn.isolation_level is not None and db.conn.in_transaction:

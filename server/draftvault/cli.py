@@ -36,12 +36,12 @@ def _passphrase(home: Path) -> str | None:
 
 @contextmanager
 def _vault():
-    from .vault import KeyMismatch, Vault
+    from .store import KeyMismatch, NewerSchema, Vault
 
     home = _home()
     try:
         vault = Vault.open(home, _passphrase(home))
-    except (crypto.WrongPassphrase, crypto.PassphraseRequired, KeyMismatch) as e:
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired, KeyMismatch, NewerSchema) as e:
         _fail(str(e))
     try:
         yield vault

@@ -86,6 +86,16 @@ def timings() -> Timings:
     })
 
 
+def synchronous() -> str:
+    """SQLite's `synchronous` for the vault (DRAFTVAULT_SYNCHRONOUS). FULL: a commit is on disk
+    (WAL fsynced) before apply() returns, so an ack survives a power cut too; NORMAL survives
+    a crash of the service (SIGKILL) but not of the OS."""
+    value = (os.environ.get("DRAFTVAULT_SYNCHRONOUS") or "FULL").upper()
+    if value not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"DRAFTVAULT_SYNCHRONOUS must be OFF, NORMAL, FULL or EXTRA, not {value!r}")
+    return value
+
+
 def db_path(home: Path) -> Path:
     return home / "vault.db"
 

@@ -49,6 +49,7 @@ from . import protocol
 from .capture_health import CaptureHealth
 from .vocabulary import CAPACITY_PHRASES, RATE_LIMIT_PHRASES
 from .protocol import FailureKind, SignalKind
+from .store import DetectorVault
 
 # ---- the one mapping: page signal -> failure kind ---------------------------
 
@@ -138,7 +139,7 @@ class Page:
 class Detector:
     def __init__(
         self,
-        vault,
+        vault: DetectorVault,
         *,
         stall_after_s: float = 120.0,  # generous: reasoning models think for a while
         silence_after_s: float = 45.0,  # > the extension's 20 s ping interval, twice over

@@ -20,7 +20,7 @@ from typing import BinaryIO, Callable, Literal
 
 import msgspec
 
-from . import branches, export, models
+from . import export, models
 
 Format = Literal["chatgpt", "openwebui"]
 _NAMESPACE = uuid.UUID("8d0f5a8e-5d1b-4f7e-9a51-0c6c3c1f2a77")  # DraftVault's, for uuid5 node ids
@@ -145,7 +145,7 @@ def write(vault, ids: list[str] | None, fmt: Format, out: BinaryIO, progress: mo
     written = 0
     out.write(b"[")
     for done, id in enumerate(ids, 1):
-        detail = branches.with_branches(vault, vault.get_conversation(id))
+        detail = vault.get_conversation(id)
         if detail is not None:
             out.write((b",\n" if written else b"\n") + msgspec.json.encode(render(detail)))
             written += 1

@@ -18,6 +18,7 @@ import msgspec
 
 from . import models
 from .vocabulary import role_heading
+from .store import ExportVault
 
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
 # reads as line breaks (json.dumps already escapes C0 controls, quotes and backslashes).
@@ -75,7 +76,7 @@ def file_stem(title: str | None, id: str) -> str:
 
 
 def export_zip(
-    vault,
+    vault: ExportVault,
     ids: list[str] | None,
     fmt: Literal["md", "json"],
     out: BinaryIO | Path,
@@ -139,7 +140,7 @@ def note_id(path: Path) -> str | None:
         return None
 
 
-def export_folder(vault, ids: list[str] | None, folder: Path, progress: models.Progress | None = None) -> int:
+def export_folder(vault: ExportVault, ids: list[str] | None, folder: Path, progress: models.Progress | None = None) -> int:
     """Writes Markdown notes into `folder` (an Obsidian vault, say); returns how many.
 
     A conversation whose note is already there (found by the `id` in its front matter,
@@ -161,7 +162,7 @@ def export_folder(vault, ids: list[str] | None, folder: Path, progress: models.P
     return written
 
 
-def all_ids(vault, page: int = 1000) -> list[str]:
+def all_ids(vault: ExportVault, page: int = 1000) -> list[str]:
     """Every conversation's id, in the order list_conversations gives."""
     ids: list[str] = []
     while True:

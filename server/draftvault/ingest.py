@@ -22,7 +22,7 @@ import threading
 from typing import Callable
 
 from . import __version__, protocol
-from .vault import NeedFull, Unavailable
+from .store import IngestVault, NeedFull, Unavailable
 
 log = logging.getLogger("draftvault.ingest")
 
@@ -54,7 +54,7 @@ class Hub:
 class Session:
     """One connection. `push` (thread-safe) delivers frames pushed by the Hub."""
 
-    def __init__(self, vault, hub: Hub, detector, *, origin: str | None, check_token, push: Push | None = None):
+    def __init__(self, vault: IngestVault, hub: Hub, detector, *, origin: str | None, check_token, push: Push | None = None):
         self.vault = vault
         self.hub = hub
         self.detector = detector

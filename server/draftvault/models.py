@@ -81,6 +81,8 @@ class FailureOut(Struct):
     resolved_at: str | None = None
     resolution: Literal["completed", "resumed", "dismissed"] | None = None
     provider_outage: bool = False
+    title: str | None = None  # the conversation's title, so a list of failures needs no other request
+    site: Site | None = None
 
 
 class BranchOut(Struct):
@@ -138,6 +140,9 @@ class SearchHit(Struct):
 
 class SearchResults(Struct):
     items: list[SearchHit]
+    # True while new text cannot be indexed (e.g. the disk is full): the items come from
+    # what is indexed, and recent text may be missing. The index catches up by itself.
+    partial: bool = False
 
 
 class PairRequest(Struct, forbid_unknown_fields=True):

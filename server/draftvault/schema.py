@@ -34,7 +34,8 @@ def _schema(title: str, union_names: dict[str, object]) -> dict:
         "$defs": dict(sorted(components.items())),
     }
     for name, root in zip(names, roots):
-        doc["$defs"][name] = root
+        if root != {"$ref": f"#/$defs/{name}"}:  # a Struct's root is a reference to its own definition
+            doc["$defs"][name] = root
     return doc
 
 

@@ -18,7 +18,7 @@ import pytest
 
 from draftvault import protocol
 from frames import encode, signal, snapshot
-from draftvault.vault import Vault
+from draftvault.store import Vault
 from sitepages.base import REAL_FIXTURES
 
 pytestmark = pytest.mark.browser

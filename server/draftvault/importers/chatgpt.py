@@ -25,6 +25,7 @@ import msgspec
 
 from .. import models, times
 from ..markdown import fence, link, normalise_math, quote
+from ..store import ImportVault
 Turn = tuple[str, str]  # (role, Markdown text)
 
 CHUNK = 1 << 20
@@ -376,7 +377,7 @@ def thread(conv: _Conversation) -> _Thread:
 # ---- the import ---------------------------------------------------------------------
 
 
-def import_chatgpt_export(vault, path, progress: models.Progress | None = None) -> models.ImportResult:
+def import_chatgpt_export(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
     """Imports every conversation of a ChatGPT export; all or nothing."""
     result = models.ImportResult(conversations=0, created=0, updated=0, unchanged=0, turns=0)
     with ExitStack() as stack:
@@ -403,7 +404,7 @@ def import_chatgpt_export(vault, path, progress: models.Progress | None = None) 
     return result
 
 
-def _import_one(vault, raw: bytes, name: str, index: int, offset: int, result: models.ImportResult) -> None:
+def _import_one(vault: ImportVault, raw: bytes, name: str, index: int, offset: int, result: models.ImportResult) -> None:
     place = f"conversation {index} (byte {offset})"
     try:
         conv = _decoder.decode(raw)

@@ -11,6 +11,7 @@ from litestar.handlers import BaseRouteHandler
 from litestar.openapi.datastructures import ResponseSpec
 
 from .. import auth, models
+from ..store import AppVault
 
 # Every request body unless its route sets another limit: pairing, sign-in and resolve
 # bodies are a few dozen bytes, and a larger body is refused (413) before it is read.
@@ -46,7 +47,7 @@ def require_auth(connection: ASGIConnection, _: BaseRouteHandler) -> None:
     raise NotAuthorizedException("a valid token (Authorization: Bearer) or a sign-in session is needed")
 
 
-def vault_of(request: Request):
+def vault_of(request: Request) -> AppVault:
     return request.app.state.vault
 
 

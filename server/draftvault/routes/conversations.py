@@ -7,7 +7,7 @@ from typing import Annotated
 from litestar import Request, Response, delete, get
 from litestar.params import Parameter
 
-from .. import branches, export, models, protocol, resume
+from .. import export, models, protocol, resume
 from .base import errors, found, vault_of
 
 MARKDOWN = "text/markdown"  # litestar adds charset=utf-8 to text/*
@@ -27,24 +27,16 @@ def list_conversations(
     offset: Annotated[int, Parameter(ge=0, le=2**53)] = 0,
 ) -> models.ConversationList:
     """`?page_id=` finds the conversation of one open tab (the extension's shortcut)."""
-    vault = vault_of(request)
-    if page_id is not None:
-        id = vault.conversation_for_page(page_id)
-        detail = vault.get_conversation(id) if id else None
-        fields = models.ConversationSummary.__struct_fields__
-        return models.ConversationList(
-            items=[models.ConversationSummary(**{f: getattr(detail, f) for f in fields})] if detail else []
-        )
-    items = vault.list_conversations(
-        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=offset
+    items = vault_of(request).list_conversations(
+        q=q, site=site, status=status, since=since, until=until, limit=max(1, min(limit, 1000)), offset=offset,
+        page_id=page_id,
     )
     return models.ConversationList(items=items)
 
 
 @get("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))
 def get_conversation(request: Request, id: str) -> models.ConversationDetail:
-    vault = vault_of(request)
-    return found(branches.with_branches(vault, vault.get_conversation(id)))
+    return found(vault_of(request).get_conversation(id))
 
 
 @delete("/conversations/{id:str}", sync_to_thread=True, responses=errors(401, 404))

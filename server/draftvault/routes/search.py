@@ -15,8 +15,10 @@ def search(
     site: protocol.Site | None = None,
     since: str | None = None,
     until: str | None = None,
+    status: models.ConversationStatus | None = None,
     limit: int = 20,
 ) -> models.SearchResults:
-    return models.SearchResults(
-        items=vault_of(request).search(q, site=site, since=since, until=until, limit=max(1, min(limit, 200)))
+    """`partial`: the index could not take everything acked yet (a full disk); it catches up."""
+    return vault_of(request).search_results(
+        q, site=site, since=since, until=until, status=status, limit=max(1, min(limit, 200))
     )

@@ -51,7 +51,8 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 import msgspec
 
-from .crypto import Keyring, Tampered
+from ..crypto import Keyring, Tampered
+from .records import INDEX_BUCKET_KEY, index_aad
 
 FANIN = 4  # segments of one size class merged at once: each search opens <= FANIN - 1 per class
 POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
@@ -73,7 +74,7 @@ CREATE TABLE IF NOT EXISTS postings (key INTEGER PRIMARY KEY, data BLOB NOT NULL
 CREATE TABLE IF NOT EXISTS unindexed (bid INTEGER PRIMARY KEY);
 """
 
-_WORD = re.compile(r"[^\W_]+")
+WORD = re.compile(r"[^\W_]+")  # a word as the index sees it: letters and digits
 _TYPECODES = {array(t).itemsize: t for t in "QLIHB"}  # byte width -> unsigned array type, on any platform
 _SWAP = sys.byteorder == "big"  # rows are little-endian whatever machine wrote them
 _SEGMENT_COLS = "sid, lo, hi, docs, words, postings, buckets, dead"
@@ -81,7 +82,7 @@ _SEGMENT_COLS = "sid, lo, hi, docs, words, postings, buckets, dead"
 
 def words(text: str) -> list[str]:
     """The normalised words of `text`, as the index sees them (NFKC, casefolded, letters and digits)."""
-    return _WORD.findall(unicodedata.normalize("NFKC", text).casefold())
+    return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
 class Segment(msgspec.Struct, array_like=True, frozen=True):
@@ -224,10 +225,12 @@ _doc_decoder = msgspec.msgpack.Decoder(_DocTable)
 class Index:
     """The sealed index of one vault connection (its caller holds the transactions)."""
 
-    def __init__(self, conn: sqlite3.Connection, keys: Keyring):
+    def __init__(self, conn: sqlite3.Connection, keys: Keyring, alive: Callable[[int, int], set[int]]):
+        """`alive(lo, hi)`: the ids in lo..hi of the documents that still exist (a merge keeps only those)."""
         self._conn = conn
         self._keys = keys
-        self._bucket_key = keys.mac_key(b"index bucket")
+        self._alive = alive
+        self._bucket_key = keys.mac_key(INDEX_BUCKET_KEY)
         self._hashes: dict[str, int] = {}
         # (sid, slot) -> decoded row, (sid, -1) -> the doc table's arrays: segments never change
         self._rows: OrderedDict[tuple[int, int], object] = OrderedDict()
@@ -296,7 +299,7 @@ class Index:
         bucket's postings (plus an ordinal map per segment), however large the segments.
         """
         lo, hi = segs[0].lo, segs[-1].hi
-        alive = {r[0] for r in self._conn.execute("SELECT bid FROM blobs WHERE bid BETWEEN ? AND ?", (lo, hi))}
+        alive = self._alive(lo, hi)
         new_bids, lengths, remaps = array("q"), array("I"), []
         for seg in segs:
             bids, old_lengths = self._doc_table(seg)
@@ -396,7 +399,7 @@ class Index:
             self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs) for w, o, tfs in entries]))
 
     def _put_row(self, sid: int, level: int, slot: int, value: msgspec.Struct) -> None:
-        sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), f"index|{sid}|{slot}".encode())
+        sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), index_aad(sid, slot))
         self._conn.execute("INSERT INTO postings VALUES (?, ?)", ((sid << 16) | slot, sealed))
 
     # ---- reading ------------------------------------------------------------------
@@ -429,7 +432,7 @@ class Index:
                 return _Bucket("", b"", "", 1, b"", b"", b"", b"")  # no word of the segment fell in this bucket
             raise Tampered(f"search index segment {seg.sid} has lost its document table")
         try:
-            return decoder.decode(zlib.decompress(self._keys.open(row[0], f"index|{seg.sid}|{slot}".encode())))
+            return decoder.decode(zlib.decompress(self._keys.open(row[0], index_aad(seg.sid, slot))))
         except (zlib.error, msgspec.DecodeError) as e:
             raise Tampered(f"search index segment {seg.sid} row {slot}: {e}") from None
 
@@ -514,7 +517,7 @@ class Index:
             sid, slot = key >> 16, key & 0xFFFF
             checked += 1
             try:
-                zlib.decompress(self._keys.open(data, f"index|{sid}|{slot}".encode()))
+                zlib.decompress(self._keys.open(data, index_aad(sid, slot)))
             except (Tampered, zlib.error):
                 bad.append(f"search index segment {sid} row {slot}")
             if sid not in segs:
@@ -522,7 +525,7 @@ class Index:
         return checked, bad
 
     def rebuild(self, bids: Iterable[int]) -> None:
-        """Drops every segment and notes `bids` to be indexed anew (a vault from before, or a damaged index)."""
+        """Drops every segment and notes `bids` to be indexed anew (a damaged index: verify --reindex)."""
         self._drop(self._segments())
         self._conn.execute("DELETE FROM postings")
         self._conn.execute("DELETE FROM unindexed")

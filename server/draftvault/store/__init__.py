@@ -1,0 +1,32 @@
+"""The encrypted vault: conversations, turns, drafts, signals and failures in SQLite.
+
+`from draftvault.store import Vault`. Modules, one job each:
+
+| module | job |
+|---|---|
+| vault | the facade: open, close, transactions, the public methods |
+| db | the connection (also auth's) and its transactions (`Tx`: blobs freed are collected at commit) |
+| migrations | the schema as numbered migrations (`PRAGMA user_version`) |
+| records | sealed records: keyed hashes, row tags, blobs, every associated-data string |
+| runs | the turn-run layout |
+| drafts | the draft-history policy |
+| apply | frames and imports to rows; a new chat's page joining its conversation |
+| conversations | lookups, lists, one conversation read whole, deletion |
+| failures | failures recorded, listed (with title and site), resolved |
+| search, snippets | search hits (named structs), snippets (pure functions) |
+| index | the sealed search index |
+| maintenance | verify, reindex, stats |
+| consumers | the Protocols the rest of DraftVault is typed against (what each part uses) |
+"""
+
+from .consumers import AppVault, DetectorVault, ExportVault, ImportVault, IngestVault
+from .errors import KeyMismatch, NeedFull, NewerSchema, Unavailable
+from .maintenance import VerifyReport
+from ..times import now_iso
+from .records import new_id
+from .vault import Applied, Vault
+
+__all__ = [
+    "Applied", "AppVault", "DetectorVault", "ExportVault", "ImportVault", "IngestVault", "KeyMismatch", "NeedFull",
+    "NewerSchema", "Unavailable", "Vault", "VerifyReport", "new_id", "now_iso",
+]

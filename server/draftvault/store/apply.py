@@ -1,0 +1,178 @@
+"""Frames and imports to rows: a snapshot's turns, fields and draft; a signal; a whole
+exported conversation; and a new chat's page joining the site conversation it becomes."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import msgspec
+
+from .. import protocol
+from . import conversations, drafts, runs
+from .conversations import Conv
+from .db import Tx
+from .errors import NeedFull
+from ..times import now_iso
+from .records import Records, Turn, new_id, put_blob
+
+
+def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
+    """Stores a snapshot; the conversation it belongs to (None for an empty new chat)."""
+    now = now_iso()
+    page = tx.one("SELECT cid FROM pages WHERE page_id=?", (f.page_id,))
+    page_conv = conversations.find(tx, "cid=?", (page[0],)) if page and page[0] is not None else None
+    new_chat = page_conv is not None and page_conv.site_key is None  # the page's chat has no site id (yet)
+    if f.conversation_id is not None:
+        key = rec.site_key(f.site, f.conversation_id)
+        conv = conversations.find(tx, "site_key=?", (key,))
+        if conv is None and new_chat:
+            cid = page_conv.cid  # the new chat got its id
+            tx.conn.execute(
+                "UPDATE conversations SET site_key=?, site_conv=? WHERE cid=?",
+                (key, rec.seal_field(page_conv.id, "conversation_id", f.conversation_id), cid),
+            )
+        elif conv is None:
+            cid = _create(tx, rec, f.site, now, key, f.conversation_id)
+        else:
+            cid = conv.cid
+            if new_chat and page_conv.cid != cid and page_conv.turn_count > 0:
+                _join(tx, rec, page_conv, conv)
+    elif new_chat:
+        cid = page_conv.cid
+    elif f.turns or f.turn_count or (f.draft and f.draft.strip()):
+        cid = _create(tx, rec, f.site, now, None, None)
+    else:
+        cid = None  # an empty new chat: nothing to keep yet
+    if cid is not None:
+        _content(tx, rec, cid, f, now)
+    tx.conn.execute(
+        "INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT(page_id) DO UPDATE SET cid=excluded.cid, seen_at=excluded.seen_at",
+        (f.page_id, cid, now),
+    )
+    return cid
+
+
+def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | None:
+    """Stores a page signal; the conversation it belongs to (by the site's id, else the page's), if any."""
+    cid = None
+    if f.conversation_id is not None:
+        conv = conversations.find(tx, "site_key=?", (rec.site_key(f.site, f.conversation_id),))
+        cid = conv.cid if conv else None
+    if cid is None:
+        page = tx.one("SELECT cid FROM pages WHERE page_id=?", (f.page_id,))
+        cid = page[0] if page else None
+    id = new_id()
+    tx.conn.execute(
+        "INSERT INTO signals VALUES (?,?,?,?,?,?,?,?)",
+        (id, cid, f.page_id, client_id, f.kind, f.status, rec.seal_detail("signal", id, f.detail), now_iso()),
+    )
+    return cid
+
+
+def _create(tx: Tx, rec: Records, site: str, now: str, key: bytes | None, site_conv: str | None,
+            created_at: str | None = None) -> int:
+    id = new_id()
+    cur = tx.conn.execute(
+        "INSERT INTO conversations (id, site, site_key, site_conv, created_at, updated_at) VALUES (?,?,?,?,?,?)",
+        (id, site, key, None if site_conv is None else rec.seal_field(id, "conversation_id", site_conv), created_at or now, now),
+    )
+    return cur.lastrowid
+
+
+def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str) -> None:
+    conv = conversations.find(tx, "cid=?", (cid,))
+    have = conv.turn_count
+    if f.turns_from > have:
+        raise NeedFull(have)
+    count = min(f.turn_count, max(have, f.turns_from + len(f.turns)))
+    changed = runs.store_turns(tx, rec, conv, f.turns_from, [(t.role, t.text) for t in f.turns], count)
+    changed |= count != have
+    changed |= _set_fields(tx, rec, conv, title=f.title, url=f.url, model=f.model)
+    changed |= drafts.set_draft(tx, rec, conv, f.draft, now)
+    if changed:
+        tx.conn.execute("UPDATE conversations SET turn_count=?, updated_at=? WHERE cid=?", (count, now, cid))
+
+
+def _set_fields(tx: Tx, rec: Records, conv: Conv, **values: str | None) -> bool:
+    """Seals the given fields (title, url, model) that changed; None keeps the stored value."""
+    wanted = {k: v for k, v in values.items() if v is not None}
+    if not wanted:
+        return False
+    row = tx.one(f"SELECT {', '.join(wanted)} FROM conversations WHERE cid=?", (conv.cid,))
+    changed = False
+    for (field, value), sealed in zip(wanted.items(), row):
+        if sealed is not None and rec.field_or_none(conv.id, field, sealed) == value:
+            continue  # (an unreadable value is overwritten with the page's current one)
+        tx.conn.execute(f"UPDATE conversations SET {field}=? WHERE cid=?", (rec.seal_field(conv.id, field, value), conv.cid))
+        if field == "title":
+            _set_title_blob(tx, rec, conv.cid, value)
+        changed = True
+    return changed
+
+
+def _set_title_blob(tx: Tx, rec: Records, cid: int, title: str) -> None:
+    """Titles are searchable too: the index finds them as blobs (the sealed field is what is shown)."""
+    old = tx.one("SELECT title_bid FROM conversations WHERE cid=?", (cid,))[0]
+    bid = put_blob(tx, rec, title.encode(), rec.text_hash(title))
+    tx.conn.execute("UPDATE conversations SET title_bid=? WHERE cid=?", (bid, cid))
+    if old is not None and old != bid:
+        tx.freed.add(old)
+
+
+def _join(tx: Tx, rec: Records, src: Conv, dst: Conv) -> None:
+    """Moves a new chat's page conversation into the site conversation it turned out to be."""
+    if src.turn_count >= dst.turn_count:
+        runs.move_turns(tx, rec, src, dst)
+        tx.conn.execute("UPDATE conversations SET turn_count=? WHERE cid=?", (src.turn_count, dst.cid))
+        dst.turn_count = src.turn_count
+    else:
+        tx.freed.update(r[0] for r in tx.q("SELECT bid FROM turns WHERE cid=?", (src.cid,)))
+    tx.conn.execute("DELETE FROM turns WHERE cid=?", (src.cid,))
+    drafts.move_drafts(tx, rec, src, dst)
+    for table in ("failures", "signals", "pages"):
+        tx.conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
+    tx.freed.update(r[0] for r in tx.q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (src.cid,)))
+    tx.conn.execute("DELETE FROM conversations WHERE cid=?", (src.cid,))
+
+
+def import_conversation(
+    tx: Tx,
+    rec: Records,
+    *,
+    site: str,
+    conversation_id: str,
+    title: str | None,
+    url: str | None,
+    model: str | None,
+    created_at: str | None,
+    updated_at: str | None,
+    turns: list[Turn],
+    branches: Sequence[list[Turn]] = (),
+) -> tuple[str, str]:
+    """Stores a whole conversation from an export; re-importing the same one changes nothing.
+    (its vault id, "created" | "updated" | "unchanged")"""
+    digest = rec.import_mac(msgspec.json.encode([title, url, model, created_at, updated_at, turns, list(branches)]))
+    key = rec.site_key(site, conversation_id)
+    conv = conversations.find(tx, "site_key=?", (key,))
+    if conv is not None and tx.one("SELECT import_mac FROM conversations WHERE cid=?", (conv.cid,))[0] == digest:
+        return conv.id, "unchanged"
+    outcome = "updated" if conv is not None else "created"
+    now = now_iso()
+    if conv is None:
+        conv = conversations.find(tx, "cid=?", (_create(tx, rec, site, now, key, conversation_id, created_at),))
+    runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
+    tx.freed.update(r[0] for r in tx.q("SELECT bid FROM branch_turns WHERE cid=?", (conv.cid,)))
+    tx.conn.execute("DELETE FROM branch_turns WHERE cid=?", (conv.cid,))
+    for n, branch in enumerate(branches):
+        for idx, (role, text) in enumerate(branch):
+            h = rec.text_hash(text)
+            bid = put_blob(tx, rec, text.encode(), h)
+            tx.conn.execute(
+                "INSERT INTO branch_turns VALUES (?,?,?,?,?,?)", (conv.cid, n, idx, role, bid, rec.branch_tag(conv.id, n, idx, role, h))
+            )
+    _set_fields(tx, rec, conv, title=title, url=url, model=model)
+    tx.conn.execute(
+        "UPDATE conversations SET turn_count=?, updated_at=?, created_at=COALESCE(?, created_at), import_mac=? WHERE cid=?",
+        (len(turns), updated_at or now, created_at, digest, conv.cid),
+    )
+    return conv.id, outcome

@@ -1,0 +1,112 @@
+"""The vault's schema, as numbered migrations; `PRAGMA user_version` is the number applied.
+
+Migration 1 is the schema DraftVault 0.1.0 shipped (its vaults have user_version 0 and
+their tables: they are at 1). Each later migration is a function of the sqlite-utils
+Database, run once, in order, inside the transaction that opens the vault; a change
+to a column goes through `table.transform(...)`, which rebuilds the table as SQLite
+requires (it keeps AUTOINCREMENT but drops WITHOUT ROWID: rebuild those tables in SQL).
+Never edit a migration that has shipped: add the next one.
+tests/fixtures/vault-0.1.0 is a vault written by 0.1.0; tests/test_migrations.py opens it.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import sqlite_utils
+
+from . import index
+from .errors import NewerSchema
+
+# Kept as SQL: sqlite-utils' create_table cannot say WITHOUT ROWID or AUTOINCREMENT, and
+# blob ids must never be reused (the index names its documents by them).
+SCHEMA_0_1_0 = index.SCHEMA + """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v BLOB) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS clients (client_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS conversations (
+    cid INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    site TEXT NOT NULL,
+    site_key BLOB UNIQUE,
+    site_conv BLOB,
+    title BLOB,
+    url BLOB,
+    model BLOB,
+    turn_count INTEGER NOT NULL DEFAULT 0,
+    draft INTEGER,
+    title_bid INTEGER,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    import_mac BLOB
+);
+CREATE INDEX IF NOT EXISTS conversations_updated ON conversations(updated_at);
+CREATE INDEX IF NOT EXISTS conversations_title ON conversations(title_bid);
+CREATE TABLE IF NOT EXISTS pages (page_id TEXT PRIMARY KEY, cid INTEGER, seen_at TEXT NOT NULL) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS pages_cid ON pages(cid);
+CREATE TABLE IF NOT EXISTS blobs (
+    bid INTEGER PRIMARY KEY AUTOINCREMENT, hash BLOB NOT NULL UNIQUE, data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS turns (
+    cid INTEGER NOT NULL, idx INTEGER NOT NULL, n INTEGER NOT NULL, bid INTEGER NOT NULL, tag BLOB NOT NULL,
+    PRIMARY KEY (cid, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS turns_bid ON turns(bid);
+CREATE TABLE IF NOT EXISTS branch_turns (
+    cid INTEGER NOT NULL, branch INTEGER NOT NULL, idx INTEGER NOT NULL, role TEXT NOT NULL,
+    bid INTEGER NOT NULL, tag BLOB NOT NULL,
+    PRIMARY KEY (cid, branch, idx)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS branch_turns_bid ON branch_turns(bid);
+CREATE TABLE IF NOT EXISTS drafts (
+    did INTEGER PRIMARY KEY AUTOINCREMENT, cid INTEGER NOT NULL, bid INTEGER NOT NULL,
+    at TEXT NOT NULL, tag BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS drafts_cid ON drafts(cid, did);
+CREATE INDEX IF NOT EXISTS drafts_bid ON drafts(bid);
+CREATE TABLE IF NOT EXISTS signals (
+    id TEXT PRIMARY KEY, cid INTEGER, page_id TEXT, client_id TEXT, kind TEXT NOT NULL,
+    status INTEGER, detail BLOB, at TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS failures (
+    id TEXT PRIMARY KEY, cid INTEGER NOT NULL, kind TEXT NOT NULL, detail BLOB, page_id TEXT,
+    provider_outage INTEGER NOT NULL DEFAULT 0, detected_at TEXT NOT NULL,
+    resolved_at TEXT, resolution TEXT
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS failures_cid ON failures(cid, resolved_at);
+"""
+
+
+def _m1_release_0_1_0(db: sqlite_utils.Database) -> None:
+    for statement in SCHEMA_0_1_0.split(";"):
+        if statement.strip():
+            db.execute(statement)
+
+
+def _m2_signals_by_conversation(db: sqlite_utils.Database) -> None:
+    """Deleting or joining a conversation finds its signals without reading them all."""
+    db["signals"].create_index(["cid"], index_name="signals_cid", if_not_exists=True)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_release_0_1_0, _m2_signals_by_conversation]
+VERSION = len(MIGRATIONS)
+TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "drafts", "signals",
+          "failures", "segments", "postings", "unindexed")
+
+
+def version(db: sqlite_utils.Database) -> int:
+    """The schema version of this vault file: user_version, or 1 for a vault from 0.1.0 (it set none)."""
+    v = db.execute("PRAGMA user_version").fetchone()[0]
+    if v == 0 and db["conversations"].exists():
+        return 1
+    return v
+
+
+def migrate(db: sqlite_utils.Database) -> None:
+    """Brings the schema to VERSION (the caller holds a write transaction)."""
+    current = version(db)
+    if current > VERSION:
+        raise NewerSchema(f"this vault has schema version {current}, newer than this DraftVault knows ({VERSION}): upgrade DraftVault")
+    for n in range(current, VERSION):
+        MIGRATIONS[n](db)
+    if current != VERSION:
+        db.execute(f"PRAGMA user_version={VERSION}")

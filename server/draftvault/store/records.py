@@ -1,0 +1,225 @@
+"""The sealed record format: keyed hashes, row tags, sealed blobs and fields, and every
+associated-data string the vault seals with (in this module only).
+
+- Blobs are content-addressed by a keyed hash of their plaintext (`text_hash`; a run of
+  turns by `run_hash`, its own domain: a run is never a text blob), zlib-compressed
+  before sealing, and sealed with associated data `blob|<hash>`. The first plaintext
+  byte is the kind: z zlib, r raw (when zlib did not help); Z and R are runs (msgpack of
+  [role, text] pairs).
+- Row tags: every turns, branch_turns and drafts row carries a keyed tag over
+  (conversation id, position, content hash), so a row moved to another conversation
+  or index, or pointed at another blob, is detected like a tampered ciphertext.
+- Conversation fields are sealed with `conv|<vault id>|<field>`; signal and failure
+  details with `signal|<id>` and `failure|<id>`; index rows with `index|<sid>|<slot>`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+import zlib
+from typing import TYPE_CHECKING, Iterator, Literal, Sequence
+
+import msgspec
+
+from ..crypto import Keyring, Tampered
+
+if TYPE_CHECKING:
+    from .db import Tx
+
+TAG_BYTES = 16
+HASH_BYTES = 16
+INDEX_BUCKET_KEY = b"index bucket"  # the keyed hash that spreads words over an index segment's buckets
+
+Turn = tuple[str, str]
+_run_decoder = msgspec.msgpack.Decoder(list[tuple[str, str]])
+
+
+def new_id() -> str:
+    """A random id that never starts with "-", so that the CLI never takes it for an option."""
+    while (id := secrets.token_urlsafe(12)).startswith("-"):
+        pass
+    return id
+
+
+def index_aad(sid: int, slot: int) -> bytes:
+    return f"index|{sid}|{slot}".encode()
+
+
+def turns_name(idx: int, n: int) -> str:
+    """How a run of turns is named in reports ("turn 3", "turns 0-31")."""
+    return f"turn {idx}" if n == 1 else f"turns {idx}-{idx + n - 1}"
+
+
+class Records:
+    """Seals and opens the vault's records with its keyring (no database access)."""
+
+    def __init__(self, keys: Keyring):
+        self.keys = keys
+
+    # ---- keyed hashes and tags ------------------------------------------------------
+
+    def site_key(self, site: str, conversation_id: str) -> bytes:
+        return self.keys.mac(f"{site}\0{conversation_id}".encode(), b"conversation")[:HASH_BYTES]
+
+    def text_hash(self, text: str) -> bytes:
+        return self.keys.mac(text.encode(), b"blob")[:HASH_BYTES]
+
+    def run_hash(self, payload: bytes) -> bytes:
+        return self.keys.mac(payload, b"run")[:HASH_BYTES]
+
+    def import_mac(self, payload: bytes) -> bytes:
+        return self.keys.mac(payload, b"import")[:HASH_BYTES]
+
+    def run_tag(self, id: str, idx: int, n: int, h: bytes) -> bytes:
+        return self.keys.mac(f"run|{id}|{idx}|{n}|".encode() + h, b"row tag")[:TAG_BYTES]
+
+    def branch_tag(self, id: str, branch: int, idx: int, role: str, h: bytes) -> bytes:
+        return self.keys.mac(f"branch|{id}|{branch}|{idx}|{role}|".encode() + h, b"row tag")[:TAG_BYTES]
+
+    def draft_tag(self, id: str, did: int, at: str, h: bytes) -> bytes:
+        return self.keys.mac(f"draft|{id}|{did}|{at}|".encode() + h, b"row tag")[:TAG_BYTES]
+
+    # ---- sealed fields and details ----------------------------------------------------
+
+    def seal_field(self, id: str, field: str, value: str) -> bytes:
+        return self.keys.seal(value.encode(), f"conv|{id}|{field}".encode())
+
+    def open_field(self, id: str, field: str, sealed: bytes) -> str:
+        return self.keys.open(sealed, f"conv|{id}|{field}".encode()).decode()
+
+    def field_or_none(self, id: str, field: str, sealed: bytes | None, corrupt: list[str] | None = None) -> str | None:
+        """The field's value; None when unset or unreadable (then named in `corrupt`)."""
+        if sealed is None:
+            return None
+        try:
+            return self.open_field(id, field, sealed)
+        except (Tampered, UnicodeDecodeError):
+            if corrupt is not None:
+                corrupt.append(field.replace("_", " "))
+            return None
+
+    def seal_detail(self, kind: Literal["signal", "failure"], id: str, text: str | None) -> bytes | None:
+        return None if text is None else self.keys.seal(text.encode(), f"{kind}|{id}".encode())
+
+    def open_detail(self, kind: Literal["signal", "failure"], id: str, sealed: bytes) -> str:
+        return self.keys.open(sealed, f"{kind}|{id}".encode()).decode()
+
+    def seal_keycheck(self) -> bytes:
+        return self.keys.seal(b"draftvault", b"meta|keycheck")
+
+    def open_keycheck(self, sealed: bytes) -> None:
+        self.keys.open(sealed, b"meta|keycheck")
+
+    # ---- blobs -------------------------------------------------------------------------
+
+    def seal_blob(self, raw: bytes, h: bytes, level: int, run: bool) -> bytes:
+        packed = zlib.compress(raw, level)
+        kind = b"z"
+        if len(packed) >= len(raw):
+            packed, kind = raw, b"r"
+        if run:
+            kind = kind.upper()
+        return self.keys.seal(kind + packed, b"blob|" + h)
+
+    def open_packed(self, h: bytes | None, data: bytes | None) -> tuple[bool, bytes]:
+        """(whether it is a run, its plaintext)."""
+        if not isinstance(h, bytes) or not isinstance(data, bytes):
+            raise Tampered("missing or damaged content")
+        packed = self.keys.open(data, b"blob|" + h)
+        kind, body = packed[:1], packed[1:]
+        try:
+            if kind in (b"z", b"Z"):
+                body = zlib.decompress(body)
+            elif kind not in (b"r", b"R"):
+                raise Tampered("unknown kind of content")
+        except (zlib.error, TypeError):
+            raise Tampered("undecodable content") from None
+        return kind.isupper(), body
+
+    def open_text(self, h: bytes | None, data: bytes | None) -> str:
+        run, body = self.open_packed(h, data)
+        if run:
+            raise Tampered("a run where a text belongs")
+        return _decode_text(body)
+
+    def open_run(self, h: bytes | None, data: bytes | None) -> list[Turn]:
+        run, body = self.open_packed(h, data)
+        if not run:
+            raise Tampered("a text where a run belongs")
+        return _decode_run(body)
+
+    def open_any(self, h: bytes | None, data: bytes | None) -> list[Turn] | str:
+        """A run's turns, or a text."""
+        run, body = self.open_packed(h, data)
+        return _decode_run(body) if run else _decode_text(body)
+
+
+def encode_run(turns: Sequence[Turn]) -> bytes:
+    return msgspec.msgpack.encode(turns)
+
+
+def _decode_run(payload: bytes) -> list[Turn]:
+    try:
+        return _run_decoder.decode(payload)
+    except msgspec.DecodeError:
+        raise Tampered("undecodable run") from None
+
+
+def _decode_text(payload: bytes) -> str:
+    try:
+        return payload.decode()
+    except UnicodeDecodeError:
+        raise Tampered("undecodable content") from None
+
+
+# ---- blobs in the database ---------------------------------------------------------------
+
+
+def put_blob(tx: Tx, rec: Records, raw: bytes, h: bytes, level: int = 9, run: bool = False) -> int:
+    """The blob of `raw` (UTF-8 text, or an encoded run), stored (and noted for the index) if new."""
+    row = tx.one("SELECT bid FROM blobs WHERE hash=?", (h,))
+    if row is not None:
+        return row[0]
+    bid = tx.conn.execute("INSERT INTO blobs (hash, data) VALUES (?, ?)", (h, rec.seal_blob(raw, h, level, run))).lastrowid
+    tx.index.note(bid)
+    tx.noted += 1
+    return bid
+
+
+def collect(tx: Tx) -> None:
+    """Deletes the blobs freed in this transaction that no row references any more, and their index entries."""
+    freed, tx.freed = tx.freed, set()
+    for bid in freed:
+        if bid is None or tx.one(
+            "SELECT EXISTS(SELECT 1 FROM turns WHERE bid=:b) OR EXISTS(SELECT 1 FROM drafts WHERE bid=:b)"
+            " OR EXISTS(SELECT 1 FROM branch_turns WHERE bid=:b) OR EXISTS(SELECT 1 FROM conversations WHERE title_bid=:b)",
+            {"b": bid},
+        )[0]:
+            continue
+        if tx.conn.execute("DELETE FROM blobs WHERE bid=?", (bid,)).rowcount:
+            tx.index.forget(bid)  # searches skip it at once; its segment drops it when rewritten
+
+
+def blobs_by_id(tx: Tx, bids: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
+    """(bid, hash, data) of these blobs (those that exist)."""
+    return tx.q(
+        "SELECT bid, hash, data FROM blobs WHERE bid IN (SELECT value FROM json_each(?))",
+        (msgspec.json.encode(list(bids)).decode(),),
+    )
+
+
+def texts(tx: Tx, rec: Records, bids: list[int]) -> Iterator[tuple[int, str]]:
+    """The plaintext of these blobs (for the index); unreadable ones are left out (verify reports them)."""
+    for n in range(0, len(bids), 500):
+        for bid, h, data in blobs_by_id(tx, bids[n : n + 500]):
+            try:
+                content = rec.open_any(h, data)
+            except Tampered:
+                continue
+            yield bid, content if isinstance(content, str) else "\n".join(text for _, text in content)
+
+
+def alive(conn: sqlite3.Connection, lo: int, hi: int) -> set[int]:
+    """The blob ids in lo..hi that still exist (what the index keeps when it rewrites a segment)."""
+    return {r[0] for r in conn.execute("SELECT bid FROM blobs WHERE bid BETWEEN ? AND ?", (lo, hi))}

@@ -1,0 +1,179 @@
+"""Search: the index's ranked texts mapped to conversations, filtered, with snippets.
+
+The sealed index (index.py) ranks texts: runs of turns, drafts, branch turns and
+titles (titles are indexed as blobs too, `conversations.title_bid`; the sealed `title`
+field is what is shown). All query words must occur in one text; the best text ranks
+its conversation. Search as you type: the last query word is a prefix (3+ characters)
+when the query does not end in a space. Snippets come from the decrypted best hit of
+each conversation (only that blob is decrypted; in a run, the turn that matches most
+query words); recent hits' plaintext is kept in a small in-memory LRU (HitCache,
+cleared on delete; nothing plaintext on disk).
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+from .. import models
+from ..crypto import Tampered
+from .db import Tx
+from .index import WORD, words
+from .records import Records, Turn, blobs_by_id
+from .snippets import best_turn, snippet
+
+MAX_PREFIX_WORDS = 16  # each completion costs BM25 work on every hit: keep it to the likeliest (shortest)
+HIT_CACHE_CHARS = 4_000_000
+
+
+class BestText(msgspec.Struct):
+    """A conversation's best matching text."""
+
+    cid: int
+    id: str
+    site: str
+    updated_at: str
+    sealed_title: bytes | None
+    kind: Literal["turns", "draft", "branch", "title"]
+    first_turn: int | None  # for "turns": the index of the run's first turn
+    bid: int
+
+
+class Found(msgspec.Struct):
+    hits: list[BestText]  # best first
+    exact: set[str]  # the query's whole words
+    prefix: str | None  # its unfinished last word
+
+
+class HitCache:
+    """hash -> (decrypted content, its characters) of recent search hits (memory only)."""
+
+    def __init__(self, max_chars: int = HIT_CACHE_CHARS):
+        self._hits: dict[bytes, tuple[list[Turn] | str, int]] = {}
+        self._chars = 0
+        self._max = max_chars
+
+    def get(self, rec: Records, h: bytes | None, data: bytes | None) -> list[Turn] | str:
+        entry = self._hits.pop(h, None)
+        if entry is None:
+            content = rec.open_any(h, data)
+            entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
+            self._chars += entry[1]
+        self._hits[h] = entry  # content-addressed: a hash always names the same content
+        while self._chars > self._max and len(self._hits) > 1:
+            self._chars -= self._hits.pop(next(iter(self._hits)))[1]
+        return entry[0]
+
+    def clear(self) -> None:
+        self._hits.clear()
+        self._chars = 0
+
+
+def filters(site, since, until, status=None) -> tuple[str, dict]:
+    """SQL (" AND ..." over conversations `c`) and its parameters for the list and search filters."""
+    where, params = "", {}
+    if site:
+        where += " AND c.site = :site"
+        params["site"] = site
+    if since:
+        where += " AND c.updated_at >= :since"
+        params["since"] = since
+    if until:
+        # a prefix compare, so a date alone ("2026-11-23") includes that whole day
+        where += " AND substr(c.updated_at, 1, length(:until)) <= :until"
+        params["until"] = until
+    if status == "failed":
+        where += " AND EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
+    elif status == "active":
+        where += " AND NOT EXISTS(SELECT 1 FROM failures f WHERE f.cid=c.cid AND f.resolved_at IS NULL)"
+    return where, params
+
+
+def _match(tx: Tx, q: str) -> tuple[list[list[str]], set[str], str | None] | None:
+    """The index query for `q` (groups of words, one of each must occur), the exact words, and the prefix."""
+    ws = words(q)
+    if not ws:
+        return None
+    prefix = None
+    if len(ws[-1]) >= 3 and WORD.match(q[-1:] or " "):
+        prefix = ws.pop()  # search as you type: the unfinished last word
+    groups = [[w] for w in dict.fromkeys(ws)]
+    if prefix is not None:
+        completions = tx.index.complete(prefix, MAX_PREFIX_WORDS)
+        groups.append(completions if prefix in completions else [prefix] + completions)
+    return groups, set(ws), prefix
+
+
+def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Found | None:
+    """The best text per conversation, best first, for the `limit` best conversations (None: no words).
+
+    The index ranks the matching texts; they are mapped to their conversations (and
+    filtered) in rank order, a growing chunk at a time, until enough conversations
+    have their best text. Deleted texts still in a segment map to nothing.
+    """
+    m = _match(tx, q)
+    if m is None:
+        return None
+    groups, exact, prefix = m
+    ranked = tx.index.search(groups)
+    where, params = filters(site, since, until, status)
+    best: dict[int, BestText] = {}
+    start, step = 0, max(200, limit * 10)
+    while start < len(ranked) and len(best) < limit:
+        chunk = [bid for _, bid in ranked[start : start + step]]
+        order = {bid: n for n, bid in enumerate(chunk)}
+        start, step = start + step, step * 8
+        rows = tx.q(
+            f"""
+            WITH hit(bid) AS (SELECT value FROM json_each(:bids)),
+            ref AS (
+                SELECT cid, 'turns' AS kind, idx AS turn, bid FROM turns WHERE bid IN hit
+                UNION ALL SELECT cid, 'draft', NULL, bid FROM drafts WHERE bid IN hit
+                UNION ALL SELECT cid, 'branch', NULL, bid FROM branch_turns WHERE bid IN hit
+                UNION ALL SELECT cid, 'title', NULL, title_bid FROM conversations WHERE title_bid IN hit
+            )
+            SELECT c.cid, c.id, c.site, c.updated_at, c.title, ref.kind, ref.turn, ref.bid
+            FROM ref JOIN conversations c USING (cid) WHERE 1 {where}
+            """,
+            {"bids": msgspec.json.encode(chunk).decode(), **params},
+        )
+        rows.sort(key=lambda r: (order[r[-1]], r[0]))
+        for row in rows:
+            if row[0] not in best:
+                best[row[0]] = BestText(*row)
+    return Found(list(best.values())[:limit], exact, prefix)
+
+
+def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, status, limit: int) -> list[models.SearchHit]:
+    """The API's search hits: each conversation's best text, with a snippet of its best turn."""
+    found = best_texts(tx, q, site=site, since=since, until=until, status=status, limit=limit)
+    if found is None:
+        return []
+    blobs = {bid: (h, data) for bid, h, data in blobs_by_id(tx, [b.bid for b in found.hits])} if found.hits else {}
+    out = []
+    for best in found.hits:
+        title = rec.field_or_none(best.id, "title", best.sealed_title)
+        turn = best.first_turn
+        try:
+            content = (title or "") if best.kind == "title" else cache.get(rec, *blobs.get(best.bid, (None, None)))
+        except Tampered:
+            content = ""
+        if isinstance(content, str):
+            text = content
+        else:  # a run: its turn that matches the most query words
+            k = best_turn([t for _, t in content], found.exact, found.prefix)
+            turn, text = turn + k, content[k][1]
+        snip, marks = snippet(text, found.exact, found.prefix)
+        out.append(
+            models.SearchHit(
+                conversation=best.id,
+                title=title,
+                snippet=snip,
+                marks=marks,
+                site=best.site,
+                turn=turn if best.kind == "turns" else None,
+                updated_at=best.updated_at,
+            )
+        )
+    return out
