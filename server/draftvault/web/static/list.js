@@ -40,19 +40,16 @@ export async function refresh() {
   const q = $("q").value.trim();
   const p = filters();
   let rows;
+  let partial = false;
   try {
+    if ($("failed").checked) p.set("status", "failed");
     if (q) {
       p.set("q", q);
       p.set("limit", "50");
-      const [hits, failedIds] = await Promise.all([
-        getJSON("/api/search?" + p),
-        $("failed").checked ? failedConversationIds() : null,
-      ]);
-      rows = hits.items
-        .filter((h) => !failedIds || failedIds.has(h.conversation))
-        .map((h) => ({ ...h, id: h.conversation }));
+      const hits = await getJSON("/api/search?" + p);
+      partial = hits.partial;
+      rows = hits.items.map((h) => ({ ...h, id: h.conversation }));
     } else {
-      if ($("failed").checked) p.set("status", "failed");
       p.set("limit", String(LIST_LIMIT));
       rows = (await getJSON("/api/conversations?" + p)).items;
     }
@@ -64,20 +61,17 @@ export async function refresh() {
   const keep = currentRow()?.id;
   list.rows = rows;
   list.cursor = Math.max(0, rows.findIndex((r) => r.id === keep));
-  renderList(q);
+  renderList(q, partial);
 }
 
-async function failedConversationIds() {
-  const found = await getJSON("/api/conversations?status=failed&limit=1000");
-  return new Set(found.items.map((c) => c.id));
-}
-
-function renderList(q) {
+// `partial`: the search index is behind (the disk was full); it catches up by itself.
+function renderList(q, partial) {
   const ul = $("results");
   ul.replaceChildren();
   const n = list.rows.length;
+  const behind = partial ? " (the search index is catching up: some recent text may be missing)" : "";
   $("list-status").textContent = q
-    ? `${n} ${n === 1 ? "match" : "matches"}`
+    ? `${n} ${n === 1 ? "match" : "matches"}${behind}`
     : n >= LIST_LIMIT ? `The newest ${n} conversations (search or filter to find older ones)`
     : n ? `${n} conversation${n === 1 ? "" : "s"}` : "No conversations yet.";
   list.rows.forEach((row, i) => ul.append(rowElement(row, i)));
