@@ -25,7 +25,7 @@ from pathlib import Path
 
 import anyio
 import msgspec
-from litestar import Litestar, Request, Response, Router, WebSocket, delete, get, post, websocket
+from litestar import Litestar, Request, Response, Router, WebSocket, delete, get, post, put, websocket
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, UploadFile
 from litestar.enums import RequestEncodingType
@@ -183,7 +183,8 @@ def search(
 
 @get("/failures", sync_to_thread=True)
 def list_failures(request: Request, resolved: bool | None = None, conversation: str | None = None) -> models.FailureList:
-    return models.FailureList(items=_vault(request).list_failures(resolved=resolved, conversation=conversation))
+    items = _vault(request).list_failures(resolved=resolved, conversation=conversation)
+    return models.FailureList(items=request.app.state.detector.recovery.annotate(items))
 
 
 @post("/failures/{id:str}/resolve", status_code=200, sync_to_thread=True)
@@ -192,6 +193,17 @@ def resolve_failure(request: Request, id: str, data: models.ResolveRequest) -> m
     if failure is None:
         raise NotFoundException("no such failure")
     return failure
+
+
+@get("/settings/status-check", sync_to_thread=True)
+def get_status_check(request: Request) -> models.StatusCheckOut:
+    return request.app.state.status_check.state()
+
+
+@put("/settings/status-check", sync_to_thread=True)
+def put_status_check(request: Request, data: models.StatusCheckIn) -> models.StatusCheckOut:
+    """The options page's switch: the provider status-page check on or off."""
+    return request.app.state.status_check.switch(data.enabled)
 
 
 @post("/pair", status_code=200, sync_to_thread=True)
@@ -304,13 +316,13 @@ async def _send_frames(socket: WebSocket, outgoing: asyncio.Queue) -> None:
 # ---- the app -------------------------------------------------------------------------------
 
 
-def _detector(vault: Vault, poller: statuspage.Poller | None) -> Detector:
+def _detector(vault: Vault, status_check: statuspage.StatusCheck) -> Detector:
     env = os.environ
     return Detector(
         vault,
         stall_after_s=float(env.get("DRAFTVAULT_STALL_S") or 120),
         silence_after_s=float(env.get("DRAFTVAULT_SILENCE_S") or 45),
-        **({"outage": poller.outage} if poller else {}),
+        outage=status_check.outage,
     )
 
 
@@ -322,9 +334,14 @@ def guarded(app: Litestar) -> ASGIApp:
 def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
     settings = config.load_settings(home)
     auth_db = auth.connect(home)
-    poller = statuspage.Poller(settings.statuspage_url, settings.statuspage_interval) if settings.statuspage_url else None
-    detector = _detector(vault, poller)
     hub = ingest.Hub()
+
+    def status_page_recovered(site: protocol.Site) -> None:  # the poller's thread
+        if (frame := detector.recovery.site_back(site, "status_page")) is not None:
+            hub.broadcast(frame)
+
+    status_check = statuspage.StatusCheck(home, status_page_recovered)
+    detector = _detector(vault, status_check)
     tick_s = float(os.environ.get("DRAFTVAULT_TICK_S") or 2)
     policy = security.OriginPolicy(port, lambda: auth.paired_origins(auth_db) | set(settings.allowed_origins))
     tasks: list[asyncio.Task] = []
@@ -339,15 +356,13 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
                 log.exception("detector tick failed")
 
     async def started(app: Litestar) -> None:
-        if poller:
-            poller.start()
+        status_check.start()
         tasks.append(asyncio.create_task(tick()))
 
     async def stopping(app: Litestar) -> None:
         for task in tasks:
             task.cancel()
-        if poller:
-            poller.stop()
+        await anyio.to_thread.run_sync(status_check.stop)
 
     api = Router(
         path="/api",
@@ -355,6 +370,7 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
         route_handlers=[
             list_conversations, get_conversation, delete_conversation, resume_pack, export_markdown, export_json,
             export_zip, search, list_failures, resolve_failure, login_link, import_export, capture_health,
+            get_status_check, put_status_check,
         ],
     )
     open_api = Router(path="/api", route_handlers=[health, pair])
@@ -369,7 +385,10 @@ def create_app(home: Path, vault: Vault, *, port: int) -> Litestar:
         request_max_body_size=1024 * 1024 * 1024,  # imports of large ChatGPT exports
         debug=False,
     )
-    app.state.update(vault=vault, auth_db=auth_db, detector=detector, hub=hub, port=port, home=home, policy=policy)
+    app.state.update(
+        vault=vault, auth_db=auth_db, detector=detector, hub=hub, port=port, home=home, policy=policy,
+        status_check=status_check,
+    )
     return app
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
+from .protocol import Site
+
 DEFAULT_PORT = 8737
 
 
@@ -71,9 +73,11 @@ def runtime_path(home: Path) -> Path:
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=False):
-    # e.g. "https://status.openai.com/api/v2/summary.json"; None turns the poller off
+    # The status-page check: on when set. The options page's switch sets it to
+    # statuspage.DEFAULT_URL (OpenAI's summary.json) or back to None.
     statuspage_url: str | None = None
     statuspage_interval: float = 60.0
+    statuspage_site: Site = "chatgpt"  # whose provider the page reports on
     allowed_origins: list[str] = []  # Origins allowed besides the paired ones
 
 
