@@ -1,7 +1,8 @@
 """The provider's public status page (Statuspage v2 `summary.json`), polled when switched on.
 
 Off by default: the options page's switch (`StatusCheck.switch`, PUT
-/api/settings/status-check) sets `Settings.statuspage_url`. The detector asks
+/api/settings/status-check) sets `Settings.statuspage_check`; it polls
+`Settings.statuspage_url`, by default OpenAI's page. The detector asks
 `StatusCheck.outage(site)` when it records a failure, to label it "outage confirmed
 by the provider"; when the page turns operational again after an outage, the
 site counts as recovered (recovery.py: "Send again"). Pages that only look like
@@ -134,10 +135,11 @@ class StatusCheck:
         self.site, self.poller = settings.statuspage_site, self._poller(settings)
 
     def _poller(self, settings: config.Settings) -> Poller | None:
-        if not settings.statuspage_url:
+        if not settings.statuspage_on:
             return None
         site = settings.statuspage_site
-        return Poller(settings.statuspage_url, settings.statuspage_interval, on_recovered=lambda: self.on_recovered(site))
+        url = settings.statuspage_url or DEFAULT_URL
+        return Poller(url, settings.statuspage_interval, on_recovered=lambda: self.on_recovered(site))
 
     def outage(self, site: Site) -> bool:
         poller = self.poller
@@ -159,16 +161,16 @@ class StatusCheck:
         settings = config.load_settings(self.home)
         url = settings.statuspage_url or DEFAULT_URL
         return models.StatusCheckOut(
-            enabled=settings.statuspage_url is not None, url=url, host=urlsplit(url).hostname or url,
+            enabled=settings.statuspage_on, url=url, host=urlsplit(url).hostname or url,
             site=settings.statuspage_site, interval_s=settings.statuspage_interval,
         )
 
     def switch(self, enabled: bool) -> models.StatusCheckOut:
-        """Turns the check on (polling DEFAULT_URL) or off, in settings.json and at once."""
+        """Turns the check on or off, in settings.json and at once."""
         with self._lock:
             settings = config.load_settings(self.home)
-            if enabled != (settings.statuspage_url is not None):
-                settings = msgspec.structs.replace(settings, statuspage_url=DEFAULT_URL if enabled else None)
+            if enabled != settings.statuspage_on:
+                settings = msgspec.structs.replace(settings, statuspage_check=enabled)
                 config.save_settings(self.home, settings)
                 if self.poller:
                     self.poller.stop()
