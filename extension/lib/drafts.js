@@ -1,3 +1,5 @@
+// What a failure lost: the unsent draft, or the prompt that got no answer.
+
 // The draft the user lost: the current one, or, when a reloaded page has since
 // reported an empty composer, the newest saved version, unless it was sent.
 export function unsentDraft(detail) {
@@ -5,4 +7,21 @@ export function unsentDraft(detail) {
   const sent = new Set(detail.turns.filter((t) => t.role === "user").map((t) => t.text.trim()));
   const newest = (detail.drafts || []).find((d) => d.text);
   return newest && !sent.has(newest.text.trim()) ? newest.text : null;
+}
+
+// Failures that cut an answer short: the question before it got no whole answer.
+const ANSWER_CUT = new Set(["stream_incomplete", "stalled", "http_error"]);
+
+/** The prompt "Send again" puts back, {text, source: "turn" | "draft"}, or null.
+ * The last user turn when nothing answered it: the chat ends on it, or the failure
+ * cut the answer after it short. Otherwise the unsent draft (a tab closed, the
+ * network lost, a limit hit before sending). */
+export function lostPrompt(detail, kind) {
+  const turns = detail.turns;
+  const last = turns[turns.length - 1];
+  const lastUser = turns.findLast((t) => t.role === "user");
+  if (last && last.role === "user" && last.text.trim()) return { text: last.text, source: "turn" };
+  if (lastUser && ANSWER_CUT.has(kind) && lastUser.text.trim()) return { text: lastUser.text, source: "turn" };
+  const draft = unsentDraft(detail);
+  return draft ? { text: draft, source: "draft" } : null;
 }
