@@ -13,15 +13,17 @@ export function unsentDraft(detail) {
 const ANSWER_CUT = new Set(["stream_incomplete", "stalled", "http_error"]);
 
 /** The prompt "Send again" puts back, {text, source: "turn" | "draft"}, or null.
- * The last user turn when nothing answered it: the chat ends on it, or the failure
- * cut the answer after it short. Otherwise the unsent draft (a tab closed, the
- * network lost, a limit hit before sending). */
+ * The last user turn when nothing answered it: no turn with text follows it (an
+ * error in place of the answer), or the failure cut the answer after it short.
+ * Otherwise the unsent draft (a tab closed, the network lost, a limit hit before
+ * sending). */
 export function lostPrompt(detail, kind) {
   const turns = detail.turns;
-  const last = turns[turns.length - 1];
-  const lastUser = turns.findLast((t) => t.role === "user");
-  if (last && last.role === "user" && last.text.trim()) return { text: last.text, source: "turn" };
-  if (lastUser && ANSWER_CUT.has(kind) && lastUser.text.trim()) return { text: lastUser.text, source: "turn" };
+  const at = turns.findLastIndex((t) => t.role === "user");
+  const answered = turns.slice(at + 1).some((t) => t.text.trim());
+  if (at >= 0 && turns[at].text.trim() && (!answered || ANSWER_CUT.has(kind))) {
+    return { text: turns[at].text, source: "turn" };
+  }
   const draft = unsentDraft(detail);
   return draft ? { text: draft, source: "draft" } : null;
 }

@@ -16,6 +16,9 @@ test("the chat ends on the user's turn: that prompt got no answer", () => {
   assert.deepEqual(lostPrompt(detail(ASKED), "error_message"), { text: "Descending?", source: "turn" });
   // ...even when a new draft was started since: the unanswered prompt comes first
   assert.deepEqual(lostPrompt(detail(ASKED, "hello?"), "http_error"), { text: "Descending?", source: "turn" });
+  // the answer's place is there but empty: the error came instead of it
+  const empty = [...ASKED, turn("assistant", "")];
+  assert.deepEqual(lostPrompt(detail(empty), "error_message"), { text: "Descending?", source: "turn" });
 });
 
 test("an answer cut short: the prompt before it goes again", () => {
