@@ -1,11 +1,13 @@
 """After a failure: "Send again" once the site answers again, and the in-page control
-beside the site's error notice. Debian's Chromium with the real extension, the real
+beside the site's error notice; the options page's status-check switch. Debian's Chromium with the real extension, the real
 service, fake chatgpt.com pages built from the real capture."""
 
 import pytest
 
+from draftvault import config
 from sitepages import chatgpt
 from sitepages.base import wait_for
+from test_statuspage import StatusSite
 
 pytestmark = pytest.mark.browser
 
@@ -172,3 +174,34 @@ def test_in_page_control_beside_the_error_notice_restores_the_draft_and_goes_wit
 
     page.evaluate("document.querySelector('[data-dv-error]').remove()")  # the site clears its notice
     page.wait_for_function("() => document.querySelector('draftvault-control') === null")
+
+
+def test_options_switch_turns_the_status_check_on_and_says_what_it_contacts(browser_ctx, server):
+    status = StatusSite()
+    try:
+        status.serve("summary-2019-12-30.json")
+        # The page it polls is the settings file's; only the switch comes from the options page.
+        settings = config.load_settings(server.home)
+        config.save_settings(server.home, config.Settings(statuspage_url=status.url, allowed_origins=settings.allowed_origins,
+                                                          statuspage_check=False))
+        browser_ctx.wait_status(lambda s: s["state"] == "connected", what="a connection")
+        options = browser_ctx.extension_page("options/options.html")
+        options.wait_for_selector("#status-check:not([disabled])")
+        assert not options.is_checked("#status-check")
+        assert options.text_content("#status-check-note").startswith(f"Off. When on, the DraftVault service fetches {status.url}")
+        assert status.hits == 0
+
+        options.check("#status-check")
+        options.wait_for_function("() => document.querySelector('#status-check-note').textContent.startsWith('On:')")
+        wait_for(lambda: status.hits, what="the service polling the status page")
+        assert config.load_settings(server.home).statuspage_check is True
+
+        options.reload()
+        options.wait_for_selector("#status-check:not([disabled])")
+        assert options.is_checked("#status-check")
+        options.uncheck("#status-check")
+        options.wait_for_function("() => document.querySelector('#status-check-note').textContent.startsWith('Off.')")
+        assert config.load_settings(server.home).statuspage_check is False
+    finally:
+        status.httpd.shutdown()
+        status.httpd.server_close()
