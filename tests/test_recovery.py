@@ -151,3 +151,29 @@ def test_read_only_token_cannot_switch_the_status_check(server):
     db.conn.close()
     assert server.request("PUT", "/api/settings/status-check", json={"enabled": True}, token=token).status == 403
     assert server.api("GET", "/api/settings/status-check", token=token)["enabled"] is False
+
+
+def test_status_page_back_to_operational_pushes_recovered_through_the_service(server):
+    status = StatusSite()
+    try:
+        status.serve("outage-2020-04-02.summary.json")
+        settings = config.load_settings(server.home)
+        config.save_settings(server.home, config.Settings(
+            statuspage_url=status.url, statuspage_interval=0.2, allowed_origins=settings.allowed_origins))
+        assert server.api("PUT", "/api/settings/status-check", json={"enabled": True})["enabled"] is True
+        wait_for(lambda: status.hits, what="the first poll")
+        with server.connect("client-recovery-2") as (ws, _):
+            ws.send(encode(snapshot(1, QUESTION, page="page-failed-2", conv="conv-failed-2", streaming=True)))
+            ws.send(encode(signal(2, "http_error", page="page-failed-2", conv="conv-failed-2", status=503)))
+            frames = [protocol.decode_server_frame(ws.recv(timeout=10)) for _ in range(3)]
+            failure = next(f for f in frames if isinstance(f, protocol.Failure))
+            assert failure.provider_outage is True  # the page said outage when it failed
+
+            status.serve("summary-2019-12-30.json")  # all systems operational again
+            while not isinstance(frame := protocol.decode_server_frame(ws.recv(timeout=10)), protocol.Recovered):
+                pass
+        assert (frame.site, frame.via, frame.failures) == ("chatgpt", "status_page", [failure.id])
+    finally:
+        server.api("PUT", "/api/settings/status-check", json={"enabled": False})
+        status.httpd.shutdown()
+        status.httpd.server_close()

@@ -166,15 +166,14 @@ class StatusCheck:
         )
 
     def switch(self, enabled: bool) -> models.StatusCheckOut:
-        """Turns the check on or off, in settings.json and at once."""
+        """Turns the check on or off, in settings.json and at once (with the file's
+        page, interval and site as they are now)."""
         with self._lock:
-            settings = config.load_settings(self.home)
-            if enabled != settings.statuspage_on:
-                settings = msgspec.structs.replace(settings, statuspage_check=enabled)
-                config.save_settings(self.home, settings)
-                if self.poller:
-                    self.poller.stop()
-                self.site, self.poller = settings.statuspage_site, self._poller(settings)
-                if self.poller and self._running:
-                    self.poller.start()
+            settings = msgspec.structs.replace(config.load_settings(self.home), statuspage_check=enabled)
+            config.save_settings(self.home, settings)
+            if self.poller:
+                self.poller.stop()
+            self.site, self.poller = settings.statuspage_site, self._poller(settings)
+            if self.poller and self._running:
+                self.poller.start()
         return self.state()
