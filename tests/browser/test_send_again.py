@@ -5,8 +5,9 @@ service, fake chatgpt.com pages built from the real capture."""
 import pytest
 
 from draftvault import config
-from sitepages import chatgpt
+from sitepages import SitePage, chatgpt
 from sitepages.base import wait_for
+from test_popup import lines
 from test_statuspage import StatusSite
 
 pytestmark = pytest.mark.browser
@@ -100,6 +101,37 @@ def test_send_again_after_the_site_answers_again_fills_the_composer_and_sends_no
     assert len(ctx.context.pages) == tabs_before
     resolved = server.api("GET", "/api/failures", params={"resolved": "true"})["items"]
     assert [(f["id"], f["resolution"]) for f in resolved] == [(failure["id"], "resumed")]
+
+
+def test_send_again_when_the_chat_is_gone_opens_a_new_chat_with_the_resume_pack(browser_ctx, server, site):
+    ctx = browser_ctx
+    lost = site.open()  # a new chat: it has no address of its own until its first message
+    lost.type(LOST)
+    wait_for(lambda: [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] is None],
+             what="the new chat's draft saved")
+    lost.close()  # the tab closed with the unsent draft
+    ctx.wait_status(lambda s: s["failures"] == 1, what="the tab_closed failure")
+    (failure,) = unresolved(server)
+    assert failure["kind"] == "tab_closed"
+
+    other = site.open("c0ffee-gone-2", turns=[("user", "Still there?"), ("assistant", "Yes.")])
+    other.type("Ping?")
+    other.send()
+    answer_completes(server, other, "c0ffee-gone-2")
+    wait_for(lambda: unresolved(server)[0]["recovered_at"], what="recovered_at on the failure")
+
+    pack = server.api("GET", f"/api/conversations/{failure['conversation']}/resume", params={"target": "chatgpt"})
+    assert LOST in pack["text"]
+    popup = ctx.popup()
+    popup.bring_to_front()
+    with ctx.context.expect_page() as opened:
+        popup.click(f"li.failure[data-failure='{failure['id']}'] .again:not(.hidden)")
+    new_chat = SitePage(opened.value, site)
+    new_chat.page.wait_for_function("window.__dv_test && window.__dv_test.ready")
+    wait_for(lambda: new_chat.draft() and lines(new_chat.draft()) == lines(pack["text"]), what="the pack in the composer")
+    assert new_chat.conversation_id is None  # still a new chat: nothing was sent
+    assert new_chat.page.locator("[data-dv-turn]").count() == 0
+    popup.wait_for_function("() => document.querySelector('#message').textContent.startsWith('The chat is gone')")
 
 
 # ---- the in-page control: inside a closed shadow root, reached as a user does -------
