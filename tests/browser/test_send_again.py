@@ -179,6 +179,8 @@ def test_in_page_control_beside_the_error_notice_restores_the_draft_and_goes_wit
     wait_vault(server, "c0ffee-notice-1", lambda d: draft_of(d) == LOST, "the draft saved")
     assert page.locator("draftvault-control").count() == 0  # nothing while all is well
 
+    # A page whose own styles would hide every button and label: they must not reach the control.
+    page.add_style_tag(content="button, select, span, div.box { display: none !important; }")
     chat.error()
     page.evaluate("window.__dv_test.type('')")  # the failing page lost the composer's text
     wait_vault(server, "c0ffee-notice-1", lambda d: draft_of(d) != LOST, "the emptied composer saved")
