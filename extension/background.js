@@ -12,7 +12,7 @@ import * as outbox from "./lib/outbox.js";
 import { isPaused, loadSettings } from "./lib/settings.js";
 import { Failures, parseNotificationId } from "./worker/failures.js";
 import { Pages } from "./worker/pages.js";
-import { copyPackOfTab, restoreDraft, resumeIn } from "./worker/resume.js";
+import { copyPackOfTab, pageAction, restoreDraft, resumeIn, sendAgain } from "./worker/resume.js";
 
 const KEEPALIVE_ALARM = "dv-keepalive";
 const SETTINGS_KEYS = ["serverUrl", "token", "clientId"];
@@ -32,6 +32,7 @@ const connection = new Connection({
     refreshStatus();
   },
   onFailure: (failure) => failures.add(failure),
+  onRecovered: (frame) => failures.recovered(frame),
   onNeedFull: (frame) => pages.askFull(frame.page_id),
   onRefused: (frame, err) => console.warn("DraftVault: the service refused frame", frame.seq, err.code, err.message),
   pages: () => pages.ids(),
@@ -128,9 +129,10 @@ chrome.notifications.onButtonClicked.addListener((id, button) => {
   const clicked = parseNotificationId(id);
   if (!clicked || button !== 0) return;
   chrome.notifications.clear(id);
-  resumeIn(failures, clicked.conversation, "chatgpt", clicked.failure).catch((err) =>
-    console.warn("DraftVault resume:", err)
-  );
+  const action = clicked.kind === "recovered"
+    ? sendAgain(failures, clicked.conversation, clicked.failure)
+    : resumeIn(failures, clicked.conversation, "chatgpt", clicked.failure);
+  action.catch((err) => console.warn("DraftVault resume:", err));
 });
 
 chrome.notifications.onClicked.addListener((id) => {
@@ -172,6 +174,8 @@ const handlers = {
   },
   [MSG.RESUME]: (m) => resumeIn(failures, m.conversation, m.target, m.failure),
   [MSG.RESTORE_DRAFT]: (m) => restoreDraft(failures, m.conversation, m.failure),
+  [MSG.SEND_AGAIN]: (m) => sendAgain(failures, m.conversation, m.failure),
+  [MSG.PAGE_ACTION]: (m) => pageAction(failures, m),
   [MSG.COPY_TAB_PACK]: async (m) => copyPackOfTab(await chrome.tabs.get(m.tabId), m.target),
 };
 

@@ -354,7 +354,7 @@ def test_new_chat_failure_attaches_to_the_page_conversation(browser, vault):
 
 
 def test_provider_outage_labels_failures(vault, clock):
-    detector = Detector(vault, silence_after_s=SILENCE, clock=clock, outage=lambda: True)
+    detector = Detector(vault, silence_after_s=SILENCE, clock=clock, outage=lambda site: True)
     browser = Browser(vault, detector)
     browser.streaming(PAGE)
     (failure,) = browser.signal(PAGE, "http_error", status=503)

@@ -55,5 +55,5 @@ def test_oversized_frame_is_refused_before_parsing():
 def test_schema_lists_every_frame_type():
     doc = json.loads((EXAMPLES.parent / "protocol.schema.json").read_text())
     tags = {d["properties"]["type"]["enum"][0] for d in doc["$defs"].values() if "type" in d.get("properties", {})}
-    assert tags == {"hello", "welcome", "snapshot", "signal", "ack", "ping", "pong", "failure", "error"}
+    assert tags == {"hello", "welcome", "snapshot", "signal", "ack", "ping", "pong", "failure", "recovered", "error"}
     assert msgspec.json.decode(json.dumps(doc))  # valid JSON

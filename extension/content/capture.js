@@ -10,6 +10,7 @@
 
 import { adapterFor } from "../sites/index.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
+import { noticeControl } from "./notice-control.js";
 import { startSignals } from "./signals.js";
 import { firstDifference, NOTHING_SENT, planSnapshot, signalFrame, snapshotFrames } from "./snapshot.js";
 
@@ -115,10 +116,12 @@ class Capture {
       if (w.location.href !== this.url) this.flush("url");
     }, 1000);
     listen(this);
+    this.notice = noticeControl({ doc: this.doc, site: this.site, pageId: this.pageId });
     this.signals = startSignals({
       adapter: this.adapter,
       emit: (kind, detail, status) => this.emit(kind, detail, status),
       state: this,
+      onNotice: (el) => this.notice.show(el),
     });
     this.settings.refresh().then(() => this.flush("start"));
   }
@@ -126,6 +129,7 @@ class Capture {
   stop() {
     this.stopped = true;
     if (this.signals) this.signals.stop();
+    if (this.notice) this.notice.stop();
     if (this.observer) this.observer.disconnect();
     clearInterval(this.urlTimer);
     clearTimeout(this.timer);

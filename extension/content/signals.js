@@ -57,7 +57,9 @@ function isStopControl(target) {
   return /\bstop\b|stop-button/i.test(label);
 }
 
-export function startSignals({ adapter, emit, state, win = window }) {
+/** onNotice(element | null), after every check: the element showing an error now
+ * (content/notice-control.js puts DraftVault's control beside it). */
+export function startSignals({ adapter, emit, state, onNotice = () => {}, win = window }) {
   const doc = win.document;
   let stallMs = DEFAULT_STALL_SECONDS * 1000;
   let checking = false;
@@ -145,6 +147,12 @@ export function startSignals({ adapter, emit, state, win = window }) {
       if (!still) errors.delete(key); // cleared: the next one is a new occurrence
     }
     if (text) reportError(text, null);
+  }
+
+  // The element showing an error now (null: none, or only the adapter's text saw it).
+  function noticeElement() {
+    for (const el of errors.values()) if (el && el.isConnected) return el;
+    return null;
   }
 
   // ---- the answer: stop, stall, the request's end --------------------------------
@@ -266,6 +274,7 @@ export function startSignals({ adapter, emit, state, win = window }) {
       if (hasContent && !loggedOut) seenContent = true;
       const blank = !hasContent && !loggedOut;
       checkErrors();
+      onNotice(noticeElement());
       checkStall(now, streaming, turns);
       checkVanished(now, streaming, turns.length, blank, loggedOut);
       checkBlank(now, blank);

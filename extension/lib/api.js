@@ -47,6 +47,8 @@ export const api = {
     request("GET", `/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}`),
   resolve: (id, resolution) =>
     request("POST", `/api/failures/${encodeURIComponent(id)}/resolve`, { resolution }),
+  statusCheck: () => request("GET", "/api/settings/status-check"),
+  setStatusCheck: (enabled) => request("PUT", "/api/settings/status-check", { enabled }),
   loginLink: () => request("POST", "/api/login-link"),
   pair: (code, name) => request("POST", "/api/pair", { code, name }),
 };

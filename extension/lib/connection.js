@@ -16,9 +16,10 @@ const BACKOFF_MAX_MS = 30_000;
 // state: "unpaired" (no token, or the service refused it), "connecting",
 // "connected", "offline" (not reachable; retrying).
 export class Connection {
-  constructor({ onState, onFailure, onNeedFull, onRefused, pages }) {
+  constructor({ onState, onFailure, onRecovered, onNeedFull, onRefused, pages }) {
     this.onState = onState; // (state) => void
     this.onFailure = onFailure; // (failure frame) => void
+    this.onRecovered = onRecovered; // (recovered frame) => void  a site answers again after failures
     this.onNeedFull = onNeedFull; // (frame, error) => void
     this.onRefused = onRefused; // (frame, error) => void  a frame the service will never take
     this.pages = pages; // () => page_ids open now, for ping
@@ -159,6 +160,9 @@ export class Connection {
         break;
       case "failure":
         this.onFailure(frame);
+        break;
+      case "recovered":
+        this.onRecovered(frame);
         break;
       case "error":
         await this.error(frame);

@@ -1,3 +1,5 @@
+// What a failure lost: the unsent draft, or the prompt that got no answer.
+
 // The draft the user lost: the current one, or, when a reloaded page has since
 // reported an empty composer, the newest saved version, unless it was sent.
 export function unsentDraft(detail) {
@@ -5,4 +7,23 @@ export function unsentDraft(detail) {
   const sent = new Set(detail.turns.filter((t) => t.role === "user").map((t) => t.text.trim()));
   const newest = (detail.drafts || []).find((d) => d.text);
   return newest && !sent.has(newest.text.trim()) ? newest.text : null;
+}
+
+// Failures that cut an answer short: the question before it got no whole answer.
+const ANSWER_CUT = new Set(["stream_incomplete", "stalled", "http_error"]);
+
+/** The prompt "Send again" puts back, {text, source: "turn" | "draft"}, or null.
+ * The last user turn when nothing answered it: no turn with text follows it (an
+ * error in place of the answer), or the failure cut the answer after it short.
+ * Otherwise the unsent draft (a tab closed, the network lost, a limit hit before
+ * sending). */
+export function lostPrompt(detail, kind) {
+  const turns = detail.turns;
+  const at = turns.findLastIndex((t) => t.role === "user");
+  const answered = turns.slice(at + 1).some((t) => t.text.trim());
+  if (at >= 0 && turns[at].text.trim() && (!answered || ANSWER_CUT.has(kind))) {
+    return { text: turns[at].text, source: "turn" };
+  }
+  const draft = unsentDraft(detail);
+  return draft ? { text: draft, source: "draft" } : null;
 }

@@ -7,6 +7,9 @@ export const MSG = Object.freeze({
   // content script -> worker
   FRAME: "dv:frame", // {frame}: a Snapshot or Signal without seq -> {ok, seq} | {ok: false, paused}
   IS_PAUSED: "dv:is-paused", // {site} -> {paused} (this tab or this site)
+  // the in-page control beside the site's error notice (content/notice-control.js):
+  // {page_id, action: "restore" | "resume" | "open", target?} -> as RESTORE_DRAFT / RESUME
+  PAGE_ACTION: "dv:page-action",
 
   // popup, options -> worker
   STATUS: "dv:status", // -> {state, queued, lastAckAt, failures}
@@ -14,6 +17,7 @@ export const MSG = Object.freeze({
   FAILURES_CHANGED: "dv:failures-changed", // the popup resolved one: reload the list -> status
   RESUME: "dv:resume", // {conversation, target, failure} -> {ok, filled, copied, target}
   RESTORE_DRAFT: "dv:restore-draft", // {conversation, failure} -> {ok, filled, copied?}
+  SEND_AGAIN: "dv:send-again", // {conversation, failure} -> {ok, filled, copied?, newChat}: the lost prompt in the composer, not sent
   COPY_TAB_PACK: "dv:copy-tab-pack", // {tabId, target} -> {ok, chars}
 
   // worker, popup -> content script

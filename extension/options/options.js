@@ -1,5 +1,7 @@
-// Options: service address, sites on/off, temporary chats, unpair.
+// Options: service address, sites on/off, temporary chats, unpair, and the service's
+// provider status-page check (a setting of the service, set through its API).
 
+import { api } from "../lib/api.js";
 import { MSG } from "../lib/messages.js";
 import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
 import { SITES } from "../lib/vocabulary.js";
@@ -50,6 +52,34 @@ $("server-form").addEventListener("submit", async (event) => {
   say(`Saved: DraftVault talks to ${url.origin}.`);
 });
 
+// The service polls the page, not the browser: the note says exactly what it contacts.
+function renderStatusCheck(check) {
+  $("status-check").checked = check.enabled;
+  $("status-check").disabled = false;
+  const every = `every ${Math.round(check.interval_s)} s`;
+  $("status-check-note").textContent = check.enabled
+    ? `On: the DraftVault service fetches ${check.url} (${check.host}) ${every}, to label failures as outages and to tell when the site is back.`
+    : `Off. When on, the DraftVault service fetches ${check.url} (${check.host}) ${every}; nothing else is sent.`;
+}
+
+async function loadStatusCheck() {
+  try {
+    renderStatusCheck(await api.statusCheck());
+  } catch (err) {
+    $("status-check").disabled = true; // unpaired or the service is away: the state line says which
+  }
+}
+
+$("status-check").addEventListener("change", async (e) => {
+  e.target.disabled = true;
+  try {
+    renderStatusCheck(await api.setStatusCheck(e.target.checked));
+  } catch (err) {
+    say(`The status check was not changed: ${err.message}`);
+    await loadStatusCheck();
+  }
+});
+
 $("capture-temporary").addEventListener("change", (e) => saveSettings({ captureTemporary: e.target.checked }));
 
 $("unpair").addEventListener("click", async () => {
@@ -63,4 +93,5 @@ chrome.storage.onChanged.addListener((changes, area) => {
 
 await render();
 await renderState();
+await loadStatusCheck();
 setInterval(renderState, 2000);

@@ -4,7 +4,7 @@
 // tab takes the focus).
 
 import { api } from "../lib/api.js";
-import { unsentDraft } from "../lib/drafts.js";
+import { lostPrompt, unsentDraft } from "../lib/drafts.js";
 import { kindInWords, siteName, TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
@@ -156,7 +156,26 @@ function renderFailure(failure, detail) {
   item.querySelector(".when").title = failure.detected_at;
   const restore = item.querySelector(".restore");
   if (!detail || !unsentDraft(detail)) restore.classList.add("hidden");
+  // The site answers again (recovery.py): offer the lost prompt, to send by hand.
+  const prompt = detail && failure.recovered_at ? lostPrompt(detail, failure.kind) : null;
+  if (prompt) {
+    const back = item.querySelector(".back");
+    back.textContent = `${site || "The site"} answers again since ${new Date(failure.recovered_at).toLocaleTimeString()}.`;
+    back.classList.remove("hidden");
+    item.querySelector(".again").classList.remove("hidden");
+  }
 
+  item.querySelector(".again").addEventListener("click", (e) =>
+    act(e.target, async () => {
+      const answer = checkAnswer(
+        await send({ type: MSG.SEND_AGAIN, conversation: failure.conversation, failure: failure.id })
+      );
+      if (!answer.filled) say("Copied: paste it into the composer.");
+      else if (answer.newChat) say("The chat is gone: a new chat has the resume pack in its composer. Press Send when ready.");
+      else say("Your lost prompt is back in the composer: press Send when ready.");
+      await failuresChanged();
+    })
+  );
   item.querySelector(".resume").addEventListener("click", (e) =>
     act(e.target, async () => {
       const answer = checkAnswer(

@@ -1,9 +1,13 @@
 // The unresolved failed sessions the worker knows (the badge counts them): loaded
 // from the service on each connect, added when the service pushes one (with a
-// desktop notification), dropped when a resume action resolves one.
+// desktop notification), marked when their site answers again (a notification
+// offering "Send again"), dropped when a resume action resolves one.
 
 import { api } from "../lib/api.js";
-import { kindInWords } from "../lib/vocabulary.js";
+import { lostPrompt } from "../lib/drafts.js";
+import { kindInWords, TARGETS } from "../lib/vocabulary.js";
+
+const MAX_RECOVERED_NOTES = 3; // a long outage may leave many chats; the popup lists them all
 
 export class Failures {
   /** onChange(): the count changed (the badge shows it). */
@@ -37,6 +41,18 @@ export class Failures {
     notify(failure);
   }
 
+  /** The service's `recovered` frame: the site answers again. */
+  async recovered(frame) {
+    const ids = new Set(frame.failures);
+    this.items = this.items.map((f) => (ids.has(f.id) ? { ...f, recovered_at: frame.recovered_at } : f));
+    const back = this.items.filter((f) => ids.has(f.id)).slice(-MAX_RECOVERED_NOTES);
+    for (const failure of back) {
+      const detail = await api.conversation(failure.conversation).catch(() => null);
+      const prompt = detail && lostPrompt(detail, failure.kind);
+      if (prompt) notifyRecovered(failure, detail, prompt);
+    }
+  }
+
   async resolve(failureId) {
     if (!failureId) return;
     await api.resolve(failureId, "resumed");
@@ -45,10 +61,29 @@ export class Failures {
   }
 }
 
-/** The notification's id carries what its "Resume in ChatGPT" button needs. */
+/** The notification's id carries what its button ("Resume in ChatGPT", "Send again")
+ * needs: {kind: "failure" | "recovered", failure, conversation}. */
 export function parseNotificationId(id) {
   const [kind, failure, conversation] = id.split(":");
-  return kind === "failure" ? { failure, conversation } : null;
+  return kind === "failure" || kind === "recovered" ? { kind, failure, conversation } : null;
+}
+
+function notifyRecovered(failure, detail, prompt) {
+  const site = TARGETS[detail.site] ? TARGETS[detail.site].name : detail.site;
+  const where = detail.title ? `“${detail.title}”` : "your chat";
+  const what = prompt.source === "draft" ? "the draft you could not send" : "the prompt that got no answer";
+  chrome.notifications.create(
+    `recovered:${failure.id}:${failure.conversation}`,
+    {
+      type: "basic",
+      iconUrl: chrome.runtime.getURL("icons/icon128.png"),
+      title: `${site} answers again`,
+      message: `Send ${what} in ${where} again? DraftVault puts it in the composer; you press Send.`,
+      buttons: [{ title: "Send again" }],
+      priority: 1,
+    },
+    () => void chrome.runtime.lastError
+  );
 }
 
 function notify(failure) {

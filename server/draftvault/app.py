@@ -22,7 +22,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.types import ASGIApp
 
-from . import __version__, auth, config, ingest, logs, pump, routes, runtime, security, statuspage, transport, web
+from . import __version__, auth, config, ingest, logs, protocol, pump, routes, runtime, security, statuspage, transport, web
 from .detector import Detector
 from .routes import base, errors
 from .store import AppVault, Vault
@@ -54,12 +54,16 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
     settings = config.load_settings(home)
     timings = config.timings()
     auth_db = auth.connect(home)
-    poller = statuspage.Poller(settings.statuspage_url, settings.statuspage_interval) if settings.statuspage_url else None
-    detector = Detector(
-        vault, stall_after_s=timings.stall_s, silence_after_s=timings.silence_s,
-        **({"outage": poller.outage} if poller else {}),
-    )
     hub = ingest.Hub()
+
+    def status_page_recovered(site: protocol.Site) -> None:  # the poller's thread
+        if (frame := detector.recovery.site_back(site, "status_page")) is not None:
+            hub.broadcast(frame)
+
+    status_check = statuspage.StatusCheck(home, status_page_recovered)
+    detector = Detector(
+        vault, stall_after_s=timings.stall_s, silence_after_s=timings.silence_s, outage=status_check.outage
+    )
     policy = security.OriginPolicy(port, lambda: auth.paired_origins(auth_db) | set(settings.allowed_origins))
     tasks: list[asyncio.Task] = []
 
@@ -73,15 +77,13 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
                 log.exception("detector tick failed")
 
     async def started(app: Litestar) -> None:
-        if poller:
-            poller.start()
+        status_check.start()
         tasks.append(asyncio.create_task(tick()))
 
     async def stopping(app: Litestar) -> None:
         for task in tasks:
             task.cancel()
-        if poller:
-            poller.stop()
+        await anyio.to_thread.run_sync(status_check.stop)
 
     app = Litestar(
         route_handlers=[
@@ -105,6 +107,7 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
     app.state.update(
         vault=vault, auth_db=auth_db, detector=detector, hub=hub, port=port, home=home, policy=policy,
         lobby=pump.Lobby(),
+        status_check=status_check,
     )
     return app
 

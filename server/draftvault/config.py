@@ -18,6 +18,8 @@ from pathlib import Path
 import msgspec
 import platformdirs
 
+from .protocol import Site
+
 DEFAULT_PORT = 8737
 
 
@@ -117,10 +119,17 @@ def lock_path(home: Path) -> Path:
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=False):
-    # e.g. "https://status.openai.com/api/v2/summary.json"; None turns the poller off
-    statuspage_url: str | None = None
+    # The provider status-page check (statuspage.py). `statuspage_check` is the options
+    # page's switch; unset (older settings files), a set `statuspage_url` means on.
+    statuspage_check: bool | None = None
+    statuspage_url: str | None = None  # None: statuspage.DEFAULT_URL (OpenAI's summary.json)
     statuspage_interval: float = 60.0
+    statuspage_site: Site = "chatgpt"  # whose provider the page reports on
     allowed_origins: list[str] = []  # Origins allowed besides the paired ones
+
+    @property
+    def statuspage_on(self) -> bool:
+        return self.statuspage_url is not None if self.statuspage_check is None else self.statuspage_check
 
 
 def load_settings(home: Path) -> Settings:

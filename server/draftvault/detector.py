@@ -24,6 +24,10 @@ A page's state (`Page.state`):
                         client disconnected for silence_after_s
     idle, failed        page_closed / gone                      gone; nothing (a finished chat closed)
 
+Any answer that completes on a site (either way above) also tells `recovery`
+(recovery.py) that the site works again: the other chats' failures there get a
+`recovered_at` and a `recovered` frame goes out ("Send again").
+
 A conversation's failures also resolve ("completed") when a page of it shows an
 answer finished beyond where it failed: more turns (an answer so quick that no
 snapshot saw it streaming), or, on another page (a reloaded tab), a longer last
@@ -48,6 +52,7 @@ from typing import Callable
 from . import protocol
 from .capture_health import CaptureHealth
 from .vocabulary import CAPACITY_PHRASES, RATE_LIMIT_PHRASES
+from .recovery import Recovery
 from .protocol import FailureKind, SignalKind
 from .store import DetectorVault
 
@@ -144,7 +149,7 @@ class Detector:
         stall_after_s: float = 120.0,  # generous: reasoning models think for a while
         silence_after_s: float = 45.0,  # > the extension's 20 s ping interval, twice over
         clock: Callable[[], float] = time.monotonic,
-        outage: Callable[[], bool] = lambda: False,
+        outage: Callable[[protocol.Site], bool] = lambda site: False,
     ):
         self.vault = vault
         self.stall_after_s = stall_after_s
@@ -158,10 +163,12 @@ class Detector:
         self._marks: dict[str, tuple[str, int, int]] = {}
         self._lock = threading.RLock()  # ingest sessions and the tick task may share it
         self.health = CaptureHealth()  # sites the extension no longer reads well
+        self.recovery = Recovery(vault)  # sites back after failures ("Send again")
 
     # ---- inputs ----
 
-    def observe(self, client_id: str, frame: protocol.Snapshot | protocol.Signal, applied) -> list[protocol.Failure]:
+    def observe(self, client_id: str, frame: protocol.Snapshot | protocol.Signal, applied) -> list[protocol.ServerFrame]:
+        """The frames to push: failures, or a site's recovery."""
         if applied.outcome == "duplicate":  # a resent frame: already observed
             return []
         self.health.observe(frame)
@@ -170,8 +177,7 @@ class Detector:
             page = self._page(client_id, frame, applied.conversation)
             page.missing_since = None
             if isinstance(frame, protocol.Snapshot):
-                self._snapshot(frame.page_id, page, frame)
-                return []
+                return self._snapshot(frame.page_id, page, frame)
             return self._signal(frame.page_id, page, frame)
 
     def ping(self, client_id: str, pages: list[str] | None) -> list[protocol.Failure]:
@@ -218,7 +224,7 @@ class Detector:
             page.conversation = conversation
         return page
 
-    def _snapshot(self, page_id: str, page: Page, snap: protocol.Snapshot) -> None:
+    def _snapshot(self, page_id: str, page: Page, snap: protocol.Snapshot) -> list[protocol.ServerFrame]:
         now = self.clock()
         before = (page.turns, page.last_role, page.last_len)
         was_streaming = page.streaming
@@ -242,6 +248,9 @@ class Detector:
         if not snap.streaming and page.answered():
             if (was_streaming and page.failure is None) or self._past_mark(page_id, page):
                 self._completed(page.conversation)
+                recovered = self.recovery.site_back(page.site, "answer")
+                return [recovered] if recovered else []
+        return []
 
     def _past_mark(self, page_id: str, page: Page) -> bool:
         mark = self._marks.get(page.conversation)
@@ -317,10 +326,11 @@ class Detector:
             return []
         try:
             rec = self.vault.record_failure(
-                conversation, kind, detail=detail, page_id=page_id, provider_outage=self.outage()
+                conversation, kind, detail=detail, page_id=page_id, provider_outage=self.outage(page.site)
             )
         except KeyError:  # the user deleted the conversation while its page was open
             return []
+        self.recovery.failed(page.site)
         return [
             protocol.Failure(
                 id=rec.id,

@@ -44,7 +44,7 @@ class Hub:
         with self._lock:
             self._pushes.pop(key, None)
 
-    def broadcast(self, frame: protocol.Failure, skip: int | None = None) -> None:
+    def broadcast(self, frame: protocol.ServerFrame, skip: int | None = None) -> None:
         with self._lock:
             pushes = [push for key, push in self._pushes.items() if key != skip]
         for push in pushes:
@@ -63,7 +63,7 @@ class Session:
         self.push = push
         self.client_id: str | None = None
         self.done = False  # the app closes the connection after sending the frames
-        self._held: list[protocol.Failure] = []  # failures for this connection, sent after its acks
+        self._held: list[protocol.ServerFrame] = []  # failures and recoveries for this connection, sent after its acks
 
     def handle(self, raw: str | bytes) -> list[protocol.ServerFrame]:
         return self.handle_many([raw])
@@ -189,9 +189,9 @@ class Session:
             for frame, result in zip(frames, applied):
                 self._broadcast(self.detector.observe(self.client_id, frame, result))
 
-    def _broadcast(self, failures: list[protocol.Failure]) -> None:
+    def _broadcast(self, frames: list[protocol.ServerFrame]) -> None:
         joined = self.push is not None  # in the hub: this connection hears of failures too
-        for failure in failures:
-            self.hub.broadcast(failure, skip=id(self) if joined else None)
+        for frame in frames:
+            self.hub.broadcast(frame, skip=id(self) if joined else None)
             if joined:
-                self._held.append(failure)
+                self._held.append(frame)

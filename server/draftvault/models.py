@@ -83,6 +83,10 @@ class FailureOut(Struct):
     provider_outage: bool = False
     title: str | None = None  # the conversation's title, so a list of failures needs no other request
     site: Site | None = None
+    # When the site worked again after this failure (an answer completed there, or its
+    # status page turned operational): the extension offers "Send again". Kept in the
+    # service's memory, so null again after a restart until the next recovery.
+    recovered_at: str | None = None
 
 
 class BranchOut(Struct):
@@ -182,3 +186,17 @@ class ImportResult(Struct):
     updated: int  # already there, changed
     unchanged: int  # already there, identical
     turns: int  # turns imported (main thread)
+
+
+class StatusCheckOut(Struct):
+    """GET/PUT /api/settings/status-check: the provider status-page check (off by default)."""
+
+    enabled: bool
+    url: str  # the page it polls (or would poll, when off)
+    host: str  # what it contacts, for the options page: "status.openai.com"
+    site: Site  # the site whose failures it labels and whose recovery it reports
+    interval_s: float
+
+
+class StatusCheckIn(Struct, forbid_unknown_fields=True):
+    enabled: bool

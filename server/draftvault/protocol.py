@@ -9,7 +9,8 @@ Flow: the client's first frame is `hello`; the server answers `welcome` with the
 highest `seq` it holds for that client. Then `snapshot` and `signal` frames, each
 with the next `seq` for the client, each answered by `ack` once it is durable (a
 frame whose seq the vault already holds is acked again and changes nothing).
-`ping` gets `pong`. The server pushes `failure` frames. Any bad frame gets `error`
+`ping` gets `pong`. The server pushes `failure` frames, and `recovered` when a site
+answers again after failures (recovery.py). Any bad frame gets `error`
 and changes nothing; the connection stays open unless the hello itself failed.
 """
 
@@ -173,6 +174,21 @@ class Failure(Frame, tag="failure"):
     provider_outage: bool = False  # the provider's status page confirms an outage
 
 
+# How DraftVault saw a site back after failures: an answer completed on it (any page of
+# the site), or the provider's status page turned operational (when the check is on).
+RecoveryVia = Literal["answer", "status_page"]
+
+
+class Recovered(Frame, tag="recovered"):
+    """The site works again: the extension offers to send the lost prompts of these
+    failures again (never sending by itself). Also `FailureOut.recovered_at`."""
+
+    site: Site
+    recovered_at: str  # ISO 8601, UTC
+    via: RecoveryVia
+    failures: list[str]  # ids of the site's unresolved failures detected before it
+
+
 ErrorCode = Literal[
     "bad_json",  # not a JSON text frame
     "bad_frame",  # JSON, but not the shape of its type
@@ -195,7 +211,7 @@ class Error(Frame, tag="error"):
 
 
 ClientFrame = Union[Hello, Snapshot, Signal, Ping]
-ServerFrame = Union[Welcome, Ack, Pong, Failure, Error]
+ServerFrame = Union[Welcome, Ack, Pong, Failure, Recovered, Error]
 IngestFrame = Union[Snapshot, Signal]
 
 _client_decoder = msgspec.json.Decoder(ClientFrame)

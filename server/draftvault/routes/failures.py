@@ -10,7 +10,8 @@ from .base import errors, found, vault_of
 
 @get("/failures", sync_to_thread=True, responses=errors(401))
 def list_failures(request: Request, resolved: bool | None = None, conversation: str | None = None) -> models.FailureList:
-    return models.FailureList(items=vault_of(request).list_failures(resolved=resolved, conversation=conversation))
+    items = vault_of(request).list_failures(resolved=resolved, conversation=conversation)
+    return models.FailureList(items=request.app.state.detector.recovery.annotate(items))
 
 
 @post("/failures/{id:str}/resolve", status_code=200, sync_to_thread=True, responses=errors(401, 404, 413))
