@@ -37,7 +37,7 @@ from litestar.params import Body
 from litestar.response import Redirect
 from litestar.types import ASGIApp
 
-from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
+from . import __version__, auth, config, export, guide, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
 from .importers.chatgpt import ImportFailed, import_chatgpt_export
 from .vault import Vault
@@ -396,9 +396,11 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
     try:
         app = create_app(home, vault, port=port)
         db = app.state.auth_db
-        echo(f"DraftVault {__version__}: vault {config.db_path(home)}")
-        echo(f"Pairing code for the extension (valid 5 minutes): {auth.create_pair_code(db)}")
-        echo(f"History page sign-in link (one-time): http://127.0.0.1:{port}/login?t={auth.create_login_nonce(db)}")
+        echo(guide.serve_banner(
+            version=__version__, vault=str(config.db_path(home)), port=port, code=auth.create_pair_code(db),
+            login_link=f"http://127.0.0.1:{port}/login?t={auth.create_login_nonce(db)}",
+            paired=bool(auth.paired_origins(db)),
+        ))
         config.write_private(runtime, msgspec.json.encode({
             "pid": os.getpid(), "host": host, "port": port,
             "started_at": datetime.now(timezone.utc).isoformat(timespec="milliseconds"),

@@ -39,11 +39,14 @@ SESSION_TTL_S = 7 * 24 * 3600
 SESSION_COOKIE = "dv_session"
 # No 0/O, 1/I/L: the code is read off a terminal and typed into the popup.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# A token's last use is written at most this often (`draftvault doctor` asks "seen
+# recently?"); most requests then only read.
+LAST_USED_EVERY_S = 60
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, origin TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0);
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, last_used_at TEXT);
 CREATE TABLE IF NOT EXISTS auth_pair_codes (hash BLOB PRIMARY KEY, expires REAL NOT NULL, failures INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS auth_login_nonces (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_sessions (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
@@ -59,6 +62,7 @@ class TokenInfo(msgspec.Struct):
     name: str
     origin: str | None
     created_at: str
+    last_used_at: str | None = None  # filled by list_tokens (draftvault doctor: seen recently?)
 
 
 def connect(home: Path) -> sqlite_utils.Database:
@@ -76,6 +80,8 @@ def connect(home: Path) -> sqlite_utils.Database:
     conn.execute("PRAGMA synchronous=FULL")
     db = sqlite_utils.Database(conn)
     _ensure(db)
+    if "last_used_at" not in {row[1] for row in conn.execute("PRAGMA table_info(auth_tokens)")}:
+        conn.execute("ALTER TABLE auth_tokens ADD COLUMN last_used_at TEXT")  # vaults made before it
     return db
 
 
@@ -126,18 +132,39 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
         return None
     digest = _hash(token)
     rows, _ = _run(
-        db, "SELECT id, name, hash, origin, created_at FROM auth_tokens WHERE hash=? AND revoked=0", (digest,)
+        db, "SELECT id, name, hash, origin, created_at, last_used_at FROM auth_tokens WHERE hash=? AND revoked=0",
+        (digest,),
     )
     row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row[2], digest):
         return None
     if row[3] is not None and origin is not None and row[3] != origin:
         return None  # bound to another origin (no Origin at all: see the module docstring)
+    now = datetime.now(timezone.utc)
+    if row[5] is None or (now - datetime.fromisoformat(row[5])).total_seconds() > LAST_USED_EVERY_S:
+        _touch(db, row[0], now.isoformat(timespec="milliseconds"))
     return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4])
 
 
+def _touch(db: sqlite_utils.Database, token_id: str, now: str) -> None:
+    """Records a token's use if the database is free now: a check never waits for
+    another writer (the next use records it)."""
+    with _lock:
+        if db.conn.in_transaction:
+            return
+        db.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            db.conn.execute("UPDATE auth_tokens SET last_used_at=? WHERE id=?", (now, token_id))
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            db.conn.execute("PRAGMA busy_timeout=10000")
+
+
 def list_tokens(db: sqlite_utils.Database) -> list[TokenInfo]:
-    rows, _ = _run(db, "SELECT id, name, origin, created_at FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid")
+    rows, _ = _run(
+        db, "SELECT id, name, origin, created_at, last_used_at FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid"
+    )
     return [TokenInfo(*row) for row in rows]
 
 

@@ -23,6 +23,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 DEV_EXTENSION_ORIGIN = "chrome-extension://chplhlmlobckblhjmicoamkpblapcgpg"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PAIR_PATH = "/api/pair"
+# Chrome's and Firefox's extension origins (Firefox's carries a per-profile UUID).
+EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
 
 
 def own_origins(port: int) -> set[str]:
@@ -49,7 +51,7 @@ class OriginPolicy:
             return True
         if origin in self.fixed:
             return True
-        if method == "POST" and path == PAIR_PATH and origin.startswith("chrome-extension://"):
+        if method == "POST" and path == PAIR_PATH and origin.startswith(EXTENSION_SCHEMES):
             return True
         return origin in set(self.extra())
 
