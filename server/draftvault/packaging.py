@@ -14,7 +14,8 @@ document it cannot use):
   with an id, the first ESR that has everything used (`world: MAIN` content scripts,
   `storage.session`, `data_collection_permissions`), and `data_collection_permissions`
   `none`: what the extension captures goes only to the DraftVault service on this
-  computer (127.0.0.1), never off the device. `options_ui` instead of `options_page`.
+  computer (127.0.0.1), never off the device. `options_ui` instead of `options_page`;
+  a `content_security_policy` without Firefox's default upgrade-insecure-requests.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ Browser = Literal["chrome", "firefox"]
 GECKO_ID = "draftvault@draftvault.app"
 GECKO_MIN_VERSION = "140.0"  # 140 ESR: data_collection_permissions, world MAIN, storage.session
 FIREFOX_LEAVES_OUT = ("offscreen",)  # files and permissions of what Firefox has no API for
+FIREFOX_CSP = "script-src 'self'; object-src 'self'"
 SKIP = shutil.ignore_patterns("*.md", ".*", "__pycache__")
 
 
@@ -69,6 +71,9 @@ def manifest_for(manifest: dict, browser: Browser) -> dict:
     out["permissions"] = [p for p in manifest["permissions"] if p not in FIREFOX_LEAVES_OUT]
     out.pop("options_page", None)
     out["options_ui"] = {"page": manifest["options_page"], "open_in_tab": True}
+    # Firefox's default MV3 policy adds upgrade-insecure-requests, which turns the
+    # WebSocket to ws://127.0.0.1 into wss:// (the service speaks no TLS: it is loopback).
+    out["content_security_policy"] = {"extension_pages": FIREFOX_CSP}
     return out
 
 
