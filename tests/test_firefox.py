@@ -38,6 +38,9 @@ PREFS = {
     "network.captive-portal-service.enabled": False,
     "network.connectivity-service.enabled": False,
     "extensions.autoDisableScopes": 0,
+    # console output of pages and the add-on goes to firefox.log (the test's tmp dir)
+    "devtools.console.stdout.content": True,
+    "devtools.console.stdout.chrome": True,
     # https goes to the proxy; 127.0.0.1 (the service) is never proxied.
     "network.proxy.type": 1,
     "network.proxy.ssl": "127.0.0.1",
@@ -72,6 +75,25 @@ class Firefox:
 
     def el(self, selector: str):
         return self.m.find_element("css selector", selector)
+
+    def shortcut(self, key: str) -> None:
+        """Alt+Shift+`key` to the browser window, as a person presses it."""
+        from marionette_driver.keys import Keys
+
+        with self.m.using_context("chrome"):
+            (self.m.actions.sequence("key", "keyboard").key_down(Keys.ALT).key_down(Keys.SHIFT)
+             .key_down(key).key_up(key).key_up(Keys.SHIFT).key_up(Keys.ALT).perform())
+
+    def clipboard(self) -> str | None:
+        with self.m.using_context("chrome"):
+            return self.m.execute_script("""
+                const t = Cc["@mozilla.org/widget/transferable;1"].createInstance(Ci.nsITransferable);
+                t.init(null);
+                t.addDataFlavor("text/plain");
+                Services.clipboard.getData(t, Services.clipboard.kGlobalClipboard);
+                const data = {};
+                try { t.getTransferData("text/plain", data); } catch (e) { return null; }
+                return data.value.QueryInterface(Ci.nsISupportsString).data;""")
 
 
 @pytest.fixture
@@ -119,10 +141,12 @@ def firefox(tmp_path, server):
 def pair(ff: Firefox, server) -> None:
     """As a person does: the service address in the options, the code in the popup."""
     ff.open(f"{ff.base}/options/options.html")
+    wait_for(lambda: ff.page_js("page.document.querySelector('#server-url').value"), 20, "the options page's settings")
     field = ff.el("#server-url")
     field.clear()
     field.send_keys(server.url)
-    ff.el("#server-url ~ button[type=submit], form button[type=submit]").click()
+    ff.el("#server-form button[type=submit]").click()
+    wait_for(lambda: server.url.removeprefix("http://") in (ff.text("#message") or ""), 20, "the options page's 'Saved'")
     code = subprocess.run([sys.executable, "-m", "draftvault", "pair"], capture_output=True, text=True, check=True,
                           env=server.env).stdout.strip()
     ff.open(f"{ff.base}/popup/popup.html")
@@ -158,6 +182,11 @@ def test_firefox_captures_a_chat_and_draft_and_resumes_a_failure(firefox, server
     detail = wait_for(saved, 30, "the chat and its draft in the vault")
     assert [(t["role"], t["text"]) for t in detail["turns"]] == [
         ("user", "Does DraftVault work in Firefox?"), ("assistant", "It **does**, in ESR.")]
+
+    # The keyboard shortcut (Alt+Shift+Y in Firefox) copies the chat's resume pack: the
+    # background page writes the clipboard itself (Chrome goes through an offscreen document).
+    ff.shortcut("y")
+    wait_for(lambda: "Does DraftVault work in Firefox?" in (ff.clipboard() or ""), 20, "the resume pack on the clipboard")
 
     ff.page_js("page.__dv_test.error()")
     failures = wait_for(lambda: server.api("GET", "/api/failures", params={"resolved": "false"})["items"], 30,

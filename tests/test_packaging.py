@@ -74,6 +74,8 @@ def test_firefox_build_runs_background_scripts_without_offscreen(tmp_path):
     named = [manifest["options_ui"]["page"], manifest["action"]["default_popup"], *manifest["background"]["scripts"]]
     named += [js for entry in manifest["content_scripts"] for js in entry["js"]] + list(manifest["icons"].values())
     assert [n for n in named if not (folder / n).is_file()] == []
+    # Ctrl+Shift+Y opens Firefox's Downloads: Firefox would leave the copy command without a key.
+    assert manifest["commands"]["copy-resume-pack"]["suggested_key"]["default"] == "Alt+Shift+Y"
     # Without the offscreen document the background writes the clipboard itself.
     assert "navigator.clipboard.writeText" in (folder / "lib" / "clipboard.js").read_text()
 

@@ -15,7 +15,8 @@ document it cannot use):
   `storage.session`, `data_collection_permissions`), and `data_collection_permissions`
   `none`: what the extension captures goes only to the DraftVault service on this
   computer (127.0.0.1), never off the device. `options_ui` instead of `options_page`;
-  a `content_security_policy` without Firefox's default upgrade-insecure-requests.
+  a `content_security_policy` without Firefox's default upgrade-insecure-requests;
+  the copy shortcut on Alt+Shift+Y (Ctrl+Shift+Y is Firefox's Downloads).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ Browser = Literal["chrome", "firefox"]
 GECKO_ID = "draftvault@draftvault.app"
 GECKO_MIN_VERSION = "140.0"  # 140 ESR: data_collection_permissions, world MAIN, storage.session
 FIREFOX_LEAVES_OUT = ("offscreen",)  # files and permissions of what Firefox has no API for
+FIREFOX_SHORTCUT = "Alt+Shift+Y"
 FIREFOX_CSP = "script-src 'self'; object-src 'self'"
 SKIP = shutil.ignore_patterns("*.md", ".*", "__pycache__")
 
@@ -74,6 +76,13 @@ def manifest_for(manifest: dict, browser: Browser) -> dict:
     # Firefox's default MV3 policy adds upgrade-insecure-requests, which turns the
     # WebSocket to ws://127.0.0.1 into wss:// (the service speaks no TLS: it is loopback).
     out["content_security_policy"] = {"extension_pages": FIREFOX_CSP}
+    # Ctrl+Shift+Y is Firefox's own Downloads shortcut on Linux and Windows, so Firefox
+    # would leave the command without one.
+    out["commands"] = {
+        name: {**command, "suggested_key": {**command["suggested_key"], "default": FIREFOX_SHORTCUT}}
+        if "suggested_key" in command else command
+        for name, command in manifest.get("commands", {}).items()
+    }
     return out
 
 
