@@ -56,7 +56,7 @@ def service_status() -> None:
                + (f" ({svc.manager_name}: {state})" if state else ""))
     info = doctor.running(config.home())
     if info:
-        click.echo(f"running: yes, pid {info['pid']}, port {info['port']}, since {info['started_at']}")
+        click.echo(f"running: yes, pid {info['pid']}, port {info['port']}, since {doctor.since(info['started_at'])}")
     else:
         click.echo("running: no")
 

@@ -48,10 +48,15 @@ def ago(iso: str, now: datetime | None = None) -> str:
     return "just now"
 
 
+def since(iso: str) -> str:
+    """"2026-11-29 21:39 UTC (5 minutes ago)"."""
+    return f"{datetime.fromisoformat(iso).astimezone(timezone.utc):%Y-%m-%d %H:%M} UTC ({ago(iso)})"
+
+
 def check_service(home: Path) -> Check:
     info = running(home)
     if info:
-        return Check("service", "ok", f"running (pid {info['pid']}) on port {info['port']} since {info['started_at']}")
+        return Check("service", "ok", f"running (pid {info['pid']}) on port {info['port']} since {since(info['started_at'])}")
     try:
         svc = install.manager()
     except install.ServiceError:
