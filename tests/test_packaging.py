@@ -91,6 +91,9 @@ def test_writing_again_replaces_the_build_and_spares_other_folders(tmp_path):
     refused = dv("extension", "--out", str(other))
     assert refused.returncode == 2 and "not empty" in refused.stderr and "Traceback" not in refused.stderr
     assert (other / "cat.jpg").exists()
+    into_itself = dv("extension", "--out", str(ROOT / "extension"))
+    assert into_itself.returncode == 2 and "own files" in into_itself.stderr
+    assert (ROOT / "extension" / "manifest.json").is_file()
 
 
 @pytest.mark.parametrize("browser", ["chrome", "firefox"])

@@ -124,6 +124,9 @@ class Systemd(Manager):
             *(f"Environment={_systemd_quote(f'{k}={v}')}" for k, v in env.items()),
             "Restart=on-failure",
             "RestartSec=5",
+            # Exit 2 is a refusal that a restart cannot mend (another DraftVault already
+            # runs on this vault, a passphrase nobody can type): stop instead of looping.
+            "RestartPreventExitStatus=2",
             "",
             "[Install]",
             "WantedBy=default.target",

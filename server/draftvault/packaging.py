@@ -91,6 +91,8 @@ def write_extension(out: Path, browser: Browser = "chrome", *, as_zip: bool = Fa
     old contents replaced), or with `as_zip` the zip `out/draftvault-<browser>-<version>.zip`.
     Returns the folder or the zip written."""
     src = source_dir()
+    if out.resolve() == src.resolve() or src.resolve().is_relative_to(out.resolve()):
+        raise PackagingError(f"{out} holds the extension's own files: choose another folder")
     manifest = manifest_for(json.loads((src / "manifest.json").read_text(encoding="utf-8")), browser)
     leave_out = FIREFOX_LEAVES_OUT if browser == "firefox" else ()
     files = sorted(
