@@ -11,7 +11,7 @@ import sys
 
 from draftvault import config, protocol
 
-from conftest import free_port
+from ports import free_port
 
 EXTENSION = "chrome-extension://abcdefghijklmnopabcdefghijklmnop"
 

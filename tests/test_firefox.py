@@ -19,7 +19,7 @@ import pytest
 
 from draftvault import packaging
 
-from conftest import free_port
+from ports import free_port
 from sitepages import chatgpt
 from sitepages.base import wait_for
 from sitepages.tls_proxy import TlsProxy

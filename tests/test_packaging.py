@@ -18,9 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, free_port
+from ports import free_port
 from sitepages.base import wait_for
 
+ROOT = Path(__file__).resolve().parents[1]
 WEB_EXT = ROOT / "node_modules" / ".bin" / "web-ext"
 CONSTRAINTS = ROOT / "constraints.txt"
 
