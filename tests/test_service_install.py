@@ -80,6 +80,10 @@ def test_install_twice_uninstall_twice_leaves_one_then_none_and_the_vault(home, 
 def test_status_says_running_port_and_since(server, tmp_path):
     out = dv("service", "status", xdg=tmp_path, extra_env={"DRAFTVAULT_PORT": str(server.port)}).stdout
     assert f"running: yes, pid {server.proc.pid}, port {server.port}, since 20" in out
+    assert "(just now)" in out or "minute" in out
+    # A service started by hand: the person learns how the installed one takes over.
+    out = dv("service", "install", "--no-start", xdg=tmp_path).stdout
+    assert f"already running (pid {server.proc.pid})" in out and "Ctrl-C" in out
 
 
 def test_launchd_plist_runs_at_load_and_keeps_alive(tmp_path, monkeypatch):

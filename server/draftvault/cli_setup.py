@@ -28,11 +28,17 @@ def service() -> None:
 @click.option("--no-start", is_flag=True, help="Only write the service file; do not ask the service manager to start it.")
 def service_install(no_start: bool) -> None:
     """Install the service for this user and start it now (again: updates it)."""
+    home = config.home()
+    running = doctor.running(home)
     try:
         click.echo(install.install(start=not no_start))
     except install.ServiceError as e:
         _fail(str(e))
-    click.echo(guide.after_service_install(bool(doctor.extension_tokens(config.home()))))
+    if running:
+        click.echo(f"DraftVault was already running (pid {running['pid']}). If you started it yourself with "
+                   "`draftvault serve`, stop it (Ctrl-C in its window) and run `draftvault service install` "
+                   "again, so the service takes over.")
+    click.echo(guide.after_service_install(bool(doctor.extension_tokens(home))))
 
 
 @service.command("uninstall")
