@@ -16,7 +16,6 @@ from __future__ import annotations
 import json as jsonlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -29,16 +28,11 @@ from pathlib import Path
 import pytest
 
 from draftvault import auth, protocol
+from ports import free_port
 from draftvault.store import Vault
 
 ROOT = Path(__file__).resolve().parents[1]
 _DEFAULT = object()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Response:

@@ -40,6 +40,17 @@ def test_check_token(db):
     assert auth.check_token(db, None, None) is None
 
 
+def test_a_token_use_is_recorded(db):
+    token = auth.create_token(db, "ext", origin="chrome-extension://aaa")
+    assert [t.last_used_at for t in auth.list_tokens(db)] == [None]
+    auth.check_token(db, token, "chrome-extension://aaa")
+    [used] = [t.last_used_at for t in auth.list_tokens(db)]
+    assert used is not None
+    # ...at most once a minute: checks in between only read
+    auth.check_token(db, token, None)
+    assert [t.last_used_at for t in auth.list_tokens(db)] == [used]
+
+
 def test_origin_bound_token(db):
     token = auth.create_token(db, "ext", origin="chrome-extension://aaa")
     assert auth.check_token(db, token, "chrome-extension://aaa") is not None

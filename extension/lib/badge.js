@@ -19,6 +19,10 @@ export function badgeFor({ state, queued, failures }) {
   if (state === "unpaired") {
     return { text: "!", color: GREY, title: "DraftVault: not paired — click to pair" };
   }
+  if (state === "service_outdated" || state === "extension_outdated") {
+    const which = state === "service_outdated" ? "the service" : "the extension";
+    return { text: "!", color: AMBER, title: `DraftVault: update ${which} — click for how` };
+  }
   if (queued > 0) {
     const where = state === "connected" ? "sending" : "the service is not reachable";
     return { text: short(queued), color: AMBER, title: `DraftVault: ${queued} queued (${where})` };

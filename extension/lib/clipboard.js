@@ -1,5 +1,7 @@
-// Copying text from the service worker, which has no clipboard of its own: an
-// offscreen document (reason CLIPBOARD) does it with execCommand("copy").
+// Copying text from the background. Chrome's service worker has no clipboard of its
+// own: an offscreen document (reason CLIPBOARD) does it with execCommand("copy").
+// Firefox runs the background as an event page, which has a DOM and no offscreen
+// API: there navigator.clipboard writes directly (the clipboardWrite permission).
 
 import { MSG } from "./messages.js";
 
@@ -25,6 +27,7 @@ async function ensureOffscreen() {
 }
 
 export async function copyFromWorker(text) {
+  if (!chrome.offscreen) return navigator.clipboard.writeText(text);
   await ensureOffscreen();
   const answer = await chrome.runtime.sendMessage({ type: MSG.OFFSCREEN_COPY, text });
   if (!answer || !answer.ok) throw new Error("copying to the clipboard failed");

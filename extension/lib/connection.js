@@ -14,7 +14,10 @@ const BACKOFF_FACTOR = 1.6;
 const BACKOFF_MAX_MS = 30_000;
 
 // state: "unpaired" (no token, or the service refused it), "connecting",
-// "connected", "offline" (not reachable; retrying).
+// "connected", "offline" (not reachable; retrying), "service_outdated" /
+// "extension_outdated" (the service speaks no protocol version this extension
+// speaks: protocol.ACCEPTED_PROTOCOLS; the keep-alive alarm tries again, so an
+// upgrade of either side reconnects by itself).
 export class Connection {
   constructor({ onState, onFailure, onRecovered, onNeedFull, onRefused, pages }) {
     this.onState = onState; // (state) => void
@@ -178,6 +181,13 @@ export class Connection {
       // A revoked or wrong token: retrying cannot help until the user pairs again.
       this.teardown();
       this.setState("unpaired");
+      return;
+    }
+    if (err.code === "bad_protocol") {
+      // A service older than `protocols` in this answer sends none: it is the one to update.
+      const theirs = err.protocols || [];
+      this.teardown();
+      this.setState(theirs.length && Math.min(...theirs) > PROTOCOL ? "extension_outdated" : "service_outdated");
       return;
     }
     if (err.code === "unavailable" || err.seq == null) {

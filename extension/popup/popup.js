@@ -8,6 +8,7 @@ import { lostPrompt, unsentDraft } from "../lib/drafts.js";
 import { kindInWords, siteName, TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
+import { localNetworkState, noticeFor } from "./notices.js";
 
 const $ = (id) => document.getElementById(id);
 const send = (message) => chrome.runtime.sendMessage(message);
@@ -17,9 +18,12 @@ const STATE_WORDS = {
   connecting: "Connecting…",
   offline: "Service not reachable",
   unpaired: "Not paired",
+  service_outdated: "Update the service",
+  extension_outdated: "Update the extension",
 };
 
 let status = null;
+let lnaState = null; // Chrome's Local Network Access permission, see notices.js
 let tabId = null;
 let tabState = null;
 
@@ -46,6 +50,9 @@ function renderStatus() {
   $("status-text").textContent = parts.join(" · ");
   // the dot is the connection alone: failed sessions have their own list below (and the badge)
   $("status").querySelector(".dot").className = `dot ${status.state}`;
+  const notice = noticeFor(status, lnaState);
+  $("notice").textContent = notice || "";
+  $("notice").classList.toggle("hidden", !notice);
   $("pair").classList.toggle("hidden", status.state !== "unpaired");
   $("history").disabled = status.state === "unpaired";
 }
@@ -287,6 +294,7 @@ chrome.storage.onChanged.addListener((changes, area) => {
   if (area === "local" && "token" in changes) refreshStatus().then(() => Promise.all([loadFailures(), loadDegraded()]));
 });
 
+lnaState = await localNetworkState();
 await refreshStatus();
 setInterval(() => refreshStatus().catch(() => {}), 1000);
 await Promise.all([loadTab(), loadFailures(), loadDegraded()]);

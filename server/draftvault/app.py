@@ -22,7 +22,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar._openapi.schema_generation.plugins.struct import StructSchemaPlugin
 from litestar.types import ASGIApp
 
-from . import __version__, auth, config, ingest, logs, protocol, pump, routes, runtime, security, statuspage, transport, web
+from . import __version__, auth, config, guide, ingest, logs, protocol, pump, routes, runtime, security, statuspage, transport, web
 from .detector import Detector
 from .routes import base, errors
 from .store import AppVault, Vault
@@ -127,9 +127,10 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
         try:
             app = create_app(home, vault, port=port)
             db = app.state.auth_db
-            echo(f"DraftVault {__version__}: vault {config.db_path(home)}")
-            echo(f"Pairing code for the extension (valid 5 minutes): {auth.create_pair_code(db)}")
-            echo(f"History page sign-in link (one-time): {auth.login_link(db, port)}")
+            echo(guide.serve_banner(
+                version=__version__, vault=str(config.db_path(home)), port=port, code=auth.create_pair_code(db),
+                login_link=auth.login_link(db, port), paired=bool(auth.paired_origins(db)),
+            ))
             runtime.publish(home, claim.record)
             server = uvicorn.Server(uvicorn.Config(
                 guarded(app), host=host, port=port,

@@ -25,8 +25,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import sqlite3
 import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import msgspec
@@ -40,11 +42,18 @@ SESSION_TTL_S = 7 * 24 * 3600
 SESSION_COOKIE = "dv_session"
 # No 0/O, 1/I/L: the code is read off a terminal and typed into the popup.
 _CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+# A token's last use is written at most this often (`draftvault doctor` asks "seen
+# recently?"); most requests then only read.
+LAST_USED_EVERY_S = 60
+# Chrome's and Firefox's extension origins (Firefox's carries a per-profile UUID): the
+# origins that may pair.
+EXTENSION_SCHEMES = ("chrome-extension://", "moz-extension://")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS auth_tokens (
     id TEXT PRIMARY KEY, name TEXT NOT NULL, hash BLOB NOT NULL UNIQUE, origin TEXT,
-    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, read_only INTEGER NOT NULL DEFAULT 0);
+    created_at TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, read_only INTEGER NOT NULL DEFAULT 0,
+    last_used_at TEXT);
 CREATE TABLE IF NOT EXISTS auth_pair_codes (hash BLOB PRIMARY KEY, expires REAL NOT NULL, failures INTEGER NOT NULL DEFAULT 0);
 CREATE TABLE IF NOT EXISTS auth_login_nonces (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS auth_sessions (hash BLOB PRIMARY KEY, expires REAL NOT NULL);
@@ -61,6 +70,7 @@ class TokenInfo(msgspec.Struct):
     origin: str | None
     created_at: str
     read_only: bool = False
+    last_used_at: str | None = None  # filled by list_tokens (draftvault doctor: seen recently?)
 
 
 _lock = threading.Lock()  # the service shares one connection between threads
@@ -72,8 +82,11 @@ def connect(home: Path) -> sqlite_utils.Database:
     db = sqlite_utils.Database(store_db.connect(config.db_path(config.private_dir(Path(home)))))
     with _lock:
         db.conn.executescript(SCHEMA)
-        if "read_only" not in db["auth_tokens"].columns_dict:  # vaults from 0.1.0, before read-only tokens
+        columns = db["auth_tokens"].columns_dict  # vaults from 0.1.0 have neither of these
+        if "read_only" not in columns:
             db.conn.execute("ALTER TABLE auth_tokens ADD COLUMN read_only INTEGER NOT NULL DEFAULT 0")
+        if "last_used_at" not in columns:
+            db.conn.execute("ALTER TABLE auth_tokens ADD COLUMN last_used_at TEXT")
     return db
 
 
@@ -110,21 +123,41 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
         return None
     digest = _hash(token)
     rows, _ = _run(
-        db, "SELECT id, name, hash, origin, created_at, read_only FROM auth_tokens WHERE hash=? AND revoked=0", (digest,)
+        db, "SELECT id, name, hash, origin, created_at, read_only, last_used_at FROM auth_tokens WHERE hash=? AND revoked=0",
+        (digest,),
     )
     row = rows[0] if rows else None
     if row is None or not hmac.compare_digest(row[2], digest):
         return None
     if row[3] is not None and origin is not None and row[3] != origin:
         return None  # bound to another origin (no Origin at all: see the module docstring)
+    now = datetime.now(timezone.utc)
+    if row[6] is None or (now - datetime.fromisoformat(row[6])).total_seconds() > LAST_USED_EVERY_S:
+        _touch(db, row[0], now.isoformat(timespec="milliseconds"))
     return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4], read_only=bool(row[5]))
+
+
+def _touch(db: sqlite_utils.Database, token_id: str, now: str) -> None:
+    """Records a token's use if the database is free now: a check never waits for
+    another writer (the next use records it)."""
+    with _lock:
+        if db.conn.in_transaction:
+            return
+        db.conn.execute("PRAGMA busy_timeout=0")
+        try:
+            db.conn.execute("UPDATE auth_tokens SET last_used_at=? WHERE id=?", (now, token_id))
+        except sqlite3.OperationalError:
+            pass
+        finally:
+            db.conn.execute("PRAGMA busy_timeout=10000")
 
 
 def list_tokens(db: sqlite_utils.Database) -> list[TokenInfo]:
     rows, _ = _run(
-        db, "SELECT id, name, origin, created_at, read_only FROM auth_tokens WHERE revoked=0 ORDER BY created_at, rowid"
+        db, "SELECT id, name, origin, created_at, read_only, last_used_at FROM auth_tokens WHERE revoked=0 "
+        "ORDER BY created_at, rowid"
     )
-    return [TokenInfo(*row[:4], read_only=bool(row[4])) for row in rows]
+    return [TokenInfo(*row[:4], read_only=bool(row[4]), last_used_at=row[5]) for row in rows]
 
 
 def revoke_token(db: sqlite_utils.Database, name_or_id: str) -> bool:

@@ -291,3 +291,10 @@ def _rewrap(home: Path, *, ask_new: bool) -> None:
         crypto.set_passphrase(key, current, new)
     except (crypto.WrongPassphrase, crypto.PassphraseRequired) as e:
         _fail(str(e))
+
+
+# Setting up for a person: service, extension, doctor (cli_setup.py).
+from .cli_setup import COMMANDS as _SETUP_COMMANDS  # noqa: E402
+
+for _command in _SETUP_COMMANDS:
+    main.add_command(_command)

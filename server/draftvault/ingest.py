@@ -113,9 +113,10 @@ class Session:
     def _hello(self, frame) -> protocol.Welcome:
         if not isinstance(frame, protocol.Hello):
             raise protocol.ProtocolError("not_hello", f"the first frame must be hello, not {frame.__struct_config__.tag}")
-        if frame.protocol != protocol.PROTOCOL_VERSION:
+        if frame.protocol not in protocol.ACCEPTED_PROTOCOLS:
             raise protocol.ProtocolError(
-                "bad_protocol", f"protocol {frame.protocol} is not spoken here; this server speaks {protocol.PROTOCOL_VERSION}"
+                "bad_protocol", f"protocol {frame.protocol} is not spoken here; this server speaks {protocol.ACCEPTED_PROTOCOLS}",
+                protocols=protocol.ACCEPTED_PROTOCOLS,
             )
         token = self.check_token(frame.token, self.origin)
         if token is None:
@@ -127,7 +128,7 @@ class Session:
             self.hub.add(id(self), self.push)
         log.info("client %s connected (%s)", frame.client_id, frame.agent or "unknown agent")
         return protocol.Welcome(
-            protocol=protocol.PROTOCOL_VERSION,
+            protocol=frame.protocol,
             client_id=frame.client_id,
             last_seq=self.vault.last_seq(frame.client_id),
             server=__version__,

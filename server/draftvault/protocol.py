@@ -22,6 +22,15 @@ import msgspec
 from msgspec import Meta, Struct
 
 PROTOCOL_VERSION = 1
+# Versions that meet: the service accepts the previous protocol version for one
+# release, so an extension that the store has not updated yet keeps saving while the
+# service is upgraded (and the other way round for one release). The rule: a release
+# that raises PROTOCOL_VERSION to N keeps N-1 here and translates its frames in
+# ingest; the release after drops N-1. `welcome.protocol` is the version spoken on
+# that connection (the client's); a hello with any other version gets `bad_protocol`
+# with `protocols` = this list, from which the extension tells the person which side
+# to update (no `protocols` at all: a service older than this rule).
+ACCEPTED_PROTOCOLS = [PROTOCOL_VERSION - 1, PROTOCOL_VERSION] if PROTOCOL_VERSION > 1 else [PROTOCOL_VERSION]
 
 # Frames larger than this are refused with an `error` (code `too_large`) before
 # they are parsed. A full snapshot of a very long chat can be split by the
@@ -208,6 +217,7 @@ class Error(Frame, tag="error"):
     message: str
     seq: int | None = None  # the offending frame's seq, when it had one
     have: int | None = None  # need_full: how many turns the vault holds
+    protocols: list[int] | None = None  # bad_protocol: the versions this server accepts
 
 
 ClientFrame = Union[Hello, Snapshot, Signal, Ping]
@@ -229,14 +239,15 @@ class _Peek(Struct):
 class ProtocolError(Exception):
     """A frame was refused; `frame()` is the error frame to send back."""
 
-    def __init__(self, code: ErrorCode, message: str, seq: int | None = None):
+    def __init__(self, code: ErrorCode, message: str, seq: int | None = None, protocols: list[int] | None = None):
         super().__init__(message)
         self.code = code
         self.message = message
         self.seq = seq
+        self.protocols = protocols
 
     def frame(self) -> Error:
-        return Error(code=self.code, message=self.message, seq=self.seq)
+        return Error(code=self.code, message=self.message, seq=self.seq, protocols=self.protocols)
 
 
 def decode_client_frame(raw: str | bytes) -> ClientFrame:

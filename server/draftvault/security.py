@@ -25,6 +25,8 @@ from typing import Callable, Iterable
 
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from .auth import EXTENSION_SCHEMES
+
 DEV_EXTENSION_ORIGIN = "chrome-extension://chplhlmlobckblhjmicoamkpblapcgpg"
 LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 PAIR_PATH = "/api/pair"
@@ -70,7 +72,7 @@ class OriginPolicy:
             return True
         if origin in self.fixed:
             return True
-        if method == "POST" and path == PAIR_PATH and origin.startswith("chrome-extension://"):
+        if method == "POST" and path == PAIR_PATH and origin.startswith(EXTENSION_SCHEMES):
             return True
         return origin in set(self.extra())
 
