@@ -152,9 +152,10 @@ function renderFailure(failure, detail) {
   const item = $("failure-template").content.firstElementChild.cloneNode(true);
   item.dataset.failure = failure.id;
   item.dataset.conversation = failure.conversation;
-  const site = detail ? siteName(detail.site) : "";
-  item.querySelector(".title").textContent = (detail && detail.title) || (site ? `Untitled ${site} chat` : "Untitled chat");
-  let kind = kindInWords(failure.kind, detail && detail.site);
+  // Title and site come with the failure; the conversation itself only for its drafts and prompt.
+  const site = failure.site ? siteName(failure.site) : "";
+  item.querySelector(".title").textContent = failure.title || (site ? `Untitled ${site} chat` : "Untitled chat");
+  let kind = kindInWords(failure.kind, failure.site);
   if (failure.provider_outage) kind += " — outage confirmed by the provider";
   if (failure.detail) kind += `: “${failure.detail}”`;
   item.querySelector(".kind").textContent = kind;
