@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import zipfile
 from pathlib import Path
 
 from draftvault import config, protocol
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = Path(os.environ.get("DRAFTVAULT_REAL_FIXTURES") or Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real") / "chatgpt-export"
 CANARY = "The quokka canary sings 7341 zebra-striped lullabies at midnight"
 DRAFT_CANARY = "Unsent: the axolotl canary hums 9052 violet sonatas"
 

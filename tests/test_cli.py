@@ -16,7 +16,7 @@ import pytest
 from draftvault import config, protocol
 from draftvault.vault import Vault
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = Path(os.environ.get("DRAFTVAULT_REAL_FIXTURES") or Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real") / "chatgpt-export"
 
 
 def dv(*args: str, input: str | None = None, env: dict | None = None, check: bool = True) -> subprocess.CompletedProcess:

@@ -13,20 +13,22 @@ The real export files under ../shared/fixtures/real/chatgpt-export/ were read by
 from __future__ import annotations
 
 import io
+import os
 import json
 import shutil
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from draftvault.export import conversation_markdown
-from draftvault.importers import chatgpt
+from draftvault.importers import chatgpt, source
 from draftvault.importers.chatgpt import ImportFailed, import_chatgpt_export
 
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real" / "chatgpt-export"
+REAL = Path(os.environ.get("DRAFTVAULT_REAL_FIXTURES") or Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real") / "chatgpt-export"
 TREE = REAL / "chatgpt-tree.json"
 EXPORT = REAL / "chatgpt-export.json"
 CITATIONS = REAL / "chatgpt-citations.json"
@@ -276,13 +278,62 @@ def test_streaming_split_finds_exactly_the_conversations(monkeypatch_chunk, docs
     quotes and escapes inside strings, nesting and white space never confuse it."""
     raw = json.dumps(docs, indent=1 if pretty else None, ensure_ascii=pretty).encode()
     monkeypatch_chunk(chunk)
-    found = list(chatgpt._elements(io.BytesIO(raw), "f.json", lambda n: None))
+    found = list(source.elements(io.BytesIO(raw), "f.json", lambda n: None))
     assert [json.loads(r) for _, _, r in found] == docs
     assert [raw[o : o + len(r)] for _, o, r in found] == [r for _, _, r in found]
 
 
 @pytest.fixture(scope="module")
 def monkeypatch_chunk():
-    saved = chatgpt.CHUNK
-    yield lambda size: setattr(chatgpt, "CHUNK", size)
-    chatgpt.CHUNK = saved
+    saved = source.CHUNK
+    yield lambda size: setattr(source, "CHUNK", size)
+    source.CHUNK = saved
+
+
+def test_one_side_leaf_per_message_imports_in_linear_space(vault, tmp_path):
+    """Each answer also has a regenerated sibling: the branches hold each message once
+    (plus the turn each branches from), not each leaf's whole path."""
+    n = 2000
+    nodes = {"root": {"id": "root", "message": None, "parent": None, "children": ["m0"]}}
+    for i in range(n):
+        role = "user" if i % 2 == 0 else "assistant"
+        here, nxt = f"m{i}", f"m{i + 1}"
+        nodes[here] = {"id": here, "parent": f"m{i - 1}" if i else "root", "children": [nxt, f"s{i}"] if i < n - 1 else [],
+                       "message": {"author": {"role": role}, "content": {"content_type": "text", "parts": [f"main {i}"]}}}
+        if i < n - 1:
+            nodes[f"s{i}"] = {"id": f"s{i}", "parent": here, "children": [], "message": {
+                "author": {"role": "assistant"}, "content": {"content_type": "text", "parts": [f"side {i}"]}}}
+    conv = {"title": "Bushy", "mapping": nodes, "current_node": f"m{n - 1}", "conversation_id": "bushy-1"}
+    t = chatgpt.thread(msgspec.json.decode(json.dumps(conv), type=chatgpt._Conversation))
+    assert [text for _, text in t.turns] == [f"main {i}" for i in range(n)]
+    assert len(t.branches) == n - 1
+    assert t.branches[5] == [("assistant", "main 5"), ("assistant", "side 5")]
+    assert sum(map(len, t.branches)) == 2 * (n - 1)
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    assert import_chatgpt_export(vault, path).turns == n
+    assert [h.conversation for h in vault.search("side 1234")] == [only(vault).id]
+
+
+@pytest.mark.parametrize("where", ["title", "between"])
+def test_zip_bombs_are_refused_naming_file_and_place(vault, tmp_path, where):
+    """A member that expands past its limit, or a conversation past the record limit,
+    is refused by name and place, before it is held in memory; nothing is kept."""
+    archive = tmp_path / "export.zip"
+    # Stored, the huge title passes the expansion limit and meets the record limit.
+    method = zipfile.ZIP_STORED if where == "title" else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(archive, "w", method) as zf:
+        zf.write(TREE, "conversations-000.json")
+        with zf.open("conversations-001.json", "w") as f:
+            f.write(b'[{"title": "' if where == "title" else b"[")
+            for _ in range(80):
+                f.write((b"x" if where == "title" else b" ") * (1 << 20))
+            f.write(b'", "mapping": {}}]' if where == "title" else b"]")
+    with pytest.raises(ImportFailed) as e:
+        import_chatgpt_export(vault, archive)
+    expected = (
+        "conversation 0 (byte 1): larger than 64 MiB, the limit for one conversation" if where == "title"
+        else "byte 67108864: expands past 64 MiB, over 100 times its compressed size: refused as a zip bomb"
+    )
+    assert str(e.value).startswith(f"{archive}!conversations-001.json: {expected}")
+    assert vault.list_conversations() == []

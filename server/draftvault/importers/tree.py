@@ -1,0 +1,72 @@
+"""A conversation tree (messages with parents: edits and regenerations) as the thread the
+site showed plus its other branches, in time linear in the number of messages.
+
+The thread is the path from the current message back to the root. Every other leaf
+makes a branch of only what it does not share with a path taken before it: the turn it
+branches from (so that a branch read alone says what it follows), then its own turns.
+Why not each leaf's whole path: one side leaf per message makes that quadratic (a
+627 KB export made 2.6 million branch rows). A branch that repeats what it branches
+from (a regeneration giving the same answer) is dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Hashable
+
+Turn = tuple[str, str]  # (role, Markdown text)
+
+
+def threads(
+    parents: dict[Hashable, Hashable | None], current: Hashable | None, render: Callable[[Hashable], Turn | None]
+) -> tuple[list[Turn], list[list[Turn]], list[Hashable]]:
+    """(turns of the current thread, branches, the current thread's message ids root first)."""
+    rendered: dict[Hashable, Turn | None] = {}
+    where: dict[Hashable, tuple[list[Turn], int]] = {}  # taken message -> (its path's turns, how many up to it)
+
+    def turn(k: Hashable) -> Turn | None:
+        if k not in rendered:
+            rendered[k] = render(k)
+        return rendered[k]
+
+    def take(leaf: Hashable) -> tuple[list[Hashable], Hashable | None]:
+        """The messages from `leaf` up to the first one already taken (root first), and that one."""
+        path, node = [], leaf
+        while node in parents and node not in where:
+            where[node] = ([], 0)  # taken (also stops a cycle); filled in by lay()
+            path.append(node)
+            node = parents[node]
+        return path[::-1], (node if node in where else None)
+
+    def lay(path: list[Hashable]) -> list[Turn]:
+        turns: list[Turn] = []
+        for k in path:
+            if (t := turn(k)) is not None:
+                turns.append(t)
+            where[k] = (turns, len(turns))
+        return turns
+
+    main_ids = take(current)[0] if current is not None else []
+    main = lay(main_ids)
+    has_child = {p for p in parents.values() if p is not None}
+    branches: list[list[Turn]] = []
+    seen: set[tuple[Hashable, tuple[Turn, ...]]] = set()
+    for leaf in parents:
+        if leaf in has_child or leaf in where:
+            continue
+        path, fork = take(leaf)
+        own = lay(path)
+        if not own:
+            continue
+        if fork is not None:
+            on, upto = where[fork]
+            if len(on) - upto == len(own) and on[upto:] == own:
+                continue  # the same turns as the path it branches from
+            if (fork, tuple(own)) in seen:
+                continue
+            seen.add((fork, tuple(own)))
+            if upto:
+                own.insert(0, on[upto - 1])
+                for k in path:  # positions moved by one
+                    where[k] = (own, where[k][1] + 1)
+        branches.append(own)
+    return main, branches, main_ids
