@@ -142,3 +142,4 @@ class ImportResult(Struct):
     updated: int  # already there, changed
     unchanged: int  # already there, identical
     turns: int  # turns imported (main thread)
+    notes: list[str] = []  # what the summary should also say (left-out thinking, how Gemini entries were grouped)

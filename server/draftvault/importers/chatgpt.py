@@ -218,9 +218,10 @@ def thread(conv: _Conversation) -> _Thread:
 
         current = max(leaves, key=created, default=None)
 
-    def render(k) -> Turn | None:
+    def render(k) -> list[Turn]:
         msg = mapping[k].message
-        return _render(msg) if msg else None
+        turn = _render(msg) if msg else None
+        return [turn] if turn else []
 
     parents = {k: n.parent for k, n in mapping.items()}
     main, branches, main_path = tree.threads(parents, current, render)

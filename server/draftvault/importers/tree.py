@@ -11,19 +11,22 @@ from (a regeneration giving the same answer) is dropped.
 
 from __future__ import annotations
 
-from typing import Callable, Hashable
+from typing import Callable, Hashable, Sequence
 
 Turn = tuple[str, str]  # (role, Markdown text)
 
 
 def threads(
-    parents: dict[Hashable, Hashable | None], current: Hashable | None, render: Callable[[Hashable], Turn | None]
+    parents: dict[Hashable, Hashable | None], current: Hashable | None, render: Callable[[Hashable], Sequence[Turn]]
 ) -> tuple[list[Turn], list[list[Turn]], list[Hashable]]:
-    """(turns of the current thread, branches, the current thread's message ids root first)."""
-    rendered: dict[Hashable, Turn | None] = {}
+    """(turns of the current thread, branches, the current thread's message ids root first).
+
+    `render` gives a message's turns: none for what the site hides, several for a message
+    made of text and tool calls."""
+    rendered: dict[Hashable, Sequence[Turn]] = {}
     where: dict[Hashable, tuple[list[Turn], int]] = {}  # taken message -> (its path's turns, how many up to it)
 
-    def turn(k: Hashable) -> Turn | None:
+    def turns_of(k: Hashable) -> Sequence[Turn]:
         if k not in rendered:
             rendered[k] = render(k)
         return rendered[k]
@@ -40,8 +43,7 @@ def threads(
     def lay(path: list[Hashable]) -> list[Turn]:
         turns: list[Turn] = []
         for k in path:
-            if (t := turn(k)) is not None:
-                turns.append(t)
+            turns.extend(turns_of(k))
             where[k] = (turns, len(turns))
         return turns
 
