@@ -27,19 +27,18 @@ import anyio
 import msgspec
 from litestar import Litestar, Request, Response, Router, WebSocket, delete, get, post, websocket
 from litestar.connection import ASGIConnection
-from litestar.datastructures import Cookie, UploadFile
-from litestar.enums import RequestEncodingType
+from litestar.datastructures import Cookie
 from litestar.exceptions import HTTPException, NotAuthorizedException, NotFoundException, PermissionDeniedException
 from litestar.handlers import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
-from litestar.params import Body
 from litestar.response import Redirect
 from litestar.types import ASGIApp
 
 from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
-from .importers.chatgpt import ImportFailed, import_chatgpt_export
+from . import importers
+from .importers import ImportFailed
 from .vault import Vault
 
 log = logging.getLogger("draftvault.app")
@@ -199,24 +198,28 @@ def login_link(request: Request) -> models.LoginLink:
     return models.LoginLink(url=f"http://127.0.0.1:{request.app.state.port}/login?t={nonce}")
 
 
-@post("/import", status_code=200, sync_to_thread=True)
-def import_export(
-    request: Request, data: dict[str, UploadFile] = Body(media_type=RequestEncodingType.MULTI_PART)
-) -> models.ImportResult:
-    upload = data.get("file")
-    if not isinstance(upload, UploadFile):
-        raise HTTPException(status_code=400, detail="send the export as multipart field `file`")
-    # Named like the upload (the importer tells .zip from .json by content, errors name the file).
-    name = Path(upload.filename or "").name or "upload.zip"
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / name
-        with open(path, "wb") as f:
-            while chunk := upload.file.read(1024 * 1024):
+IMPORT_MAX_BYTES = 4 << 30  # an upload is streamed to a file in the vault's directory, up to this
+
+
+@post("/import", status_code=200, request_max_body_size=IMPORT_MAX_BYTES)
+async def import_export(request: Request, kind: models.ImportKind | None = None, name: str = "upload") -> models.ImportResult:
+    """The export file itself is the body (`kind` found from its content when not given);
+    `name` is the file's name, used in error messages."""
+    if request.headers.get("content-type", "").startswith("multipart/"):
+        raise HTTPException(status_code=415, detail="send the export file itself as the request body, not a form")
+    # In the vault's directory, not /tmp: that may be memory (tmpfs), and an export is plaintext.
+    fd, tmp = tempfile.mkstemp(dir=request.app.state.home, prefix=".import-")
+    path = Path(tmp)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            async for chunk in request.stream():
                 f.write(chunk)
-        try:
-            return import_chatgpt_export(_vault(request), path)
-        except ImportFailed as e:
-            raise HTTPException(status_code=400, detail=str(e).replace(f"{tmp}/", "")) from None
+        shown = Path(name).name or "upload"
+        return await anyio.to_thread.run_sync(importers.import_file, _vault(request), path, kind, shown)
+    except ImportFailed as e:
+        raise HTTPException(status_code=400, detail=str(e)) from None
+    finally:
+        path.unlink(missing_ok=True)
 
 
 # ---- sign-in and ingest ---------------------------------------------------------------------

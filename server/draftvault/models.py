@@ -134,6 +134,9 @@ class ExportRequest(Struct, forbid_unknown_fields=True):
     format: Literal["md", "json"] = "md"
 
 
+ImportKind = Literal["chatgpt-export", "claude-export", "gemini-takeout"]
+
+
 class ImportResult(Struct):
     """POST /api/import and `draftvault import`: what an import added."""
 

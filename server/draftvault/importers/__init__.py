@@ -14,6 +14,7 @@ import msgspec
 from .chatgpt import import_chatgpt_export
 from .claude import import_claude_export
 from .gemini import import_gemini_takeout
+from .. import models
 from .source import ImportFailed, Meter, find, records
 
 IMPORTERS = {
@@ -39,3 +40,14 @@ def detect(path: Path) -> str:
                 return "gemini-takeout"
             raise ImportFailed(src.name, place, "is not a conversation of a ChatGPT or Claude export, nor a Takeout entry")
         raise ImportFailed(src.name, "byte 0", "holds nothing to import")
+
+
+def import_file(vault, path: Path, kind: str | None = None, shown: str | None = None) -> models.ImportResult:
+    """Imports the export at `path` (its kind found from its content when None); errors
+    name the file `shown` instead of `path` (an upload's temporary file)."""
+    try:
+        return IMPORTERS[kind or detect(path)](vault, path)
+    except ImportFailed as e:
+        if shown is None:
+            raise
+        raise ImportFailed(e.file.replace(str(path), shown, 1), e.place, e.reason) from None

@@ -452,14 +452,15 @@ async function exportZip() {
   }
 }
 
+// The file itself is the body (streamed to disk by the service); its kind (ChatGPT,
+// Claude or Gemini Takeout) is found from its content.
 async function importFile(file) {
-  const body = new FormData();
-  body.append("file", file, file.name);
   toast(`Importing ${file.name}…`, false, true);
   $("import").disabled = true;
   try {
-    const r = await getJSON("/api/import", { method: "POST", body });
-    toast(`Imported ${r.conversations} conversations: ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged.`);
+    const r = await getJSON(`/api/import?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+    const notes = r.notes.length ? ` ${r.notes.join(". ")}.` : "";
+    toast(`Imported ${r.conversations} conversations: ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged.${notes}`);
   } catch (err) {
     failed(err);
     return;
