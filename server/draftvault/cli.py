@@ -40,12 +40,12 @@ def _passphrase(home: Path) -> str | None:
 
 @contextmanager
 def _vault():
-    from .vault import KeyMismatch, Vault
+    from .vault import Vault
 
     home = _home()
     try:
         vault = Vault.open(home, _passphrase(home))
-    except (crypto.WrongPassphrase, crypto.PassphraseRequired, KeyMismatch) as e:
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired) as e:
         _fail(str(e))
     try:
         yield vault

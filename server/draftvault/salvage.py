@@ -34,32 +34,44 @@ def report(db: Path, error: Exception) -> list[str]:
 
 def _integrity(conn: sqlite3.Connection) -> list[str]:
     try:
-        return [r[0] for r in conn.execute("PRAGMA integrity_check(1000)") if r[0] != "ok"]
+        lines = [line for r in conn.execute("PRAGMA integrity_check(1000)") for line in r[0].splitlines()]
     except sqlite3.DatabaseError as e:
-        return [f"the integrity check itself stops: {e}"]
+        return [f"SQLite's integrity check stops at the damage: {e}"]
+    return [line for line in lines if line not in ("ok", "*** in database main ***")]
 
 
 def _readable(conn: sqlite3.Connection) -> list[str]:
+    """Each table scanned by rowid, each index walked: what reads, where it stops."""
     try:
-        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+        items = conn.execute(
+            "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('table', 'index') ORDER BY tbl_name, type DESC"
+        ).fetchall()
     except sqlite3.DatabaseError as e:
         return [f"readable: nothing (the list of tables is damaged: {e})"]
     out = []
-    for table in tables:
-        rows = 0
+    for kind, name, table in items:
+        if kind == "table":
+            rows = 0
+            try:
+                for _ in conn.execute(f'SELECT * FROM "{name}" NOT INDEXED'):
+                    rows += 1
+                out.append(f"readable: table {name}: all {rows} rows")
+            except sqlite3.DatabaseError as e:
+                out.append(f"damaged: table {name}: {rows} rows read, then {e}")
+            continue
         try:
-            for _ in conn.execute(f'SELECT * FROM "{table}"'):
-                rows += 1
-            out.append(f"readable: {table}: all {rows} rows")
-        except sqlite3.DatabaseError as e:
-            out.append(f"readable: {table}: {rows} rows, then damaged ({e})")
+            (column,) = conn.execute(f'SELECT name FROM pragma_index_info("{name}") WHERE seqno=0').fetchone()
+            conn.execute(f'SELECT "{column}" FROM "{table}" INDEXED BY "{name}" ORDER BY "{column}"').fetchall()
+        except (sqlite3.DatabaseError, TypeError) as e:
+            if not isinstance(e, sqlite3.OperationalError) or "malformed" in str(e):
+                out.append(f"damaged: index {name} of table {table} ({e}; .recover rebuilds it)")
     return out
 
 
 def _how(db: Path) -> list[str]:
     return [
-        "to salvage: `draftvault export --out salvage.zip` writes every conversation that still decrypts;",
-        f"or rebuild the readable pages: `sqlite3 {db} .recover | sqlite3 recovered.db`, then, with the service "
-        f"stopped, keep {db.name} aside and move recovered.db into its place (vault.key stays as it is) "
-        "and run `draftvault verify --reindex`",
+        f"to salvage: with the service stopped, rebuild a database from every readable page with "
+        f"`sqlite3 {db} .recover | sqlite3 {db.parent / 'recovered.db'}`, keep {db.name} aside, move recovered.db "
+        "into its place (vault.key stays as it is) and run `draftvault verify --reindex`;",
+        "then `draftvault export --out salvage.zip` writes every conversation that still decrypts",
     ]
