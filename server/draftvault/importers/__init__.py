@@ -30,7 +30,8 @@ def detect(path: Path) -> str:
     """Which kind of export `path` is, from its first record (the history page's one button)."""
     with ExitStack() as stack:
         (src, *_) = find(path, stack, lambda n: n in _FILES or n.startswith("conversations-"), " or ".join(_FILES))
-        for place, _, raw in records(src, Meter(0, None), "record"):
+        what = "entry" if src.name.endswith("My Activity.json") else "conversation"
+        for place, _, raw in records(src, Meter(0, None), what):
             first = msgspec.json.decode(raw)
             if "mapping" in first:
                 return "chatgpt-export"

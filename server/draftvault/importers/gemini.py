@@ -49,8 +49,8 @@ class _Html(msgspec.Struct):
 
 
 class _Entry(msgspec.Struct):
-    title: str = ""
-    time: str = ""
+    title: str  # required: a file of something else is refused, not read as no prompts
+    time: str
     header: str = ""
     products: list[str] = []
     safeHtmlItem: list[_Html] = []
