@@ -125,97 +125,103 @@ _WS = re.compile(rb"[ \t\r\n]*")
 _CLOSE = {ord("]"): ord("["), ord("}"): ord("{")}
 
 
-def elements(
-    stream: IO[bytes], name: str, on_read: Callable[[int], None], what: str = "conversation"
-) -> Iterator[tuple[int, int, bytes]]:
-    """Yields (index, byte offset, raw JSON) of each object in the top-level array."""
-    buf = bytearray()
-    base = 0  # file offset of buf[0]
-    eof = False
+class _Buffer:
+    """The unread part of a stream: `buf` holds bytes from file offset `base` on."""
 
-    def fail(offset: int, reason: str) -> ImportFailed:
-        return ImportFailed(name, f"byte {offset}", reason)
+    def __init__(self, stream: IO[bytes], name: str, on_read: Callable[[int], None]):
+        self.stream, self.name, self.on_read = stream, name, on_read
+        self.buf, self.base, self.eof = bytearray(), 0, False
 
-    def more(keep: int) -> int:
+    def fail(self, pos: int, reason: str) -> ImportFailed:
+        return ImportFailed(self.name, f"byte {self.base + pos}", reason)
+
+    def more(self, keep: int) -> int:
         """Drops buf[:keep], appends a chunk; returns how far positions moved.
 
         The chunk grows with what is kept, so a long record is rescanned a logarithmic
         number of times, not once per chunk."""
-        nonlocal base, eof
         try:
-            chunk = stream.read(max(CHUNK, (len(buf) - keep) // 2))
+            chunk = self.stream.read(max(CHUNK, (len(self.buf) - keep) // 2))
         except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # I/O error, damaged zip member
-            raise fail(base + len(buf), f"cannot read: {e}") from None
-        on_read(len(chunk))
-        del buf[:keep]
-        base += keep
-        buf.extend(chunk)
-        eof = not chunk
+            raise self.fail(len(self.buf), f"cannot read: {e}") from None
+        self.on_read(len(chunk))
+        del self.buf[:keep]
+        self.base += keep
+        self.buf.extend(chunk)
+        self.eof = not chunk
         return keep
 
-    def skip_ws(pos: int) -> int:
+    def skip_ws(self, pos: int) -> int:
         """The first position at or after `pos` that is not white space (reading on)."""
         while True:
-            end = _WS.match(buf, pos).end()
-            if end < len(buf) or eof:
+            end = _WS.match(self.buf, pos).end()
+            if end < len(self.buf) or self.eof:
                 return end
-            pos = end - more(end)
+            pos = end - self.more(end)
 
-    def at_end(pos: int) -> None:
-        if pos >= len(buf):
-            raise fail(base + pos, "the file ends in the middle of the JSON")
+    def at(self, pos: int) -> int:
+        """The byte at `pos`, which must be there."""
+        if pos >= len(self.buf):
+            raise self.fail(pos, "the file ends in the middle of the JSON")
+        return self.buf[pos]
 
-    while len(buf) < 3 and not eof:
-        more(0)
-    if buf.startswith(b"\xef\xbb\xbf"):
-        del buf[:3]
-        base = 3
-    pos = skip_ws(0)
-    if pos >= len(buf) or buf[pos] != ord("["):
-        raise fail(base + pos, f"expected a JSON array of {what}s")
-    pos = skip_ws(pos + 1)
-    index = 0
-    while True:
-        at_end(pos)
-        if buf[pos] == ord("]"):
-            break
-        if index:
-            if buf[pos] != ord(","):
-                raise fail(base + pos, f"expected a comma after {what} {index - 1}")
-            pos = skip_ws(pos + 1)
-            at_end(pos)
-        if buf[pos] != ord("{"):
-            raise fail(base + pos, f"{what} {index} is not a JSON object")
-        start, stack = pos, [ord("{")]
-        pos += 1
+    def object_end(self, start: int, what: str, index: int) -> tuple[int, int]:
+        """(start, end) of the object that starts at `start` (positions move as it reads)."""
+        stack, pos = [ord("{")], start + 1
         while stack:
-            m = _TO_BRACKET.match(buf, pos)
+            m = _TO_BRACKET.match(self.buf, pos)
             if m is None:
-                if eof:
-                    raise fail(base + len(buf), "the file ends in the middle of the JSON")
-                if len(buf) - start > MAX_RECORD_BYTES:
-                    raise _too_large(name, what, index, base + start)
-                moved = more(start)
+                if self.eof:
+                    raise self.fail(len(self.buf), "the file ends in the middle of the JSON")
+                if len(self.buf) - start > MAX_RECORD_BYTES:
+                    raise _too_large(self.name, what, index, self.base + start)
+                moved = self.more(start)
                 start, pos = start - moved, pos - moved
                 continue
             at = m.end() - 1
-            b = buf[at]
+            b = self.buf[at]
             if b in _CLOSE:
                 if stack.pop() != _CLOSE[b]:
-                    raise fail(base + at, "mismatched bracket")
+                    raise self.fail(at, "mismatched bracket")
             else:
                 stack.append(b)
             pos = at + 1
         if pos - start > MAX_RECORD_BYTES:
-            raise _too_large(name, what, index, base + start)
-        with memoryview(buf) as view:
+            raise _too_large(self.name, what, index, self.base + start)
+        return start, pos
+
+
+def elements(
+    stream: IO[bytes], name: str, on_read: Callable[[int], None], what: str = "conversation"
+) -> Iterator[tuple[int, int, bytes]]:
+    """Yields (index, byte offset, raw JSON) of each object in the top-level array."""
+    b = _Buffer(stream, name, on_read)
+    while len(b.buf) < 3 and not b.eof:
+        b.more(0)
+    if b.buf.startswith(b"\xef\xbb\xbf"):
+        del b.buf[:3]
+        b.base = 3
+    pos = b.skip_ws(0)
+    if pos >= len(b.buf) or b.buf[pos] != ord("["):
+        raise b.fail(pos, f"expected a JSON array of {what}s")
+    pos = b.skip_ws(pos + 1)
+    index = 0
+    while b.at(pos) != ord("]"):
+        if index:
+            if b.at(pos) != ord(","):
+                raise b.fail(pos, f"expected a comma after {what} {index - 1}")
+            pos = b.skip_ws(pos + 1)
+        if b.at(pos) != ord("{"):
+            raise b.fail(pos, f"{what} {index} is not a JSON object")
+        start, pos = b.object_end(pos, what, index)
+        with memoryview(b.buf) as view:
             raw = bytes(view[start:pos])
-        yield index, base + start, raw
+        yield index, b.base + start, raw
         index += 1
-        pos = skip_ws(pos)
-    pos = skip_ws(pos + 1)
-    if pos < len(buf):
-        raise fail(base + pos, "unexpected text after the array")
+        pos = b.skip_ws(pos)
+    pos = b.skip_ws(pos + 1)
+    if pos < len(b.buf):
+        raise b.fail(pos, "unexpected text after the array")
 
 
 def _too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
