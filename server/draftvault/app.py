@@ -35,9 +35,8 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.response import Redirect
 from litestar.types import ASGIApp
 
-from . import __version__, auth, config, export, ingest, models, protocol, resume, security, statuspage, web
+from . import __version__, auth, config, export, importers, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
-from . import importers
 from .importers import ImportFailed
 from .vault import Vault
 
