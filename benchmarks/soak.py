@@ -136,6 +136,8 @@ def main() -> None:
             rows.append((minute, rss, fds, len(window), percentile(window, 0.5) * 1e3, percentile(window, 0.99) * 1e3))
             print("%6d  %6d  %3d  %5d  %6.1f  %6.1f  %6d" % (*rows[-1], lat.errors), flush=True)
         stop.set()
+        for t in threads:  # each finishes the frame it waits for
+            t.join(timeout=90)
         first, last = rows[0], rows[-1]
         print(f"start: rss {first[1]} MB, {first[2]} fds, p99 {first[5]:.1f} ms; "
               f"end: rss {last[1]} MB, {last[2]} fds, p99 {last[5]:.1f} ms; {lat.errors} errors")
