@@ -116,3 +116,19 @@ def test_malformed_takeout_names_file_and_place_and_keeps_nothing(vault, tmp_pat
         import_gemini_takeout(vault, archive)
     assert str(e.value).startswith(f"{archive}!Takeout/My Activity/Gemini Apps/My Activity.json: {place}")
     assert vault.list_conversations() == []
+
+
+def test_takeout_in_html_is_named(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", "<html></html>")
+    with pytest.raises(ImportFailed, match=r"zip: holds no My Activity\.json \(in Takeout, choose JSON as the format"):
+        import_gemini_takeout(vault, archive)
+
+
+def test_other_products_activity_is_not_read(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/My Activity.json", json.dumps(ENTRIES[:1]))
+        zf.writestr("Takeout/My Activity/Search/My Activity.json", "[not even JSON")
+    assert import_gemini_takeout(vault, archive).conversations == 1

@@ -145,7 +145,10 @@ def import_gemini_takeout(vault, path, progress: Progress | None = None) -> mode
     """Imports the Gemini prompts and answers of a Takeout; all or nothing."""
     result = source.new_result()
     with ExitStack() as stack:
-        sources = source.find(Path(path), stack, lambda n: n == _ACTIVITY, _ACTIVITY)
+        sources = source.find(Path(path), stack, lambda n: n == _ACTIVITY,
+                              f"{_ACTIVITY} (in Takeout, choose JSON as the format of My Activity)")
+        # A Takeout of all of My Activity has one such file per product: Gemini's folder is enough.
+        sources = [s for s in sources if "Gemini" in s.name] or sources
         meter = source.Meter(2 * sum(s.size for s in sources), progress)
         with vault.transaction():
             live = _live_conversations(vault)
