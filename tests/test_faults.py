@@ -101,3 +101,12 @@ def test_search_while_the_disk_is_full_is_never_silently_empty(server, home):
             assert body["items"] or body.get("partial") is True, body
         else:
             assert res.status in (500, 503) and "detail" in res.json()
+
+
+def test_an_import_larger_than_the_free_space(server, home):
+    res = server.request("POST", "/api/import", params={"name": "big.json"}, data=b"[" + b" " * (5 << 20) + b"]")
+    assert res.status == 507, res.body
+    assert res.json()["detail"].startswith("the import could not be stored: [Errno 28] No space left on device")
+    assert not [p for p in home.iterdir() if p.name.startswith(".import-")]
+    assert server.request("GET", "/api/health", token=None).status == 200
+    assert server.api("GET", "/api/conversations")["items"] == []

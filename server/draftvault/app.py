@@ -38,7 +38,7 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, export, importers, ingest, models, protocol, resume, security, statuspage, web
 from .detector import Detector
 from .importers import ImportFailed
-from .vault import Vault
+from .vault import Unavailable, Vault
 
 log = logging.getLogger("draftvault.app")
 
@@ -217,6 +217,9 @@ async def import_export(request: Request, kind: models.ImportKind | None = None,
         return await anyio.to_thread.run_sync(importers.import_file, _vault(request), path, kind, shown)
     except ImportFailed as e:
         raise HTTPException(status_code=400, detail=str(e)) from None
+    except (OSError, Unavailable) as e:  # the vault's disk is full, or failing
+        log.warning("import not stored: %s", e)
+        raise HTTPException(status_code=507, detail=f"the import could not be stored: {e}; nothing was imported") from None
     finally:
         path.unlink(missing_ok=True)
 
