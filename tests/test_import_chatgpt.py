@@ -332,7 +332,7 @@ def test_zip_bombs_are_refused_naming_file_and_place(vault, tmp_path, where):
     with pytest.raises(ImportFailed) as e:
         import_chatgpt_export(vault, archive)
     expected = (
-        "conversation 0 (byte 1): larger than 64 MiB, the limit for one conversation" if where == "title"
+        "conversation 0 (byte 1): larger than 32 MiB, the limit for one conversation" if where == "title"
         else "byte 67108864: expands past 64 MiB, over 100 times its compressed size: refused as a zip bomb"
     )
     assert str(e.value).startswith(f"{archive}!conversations-001.json: {expected}")

@@ -41,7 +41,7 @@ def bombs(tmp_path_factory) -> dict[str, Path]:
 # The huge title passes the record limit before the expansion limit; the white space,
 # which is no record, meets the expansion limit.
 REFUSAL = {
-    "title": r"!conversations\.json: conversation 0 \(byte 1\): larger than 64 MiB, the limit for one conversation",
+    "title": r"!conversations\.json: conversation 0 \(byte 1\): larger than 32 MiB, the limit for one conversation",
     "whitespace": r"!conversations\.json: byte \d+: expands past \d+ MiB, over 100 times its compressed size: "
                   "refused as a zip bomb, not an export",
 }
