@@ -104,6 +104,7 @@ def test_truncated_database(home):
     out = refused("verify", code=1)
     assert "is damaged" in out and ".recover" in out
     assert "the vault database is damaged" in refused("search", "bread")
+    assert "the vault database is damaged" in refused("serve", "--port", "1")
 
 
 def test_home_that_cannot_be_made(tmp_path):
@@ -133,6 +134,6 @@ def read_only_home(tmp_path):
 
 def test_read_only_home(read_only_home):
     env = {"DRAFTVAULT_HOME": str(read_only_home)}
-    for command in (("status",), ("search", "x"), ("pair",)):
+    for command in (("status",), ("search", "x"), ("pair",), ("serve", "--port", "1")):
         message = refused(*command, env=env)
         assert "cannot use" in message and "Read-only file system" in message, message
