@@ -68,7 +68,7 @@ def upload(page, path: Path) -> None:
     with page.expect_response("**/api/import?*") as res:
         page.set_input_files("#import-file", str(path))
     assert res.value.status in (200, 201), res.value.text()
-    page.wait_for_function("!document.querySelector('#toast').hidden && document.querySelector('#toast').textContent.startsWith('Imported')")
+    page.locator("#toast:not([hidden])", has_text="Imported").wait_for()
 
 
 def rows(page) -> list[str]:
