@@ -77,3 +77,11 @@ def test_api_refuses_a_zip_bomb_in_bounded_memory(server, bombs, kind):
     assert peak_rss(server.proc.pid) < PEAK_LIMIT
     assert server.api("GET", "/api/conversations")["items"] == []
     assert not [p for p in server.home.iterdir() if p.name.startswith(".import-")]  # the upload is gone
+
+
+def test_an_upload_left_by_a_stopped_service_is_removed_at_start(server):
+    server.stop()
+    left = server.home / ".import-abc123"
+    left.write_bytes(b"[plaintext of an export]")
+    server.start()
+    assert not left.exists()

@@ -397,6 +397,8 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
     if (other := running_service(home)) is not None:
         raise AlreadyRunning(f"DraftVault already runs on this vault: pid {other['pid']}, port {other['port']}")
     vault = Vault.open(home, passphrase)
+    for upload in home.glob(".import-*"):  # plaintext left by a service stopped mid-import
+        upload.unlink(missing_ok=True)
     runtime = config.runtime_path(home)
     try:
         app = create_app(home, vault, port=port)
