@@ -337,3 +337,18 @@ def test_zip_bombs_are_refused_naming_file_and_place(vault, tmp_path, where):
     )
     assert str(e.value).startswith(f"{archive}!conversations-001.json: {expected}")
     assert vault.list_conversations() == []
+
+
+def test_an_encrypted_zip_member_is_named(vault, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("conversations.json", TREE.read_bytes())
+    data = bytearray(archive.read_bytes())
+    # Set the "encrypted" flag in the local header and the central directory, as a password-protected zip has.
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.index(sig)
+        flag = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag] |= 1
+    archive.write_bytes(data)
+    with pytest.raises(ImportFailed, match=r"export\.zip!conversations\.json: opening: .*encrypted"):
+        import_chatgpt_export(vault, archive)

@@ -14,9 +14,10 @@ place (`conversation 3 (byte 1234)`, `byte 99`).
 
 from __future__ import annotations
 
+import lzma
+import re
 import zipfile
 import zlib
-import re
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,7 +143,7 @@ class _Buffer:
         number of times, not once per chunk."""
         try:
             chunk = self.stream.read(max(CHUNK, (len(self.buf) - keep) // 2))
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # I/O error, damaged zip member
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as e:  # I/O error, damaged member
             raise self.fail(len(self.buf), f"cannot read: {e}") from None
         self.on_read(len(chunk))
         del self.buf[:keep]
@@ -255,7 +256,7 @@ def records(source: Source, meter: Meter, what: str = "conversation") -> Iterato
     """(place, index, raw JSON) of each record of `source`; the place names it in errors."""
     try:
         stream = source.open()
-    except (OSError, zipfile.BadZipFile) as e:
+    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:  # encrypted, unknown compression
         raise ImportFailed(source.name, "opening", str(e)) from None
     with stream:
         for index, offset, raw in elements(stream, source.name, meter.read, what):
