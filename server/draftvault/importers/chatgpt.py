@@ -258,7 +258,8 @@ def _import_one(vault, conv: _Conversation, name: str, place: str, result: model
     site_id = conv.conversation_id or conv.id
     if not site_id:
         raise ImportFailed(name, place, "has no conversation id")
-    t = thread(conv)
+    with source.reading(name, place):
+        t = thread(conv)
     _, outcome = vault.import_conversation(
         site="chatgpt",
         conversation_id=site_id,

@@ -195,7 +195,8 @@ def import_claude_export(vault, path, progress: Progress | None = None) -> model
             for src in convs:
                 for place, _, raw in source.records(src, meter):
                     conv = source.decode(_conversation, raw, src.name, place)
-                    turns, branches = _thread(conv, counts)
+                    with source.reading(src.name, place):
+                        turns, branches = _thread(conv, counts)
                     _store(vault, result, f"chat/{conv.uuid}", conv.uuid, conv.name, conv, turns, branches)
             for src in projects:
                 for place, _, raw in source.records(src, meter, "project"):

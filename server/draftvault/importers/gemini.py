@@ -178,7 +178,8 @@ def import_gemini_takeout(vault, path, progress: Progress | None = None) -> mode
                     e = source.decode(_entry, raw, src.name, place)
                     number = group_of[wanted[index]]
                     collected = pending.setdefault(number, [])
-                    collected.append((_when(e, src.name, place), _turns(e)))
+                    with source.reading(src.name, place):
+                        collected.append((_when(e, src.name, place), _turns(e)))
                     if len(collected) == len(groups[number].indexes):
                         _store(vault, result, groups[number], pending.pop(number))
     meter.finish()

@@ -18,7 +18,7 @@ import lzma
 import re
 import zipfile
 import zlib
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Callable, Iterator
@@ -262,6 +262,16 @@ def records(source: Source, meter: Meter, what: str = "conversation") -> Iterato
         for index, offset, raw in elements(stream, source.name, meter.read, what):
             yield f"{what} {index} (byte {offset})", index, raw
             meter.tick()
+
+
+@contextmanager
+def reading(name: str, place: str) -> Iterator[None]:
+    """Turns a failure to make sense of a decoded record (a field of an unexpected shape
+    deep in it) into an ImportFailed naming it."""
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
+        raise ImportFailed(name, place, f"cannot be read ({type(e).__name__}: {e})") from None
 
 
 def decode(decoder: msgspec.json.Decoder, raw: bytes, name: str, place: str):
