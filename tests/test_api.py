@@ -152,6 +152,8 @@ def test_import_upload(server):
 
     res = server.request("POST", "/api/import", params={"name": "conversations.json"}, data=b'{"not": "an export"}')
     assert res.status == 400 and res.json()["detail"].startswith("conversations.json: byte 0: expected a JSON array")
+    res = server.request("POST", "/api/import", params={"name": "x.json"}, data=b'[{"a": nope}]')
+    assert res.status == 400 and res.json()["detail"].startswith("x.json: conversation 0 (byte 1): JSON is malformed")
     res = server.request("POST", "/api/import", params={"kind": "bard"}, data=b"[]")
     assert res.status == 400
     body, boundary = multipart("file", "chatgpt-tree.json", (REAL / "chatgpt-tree.json").read_bytes())

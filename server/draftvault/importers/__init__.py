@@ -15,7 +15,7 @@ from .chatgpt import import_chatgpt_export
 from .claude import import_claude_export
 from .gemini import import_gemini_takeout
 from .. import models
-from .source import ImportFailed, Meter, find, records
+from .source import ImportFailed, Meter, decode, find, records
 
 IMPORTERS = {
     "chatgpt-export": import_chatgpt_export,
@@ -24,6 +24,7 @@ IMPORTERS = {
 }
 
 _FILES = ("conversations.json", "My Activity.json")
+_object = msgspec.json.Decoder(dict)
 
 
 def detect(path: Path) -> str:
@@ -32,7 +33,7 @@ def detect(path: Path) -> str:
         (src, *_) = find(path, stack, lambda n: n in _FILES or n.startswith("conversations-"), " or ".join(_FILES))
         what = "entry" if src.name.endswith("My Activity.json") else "conversation"
         for place, _, raw in records(src, Meter(0, None), what):
-            first = msgspec.json.decode(raw)
+            first = decode(_object, raw, src.name, place)
             if "mapping" in first:
                 return "chatgpt-export"
             if "chat_messages" in first:
