@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import sqlite3
 import zipfile
 from pathlib import Path
@@ -136,15 +137,33 @@ def test_failures_list_and_resolve(server):
 
 
 def test_import_upload(server):
+    """The file is the body; its kind is found from its content, or named."""
+    res = server.request("POST", "/api/import", params={"name": "chatgpt-tree.json"},
+                         data=(REAL / "chatgpt-tree.json").read_bytes())
+    assert res.status == 200, res.body
+    assert res.json()["created"] == 1
+    claude = REAL.parent / "claude-export" / "artifacts.json"
+    res = server.request("POST", "/api/import", params={"name": "conversations.json", "kind": "claude-export"},
+                         data=claude.read_bytes())
+    assert (res.status, res.json()["created"]) == (200, 1), res.body
+    assert res.json()["notes"] == ["10 thinking blocks were left out of the text: the vault has no place for them yet"]
+    again = server.api("POST", "/api/import", params={"name": "conversations.json"}, data=claude.read_bytes())
+    assert (again["created"], again["unchanged"]) == (0, 1)
+    takeout = b'[{"header": "Gemini Apps", "title": "Prompted hi", "time": "2025-01-01T00:00:00Z"}]'
+    assert server.api("POST", "/api/import", params={"name": "My Activity.json"}, data=takeout)["created"] == 1
+
+    res = server.request("POST", "/api/import", params={"name": "conversations.json"}, data=b'{"not": "an export"}')
+    assert res.status == 400 and res.json()["detail"].startswith("conversations.json: byte 0: expected a JSON array")
+    res = server.request("POST", "/api/import", params={"name": "x.json"}, data=b'[{"a": nope}]')
+    assert res.status == 400 and res.json()["detail"].startswith("x.json: conversation 0 (byte 1): JSON is malformed")
+    res = server.request("POST", "/api/import", params={"kind": "bard"}, data=b"[]")
+    assert res.status == 400
     body, boundary = multipart("file", "chatgpt-tree.json", (REAL / "chatgpt-tree.json").read_bytes())
     res = server.request("POST", "/api/import", data=body,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert res.status == 200, res.body
-    assert res.json()["created"] == 1
-    body, boundary = multipart("file", "conversations.json", b'{"not": "an export"}')
-    res = server.request("POST", "/api/import", data=body,
-                         headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
-    assert res.status == 400 and "conversations.json" in res.json()["detail"]
+    assert res.status == 415 and "as the request body" in res.json()["detail"]
+    assert len(server.api("GET", "/api/conversations")["items"]) == 3
+    assert not [p for p in server.home.iterdir() if p.name.startswith(".import-")]
 
 
 def multipart(field: str, filename: str, data: bytes) -> tuple[bytes, str]:

@@ -142,6 +142,12 @@ def test_export(home, tmp_path):
     assert "exported 2 conversations" in dv("export", "--out", str(out)).stdout
     with zipfile.ZipFile(out) as zf:
         assert len(zf.namelist()) == 2
+    assert out.stat().st_mode & 0o777 == 0o600  # the vault's plaintext
+    one = tmp_path / "one.md"
+    one.write_text("")
+    one.chmod(0o644)
+    dv("export", "--out", str(one), ids[0])
+    assert one.stat().st_mode & 0o777 == 0o600 and "Chain keeps slipping" in one.read_text()
     assert dv("export", "nope", check=False).returncode == 2
 
 
@@ -152,6 +158,25 @@ def test_import_chatgpt_export(home, tmp_path):
     bad.write_text('{"not": "an export"}')
     done = dv("import", "chatgpt-export", str(bad), check=False)
     assert done.returncode == 2 and "conversations.json" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_import_claude_and_gemini(home, tmp_path):
+    out = dv("import", "claude-export", str(REAL.parent / "claude-export" / "artifacts.json")).stdout
+    assert out == ("1 conversations: 1 new, 0 updated, 0 unchanged; 20 turns\n"
+                   "10 thinking blocks were left out of the text: the vault has no place for them yet\n")
+    takeout = tmp_path / "My Activity.json"
+    takeout.write_text(json.dumps([
+        {"header": "Gemini Apps", "title": "Prompted Name a blue fruit", "time": "2025-01-01T10:05:00Z",
+         "safeHtmlItem": [{"html": "<p>A <em>blueberry</em>.</p>"}]},
+        {"header": "Gemini Apps", "title": "Prompted Name a red fruit", "time": "2025-01-01T10:00:00Z",
+         "safeHtmlItem": [{"html": "<p>A cherry.</p>"}]},
+    ]))
+    out = dv("import", "gemini-takeout", str(takeout)).stdout
+    assert out.startswith("1 conversations: 1 new, 0 updated, 0 unchanged; 4 turns\n2 prompts grouped into")
+    assert "blueberry" in dv("search", "blueberry").stdout
+    done = dv("import", "gemini-takeout", str(REAL / "chatgpt-tree.json"), check=False)
+    assert done.returncode == 2 and "chatgpt-tree.json: entry 0 (byte 4): Object missing required field `time`" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_passphrase_set_use_wrong_and_remove(home):

@@ -54,9 +54,9 @@ def source(tmp_path) -> Path:
             site="chatgpt", conversation_id="c-edges", title="Edges", url=None, model="gpt-4o",
             created_at="2024-05-01T10:00:00.000+00:00", updated_at="2024-05-01T11:00:00.250+00:00",
             turns=[("user", "Q1"), ("assistant", "A1"), ("user", "Q2"), ("assistant", "A2")],
-            branches=[[("user", "Q1"), ("assistant", "A1")],
-                      [("user", "Q1"), ("assistant", "A1"), ("user", "Q2"), ("assistant", "A2"), ("user", "Q3")],
-                      [("user", "Q1 edited"), ("assistant", "A1'")]],
+            branches=[(0, [("user", "Q1"), ("assistant", "A1")]),
+                      (0, [("user", "Q1"), ("assistant", "A1"), ("user", "Q2"), ("assistant", "A2"), ("user", "Q3")]),
+                      (0, [("user", "Q1 edited"), ("assistant", "A1'")])],
         )
         assert sum(len(v[5]) for v in everything(vault).values()) == 4  # the real tree brings one
     finally:

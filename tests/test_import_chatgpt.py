@@ -13,17 +13,19 @@ The real export files under ../shared/fixtures/real/chatgpt-export/ were read by
 from __future__ import annotations
 
 import io
+import os
 import json
 import shutil
 import zipfile
 from pathlib import Path
 
+import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from draftvault.export import conversation_markdown
-from draftvault.importers import chatgpt
+from draftvault.importers import chatgpt, source
 from draftvault.importers.chatgpt import ImportFailed, import_chatgpt_export
 from sitepages.base import REAL_FIXTURES
 
@@ -307,13 +309,81 @@ def test_streaming_split_finds_exactly_the_conversations(monkeypatch_chunk, docs
     quotes and escapes inside strings, nesting and white space never confuse it."""
     raw = json.dumps(docs, indent=1 if pretty else None, ensure_ascii=pretty).encode()
     monkeypatch_chunk(chunk)
-    found = list(chatgpt._elements(io.BytesIO(raw), "f.json", lambda n: None))
+    found = list(source.elements(io.BytesIO(raw), "f.json", lambda n: None))
     assert [json.loads(r) for _, _, r in found] == docs
     assert [raw[o : o + len(r)] for _, o, r in found] == [r for _, _, r in found]
 
 
 @pytest.fixture(scope="module")
 def monkeypatch_chunk():
-    saved = chatgpt.CHUNK
-    yield lambda size: setattr(chatgpt, "CHUNK", size)
-    chatgpt.CHUNK = saved
+    saved = source.CHUNK
+    yield lambda size: setattr(source, "CHUNK", size)
+    source.CHUNK = saved
+
+
+def test_one_side_leaf_per_message_imports_in_linear_space(vault, tmp_path):
+    """Each answer also has a regenerated sibling: the branches hold each message once
+    (plus the turn each branches from), not each leaf's whole path."""
+    n = 2000
+    nodes = {"root": {"id": "root", "message": None, "parent": None, "children": ["m0"]}}
+    for i in range(n):
+        role = "user" if i % 2 == 0 else "assistant"
+        here, nxt = f"m{i}", f"m{i + 1}"
+        nodes[here] = {"id": here, "parent": f"m{i - 1}" if i else "root", "children": [nxt, f"s{i}"] if i < n - 1 else [],
+                       "message": {"author": {"role": role}, "content": {"content_type": "text", "parts": [f"main {i}"]}}}
+        if i < n - 1:
+            nodes[f"s{i}"] = {"id": f"s{i}", "parent": here, "children": [], "message": {
+                "author": {"role": "assistant"}, "content": {"content_type": "text", "parts": [f"side {i}"]}}}
+    conv = {"title": "Bushy", "mapping": nodes, "current_node": f"m{n - 1}", "conversation_id": "bushy-1"}
+    t = chatgpt.thread(msgspec.json.decode(json.dumps(conv), type=chatgpt._Conversation))
+    assert [text for _, text in t.turns] == [f"main {i}" for i in range(n)]
+    assert len(t.branches) == n - 1
+    assert t.branches[5] == (5, [("assistant", "main 5"), ("assistant", "side 5")])  # side 5 answers at 6
+    assert sum(len(turns) for _, turns in t.branches) == 2 * (n - 1)
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    assert import_chatgpt_export(vault, path).turns == n
+    # Each branch is shown from where it leaves the thread: the regenerated answer in place of turn i + 1.
+    branches = vault.get_conversation(vault.list_conversations()[0].id).branches
+    assert [(b.from_index, [t.text for t in b.turns]) for b in branches[:3]] == [
+        (1, ["side 0"]), (2, ["side 1"]), (3, ["side 2"])]
+    assert [h.conversation for h in vault.search("side 1234")] == [only(vault).id]
+
+
+@pytest.mark.parametrize("where", ["title", "between"])
+def test_zip_bombs_are_refused_naming_file_and_place(vault, tmp_path, where):
+    """A member that expands past its limit, or a conversation past the record limit,
+    is refused by name and place, before it is held in memory; nothing is kept."""
+    archive = tmp_path / "export.zip"
+    # Stored, the huge title passes the expansion limit and meets the record limit.
+    method = zipfile.ZIP_STORED if where == "title" else zipfile.ZIP_DEFLATED
+    with zipfile.ZipFile(archive, "w", method) as zf:
+        zf.write(TREE, "conversations-000.json")
+        with zf.open("conversations-001.json", "w") as f:
+            f.write(b'[{"title": "' if where == "title" else b"[")
+            for _ in range(80):
+                f.write((b"x" if where == "title" else b" ") * (1 << 20))
+            f.write(b'", "mapping": {}}]' if where == "title" else b"]")
+    with pytest.raises(ImportFailed) as e:
+        import_chatgpt_export(vault, archive)
+    expected = (
+        "conversation 0 (byte 1): larger than 32 MiB, the limit for one conversation" if where == "title"
+        else "byte 67108864: expands past 64 MiB, over 100 times its compressed size: refused as a zip bomb"
+    )
+    assert str(e.value).startswith(f"{archive}!conversations-001.json: {expected}")
+    assert vault.list_conversations() == []
+
+
+def test_an_encrypted_zip_member_is_named(vault, tmp_path):
+    archive = tmp_path / "export.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("conversations.json", TREE.read_bytes())
+    data = bytearray(archive.read_bytes())
+    # Set the "encrypted" flag in the local header and the central directory, as a password-protected zip has.
+    for sig in (b"PK\x03\x04", b"PK\x01\x02"):
+        at = data.index(sig)
+        flag = at + (6 if sig == b"PK\x03\x04" else 8)
+        data[flag] |= 1
+    archive.write_bytes(data)
+    with pytest.raises(ImportFailed, match=r"export\.zip!conversations\.json: opening: .*encrypted"):
+        import_chatgpt_export(vault, archive)

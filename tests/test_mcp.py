@@ -53,7 +53,7 @@ def seed(vault: Vault) -> dict[str, str]:
     ocelot, _ = vault.import_conversation(
         site="chatgpt", conversation_id="c-ocelot", title="Ocelots", url=None, model=None, created_at=None,
         updated_at=None, turns=[("user", "Ocelots?"), ("assistant", "Small wild cats.")],
-        branches=[[("user", "Ocelots?"), ("assistant", BRANCH_ANSWER)]],
+        branches=[(0, [("user", "Ocelots?"), ("assistant", BRANCH_ANSWER)])],
     )
     long, _ = vault.import_conversation(site="chatgpt", conversation_id="c-long", title="Long", url=None, model=None,
                                         created_at=None, updated_at=None, turns=LONG_TURNS)

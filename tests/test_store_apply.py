@@ -163,7 +163,7 @@ def test_unavailable_disk_stores_nothing(vault):
 def test_import_created_unchanged_updated_and_all_or_nothing(vault):
     args = dict(site="chatgpt", conversation_id="exp-1", title="Exported", url="https://chatgpt.com/c/exp-1",
                 model="gpt-4", created_at="2024-05-01T17:37:11.000+00:00", updated_at="2024-05-02T00:00:00.000+00:00",
-                turns=[("user", "hi"), ("assistant", "hello")], branches=[[("user", "hi"), ("assistant", "a lost branch about walruses")]])
+                turns=[("user", "hi"), ("assistant", "hello")], branches=[(0, [("user", "hi"), ("assistant", "a lost branch about walruses")])])
     id, outcome = vault.import_conversation(**args)
     assert outcome == "created"
     assert vault.import_conversation(**args) == (id, "unchanged")

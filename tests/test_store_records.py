@@ -111,6 +111,7 @@ def test_a_missing_or_foreign_key_is_refused(home, tmp_path):
         Vault.open(home)
     Vault.open(tmp_path / "elsewhere").close()
     key.write_bytes(config.key_path(tmp_path / "elsewhere").read_bytes())
+    key.chmod(0o600)  # a key file others can read is refused before anything else
     with pytest.raises(KeyMismatch, match="does not open"):
         Vault.open(home)
     key.write_bytes(saved)

@@ -124,6 +124,8 @@ def serve(home: Path, host: str, port: int, passphrase: str | None, *, echo=prin
     claim = runtime.claim(home, host, port)
     try:
         vault = Vault.open(home, passphrase)
+        for upload in home.glob(".import-*"):  # plaintext left by a service stopped mid-import
+            upload.unlink(missing_ok=True)
         try:
             app = create_app(home, vault, port=port)
             db = app.state.auth_db

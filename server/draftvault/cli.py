@@ -2,13 +2,17 @@
 
 The vault lives under $DRAFTVAULT_HOME (else the platform's user data directory).
 A passphrase-protected key is unlocked with $DRAFTVAULT_PASSPHRASE, else a prompt.
-A wrong passphrase, like any refused input, exits 2 with a one-line message.
+A wrong passphrase, like any refused input, exits 2 with a one-line message. No
+traceback reaches the user: a broken vault (key missing, replaced, damaged or readable by
+others; a damaged database; a home that cannot be written) is explained in a few lines,
+anything unexpected in one; `draftvault --debug COMMAND` shows the traceback.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import sys
 import webbrowser
 from contextlib import contextmanager
@@ -36,12 +40,12 @@ def _passphrase(home: Path) -> str | None:
 
 @contextmanager
 def _vault():
-    from .store import KeyMismatch, NewerSchema, Vault
+    from .store import NewerSchema, Vault
 
     home = _home()
     try:
         vault = Vault.open(home, _passphrase(home))
-    except (crypto.WrongPassphrase, crypto.PassphraseRequired, KeyMismatch, NewerSchema) as e:
+    except (crypto.WrongPassphrase, crypto.PassphraseRequired, NewerSchema) as e:  # KeyMismatch: _explain
         _fail(str(e))
     try:
         yield vault
@@ -68,10 +72,47 @@ def _progress(what: str):
         yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
-@click.group()
+def _explain(e: Exception) -> str | None:
+    """A message for an error that a broken vault or machine causes, else None."""
+    from .store import KeyMismatch
+
+    if isinstance(e, crypto.KeyFileError):
+        return str(e)
+    if isinstance(e, KeyMismatch):
+        return f"{e}. Restore the vault's own vault.key from your backup: a new key cannot open it"
+    if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
+        return f"the vault database is damaged ({e}); `draftvault verify` shows what can still be read and how to salvage it"
+    if isinstance(e, (OSError, sqlite3.OperationalError)):
+        where = getattr(e, "filename", None) or os.environ.get("DRAFTVAULT_HOME") or "the vault's directory"
+        reason = getattr(e, "strerror", None) or str(e)
+        return (f"cannot use {where}: {reason}. The vault needs a directory it can write: "
+                "make it writable, or set DRAFTVAULT_HOME to one")
+    return None
+
+
+class _Main(click.Group):
+    """Turns errors into messages (see the module's docstring)."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except Exception as e:
+            if isinstance(e, (click.ClickException, click.exceptions.Exit, click.Abort)) or (ctx.obj or {}).get("debug"):
+                raise
+            message = _explain(e)
+            if message is None:
+                click.echo(f"Error: unexpected {type(e).__name__}: {e} (`draftvault --debug ...` shows where)", err=True)
+                sys.exit(1)
+            _fail(message)
+
+
+@click.group(cls=_Main)
 @click.version_option(package_name="draftvault")
-def main() -> None:
+@click.option("--debug", is_flag=True, help="Show the traceback of an error.")
+@click.pass_context
+def main(ctx: click.Context, debug: bool) -> None:
     """DraftVault: an encrypted local vault of your AI chats and drafts."""
+    ctx.obj = {"debug": debug}
 
 
 @main.command()
@@ -168,7 +209,7 @@ def export_cmd(fmt: str, out_arg: str | None, conversations: tuple[str, ...]) ->
     with _vault() as vault:
         if fmt in ("chatgpt", "openwebui"):
             out = out or Path(f"draftvault-{fmt}-{stamp}.json")
-            with _progress("Exporting") as progress, open(out, "wb") as f:
+            with _progress("Exporting") as progress, _private(out) as f:
                 n = exchange.write(vault, ids, fmt, f, progress=progress)
             click.echo(f"exported {n} conversations to {out}")
             return
@@ -185,12 +226,20 @@ def export_cmd(fmt: str, out_arg: str | None, conversations: tuple[str, ...]) ->
             if out is None:
                 sys.stdout.buffer.write(data)
             else:
-                out.write_bytes(data)
+                with _private(out) as f:
+                    f.write(data)
             return
         out = out or Path(f"draftvault-export-{stamp}.zip")
-        with _progress("Exporting") as progress:
-            n = export.export_zip(vault, ids, fmt, out, progress=progress)
+        with _progress("Exporting") as progress, _private(out) as f:
+            n = export.export_zip(vault, ids, fmt, f, progress=progress)
     click.echo(f"exported {n} conversations to {out}")
+
+
+def _private(path: Path):
+    """`path` opened for writing, 0600 (an export is the vault's plaintext)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # an existing file keeps its mode otherwise
+    return os.fdopen(fd, "wb")
 
 
 @main.group("import")
@@ -198,20 +247,40 @@ def import_group() -> None:
     """Import conversations from elsewhere."""
 
 
-@import_group.command("chatgpt-export")
-@click.argument("path", type=click.Path(exists=True, path_type=Path))
-def import_chatgpt(path: Path) -> None:
-    """Import a ChatGPT data export (its .zip or conversations.json)."""
-    from .importers.chatgpt import ImportFailed, import_chatgpt_export
+def _import(kind: str, path: Path) -> None:
+    from .importers import IMPORTERS, ImportFailed
 
     with _vault() as vault, _progress("Importing") as progress:
         try:
-            r = import_chatgpt_export(vault, path, progress=progress)
+            r = IMPORTERS[kind](vault, path, progress=progress)
         except ImportFailed as e:
             _fail(f"{e}; nothing was imported")
     click.echo(
         f"{r.conversations} conversations: {r.created} new, {r.updated} updated, {r.unchanged} unchanged; {r.turns} turns"
     )
+    for note in r.notes:
+        click.echo(note)
+
+
+@import_group.command("chatgpt-export")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_chatgpt(path: Path) -> None:
+    """Import a ChatGPT data export (its .zip, conversations.json or conversations-NNN.json)."""
+    _import("chatgpt-export", path)
+
+
+@import_group.command("claude-export")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_claude(path: Path) -> None:
+    """Import a Claude data export (its .zip or conversations.json; projects.json beside it too)."""
+    _import("claude-export", path)
+
+
+@import_group.command("gemini-takeout")
+@click.argument("path", type=click.Path(exists=True, path_type=Path))
+def import_gemini(path: Path) -> None:
+    """Import Google Takeout's My Activity for Gemini Apps (the .zip or My Activity.json)."""
+    _import("gemini-takeout", path)
 
 
 @main.command("mcp")
@@ -246,10 +315,19 @@ def status() -> None:
 @click.option("--reindex", is_flag=True, help="Then rebuild the search index from the content (mends a damaged index).")
 def verify(reindex: bool) -> None:
     """Check that every record decrypts and authenticates; exit 1 listing bad ones."""
-    with _vault() as vault:
-        report = vault.verify()
-        if reindex:
-            vault.reindex()
+    from . import salvage
+
+    try:
+        with _vault() as vault:
+            report = vault.verify()
+            if reindex:
+                vault.reindex()
+    except sqlite3.DatabaseError as e:
+        if isinstance(e, sqlite3.OperationalError):
+            raise
+        for line in salvage.report(config.db_path(_home()), e):
+            click.echo(line)
+        sys.exit(1)
     for bad in report.bad:
         click.echo(f"BAD {bad}")
     click.echo(f"checked {report.checked} records, {len(report.bad)} bad")

@@ -42,6 +42,10 @@ class PassphraseRequired(Exception):
     """The data key is passphrase-wrapped and no passphrase was given."""
 
 
+class KeyFileError(Exception):
+    """The key file cannot be used: damaged, not a key file, or readable by others."""
+
+
 class Tampered(Exception):
     """A sealed record failed authentication: changed, damaged or moved to another row."""
 
@@ -51,7 +55,7 @@ def _b64(data: bytes) -> str:
 
 
 def _unb64(text: str) -> bytes:
-    return base64.b64decode(text)
+    return base64.b64decode(text, validate=True)
 
 
 def _hkdf(key: bytes, info: bytes) -> bytes:
@@ -63,14 +67,41 @@ def _argon2(passphrase: str, salt: bytes, params: dict) -> bytes:
 
 
 def _load(key_path: Path) -> dict:
-    return json.loads(Path(key_path).read_text())
+    """The key file's document; refused when others may read it (like ssh's keys: it
+    may have been copied, and going on would hide that) or when it is not a key file."""
+    mode = os.stat(key_path).st_mode & 0o777
+    if mode & 0o077:
+        raise KeyFileError(
+            f"the vault key {key_path} can be read by other users (mode {mode:o}): whoever copied it can open "
+            f"the vault. Make it private with `chmod 600 {key_path}`, and if others may have read it, "
+            "export the vault and start a new one"
+        )
+    try:
+        doc = json.loads(Path(key_path).read_bytes())
+        if not (isinstance(doc, dict) and doc.get("mode") in ("keyfile", "passphrase")):
+            raise ValueError("no key in it")
+    except ValueError as e:  # JSONDecodeError and UnicodeDecodeError too
+        raise KeyFileError(f"the vault key {key_path} is damaged or not a DraftVault key ({e}); "
+                           "restore it from your backup: no other key opens this vault") from None
+    return doc
 
 
 def _unwrap(key_path: Path, doc: dict, passphrase: str | None) -> bytes:
+    try:
+        return _unwrap_doc(key_path, doc, passphrase)
+    except (KeyError, TypeError, ValueError) as e:  # fields missing, not base64, a key of the wrong size
+        raise KeyFileError(f"the vault key {key_path} is damaged ({type(e).__name__}: {e}); "
+                           "restore it from your backup: no other key opens this vault") from None
+
+
+def _unwrap_doc(key_path: Path, doc: dict, passphrase: str | None) -> bytes:
     if doc.get("format") != KEY_FORMAT:
-        raise ValueError(f"unknown key file format in {key_path}")
+        raise ValueError(f"unknown key file format {doc.get('format')!r}")
     if doc["mode"] == "keyfile":
-        return _unb64(doc["key"])
+        key = _unb64(doc["key"])
+        if len(key) != 32:
+            raise ValueError(f"the key is {len(key)} bytes, not 32")
+        return key
     if passphrase is None:
         raise PassphraseRequired(f"the vault key at {key_path} is protected by a passphrase; none was given")
     kek = _argon2(passphrase, _unb64(doc["salt"]), doc["argon2"])

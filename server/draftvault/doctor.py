@@ -125,6 +125,9 @@ def check_vault(home: Path) -> list[Check]:
         checks.insert(0, Check("vault", "fail", f"the key file {key} is missing",
                                "put back vault.key from your backup; without it the vault cannot be read"))
         return checks
+    if checks[0].level == "fail":  # the vault refuses a key others can read: the key-file line says what to do
+        checks.insert(0, Check("vault", "fail", f"{db} is not opened while its key file can be read by others"))
+        return checks
     if crypto.is_passphrase_protected(key) and config.passphrase() is None:
         checks.insert(0, Check("vault", "warn", f"{db} is protected by a passphrase (not checked without it)",
                                "a service started at log-in cannot ask for a passphrase: run `draftvault serve` "

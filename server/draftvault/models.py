@@ -178,6 +178,9 @@ class ExportRequest(Struct, forbid_unknown_fields=True):
     format: Literal["md", "json"] = "md"
 
 
+ImportKind = Literal["chatgpt-export", "claude-export", "gemini-takeout"]
+
+
 class ImportResult(Struct):
     """POST /api/import and `draftvault import`: what an import added."""
 
@@ -186,6 +189,7 @@ class ImportResult(Struct):
     updated: int  # already there, changed
     unchanged: int  # already there, identical
     turns: int  # turns imported (main thread)
+    notes: list[str] = []  # what the summary should also say (left-out thinking, how Gemini entries were grouped)
 
 
 class StatusCheckOut(Struct):

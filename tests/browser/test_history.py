@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import urllib.error
 import urllib.request
 import zipfile
@@ -66,10 +67,10 @@ def signed_in_page(context, server):
 
 
 def upload(page, path: Path) -> None:
-    with page.expect_response("**/api/import") as res:
+    with page.expect_response("**/api/import?*") as res:
         page.set_input_files("#import-file", str(path))
     assert res.value.status in (200, 201), res.value.text()
-    page.wait_for_function("!document.querySelector('#toast').hidden && document.querySelector('#toast').textContent.startsWith('Imported')")
+    page.locator("#toast:not([hidden])", has_text="Imported").wait_for()
 
 
 def rows(page) -> list[str]:
@@ -120,7 +121,7 @@ def test_import_search_filter_open_export_delete(context, server, tmp_path):
     # A damaged export: a clear error naming the file and the place, and nothing imported.
     bad = tmp_path / "conversations-007.json"
     bad.write_bytes((REAL / "chatgpt-tree.json").read_bytes()[:5000])
-    with page.expect_response("**/api/import") as res:
+    with page.expect_response("**/api/import?*") as res:
         page.set_input_files("#import-file", str(bad))
     assert res.value.status == 400
     page.locator("#toast.error", has_text="conversations-007.json: byte 5000: the file ends in the middle").wait_for()
@@ -306,3 +307,15 @@ def test_capture_degraded_banner(context, server):
     assert res.value.json() == {"degraded": []}
     page.wait_for_function("document.querySelector('#capture-health').hidden")
     assert page.text_content("#capture-health") == ""
+
+
+def test_import_button_takes_claude_and_gemini_exports(context, server, tmp_path):
+    page = signed_in_page(context, server)
+    upload(page, REAL.parent / "claude-export" / "artifacts.json")
+    page.locator("#toast", has_text="10 thinking blocks were left out of the text").wait_for()
+    takeout = tmp_path / "My Activity.json"
+    takeout.write_text(json.dumps([{"header": "Gemini Apps", "title": "Prompted Name a green fruit",
+                                    "time": "2025-01-01T10:00:00Z", "safeHtmlItem": [{"html": "<p>A lime.</p>"}]}]))
+    upload(page, takeout)
+    page.locator("#toast", has_text="1 by time gaps").wait_for()
+    wait_rows(page, sorted(["LLM Pricing Calculator", "Name a green fruit"]))

@@ -1,0 +1,55 @@
+"""Importers of other assistants' exports, by kind (the names the CLI and the API use).
+
+Each is `import_x(vault, path, progress=None) -> models.ImportResult`, all or nothing,
+raising `source.ImportFailed` (file and place) for anything it cannot read.
+"""
+
+from __future__ import annotations
+
+from contextlib import ExitStack
+from pathlib import Path
+
+import msgspec
+
+from .chatgpt import import_chatgpt_export
+from .claude import import_claude_export
+from .gemini import import_gemini_takeout
+from .. import models
+from .source import ImportFailed, Meter, decode, find, records
+
+IMPORTERS = {
+    "chatgpt-export": import_chatgpt_export,
+    "claude-export": import_claude_export,
+    "gemini-takeout": import_gemini_takeout,
+}
+
+_FILES = ("conversations.json", "My Activity.json")
+_object = msgspec.json.Decoder(dict)
+
+
+def detect(path: Path) -> str:
+    """Which kind of export `path` is, from its first record (the history page's one button)."""
+    with ExitStack() as stack:
+        (src, *_) = find(path, stack, lambda n: n in _FILES or n.startswith("conversations-"), " or ".join(_FILES))
+        what = "entry" if src.name.endswith("My Activity.json") else "conversation"
+        for place, _, raw in records(src, Meter(0, None), what):
+            first = decode(_object, raw, src.name, place)
+            if "mapping" in first:
+                return "chatgpt-export"
+            if "chat_messages" in first:
+                return "claude-export"
+            if "title" in first and "time" in first:
+                return "gemini-takeout"
+            raise ImportFailed(src.name, place, "is not a conversation of a ChatGPT or Claude export, nor a Takeout entry")
+        raise ImportFailed(src.name, "byte 0", "holds nothing to import")
+
+
+def import_file(vault, path: Path, kind: str | None = None, shown: str | None = None) -> models.ImportResult:
+    """Imports the export at `path` (its kind found from its content when None); errors
+    name the file `shown` instead of `path` (an upload's temporary file)."""
+    try:
+        return IMPORTERS[kind or detect(path)](vault, path)
+    except ImportFailed as e:
+        if shown is None:
+            raise
+        raise ImportFailed(e.file.replace(str(path), shown, 1), e.place, e.reason) from None

@@ -2,42 +2,33 @@
 
 Accepts `conversations.json`, the split `conversations-000.json`, `conversations-001.json`,
 ... (a folder holding them, or one such file), or the export's .zip. Each file is one
-JSON array of conversations; it is read in chunks and split into one conversation at a
-time, each decoded by msgspec, so a file of hundreds of MB never sits in memory whole.
+JSON array of conversations, read one conversation at a time within the limits of
+`source` (bounded memory whatever the file).
 
 A conversation is a tree (`mapping`: node -> parent, children). The thread ChatGPT
-showed is the path from `current_node` back to the root; every other leaf's path is
-kept as a branch (edits and regenerations). The import is one vault transaction: a
+showed is the path from `current_node` back to the root; the other leaves are kept as
+branches (edits and regenerations), as `tree` lays them out. The import is one vault transaction: a
 malformed file raises ImportFailed naming the file and the place, and nothing stays.
 """
 
 from __future__ import annotations
 
 import re
-import zipfile
-import zlib
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, Iterator
+from typing import Any
 
 import msgspec
 
 from .. import models, times
 from ..markdown import fence, link, normalise_math, quote
 from ..store import ImportVault
-Turn = tuple[str, str]  # (role, Markdown text)
+from . import source, tree
+from .source import ImportFailed
+from .tree import Turn
 
-CHUNK = 1 << 20
 _EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json")
-
-
-class ImportFailed(Exception):
-    """The export could not be imported; nothing of it was kept."""
-
-    def __init__(self, file: str, place: str, reason: str):
-        super().__init__(f"{file}: {place}: {reason}")
-        self.file, self.place, self.reason = file, place, reason
 
 
 # ---- the export's shape (only what the import reads; unknown fields are ignored) ----
@@ -92,132 +83,9 @@ _decoder = msgspec.json.Decoder(_Conversation)
 # ---- where the conversations are ----------------------------------------------------
 
 
-@dataclass
-class _Source:
-    name: str  # shown in errors
-    size: int
-    open: Callable[[], IO[bytes]]
-
-
 def _export_order(name: str) -> tuple[int, str]:
     m = _EXPORT_FILE.fullmatch(Path(name).name)
     return (int(m.group(1)) if m and m.group(1) else -1, name)
-
-
-def _sources(path: Path, stack: ExitStack) -> list[_Source]:
-    if path.is_dir():
-        files = sorted((p for p in path.iterdir() if _EXPORT_FILE.fullmatch(p.name)), key=lambda p: _export_order(p.name))
-        if not files:
-            raise ImportFailed(str(path), "folder", "holds no conversations.json or conversations-NNN.json")
-        return [_Source(str(p), p.stat().st_size, lambda p=p: open(p, "rb")) for p in files]
-    if not path.is_file():
-        raise ImportFailed(str(path), "path", "no such file or folder")
-    if zipfile.is_zipfile(path):
-        try:
-            zf = stack.enter_context(zipfile.ZipFile(path))
-        except zipfile.BadZipFile as e:
-            raise ImportFailed(str(path), "zip", str(e)) from None
-        members = sorted(
-            (i for i in zf.infolist() if _EXPORT_FILE.fullmatch(Path(i.filename).name)),
-            key=lambda i: _export_order(i.filename),
-        )
-        if not members:
-            raise ImportFailed(str(path), "zip", "holds no conversations.json or conversations-NNN.json")
-        return [_Source(f"{path}!{i.filename}", i.file_size, lambda i=i: zf.open(i)) for i in members]
-    return [_Source(str(path), path.stat().st_size, lambda: open(path, "rb"))]
-
-
-# ---- streaming split of a JSON array into its elements ------------------------------
-
-# From a position outside any string: skip whole strings and other characters up to
-# the next bracket, which is captured. Possessive, so an unterminated string at the end
-# of the buffer simply fails to match (more data is needed) instead of backtracking.
-_TO_BRACKET = re.compile(rb'(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^"\[\]{}])*+([\[\]{}])', re.S)
-_WS = re.compile(rb"[ \t\r\n]*")
-_COMMA = re.compile(rb"[ \t\r\n]*,[ \t\r\n]*")
-_CLOSE = {ord("]"): ord("["), ord("}"): ord("{")}
-
-
-def _elements(stream: IO[bytes], name: str, on_read: Callable[[int], None]) -> Iterator[tuple[int, int, bytes]]:
-    """Yields (index, byte offset, raw JSON) of each object in the top-level array."""
-    buf = bytearray()
-    base = 0  # file offset of buf[0]
-    eof = False
-
-    def fail(offset: int, reason: str):
-        return ImportFailed(name, f"byte {offset}", reason)
-
-    def more(keep: int) -> int:
-        """Drops buf[:keep], appends a chunk; returns how far positions moved.
-
-        The chunk is at least as large as what is kept, so a huge conversation is
-        rescanned a logarithmic number of times, not once per chunk."""
-        nonlocal base, eof
-        try:
-            chunk = stream.read(max(CHUNK, len(buf) - keep))
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error) as e:  # I/O error, damaged zip member
-            raise fail(base + len(buf), f"cannot read: {e}") from None
-        on_read(len(chunk))
-        del buf[:keep]
-        base += keep
-        buf.extend(chunk)
-        eof = not chunk
-        return keep
-
-    while len(buf) < 3 and not eof:
-        more(0)
-    if buf.startswith(b"\xef\xbb\xbf"):
-        del buf[:3]
-        base = 3
-    while True:  # leading white space may be longer than a chunk
-        pos = _WS.match(buf).end()
-        if pos < len(buf) or eof:
-            break
-        more(pos)
-    if pos >= len(buf) or buf[pos] != ord("["):
-        raise fail(base + pos, "expected a JSON array of conversations")
-    stack = [ord("[")]
-    pos += 1
-    index, start = 0, -1  # start: where the current conversation's object begins
-    while True:
-        m = _TO_BRACKET.match(buf, pos)
-        if m is None:
-            if eof:
-                raise fail(base + len(buf), "the file ends in the middle of the JSON")
-            moved = more(pos if start < 0 else start)
-            pos -= moved
-            start = start - moved if start >= 0 else -1
-            continue
-        at = m.end() - 1
-        b = buf[at]
-        if len(stack) == 1:  # between conversations: only white space and commas
-            gap = _COMMA if index else _WS
-            if b == ord("]"):
-                if not _WS.fullmatch(buf, pos, at):
-                    raise fail(base + pos, "unexpected text after the last conversation")
-                break
-            if not gap.fullmatch(buf, pos, at):
-                raise fail(base + pos, f"expected a comma and conversation {index}")
-            if b != ord("{"):
-                raise fail(base + at, f"conversation {index} is not a JSON object")
-            start = at
-        if b in _CLOSE:
-            if stack.pop() != _CLOSE[b]:
-                raise fail(base + at, "mismatched bracket")
-            if len(stack) == 1:
-                yield index, base + start, bytes(buf[start : at + 1])
-                index += 1
-                start = -1
-        else:
-            stack.append(b)
-        pos = at + 1
-    rest = at + 1
-    while True:
-        if not _WS.fullmatch(buf, rest):
-            raise fail(base + rest, "unexpected text after the array")
-        if eof:
-            return
-        rest -= more(rest)
 
 
 # ---- one conversation -> turns ------------------------------------------------------
@@ -316,15 +184,6 @@ def _render(msg: _Message) -> Turn | None:
     return (role if role in _ROLES else "tool", text)
 
 
-def _path_to(conv: _Conversation, leaf: str) -> list[str]:
-    path, seen, node = [], set(), leaf
-    while node in conv.mapping and node not in seen:
-        seen.add(node)
-        path.append(node)
-        node = conv.mapping[node].parent
-    return path[::-1]
-
-
 @dataclass
 class _Thread:
     turns: list[Turn]
@@ -335,35 +194,24 @@ class _Thread:
 def thread(conv: _Conversation) -> _Thread:
     """The thread ChatGPT showed (current_node back to the root) and the other branches."""
     mapping = conv.mapping
-    leaves = [k for k, n in mapping.items() if not any(ch in mapping for ch in n.children)]
     current = conv.current_node
     if current not in mapping:
         # A trimmed export: take the newest leaf, as ChatGPT does for a fresh load.
+        leaves = [k for k, n in mapping.items() if not any(ch in mapping for ch in n.children)]
+
         def created(k: str) -> float:
             msg = mapping[k].message
             return (msg.create_time or 0.0) if msg else 0.0
 
         current = max(leaves, key=created, default=None)
-    rendered: dict[str, Turn | None] = {}
 
-    def turns_of(path: list[str]) -> list[Turn]:
-        out = []
-        for k in path:
-            if k not in rendered:
-                msg = mapping[k].message
-                rendered[k] = _render(msg) if msg else None
-            if rendered[k]:
-                out.append(rendered[k])
-        return out
+    def render(k) -> list[Turn]:
+        msg = mapping[k].message
+        turn = _render(msg) if msg else None
+        return [turn] if turn else []
 
-    main_path = _path_to(conv, current) if current else []
-    main = turns_of(main_path)
-    branches: list[list[Turn]] = []
-    for leaf in leaves:
-        if leaf != current:
-            b = turns_of(_path_to(conv, leaf))
-            if b and b != main and b not in branches:
-                branches.append(b)
+    parents = {k: n.parent for k, n in mapping.items()}
+    main, branches, main_path = tree.threads(parents, current, render)
     model = conv.default_model_slug
     for k in reversed(main_path):
         msg = mapping[k].message
@@ -379,41 +227,26 @@ def thread(conv: _Conversation) -> _Thread:
 
 def import_chatgpt_export(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
     """Imports every conversation of a ChatGPT export; all or nothing."""
-    result = models.ImportResult(conversations=0, created=0, updated=0, unchanged=0, turns=0)
+    result = source.new_result()
     with ExitStack() as stack:
-        sources = _sources(Path(path), stack)
-        total, done = sum(s.size for s in sources), 0
-
-        def on_read(n: int) -> None:
-            nonlocal done
-            done += n
-
+        sources = source.find(
+            Path(path), stack, _EXPORT_FILE.fullmatch, "conversations.json or conversations-NNN.json", _export_order
+        )
+        meter = source.Meter(sum(s.size for s in sources), progress)
         with vault.transaction():
-            for source in sources:
-                try:
-                    stream = source.open()
-                except (OSError, zipfile.BadZipFile) as e:
-                    raise ImportFailed(source.name, "opening", str(e)) from None
-                with stream:
-                    for index, offset, raw in _elements(stream, source.name, on_read):
-                        _import_one(vault, raw, source.name, index, offset, result)
-                        if progress:
-                            progress(min(done, total), total)
-    if progress:
-        progress(total, total)
+            for src in sources:
+                for place, _, raw in source.records(src, meter):
+                    _import_one(vault, source.decode(_decoder, raw, src.name, place), src.name, place, result)
+    meter.finish()
     return result
 
 
-def _import_one(vault: ImportVault, raw: bytes, name: str, index: int, offset: int, result: models.ImportResult) -> None:
-    place = f"conversation {index} (byte {offset})"
-    try:
-        conv = _decoder.decode(raw)
-    except msgspec.DecodeError as e:
-        raise ImportFailed(name, place, str(e)) from None
+def _import_one(vault: ImportVault, conv: _Conversation, name: str, place: str, result: models.ImportResult) -> None:
     site_id = conv.conversation_id or conv.id
     if not site_id:
         raise ImportFailed(name, place, "has no conversation id")
-    t = thread(conv)
+    with source.reading(name, place):
+        t = thread(conv)
     _, outcome = vault.import_conversation(
         site="chatgpt",
         conversation_id=site_id,
@@ -425,6 +258,4 @@ def _import_one(vault: ImportVault, raw: bytes, name: str, index: int, offset: i
         turns=t.turns,
         branches=t.branches,
     )
-    result.conversations += 1
-    result.turns += len(t.turns)
-    setattr(result, outcome, getattr(result, outcome) + 1)
+    source.count(result, outcome, len(t.turns))

@@ -147,9 +147,11 @@ def import_conversation(
     created_at: str | None,
     updated_at: str | None,
     turns: list[Turn],
-    branches: Sequence[list[Turn]] = (),
+    branches: Sequence[tuple[int, list[Turn]]] = (),
 ) -> tuple[str, str]:
     """Stores a whole conversation from an export; re-importing the same one changes nothing.
+    `branches`: the other threads, each as (position of its first turn, its turns); a branch
+    may repeat turns of the thread it leaves (the reader shows it from where it differs).
     (its vault id, "created" | "updated" | "unchanged")"""
     digest = rec.import_mac(msgspec.json.encode([title, url, model, created_at, updated_at, turns, list(branches)]))
     key = rec.site_key(site, conversation_id)
@@ -163,8 +165,8 @@ def import_conversation(
     runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
     tx.freed.update(r[0] for r in tx.q("SELECT bid FROM branch_turns WHERE cid=?", (conv.cid,)))
     tx.conn.execute("DELETE FROM branch_turns WHERE cid=?", (conv.cid,))
-    for n, branch in enumerate(branches):
-        for idx, (role, text) in enumerate(branch):
+    for n, (start, branch) in enumerate(branches):
+        for idx, (role, text) in enumerate(branch, start):
             h = rec.text_hash(text)
             bid = put_blob(tx, rec, text.encode(), h)
             tx.conn.execute(

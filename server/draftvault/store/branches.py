@@ -1,9 +1,10 @@
 """A conversation's earlier threads: `branch_turns` (today the branches of an imported
 ChatGPT tree; issue 12 adds live versions to the same model).
 
-Each branch is stored as a whole path from the first turn, a row per turn sealed as a
-text blob and tagged with (conversation, branch, index, role, content hash). The API
-gives a branch from where it leaves the current thread (`from_index`).
+A branch is stored from the position of its first turn (0.1.0 stored whole paths from
+the first turn), a row per turn sealed as a text blob and tagged with (conversation,
+branch, index, role, content hash). The API gives a branch from where it leaves the
+current thread (`from_index`): its leading turns that equal the thread's are left out.
 """
 
 from __future__ import annotations
@@ -29,14 +30,16 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
             paths.setdefault(branch, []).append((idx, role, rec.open_text(h, data)))
         except Tampered:
             corrupt.append(f"turn {idx} of branch {branch}")
-    thread = [(t.role, t.text) for t in current]
+    thread = {t.index: (t.role, t.text) for t in current}
     out = []
     for branch, turns in paths.items():
-        start = 0
-        while start < min(len(turns), len(thread)) and (turns[start][1], turns[start][2]) == thread[start]:
-            start += 1
+        # Shown from where it leaves the thread: leading turns the thread has at the same place are left out.
+        skip = 0
+        while skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1:]:
+            skip += 1
+        start = turns[skip][0] if skip < len(turns) else turns[-1][0] + 1
         out.append(models.BranchOut(
             id=str(branch), from_index=start, reason="imported",
-            turns=[models.TurnOut(index=idx, role=role, text=text) for idx, role, text in turns[start:]],
+            turns=[models.TurnOut(index=idx, role=role, text=text) for idx, role, text in turns[skip:]],
         ))
     return out

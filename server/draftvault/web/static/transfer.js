@@ -27,14 +27,15 @@ export async function exportZip(ids) {
 }
 
 /** Imports a file; true when the vault changed (the list should be refreshed). */
+// The file itself is the body (streamed to disk by the service); its kind (ChatGPT,
+// Claude or Gemini Takeout) is found from its content.
 export async function importFile(file) {
-  const body = new FormData();
-  body.append("file", file, file.name);
   toast(`Importing ${file.name}…`, false, true);
   $("import").disabled = true;
   try {
-    const r = await getJSON("/api/import", { method: "POST", body });
-    toast(`Imported ${r.conversations} conversations: ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged.`);
+    const r = await getJSON(`/api/import?name=${encodeURIComponent(file.name)}`, { method: "POST", body: file });
+    const notes = r.notes.length ? ` ${r.notes.join(". ")}.` : "";
+    toast(`Imported ${r.conversations} conversations: ${r.created} new, ${r.updated} updated, ${r.unchanged} unchanged.${notes}`);
     return true;
   } catch (err) {
     failed(err);

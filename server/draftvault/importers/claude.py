@@ -1,0 +1,242 @@
+"""Import of Claude's data export (claude.ai: Settings > Privacy > Export data).
+
+Accepts the export's .zip or its `conversations.json` (then a `projects.json` beside it is
+read too). `conversations.json` is an array of conversations `{uuid, name, created_at,
+updated_at, chat_messages}`; a message is `{uuid, sender: human|assistant, text, content:
+[blocks], attachments: [{file_name, extracted_content}], files: [{file_name}], created_at,
+parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (with
+`<antThinking>` and `<antArtifact>` tags inside it).
+
+What is kept where:
+- text blocks are the turn's text; an artifact becomes a titled fenced block;
+- tool use and tool results become turns of their own (role `tool`), in order;
+- thinking is left out of the text: the vault has no place for it yet, and the import's
+  summary says how many thinking blocks were left out;
+- attachments' extracted text is appended to the message, under the file's name; files
+  without text are named;
+- each project (`projects.json`) becomes a conversation titled "Project: NAME" holding
+  its description, instructions and knowledge documents (system turns); nothing in the
+  export links a conversation to its project.
+Messages with `parent_message_uuid` form a tree (edits, retries): the newest leaf is the
+thread, the others are branches (`tree`); without it, messages are ordered by time.
+One vault transaction: a malformed file raises ImportFailed (file and place), nothing stays.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from contextlib import ExitStack
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+import msgspec
+
+from .. import models
+from ..store import ImportVault
+from . import source, tree
+from ..markdown import fence
+from .source import ImportFailed
+from .tree import Turn
+
+
+class _Block(msgspec.Struct):
+    type: str
+    text: str | None = None
+    thinking: str | None = None
+    name: str | None = None
+    input: Any = None
+    content: Any = None
+
+
+class _Attachment(msgspec.Struct):
+    file_name: str | None = None
+    extracted_content: str | None = None
+
+
+class _File(msgspec.Struct):
+    file_name: str | None = None
+
+
+class _Message(msgspec.Struct):
+    sender: Literal["human", "assistant"]
+    uuid: str | None = None
+    text: str | None = None
+    content: list[_Block] | None = None
+    attachments: list[_Attachment] | None = None
+    files: list[_File] | None = None
+    created_at: str | None = None
+    parent_message_uuid: str | None = None
+
+
+class _Conversation(msgspec.Struct):
+    uuid: str
+    name: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    chat_messages: list[_Message] = []
+
+
+class _Doc(msgspec.Struct):
+    filename: str | None = None
+    content: str | None = None
+
+
+class _Project(msgspec.Struct):
+    uuid: str
+    name: str | None = None
+    description: str | None = None
+    prompt_template: str | None = None
+    created_at: str | None = None
+    updated_at: str | None = None
+    docs: list[_Doc] = []
+
+
+_conversation = msgspec.json.Decoder(_Conversation)
+_project = msgspec.json.Decoder(_Project)
+
+_THINKING_TAG = re.compile(r"<antThinking>.*?</antThinking>\s*", re.S)
+_ARTIFACT = re.compile(r"<antArtifact\b([^>]*)>(.*?)</antArtifact>", re.S)
+_ATTR = re.compile(r'(\w+)="([^"]*)"')
+_LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid"}
+
+
+def _iso(t: str | None) -> str | None:
+    if not t:
+        return None
+    try:
+        return datetime.fromisoformat(t).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+    except ValueError:
+        return None
+
+
+def _artifact(m: re.Match) -> str:
+    attrs = dict(_ATTR.findall(m[1]))
+    lang = attrs.get("language") or _LANGUAGES.get(attrs.get("type", ""), "")
+    head = f"**{attrs['title']}**\n\n" if attrs.get("title") else ""
+    return head + fence(m[2].strip("\n"), lang)
+
+
+def _legacy_text(text: str, counts: dict[str, int]) -> str:
+    counts["thinking"] += len(_THINKING_TAG.findall(text))
+    return _ARTIFACT.sub(_artifact, _THINKING_TAG.sub("", text))
+
+
+def _tool_result(block: _Block) -> str:
+    if isinstance(block.content, str):
+        return block.content
+    parts = block.content if isinstance(block.content, list) else []
+    return "\n\n".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
+
+
+def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
+    """The message as turns: its text, and each tool call and result apart."""
+    role = "user" if msg.sender == "human" else "assistant"
+    out: list[Turn] = []
+    texts: list[str] = []
+
+    def flush() -> None:
+        text = "\n\n".join(t.strip() for t in texts if t.strip())
+        if text:
+            out.append((role, text))
+        texts.clear()
+
+    if msg.content:
+        for block in msg.content:
+            if block.type == "thinking":
+                counts["thinking"] += 1
+            elif block.type == "tool_use":
+                flush()
+                args = json.dumps(block.input, indent=2, ensure_ascii=False)
+                out.append(("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json")))
+            elif block.type == "tool_result":
+                flush()
+                if result := _tool_result(block).strip():
+                    out.append(("tool", fence(result)))
+            elif block.text:
+                texts.append(_legacy_text(block.text, counts))
+    elif msg.text:
+        texts.append(_legacy_text(msg.text, counts))
+    for a in msg.attachments or ():
+        if a.extracted_content:
+            counts["attachments"] += 1
+            texts.append(f"**{a.file_name or 'attachment'}**\n\n" + fence(a.extracted_content))
+    names = [f.file_name for f in msg.files or () if f.file_name]
+    if names:
+        texts.append("\n".join(f"[File: {n}]" for n in names))
+    flush()
+    return out
+
+
+def _thread(conv: _Conversation, counts: dict[str, int]) -> tuple[list[Turn], list[list[Turn]]]:
+    msgs = conv.chat_messages
+    by_id = {m.uuid: m for m in msgs if m.uuid}
+    if msgs and len(by_id) == len(msgs) and all(m.parent_message_uuid for m in msgs):
+        parents = {m.uuid: m.parent_message_uuid for m in msgs}
+        newest = max(msgs, key=lambda m: m.created_at or "").uuid
+        main, branches, _ = tree.threads(parents, newest, lambda k: _turns(by_id[k], counts))
+        return main, branches
+    # The legacy shape: no parents, and not in time order; a question and its answer
+    # may have the same time.
+    ordered = sorted(msgs, key=lambda m: (m.created_at or "", m.sender != "human"))
+    return [t for m in ordered for t in _turns(m, counts)], []
+
+
+def import_claude_export(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
+    """Imports every conversation (and project) of a Claude export; all or nothing."""
+    result = source.new_result()
+    counts = {"thinking": 0, "attachments": 0, "projects": 0}
+    path = Path(path)
+    with ExitStack() as stack:
+        convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
+        projects = _projects(path, stack)
+        meter = source.Meter(sum(s.size for s in convs + projects), progress)
+        with vault.transaction():
+            for src in convs:
+                for place, _, raw in source.records(src, meter):
+                    conv = source.decode(_conversation, raw, src.name, place)
+                    with source.reading(src.name, place):
+                        turns, branches = _thread(conv, counts)
+                    _store(vault, result, f"chat/{conv.uuid}", conv.uuid, conv.name, conv, turns, branches)
+            for src in projects:
+                for place, _, raw in source.records(src, meter, "project"):
+                    p = source.decode(_project, raw, src.name, place)
+                    turns = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
+                    turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
+                    _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
+                    counts["projects"] += 1
+    meter.finish()
+    if counts["thinking"]:
+        result.notes.append(
+            f"{counts['thinking']} thinking blocks were left out of the text: the vault has no place for them yet"
+        )
+    if counts["attachments"]:
+        result.notes.append(f"{counts['attachments']} attachments' extracted text kept with their messages")
+    if counts["projects"]:
+        result.notes.append(f"{counts['projects']} projects imported as conversations titled \"Project: NAME\"")
+    return result
+
+
+def _projects(path: Path, stack: ExitStack) -> list[source.Source]:
+    """projects.json in the zip, or beside the conversations.json given; none is fine."""
+    folder = path.parent if path.is_file() and source.open_zip(path, stack) is None else path
+    try:
+        return source.find(folder, stack, lambda n: n == "projects.json", "projects.json")
+    except ImportFailed:
+        return []
+
+
+def _store(vault, result, url_path: str, site_id: str, title, item, turns, branches) -> None:
+    _, outcome = vault.import_conversation(
+        site="claude",
+        conversation_id=site_id,
+        title=title or None,
+        url=f"https://claude.ai/{url_path}",
+        model=None,
+        created_at=_iso(item.created_at),
+        updated_at=_iso(item.updated_at),
+        turns=turns,
+        branches=branches,
+    )
+    source.count(result, outcome, len(turns))

@@ -1,0 +1,223 @@
+"""Import of Google Takeout's "My Activity" for Gemini Apps (JSON, or the Takeout .zip).
+
+`My Activity.json` is an array of entries, newest first, one per prompt: `{header: "Gemini
+Apps", title: "Prompted <prompt>", time, safeHtmlItem: [{html: the answer}],
+attachedFiles, imageFile}`; other titles ("Created", "Used", "Gave feedback") are not
+prompts and are skipped. The answer's HTML becomes Markdown (markdownify; scripts and
+styles dropped).
+
+Takeout has no conversation ids, so entries are grouped into conversations, in time order:
+- an entry whose prompt is a user turn of a Gemini conversation the vault captured live
+  (and not later than that conversation's last update plus a day) belongs with the other
+  entries matching that conversation; a group whose prompts the live conversation already
+  holds all is skipped (nothing new), otherwise it is imported titled like it;
+- other entries start a new conversation after GAP without a prompt.
+The summary says how many conversations came from which. A conversation's id is a digest
+of its first entry's time and prompt, so a re-import (or a later Takeout) finds it again.
+
+Two passes over the file: the first reads each entry's time and prompt digest, the
+second the entries themselves, importing a conversation as soon as all its entries are
+read (Takeout is in time order, so one conversation at a time is held).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import msgspec
+from bs4 import BeautifulSoup
+from markdownify import MarkdownConverter
+
+from .. import models
+from ..store import ImportVault
+from . import source
+from .source import ImportFailed
+from .tree import Turn
+
+GAP = timedelta(minutes=30)
+_SLACK = timedelta(days=1)
+_PROMPTED = "Prompted "
+_ACTIVITY = "My Activity.json"
+_TAKEOUT = "takeout:"  # the site id of an imported conversation starts with this
+
+
+class _Html(msgspec.Struct):
+    html: str = ""
+
+
+class _Entry(msgspec.Struct):
+    title: str  # required: a file of something else is refused, not read as no prompts
+    time: str
+    header: str = ""
+    products: list[str] = []
+    safeHtmlItem: list[_Html] = []
+    attachedFiles: list[str] = []
+    imageFile: str | None = None
+
+
+_entry = msgspec.json.Decoder(_Entry)
+
+
+def _is_prompt(e: _Entry) -> bool:
+    gemini = "Gemini" in e.header or any("Gemini" in p for p in e.products)
+    return gemini and e.title.startswith(_PROMPTED)
+
+
+def _key(text: str) -> bytes:
+    return hashlib.blake2b(" ".join(text.split()).encode(), digest_size=16).digest()
+
+
+def _when(e: _Entry, name: str, place: str) -> datetime:
+    try:
+        return datetime.fromisoformat(e.time).astimezone(timezone.utc)
+    except ValueError:
+        raise ImportFailed(name, place, f"time {e.time!r} is not an ISO 8601 time") from None
+
+
+def _markdown(html: str) -> str:
+    soup = BeautifulSoup(html, "html.parser")
+    for tag in soup(["script", "style"]):
+        tag.decompose()
+    return MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup).strip()
+
+
+# ---- grouping ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Live:
+    """A Gemini conversation the vault captured live."""
+
+    title: str | None
+    url: str | None
+    updated: datetime
+    prompts: set[bytes]
+
+
+@dataclass
+class _Group:
+    live: _Live | None
+    indexes: list[int] = field(default_factory=list)
+    keys: list[bytes] = field(default_factory=list)
+    last: datetime | None = None
+
+
+def _live_conversations(vault) -> dict[bytes, list[_Live]]:
+    """Prompt digest -> the live Gemini conversations holding that prompt as a user turn."""
+    by_prompt: dict[bytes, list[_Live]] = {}
+    offset = 0
+    while page := vault.list_conversations(site="gemini", limit=200, offset=offset):
+        offset += len(page)
+        for summary in page:
+            if (summary.conversation_id or "").startswith(_TAKEOUT):
+                continue
+            detail = vault.get_conversation(summary.id)
+            if detail is None:
+                continue
+            live = _Live(detail.title, detail.url, datetime.fromisoformat(detail.updated_at),
+                         {_key(t.text) for t in detail.turns if t.role == "user"})
+            for k in live.prompts:
+                by_prompt.setdefault(k, []).append(live)
+    return by_prompt
+
+
+def _group(entries: list[tuple[datetime, int, bytes]], live: dict[bytes, list[_Live]]) -> list[_Group]:
+    groups: list[_Group] = []
+    for when, index, key in sorted(entries):
+        match = next((c for c in live.get(key, ()) if when <= c.updated + _SLACK), None)
+        g = groups[-1] if groups else None
+        if g is None or (match is not None and g.live is not match) or (match is None and when - g.last > GAP):
+            g = _Group(match)
+            groups.append(g)
+        g.indexes.append(index)
+        g.keys.append(key)
+        g.last = when
+    return groups
+
+
+# ---- the import -------------------------------------------------------------------------
+
+
+def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
+    """Imports the Gemini prompts and answers of a Takeout; all or nothing."""
+    result = source.new_result()
+    with ExitStack() as stack:
+        sources = source.find(Path(path), stack, lambda n: n == _ACTIVITY,
+                              f"{_ACTIVITY} (in Takeout, choose JSON as the format of My Activity)")
+        # A Takeout of all of My Activity has one such file per product: Gemini's folder is enough.
+        sources = [s for s in sources if "Gemini" in s.name] or sources
+        meter = source.Meter(2 * sum(s.size for s in sources), progress)
+        with vault.transaction():
+            live = _live_conversations(vault)
+            entries: list[tuple[datetime, int, bytes]] = []  # (time, entry number, prompt digest)
+            places: list[tuple[source.Source, int]] = []  # entry number -> (file, index in it)
+            for src in sources:
+                for place, index, raw in source.records(src, meter, "entry"):
+                    e = source.decode(_entry, raw, src.name, place)
+                    if _is_prompt(e):
+                        entries.append((_when(e, src.name, place), len(places), _key(e.title[len(_PROMPTED):])))
+                        places.append((src, index))
+            groups = _group(entries, live)
+            stats = {"live": 0, "gaps": 0, "held": 0}
+            group_of: dict[int, int] = {}  # entry number -> its group, for the groups to import
+            for number, g in enumerate(groups):
+                if g.live is not None and set(g.keys) <= g.live.prompts:
+                    stats["held"] += 1
+                    continue
+                stats["live" if g.live else "gaps"] += 1
+                group_of.update((n, number) for n in g.indexes)
+            pending: dict[int, list[tuple[datetime, list[Turn]]]] = {}
+            for src in sources:
+                wanted = {index: n for n, (s, index) in enumerate(places) if s is src and n in group_of}
+                for place, index, raw in source.records(src, meter, "entry"):
+                    if index not in wanted:
+                        continue
+                    e = source.decode(_entry, raw, src.name, place)
+                    number = group_of[wanted[index]]
+                    collected = pending.setdefault(number, [])
+                    with source.reading(src.name, place):
+                        collected.append((_when(e, src.name, place), _turns(e)))
+                    if len(collected) == len(groups[number].indexes):
+                        _store(vault, result, groups[number], pending.pop(number))
+    meter.finish()
+    result.notes.append(
+        f"{len(entries)} prompts grouped into conversations: {stats['live']} by matching Gemini conversations "
+        f"captured live, {stats['gaps']} by time gaps (a new conversation after {int(GAP.total_seconds() // 60)} "
+        "minutes without a prompt)"
+        + (f"; {stats['held']} already captured live were skipped" if stats["held"] else "")
+    )
+    return result
+
+
+def _turns(e: _Entry) -> list[Turn]:
+    prompt = e.title[len(_PROMPTED):].strip()
+    files = [f"[File: {f}]" for f in e.attachedFiles] + ([f"[Image: {e.imageFile}]"] if e.imageFile else [])
+    turns: list[Turn] = [("user", "\n\n".join([prompt, "\n".join(files)]) if files else prompt)]
+    answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
+    if answer:
+        turns.append(("assistant", answer))
+    return turns
+
+
+def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, list[Turn]]]) -> None:
+    collected.sort(key=lambda c: c[0])
+    turns = [t for _, ts in collected for t in ts]
+    first = collected[0][0]
+    site_id = _TAKEOUT + hashlib.blake2b(first.isoformat().encode() + g.keys[0], digest_size=12).hexdigest()
+    title = (g.live.title if g.live else None) or turns[0][1].split("\n", 1)[0][:80]
+    _, outcome = vault.import_conversation(
+        site="gemini",
+        conversation_id=site_id,
+        title=title,
+        url=(g.live.url if g.live else None) or "https://gemini.google.com/app",
+        model=None,
+        created_at=first.isoformat(timespec="milliseconds"),
+        updated_at=collected[-1][0].isoformat(timespec="milliseconds"),
+        turns=turns,
+    )
+    source.count(result, outcome, len(turns))
+

@@ -1,0 +1,290 @@
+"""Reading an export, whichever assistant wrote it: where its files are (a folder, one
+file, or the export's .zip), and the records of a JSON array one at a time, in bounded
+memory whatever the input.
+
+Limits (why: an export is untrusted input, and a 1 MB zip can expand to gigabytes):
+- one record (a conversation, an activity entry) is at most MAX_RECORD_BYTES of JSON, so
+  no single string can be larger either; the buffer holds one record at a time;
+- a zip member may expand to MAX_RATIO times its compressed size (real JSON compresses
+  about 10:1), or to RATIO_FLOOR whatever its ratio; past that it is refused as a bomb;
+- white space between records is dropped as it is read.
+Every refusal is an ImportFailed naming the file (`export.zip!conversations.json`) and the
+place (`conversation 3 (byte 1234)`, `byte 99`).
+"""
+
+from __future__ import annotations
+
+import lzma
+import re
+import zipfile
+import zlib
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Callable, Iterator
+
+import msgspec
+
+from .. import models
+
+
+CHUNK = 1 << 20
+MAX_RECORD_BYTES = 32 << 20  # a 57 MB conversation peaked at 293 MB RSS: the limit keeps imports under 300 MB
+MAX_RATIO = 100
+RATIO_FLOOR = 64 << 20
+
+
+class ImportFailed(Exception):
+    """The export could not be imported; nothing of it was kept."""
+
+    def __init__(self, file: str, place: str, reason: str):
+        super().__init__(f"{file}: {place}: {reason}")
+        self.file, self.place, self.reason = file, place, reason
+
+
+# ---- where the files are ------------------------------------------------------------
+
+
+@dataclass
+class Source:
+    name: str  # shown in errors
+    size: int
+    open: Callable[[], IO[bytes]]
+
+
+class _Capped:
+    """A zip member's stream that refuses to expand past its limit."""
+
+    def __init__(self, stream: IO[bytes], name: str, limit: int):
+        self._stream, self._name, self._limit, self._read = stream, name, limit, 0
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._stream.read(n if 0 <= n <= self._limit + 1 else self._limit + 1)
+        self._read += len(data)
+        if self._read > self._limit:
+            raise ImportFailed(
+                self._name, f"byte {self._limit}",
+                f"expands past {self._limit >> 20} MiB, over {MAX_RATIO} times its compressed size: "
+                "refused as a zip bomb, not an export",
+            )
+        return data
+
+    def close(self) -> None:
+        self._stream.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Callable[[], IO[bytes]]:
+    limit = max(RATIO_FLOOR, MAX_RATIO * info.compress_size)
+    return lambda: _Capped(zf.open(info), name, limit)  # type: ignore[return-value]
+
+
+def find(
+    path: Path, stack: ExitStack, wanted: Callable[[str], bool], what: str, order: Callable[[str], object] = str
+) -> list[Source]:
+    """The files of the export at `path` whose base name is `wanted`: in a folder or a
+    zip (sorted by `order`), or `path` itself when it is a plain file."""
+    if path.is_dir():
+        files = sorted((p for p in path.iterdir() if wanted(p.name)), key=lambda p: order(p.name))
+        if not files:
+            raise ImportFailed(str(path), "folder", f"holds no {what}")
+        return [Source(str(p), p.stat().st_size, lambda p=p: open(p, "rb")) for p in files]
+    if not path.is_file():
+        raise ImportFailed(str(path), "path", "no such file or folder")
+    zf = open_zip(path, stack)
+    if zf is None:
+        return [Source(str(path), path.stat().st_size, lambda: open(path, "rb"))]
+    members = sorted((i for i in zf.infolist() if wanted(Path(i.filename).name)), key=lambda i: order(i.filename))
+    if not members:
+        raise ImportFailed(str(path), "zip", f"holds no {what}")
+    return [Source(f"{path}!{i.filename}", i.file_size, _member(zf, i, f"{path}!{i.filename}")) for i in members]
+
+
+def open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile | None:
+    """The zip at `path` (closed with `stack`), or None when it is not a zip."""
+    if not zipfile.is_zipfile(path):
+        return None
+    try:
+        return stack.enter_context(zipfile.ZipFile(path))
+    except (zipfile.BadZipFile, OSError) as e:
+        raise ImportFailed(str(path), "zip", str(e)) from None
+
+
+# ---- the records of a JSON array, one at a time ---------------------------------------
+
+# From a position outside any string: skip whole strings and other characters up to
+# the next bracket, which is captured. Possessive, so an unterminated string at the end
+# of the buffer simply fails to match (more data is needed) instead of backtracking.
+_TO_BRACKET = re.compile(rb'(?:"[^"\\]*+(?:\\.[^"\\]*+)*+"|[^"\[\]{}])*+([\[\]{}])', re.S)
+_WS = re.compile(rb"[ \t\r\n]*")
+_CLOSE = {ord("]"): ord("["), ord("}"): ord("{")}
+
+
+class _Buffer:
+    """The unread part of a stream: `buf` holds bytes from file offset `base` on."""
+
+    def __init__(self, stream: IO[bytes], name: str, on_read: Callable[[int], None]):
+        self.stream, self.name, self.on_read = stream, name, on_read
+        self.buf, self.base, self.eof = bytearray(), 0, False
+
+    def fail(self, pos: int, reason: str) -> ImportFailed:
+        return ImportFailed(self.name, f"byte {self.base + pos}", reason)
+
+    def more(self, keep: int) -> int:
+        """Drops buf[:keep], appends a chunk; returns how far positions moved.
+
+        The chunk grows with what is kept, so a long record is rescanned a logarithmic
+        number of times, not once per chunk."""
+        try:
+            chunk = self.stream.read(max(CHUNK, (len(self.buf) - keep) // 2))
+        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as e:  # I/O error, damaged member
+            raise self.fail(len(self.buf), f"cannot read: {e}") from None
+        self.on_read(len(chunk))
+        del self.buf[:keep]
+        self.base += keep
+        self.buf.extend(chunk)
+        self.eof = not chunk
+        return keep
+
+    def skip_ws(self, pos: int) -> int:
+        """The first position at or after `pos` that is not white space (reading on)."""
+        while True:
+            end = _WS.match(self.buf, pos).end()
+            if end < len(self.buf) or self.eof:
+                return end
+            pos = end - self.more(end)
+
+    def at(self, pos: int) -> int:
+        """The byte at `pos`, which must be there."""
+        if pos >= len(self.buf):
+            raise self.fail(pos, "the file ends in the middle of the JSON")
+        return self.buf[pos]
+
+    def object_end(self, start: int, what: str, index: int) -> tuple[int, int]:
+        """(start, end) of the object that starts at `start` (positions move as it reads)."""
+        stack, pos = [ord("{")], start + 1
+        while stack:
+            m = _TO_BRACKET.match(self.buf, pos)
+            if m is None:
+                if self.eof:
+                    raise self.fail(len(self.buf), "the file ends in the middle of the JSON")
+                if len(self.buf) - start > MAX_RECORD_BYTES:
+                    raise _too_large(self.name, what, index, self.base + start)
+                moved = self.more(start)
+                start, pos = start - moved, pos - moved
+                continue
+            at = m.end() - 1
+            b = self.buf[at]
+            if b in _CLOSE:
+                if stack.pop() != _CLOSE[b]:
+                    raise self.fail(at, "mismatched bracket")
+            else:
+                stack.append(b)
+            pos = at + 1
+        if pos - start > MAX_RECORD_BYTES:
+            raise _too_large(self.name, what, index, self.base + start)
+        return start, pos
+
+
+def elements(
+    stream: IO[bytes], name: str, on_read: Callable[[int], None], what: str = "conversation"
+) -> Iterator[tuple[int, int, bytes]]:
+    """Yields (index, byte offset, raw JSON) of each object in the top-level array."""
+    b = _Buffer(stream, name, on_read)
+    while len(b.buf) < 3 and not b.eof:
+        b.more(0)
+    if b.buf.startswith(b"\xef\xbb\xbf"):
+        del b.buf[:3]
+        b.base = 3
+    pos = b.skip_ws(0)
+    if pos >= len(b.buf) or b.buf[pos] != ord("["):
+        raise b.fail(pos, f"expected a JSON array of {what}s")
+    pos = b.skip_ws(pos + 1)
+    index = 0
+    while b.at(pos) != ord("]"):
+        if index:
+            if b.at(pos) != ord(","):
+                raise b.fail(pos, f"expected a comma after {what} {index - 1}")
+            pos = b.skip_ws(pos + 1)
+        if b.at(pos) != ord("{"):
+            raise b.fail(pos, f"{what} {index} is not a JSON object")
+        start, pos = b.object_end(pos, what, index)
+        with memoryview(b.buf) as view:
+            raw = bytes(view[start:pos])
+        yield index, b.base + start, raw
+        index += 1
+        pos = b.skip_ws(pos)
+    pos = b.skip_ws(pos + 1)
+    if pos < len(b.buf):
+        raise b.fail(pos, "unexpected text after the array")
+
+
+def _too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
+    return ImportFailed(
+        name, f"{what} {index} (byte {offset})", f"larger than {MAX_RECORD_BYTES >> 20} MiB, the limit for one {what}"
+    )
+
+
+# ---- reading and counting -----------------------------------------------------------
+
+
+class Meter:
+    """Bytes read of all the sources, reported to a progress callback."""
+
+    def __init__(self, total: int, progress: models.Progress | None):
+        self.total, self.done, self._progress = total, 0, progress
+
+    def read(self, n: int) -> None:
+        self.done += n
+
+    def tick(self) -> None:
+        if self._progress:
+            self._progress(min(self.done, self.total), self.total)
+
+    def finish(self) -> None:
+        self.done = self.total
+        self.tick()
+
+
+def records(source: Source, meter: Meter, what: str = "conversation") -> Iterator[tuple[str, int, bytes]]:
+    """(place, index, raw JSON) of each record of `source`; the place names it in errors."""
+    try:
+        stream = source.open()
+    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:  # encrypted, unknown compression
+        raise ImportFailed(source.name, "opening", str(e)) from None
+    with stream:
+        for index, offset, raw in elements(stream, source.name, meter.read, what):
+            yield f"{what} {index} (byte {offset})", index, raw
+            meter.tick()
+
+
+@contextmanager
+def reading(name: str, place: str) -> Iterator[None]:
+    """Turns a failure to make sense of a decoded record (a field of an unexpected shape
+    deep in it) into an ImportFailed naming it."""
+    try:
+        yield
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError, RecursionError) as e:
+        raise ImportFailed(name, place, f"cannot be read ({type(e).__name__}: {e})") from None
+
+
+def decode(decoder: msgspec.json.Decoder, raw: bytes, name: str, place: str):
+    try:
+        return decoder.decode(raw)
+    except msgspec.DecodeError as e:
+        raise ImportFailed(name, place, str(e)) from None
+
+
+def new_result() -> models.ImportResult:
+    return models.ImportResult(conversations=0, created=0, updated=0, unchanged=0, turns=0)
+
+
+def count(result: models.ImportResult, outcome: str, turns: int) -> None:
+    result.conversations += 1
+    result.turns += turns
+    setattr(result, outcome, getattr(result, outcome) + 1)

@@ -1,0 +1,148 @@
+"""Import of Claude's data export into a real vault on disk.
+
+The real files under ../shared/fixtures/real/claude-export/ were read by hand:
+- artifacts.json: 1 conversation "LLM Pricing Calculator", 20 messages in the legacy
+  shape (text only), not in time order, each answer with the same time as its question;
+  10 answers carry an `<antThinking>` note and an `<antArtifact>` (HTML) in their text.
+- example.json: 1 conversation, a question naming a screenshot file and its answer.
+The newer shape (content blocks, attachments, parents) and projects are written here
+from the export's documented shape.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from draftvault.importers import detect
+from draftvault.importers.claude import import_claude_export
+from draftvault.importers.source import ImportFailed
+
+REAL = Path(os.environ.get("DRAFTVAULT_REAL_FIXTURES") or Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures" / "real") / "claude-export"
+ARTIFACTS = REAL / "artifacts.json"
+EXAMPLE = REAL / "example.json"
+
+
+def by_title(vault) -> dict:
+    return {c.title: vault.get_conversation(c.id) for c in vault.list_conversations()}
+
+
+def test_legacy_export_in_time_order_thinking_left_out_artifacts_fenced(vault):
+    result = import_claude_export(vault, ARTIFACTS)
+    assert (result.conversations, result.created, result.turns) == (1, 1, 20)
+    assert result.notes == ["10 thinking blocks were left out of the text: the vault has no place for them yet"]
+    c = by_title(vault)["LLM Pricing Calculator"]
+    assert (c.site, c.url) == ("claude", "https://claude.ai/chat/91098bc8-f2c4-427b-b71b-1e25efa2e871")
+    assert c.created_at.startswith("2024-10-17T03:28:33.480")
+    assert [t.role for t in c.turns] == ["user", "assistant"] * 10
+    raw = sorted(json.loads(ARTIFACTS.read_text())[0]["chat_messages"], key=lambda m: m["created_at"])
+    assert c.turns[0].text == raw[0]["text"]  # "Built me an artifact with no react ..."
+    assert c.turns[2].text.startswith('Those fields should all start blank, while the prices should start at zero.')
+    assert c.turns[-2].text.startswith('If it\'s showing "Total Cost: 0.085500 cents"')
+    answer = c.turns[1].text
+    assert answer.startswith("Certainly! I'll create an HTML artifact with a pricing calculator")
+    assert "antThinking" not in answer and "This request is suitable for an artifact" not in answer
+    assert "\n\n**LLM Pricing Calculator**\n\n```html\n<!DOCTYPE html>\n" in answer
+    assert not any("<antArtifact" in t.text or "<antThinking" in t.text for t in c.turns)
+
+
+def test_files_are_named_and_reimport_adds_nothing(vault):
+    import_claude_export(vault, EXAMPLE)
+    c = by_title(vault)["Bash Command for OpenAI API"]
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "Turn this into a bash command\n\n[File: CleanShot 20241017 at 22.29.542x.png]"),
+        ("assistant", "To turn this into a bash command, we need to modify the JSON structure slightly to make it "
+                      "compatible with bash syntax..."),
+    ]
+    before = c
+    again = import_claude_export(vault, EXAMPLE)
+    assert (again.conversations, again.created, again.updated, again.unchanged) == (1, 0, 0, 1)
+    assert by_title(vault)["Bash Command for OpenAI API"] == before
+
+
+def newer_export(tmp_path: Path) -> Path:
+    """A zip as claude.ai writes it now: content blocks, attachments, edits, projects."""
+    root = "00000000-0000-4000-8000-000000000000"
+
+    def msg(uuid, parent, sender, content, at, **extra):
+        return {"uuid": uuid, "parent_message_uuid": parent, "sender": sender, "text": "", "content": content,
+                "created_at": at, "updated_at": at, "attachments": [], "files": [], **extra}
+
+    conv = {"uuid": "conv-new-1", "name": "Logs", "summary": "", "created_at": "2025-03-01T10:00:00Z",
+            "updated_at": "2025-03-01T10:05:00Z", "account": {"uuid": "acct"}, "chat_messages": [
+        msg("m1", root, "human", [{"type": "text", "text": "Why does this log fail?"}], "2025-03-01T10:00:00Z",
+            attachments=[{"file_name": "app.log", "file_size": 20, "file_type": "text/plain",
+                          "extracted_content": "ERROR disk full\n"}]),
+        msg("m2", "m1", "assistant", [
+            {"type": "thinking", "thinking": "The user wants the cause. Secret musings."},
+            {"type": "text", "text": "Let me check the disk."},
+            {"type": "tool_use", "name": "bash", "input": {"command": "df -h"}},
+            {"type": "tool_result", "name": "bash", "content": [{"type": "text", "text": "/dev/sda1 100%"}]},
+            {"type": "text", "text": "The disk is full."},
+        ], "2025-03-01T10:01:00Z"),
+        msg("m3", "m2", "human", [{"type": "text", "text": "Thanks, a first wording"}], "2025-03-01T10:02:00Z"),
+        msg("m4", "m3", "assistant", [{"type": "text", "text": "An answer to the first wording"}], "2025-03-01T10:03:00Z"),
+        msg("m5", "m2", "human", [{"type": "text", "text": "Thanks! How do I free space?"}], "2025-03-01T10:04:00Z"),
+        msg("m6", "m5", "assistant", [{"type": "text", "text": "Delete old logs."}], "2025-03-01T10:05:00Z"),
+    ]}
+    project = {"uuid": "proj-1", "name": "Ops", "description": "Operations notes", "is_private": True,
+               "prompt_template": "Answer tersely.", "created_at": "2025-02-01T00:00:00Z",
+               "updated_at": "2025-02-02T00:00:00Z",
+               "docs": [{"uuid": "d1", "filename": "runbook.md", "content": "Restart the pager daemon.",
+                         "created_at": "2025-02-01T00:00:00Z"}]}
+    archive = tmp_path / "data-2025-03-02.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("conversations.json", json.dumps([conv]))
+        zf.writestr("projects.json", json.dumps([project]))
+        zf.writestr("users.json", json.dumps([{"uuid": "acct", "full_name": "A"}]))
+    return archive
+
+
+def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
+    archive = newer_export(tmp_path)
+    assert detect(archive) == "claude-export"
+    result = import_claude_export(vault, archive)
+    assert (result.conversations, result.created) == (2, 2)
+    assert result.notes == [
+        "1 thinking blocks were left out of the text: the vault has no place for them yet",
+        "1 attachments' extracted text kept with their messages",
+        '1 projects imported as conversations titled "Project: NAME"',
+    ]
+    convs = by_title(vault)
+    c = convs["Logs"]
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "Why does this log fail?\n\n**app.log**\n\n```\nERROR disk full\n```"),
+        ("assistant", "Let me check the disk."),
+        ("tool", '**Tool call:** `bash`\n\n```json\n{\n  "command": "df -h"\n}\n```'),
+        ("tool", "```\n/dev/sda1 100%\n```"),
+        ("assistant", "The disk is full."),
+        ("user", "Thanks! How do I free space?"),  # the newest leaf is the thread; the edit a branch
+        ("assistant", "Delete old logs."),
+    ]
+    assert not vault.search("musings")  # thinking is not stored
+    assert [h.conversation for h in vault.search("first wording")] == [c.id]  # the edited-away branch is
+    p = convs["Project: Ops"]
+    assert [(t.role, t.text) for t in p.turns] == [
+        ("system", "Operations notes"), ("system", "Answer tersely."),
+        ("system", "**runbook.md**\n\nRestart the pager daemon."),
+    ]
+    assert import_claude_export(vault, archive).unchanged == 2
+
+
+@pytest.mark.parametrize("mangle, place", [
+    (lambda raw: raw.replace(b'"sender": "assistant"', b'"sender": "robot"', 1), "conversation 0 (byte 1): Invalid enum value 'robot' - at `$.chat_messages[1].sender`"),
+    (lambda raw: raw[:-300], "byte "),
+    (lambda raw: raw.replace(b'"uuid": "1db4c66e', b'"uuid": 7, "x": "', 1), "conversation 0 (byte 1): Expected `str`, got `int` - at `$.uuid`"),
+])
+def test_malformed_export_names_file_and_place_and_keeps_nothing(vault, tmp_path, mangle, place):
+    bad = tmp_path / "conversations.json"
+    raw = json.dumps(json.loads(EXAMPLE.read_text())).encode()
+    bad.write_bytes(mangle(raw))
+    with pytest.raises(ImportFailed) as e:
+        import_claude_export(vault, bad)
+    assert str(e.value).startswith(f"{bad}: {place}")
+    assert vault.list_conversations() == []

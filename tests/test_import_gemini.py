@@ -1,0 +1,134 @@
+"""Import of Google Takeout's Gemini activity into a real vault on disk.
+
+No real Takeout with an open licence exists (see ../shared/fixtures/real/SOURCES.md);
+the file here follows its documented shape: newest first, one entry per prompt, the
+answer as HTML, no conversation ids, other activity mixed in.
+"""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from draftvault.importers import detect
+from draftvault.importers.gemini import import_gemini_takeout
+from draftvault.importers.source import ImportFailed
+from frames import snapshot
+
+
+def entry(prompt: str | None, time: str, html: str = "", **extra) -> dict:
+    e = {"header": "Gemini Apps", "title": f"Prompted {prompt}" if prompt else "Used Gemini Apps", "time": time,
+         "products": ["Gemini Apps"], "activityControls": ["Gemini Apps Activity"], **extra}
+    if html:
+        e["safeHtmlItem"] = [{"html": html}]
+    return e
+
+
+ENTRIES = [  # newest first, as Takeout writes them
+    entry("Explain TCP", "2025-05-02T15:00:00.000Z", "<p>A reliable byte stream.</p>"),
+    entry(None, "2025-05-02T14:00:00.000Z"),
+    entry("Make it about snow", "2025-05-02T08:10:00.000Z", "<p>White hush on the pines</p><script>alert(1)</script>"),
+    entry("Write a haiku about rain", "2025-05-02T08:00:00.000Z",
+          "<p>Soft rain on the roof</p><ul><li>five</li><li>seven</li></ul><pre><code>print(5)</code></pre>",
+          attachedFiles=["rain.jpg"]),
+    {"header": "Search", "title": "Searched for quokka", "time": "2025-05-01T12:00:00.000Z", "products": ["Search"]},
+    entry("And Florence?", "2025-05-01T10:02:00.000Z", "<p>Two hours by train.</p>"),
+    entry("Plan a trip to Rome", "2025-05-01T10:00:00.000Z", "<p>Start at the <b>Colosseum</b>.</p>"),
+    entry("Where do they live?", "2025-05-01T09:03:00.000Z", "<p>Rottnest Island.</p>"),
+    entry("What is a quokka?", "2025-05-01T09:00:00.000Z", "<p>A small wallaby.</p>"),
+]
+
+
+def takeout(tmp_path: Path, entries=ENTRIES) -> Path:
+    archive = tmp_path / "takeout-20250503.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/My Activity.json", json.dumps(entries, indent=2))
+        zf.writestr("Takeout/archive_browser.html", "<html></html>")
+    return archive
+
+
+def capture_live(vault) -> None:
+    """Two Gemini conversations the extension captured: one holds both quokka prompts,
+    the other only the first prompt about Rome."""
+    vault.apply("client-gem-1", snapshot(1, [("user", "What is a quokka?"), ("assistant", "A small wallaby."),
+                                             ("user", "Where  do they live?"), ("assistant", "Rottnest Island.")],
+                                         site="gemini", conv="aaa111", page="page-gem-1", title="Quokkas"))
+    vault.apply("client-gem-1", snapshot(2, [("user", "Plan a trip to Rome"), ("assistant", "Start at the Colosseum.")],
+                                         site="gemini", conv="bbb222", page="page-gem-2", title="Rome trip"))
+
+
+def by_title(vault) -> dict:
+    return {c.title: vault.get_conversation(c.id) for c in vault.list_conversations(site="gemini")}
+
+
+def test_groups_by_live_conversations_and_time_gaps(vault, tmp_path):
+    capture_live(vault)
+    archive = takeout(tmp_path)
+    assert detect(archive) == "gemini-takeout"
+    result = import_gemini_takeout(vault, archive)
+    assert (result.conversations, result.created, result.turns) == (3, 3, 10)
+    assert result.notes == [
+        "7 prompts grouped into conversations: 1 by matching Gemini conversations captured live, 2 by time gaps "
+        "(a new conversation after 30 minutes without a prompt); 1 already captured live were skipped"
+    ]
+    convs = by_title(vault)
+    assert set(convs) == {"Quokkas", "Rome trip", "Write a haiku about rain", "Explain TCP"}
+    assert convs["Quokkas"].conversation_id == "aaa111"  # the live one, untouched
+    rome = [c for c in convs.values() if c.title == "Rome trip" and c.conversation_id != "bbb222"]
+    assert [(t.role, t.text) for t in rome[0].turns] == [
+        ("user", "Plan a trip to Rome"), ("assistant", "Start at the **Colosseum**."),
+        ("user", "And Florence?"), ("assistant", "Two hours by train."),
+    ]
+    haiku = convs["Write a haiku about rain"]
+    assert haiku.created_at.startswith("2025-05-02T08:00:00")
+    assert [(t.role, t.text) for t in haiku.turns] == [
+        ("user", "Write a haiku about rain\n\n[File: rain.jpg]"),
+        ("assistant", "Soft rain on the roof\n\n- five\n- seven\n\n```\nprint(5)\n```"),
+        ("user", "Make it about snow"), ("assistant", "White hush on the pines"),
+    ]
+    assert [(t.role, t.text) for t in convs["Explain TCP"].turns] == [
+        ("user", "Explain TCP"), ("assistant", "A reliable byte stream.")]
+
+    again = import_gemini_takeout(vault, archive)
+    assert (again.conversations, again.created, again.updated, again.unchanged) == (3, 0, 0, 3)
+    assert len(vault.list_conversations(site="gemini")) == 5
+
+
+def test_without_live_conversations_time_gaps_decide(vault, tmp_path):
+    path = tmp_path / "My Activity.json"
+    path.write_text(json.dumps(ENTRIES))
+    result = import_gemini_takeout(vault, path)
+    assert result.conversations == 4  # quokka, Rome (10:00 is 57 minutes after 09:03), haiku, TCP
+    assert "0 by matching Gemini conversations captured live, 4 by time gaps" in result.notes[0]
+    assert by_title(vault)["What is a quokka?"].turn_count == 4
+
+
+@pytest.mark.parametrize("entries, place", [
+    (ENTRIES[:2] + [{**ENTRIES[2], "time": "yesterday"}], "entry 2 (byte "),
+    (ENTRIES[:1] + [{**ENTRIES[1], "safeHtmlItem": "<p>x</p>"}], "entry 1 (byte "),
+])
+def test_malformed_takeout_names_file_and_place_and_keeps_nothing(vault, tmp_path, entries, place):
+    archive = takeout(tmp_path, entries)
+    with pytest.raises(ImportFailed) as e:
+        import_gemini_takeout(vault, archive)
+    assert str(e.value).startswith(f"{archive}!Takeout/My Activity/Gemini Apps/My Activity.json: {place}")
+    assert vault.list_conversations() == []
+
+
+def test_takeout_in_html_is_named(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", "<html></html>")
+    with pytest.raises(ImportFailed, match=r"zip: holds no My Activity\.json \(in Takeout, choose JSON as the format"):
+        import_gemini_takeout(vault, archive)
+
+
+def test_other_products_activity_is_not_read(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/My Activity.json", json.dumps(ENTRIES[:1]))
+        zf.writestr("Takeout/My Activity/Search/My Activity.json", "[not even JSON")
+    assert import_gemini_takeout(vault, archive).conversations == 1
