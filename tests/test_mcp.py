@@ -4,6 +4,7 @@ service's API with a read-only token). And read-only tokens held to reading."""
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 import subprocess
 import sys
 from pathlib import Path
@@ -35,7 +36,10 @@ def run_mcp(home: Path, body, **env: str):
             await session.initialize()
             return await body(session)
 
-    return anyio.run(main)
+    # In a thread of its own: a session-wide Playwright (the browser tests) keeps an event
+    # loop running in this one.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(anyio.run, main).result()
 
 
 async def text_of(session, tool: str, **arguments) -> str:
