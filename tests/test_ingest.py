@@ -126,6 +126,7 @@ BAD_FRAMES = [
     (snap(7, pairs=[("wizard", "x")]), "bad_frame"),
     (snap(0, pairs=[("user", "x")]), "bad_frame"),
     (snap(7, page="bad page id!", pairs=[("user", "x")]), "bad_frame"),
+    (snap(7, pairs=[("user", "x"), ("assistant", "y")]).replace('"index":1', '"index":5'), "bad_frame"),  # out of place
     ('{"type": "signal", "seq": 7, "page_id": "page-aaaa1111", "conversation_id": null, "site": "chatgpt",'
      ' "url": "https://chatgpt.com/", "kind": "made_up"}', "bad_frame"),
     ('{"type": "hello", "protocol": 1, "token": "x", "client_id": "client-bad-frames"}', "not_hello"),

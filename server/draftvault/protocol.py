@@ -274,13 +274,28 @@ def decode_client_frame(raw: str | bytes) -> ClientFrame:
                 seq,
             )
         try:
-            return _client_decoder.decode(raw)
+            frame = _client_decoder.decode(raw)
         except msgspec.ValidationError as exc:
             raise ProtocolError("bad_frame", f"{peek.type} frame: {exc}", seq) from None
+        if isinstance(frame, Snapshot):
+            _check_positions(frame)
+        return frame
     except msgspec.DecodeError as exc:  # also invalid UTF-8 inside a string the peek skipped
         raise ProtocolError("bad_json", f"not a JSON object: {exc}") from None
     except RecursionError:
         raise ProtocolError("too_deep", "the JSON nests too deeply to decode") from None
+
+
+def _check_positions(frame: Snapshot) -> None:
+    """A turn's `index` is its place: turns_from, turns_from + 1, ... in order. A frame
+    that says otherwise would store a turn where the page did not show it."""
+    for i, turn in enumerate(frame.turns):
+        if turn.index != frame.turns_from + i:
+            raise ProtocolError(
+                "bad_frame",
+                f"snapshot frame: turns[{i}].index is {turn.index}; it must be turns_from + {i} = {frame.turns_from + i}",
+                frame.seq,
+            )
 
 
 def decode_server_frame(raw: str | bytes) -> ServerFrame:
