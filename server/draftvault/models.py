@@ -140,6 +140,7 @@ class SearchHit(Struct):
     site: Site | None = None
     turn: int | None = None  # index of the best matching turn; None for the draft
     updated_at: str | None = None
+    branch: str | None = None  # the hit is in this earlier thread (BranchOut.id), at `turn`; None: the current one
 
 
 class SearchResults(Struct):

@@ -1,10 +1,11 @@
-"""A conversation's earlier threads: `branch_turns` (today the branches of an imported
-ChatGPT tree; issue 12 adds live versions to the same model).
+"""A conversation's earlier threads, as the API shows them: `branch_turns` and `branches`
+(the branches of an imported tree, and live versions: see versions.py for how they are kept).
 
 A branch is stored from the position of its first turn (0.1.0 stored whole paths from
 the first turn), a row per turn sealed as a text blob and tagged with (conversation,
-branch, index, role, content hash). The API gives a branch from where it leaves the
-current thread (`from_index`): its leading turns that equal the thread's are left out.
+branch, index, role, content hash). The API gives an imported branch from where it
+leaves the current thread (`from_index`): its leading turns that equal the thread's are
+left out. A live version is shown as kept: it starts where the page replaced it.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
          corrupt: list[str]) -> list[models.BranchOut]:
     """The branches of conversation `cid`; rows that fail authentication are named in `corrupt`."""
     paths: dict[int, list[tuple[int, str, str]]] = {}
+    kinds = {branch: (reason, at) for branch, reason, at in tx.q("SELECT branch, reason, replaced_at FROM branches WHERE cid=?", (cid,))}
     for branch, idx, role, tag, h, data in tx.q(
         "SELECT t.branch, t.idx, t.role, t.tag, b.hash, b.data FROM branch_turns t LEFT JOIN blobs b USING (bid) "
         "WHERE t.cid=? ORDER BY t.branch, t.idx",
@@ -33,13 +35,14 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
     thread = {t.index: (t.role, t.text) for t in current}
     out = []
     for branch, turns in paths.items():
-        # Shown from where it leaves the thread: leading turns the thread has at the same place are left out.
+        reason, at = kinds.get(branch, ("imported", None))
+        # An imported branch is shown from where it leaves the thread: leading turns the thread has at the same place are left out.
         skip = 0
-        while skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1:]:
+        while reason == "imported" and skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1:]:
             skip += 1
         start = turns[skip][0] if skip < len(turns) else turns[-1][0] + 1
         out.append(models.BranchOut(
-            id=str(branch), from_index=start, reason="imported",
+            id=str(branch), from_index=start, reason=reason, replaced_at=at,
             turns=[models.TurnOut(index=idx, role=role, text=text) for idx, role, text in turns[skip:]],
         ))
     return out

@@ -38,13 +38,15 @@ def store_turns(
     incoming: Sequence[Turn | None],
     count: int,
     live: int = LIVE_TURNS,
-) -> bool:
+) -> tuple[bool, dict[int, Turn]]:
     """Stores turns `start`.. (None: unknown, left out) and drops those from `count` on.
 
     Only rows whose turns change are rewritten: a row inside `incoming` is compared by
     the keyed hash of its turns, one that straddles it is opened and spliced. The
     rewritten turns are laid out again (group), then settled one-turn rows are
-    packed when there are enough of them. Returns whether anything changed.
+    packed when there are enough of them. Returns whether anything changed, and the
+    stored turns that were replaced or dropped, by index (for versions: only rewritten
+    rows are opened).
     """
     end = start + len(incoming)
     rows = tx.q(
@@ -53,24 +55,26 @@ def store_turns(
         (conv.cid, min(start, count)),
     )
     pending: dict[int, Turn | None] = {}
+    replaced: dict[int, Turn] = {}
     covered: set[int] = set()
     for idx, n, bid, h, data in rows:
         covered.update(range(idx, idx + n))
         stop = min(idx + n, count)
         if idx >= end and idx + n <= count:
             continue  # after the incoming turns, and kept
+        old = None
         if start <= idx and idx + n <= min(end, count):
             new = incoming[idx - start : idx + n - start]
             if None not in new and rec.run_hash(encode_run(new)) == h:
                 continue
         else:
-            try:
-                old: list = rec.open_run(h, data)
-            except Tampered:
-                old = [None] * n
+            old = _open_or_unknown(rec, h, data, n)
             new = [incoming[i - start] if start <= i < end else old[i - idx] for i in range(idx, stop)]
             if stop == idx + n and new == old:
                 continue
+        for k, was in enumerate(old or _open_or_unknown(rec, h, data, n)):
+            if was is not None and (k >= len(new) or new[k] != was):
+                replaced[idx + k] = was
         pending.update(zip(range(idx, stop), new))
         tx.conn.execute("DELETE FROM turns WHERE cid=? AND idx=?", (conv.cid, idx))
         tx.freed.add(bid)
@@ -78,7 +82,27 @@ def store_turns(
     settled = count - live
     write_runs(tx, rec, conv, group(sorted((i, t) for i, t in pending.items() if t is not None), settled))
     packed = _pack_settled(tx, rec, conv, settled)
-    return bool(pending) or packed
+    return bool(pending) or packed, replaced
+
+
+def _open_or_unknown(rec: Records, h: bytes | None, data: bytes | None, n: int) -> list[Turn | None]:
+    """A row's turns; unknown (None) when it cannot be read (verify reports it)."""
+    try:
+        return [tuple(t) for t in rec.open_run(h, data)]
+    except Tampered:
+        return [None] * n
+
+
+def read(tx: Tx, rec: Records, cid: int, start: int, stop: int) -> dict[int, Turn]:
+    """The stored turns start..stop-1 that can be read, by index (opens the rows that hold them)."""
+    out: dict[int, Turn] = {}
+    for idx, n, h, data in tx.q(
+        "SELECT t.idx, t.n, b.hash, b.data FROM turns t LEFT JOIN blobs b USING (bid) "
+        "WHERE t.cid=? AND t.idx + t.n > ? AND t.idx < ? ORDER BY t.idx",
+        (cid, start, stop),
+    ):
+        out.update((idx + k, t) for k, t in enumerate(_open_or_unknown(rec, h, data, n)) if t is not None and start <= idx + k < stop)
+    return out
 
 
 def group(turns: list[tuple[int, Turn]], settled: int) -> list[Row]:
