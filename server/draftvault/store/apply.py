@@ -173,7 +173,10 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
     if src.turn_count >= dst.turn_count:
         winner, loser = runs.read(tx, rec, src.cid, 0, src.turn_count), runs.read(tx, rec, dst.cid, 0, dst.turn_count)
         runs.move_turns(tx, rec, src, dst)
-        tx.conn.execute("UPDATE conversations SET turn_count=? WHERE cid=?", (src.turn_count, dst.cid))
+        tx.conn.execute(
+            "UPDATE conversations SET turn_count=?, writer=?, streaming_turn=? WHERE cid=?",
+            (src.turn_count, src.writer, src.streaming_turn, dst.cid),  # the thread is the page's now
+        )
         dst.turn_count = src.turn_count
     else:
         winner, loser = runs.read(tx, rec, dst.cid, 0, dst.turn_count), runs.read(tx, rec, src.cid, 0, src.turn_count)
