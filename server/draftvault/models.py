@@ -16,6 +16,8 @@ from .protocol import FailureKind, Role, Site
 
 ConversationStatus = Literal["active", "failed"]
 ResumeTarget = Literal["chatgpt", "claude", "gemini", "copilot", "generic"]
+# Why an earlier thread was replaced (store/versions.py says when each is given).
+BranchReason = Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
 # What long operations (export, import) report as they go: progress(done, total).
 Progress = Callable[[int, int], None]
 
@@ -95,7 +97,7 @@ class BranchOut(Struct):
 
     id: str
     from_index: int
-    reason: Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
+    reason: BranchReason
     turns: list[TurnOut]
     replaced_at: str | None = None
 

@@ -10,6 +10,8 @@ left out. A live version is shown as kept: it starts where the page replaced it.
 
 from __future__ import annotations
 
+from typing import get_args
+
 from .. import models
 from ..crypto import Tampered
 from .db import Tx
@@ -29,13 +31,17 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
         try:
             if h is None or tag != rec.branch_tag(id, branch, idx, role, h):
                 raise Tampered("branch turn moved")
-            paths.setdefault(branch, []).append((idx, role, rec.open_text(h, data)))
+            text = rec.open_text(h, data)
+            paths.setdefault(branch, []).append((idx, role, text))
         except Tampered:
             corrupt.append(f"turn {idx} of branch {branch}")
     thread = {t.index: (t.role, t.text) for t in current}
     out = []
     for branch, turns in paths.items():
         reason, at = kinds.get(branch, ("imported", None))
+        if reason not in get_args(models.BranchReason):
+            corrupt.append(f"reason of branch {branch}")
+            reason = "imported"  # the one reason that claims nothing about when or why
         # An imported branch is shown from where it leaves the thread: leading turns the thread has at the same place are left out.
         skip = 0
         while reason == "imported" and skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1:]:

@@ -15,14 +15,10 @@ the old ones as one branch from the first of them:
 
 from __future__ import annotations
 
-from typing import Literal
-
+from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
 from .records import Records, Turn, put_blob
-
-Reason = Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
-
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Turn], incoming: dict[int, Turn], count: int, *,
          unfinished: int | None, stale: bool, now: str) -> int | None:
