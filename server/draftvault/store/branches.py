@@ -18,6 +18,16 @@ from .db import Tx
 from .records import Records
 
 
+def turn_text(rec: Records, role: str, h: bytes | None, data: bytes | None) -> str:
+    """A branch turn's text: a text blob, or the run of that one turn its live row held (versions.py)."""
+    content = rec.open_any(h, data)
+    if isinstance(content, str):
+        return content
+    if len(content) != 1 or content[0][0] != role:
+        raise Tampered("a run where a branch turn belongs")
+    return content[0][1]
+
+
 def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
          corrupt: list[str]) -> list[models.BranchOut]:
     """The branches of conversation `cid`; rows that fail authentication are named in `corrupt`."""
@@ -31,7 +41,7 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
         try:
             if h is None or tag != rec.branch_tag(id, branch, idx, role, h):
                 raise Tampered("branch turn moved")
-            text = rec.open_text(h, data)
+            text = turn_text(rec, role, h, data)
             paths.setdefault(branch, []).append((idx, role, text))
         except Tampered:
             corrupt.append(f"turn {idx} of branch {branch}")

@@ -56,7 +56,7 @@ def verify(tx: Tx, rec: Records, db: sqlite_utils.Database) -> VerifyReport:
         "JOIN conversations c USING (cid) LEFT JOIN blobs b USING (bid)"
     ):
         checked += 1
-        if h is None or bid in bad_blobs or runs.get(bid) is not None or tag != rec.branch_tag(id, branch, idx, role, h):
+        if h is None or bid in bad_blobs or runs.get(bid, 1) != 1 or tag != rec.branch_tag(id, branch, idx, role, h):
             bad.append(f"turn {idx} of branch {branch} of conversation {id}")
     for id, branch, reason, rows in tx.q(
         "SELECT c.id, r.branch, r.reason, (SELECT COUNT(*) FROM branch_turns t WHERE t.cid=r.cid AND t.branch=r.branch) "

@@ -28,6 +28,7 @@ PACK_BYTES = 12 * 1024  # a run this big sealed (or of PACK_TURNS) is full: the 
 PACK_TURNS = 32
 
 Row = tuple[int, list[Turn]]  # (first index, turns) of a row to write
+Replaced = tuple[Turn, int | None]  # a replaced turn, and its row's blob if the row held it alone
 
 
 def store_turns(
@@ -38,15 +39,16 @@ def store_turns(
     incoming: Sequence[Turn | None],
     count: int,
     live: int = LIVE_TURNS,
-) -> tuple[bool, dict[int, Turn]]:
+) -> tuple[bool, dict[int, Replaced]]:
     """Stores turns `start`.. (None: unknown, left out) and drops those from `count` on.
 
     Only rows whose turns change are rewritten: a row inside `incoming` is compared by
     the keyed hash of its turns, one that straddles it is opened and spliced. The
     rewritten turns are laid out again (group), then settled one-turn rows are
     packed when there are enough of them. Returns whether anything changed, and the
-    stored turns that were replaced or dropped, by index (for versions: only rewritten
-    rows are opened).
+    stored turns that were replaced or dropped, by index, each with its row's blob when
+    the row held only that turn (a version can keep that blob: nothing sealed or indexed
+    again). Only rewritten rows are opened.
     """
     end = start + len(incoming)
     rows = tx.q(
@@ -55,7 +57,7 @@ def store_turns(
         (conv.cid, min(start, count)),
     )
     pending: dict[int, Turn | None] = {}
-    replaced: dict[int, Turn] = {}
+    replaced: dict[int, Replaced] = {}
     covered: set[int] = set()
     for idx, n, bid, h, data in rows:
         covered.update(range(idx, idx + n))
@@ -74,7 +76,7 @@ def store_turns(
                 continue
         for k, was in enumerate(old or _open_or_unknown(rec, h, data, n)):
             if was is not None and (k >= len(new) or new[k] != was):
-                replaced[idx + k] = was
+                replaced[idx + k] = (was, bid if n == 1 else None)
         pending.update(zip(range(idx, stop), new))
         tx.conn.execute("DELETE FROM turns WHERE cid=? AND idx=?", (conv.cid, idx))
         tx.freed.add(bid)

@@ -8,6 +8,9 @@ the old ones as one branch from the first of them:
   streaming (the frame that wrote it had streaming=true) replaced by a text that does
   not continue it; `edited`: a prompt replaced, or turns dropped (an edit of an earlier
   prompt); `conflict`: a tab showing an older state overwrote newer turns.
+- A replaced turn that had a row of its own (the live turns: the answer being replaced)
+  keeps that row's blob, a run of one turn, already sealed and indexed: a regeneration
+  costs the new answer only, not a second copy and index entries for the old one.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
   new one is not a version. Empty texts are not kept, and a branch identical to one
   already kept (same turns at the same places, compared by blob) is not kept twice.
@@ -19,34 +22,45 @@ from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
 from .records import Records, Turn, put_blob
+from .runs import Replaced
 
-def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Turn], incoming: dict[int, Turn], count: int, *,
+def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
          unfinished: int | None, stale: bool, now: str) -> int | None:
     """Keeps the replaced turns that deserve it as a branch; its number, or None."""
-    kept = {}
-    for idx, (role, text) in replaced.items():
+    kept: dict[int, Replaced] = {}
+    for idx, ((role, text), bid) in replaced.items():
         new = incoming.get(idx) if idx < count else None
         grows = new is not None and idx == unfinished and new[0] == role and new[1].startswith(text)
         if text.strip() and not grows:
-            kept[idx] = (role, text)
+            kept[idx] = ((role, text), bid)
     if not kept:
         return None
     first = min(kept)
     if stale:
         reason: Reason = "conflict"
-    elif max(kept) >= count or any(role == "user" for role, _ in kept.values()):
+    elif max(kept) >= count or any(role == "user" for (role, _), _ in kept.values()):
         reason = "edited"
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
-    return add(tx, rec, conv, sorted(kept.items()), reason, now)
+    return add(tx, rec, conv, [(idx, turn) for idx, (turn, _) in sorted(kept.items())], reason, now,
+               blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
 
 
 def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, at: str | None,
-        once: bool = True) -> int | None:
-    """Stores a branch of (index, turn) pairs; its number (None: `once` and the same branch is already kept)."""
-    rows = [(idx, role, rec.text_hash(text), text) for idx, (role, text) in turns]
-    bids = [put_blob(tx, rec, text.encode(), h) for _, _, h, text in rows]
-    shape = ",".join(f"{idx}:{bid}" for (idx, *_), bid in zip(rows, bids))
+        once: bool = True, blobs: dict[int, int] | None = None) -> int | None:
+    """Stores a branch of (index, turn) pairs; its number (None: `once` and the same branch is already kept).
+    `blobs`: for some indexes, the blob of the row that held that turn alone (a run of one, already
+    sealed and indexed): the branch keeps it instead of sealing the text again."""
+    rows = []
+    for idx, (role, text) in turns:
+        bid = (blobs or {}).get(idx)
+        if bid is None:
+            h = rec.text_hash(text)
+            bid = put_blob(tx, rec, text.encode(), h)
+        else:
+            h = tx.one("SELECT hash FROM blobs WHERE bid=?", (bid,))[0]
+        rows.append((idx, role, h, bid))
+    shape = ",".join(f"{idx}:{bid}" for idx, _, _, bid in rows)
     same = once and tx.one(
         "SELECT 1 FROM (SELECT group_concat(idx || ':' || bid, ',') AS shape FROM "
         "(SELECT branch, idx, bid FROM branch_turns WHERE cid=? ORDER BY branch, idx) GROUP BY branch) WHERE shape=?",
@@ -61,8 +75,7 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     )[0]
     tx.conn.executemany(
         "INSERT INTO branch_turns VALUES (?,?,?,?,?,?)",
-        [(conv.cid, branch, idx, role, bid, rec.branch_tag(conv.id, branch, idx, role, h))
-         for (idx, role, h, _), bid in zip(rows, bids)],
+        [(conv.cid, branch, idx, role, bid, rec.branch_tag(conv.id, branch, idx, role, h)) for idx, role, h, bid in rows],
     )
     tx.conn.execute("INSERT INTO branches VALUES (?,?,?,?)", (conv.cid, branch, reason, at))
     return branch
