@@ -12,6 +12,13 @@ a word every few snapshots. Figures, measured in this run:
     the naive cost of keeping every snapshot's text
 Goal (issue 2): the bytes stored for the conversation <= 1.5 x its compressed unique
 content.
+
+Then the same 500 turns whose last answer is regenerated REGENERATIONS times (each new
+answer streams in over a few growing frames, then a finished one): every replaced answer
+is kept as an earlier version (issue 12). Figure: how much the vault grows over the
+regenerations, beside the answers' compressed size (each answer zlib -9 on its own, as
+each is kept; and all of them together). Goal: <= 1.5 x the former, with no
+intermediate streaming states kept.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from pathlib import Path
 
 TURNS = int(os.environ.get("DRAFTVAULT_BENCH_TURNS", "500"))
 SNAPSHOTS = int(os.environ.get("DRAFTVAULT_BENCH_SNAPSHOTS", "2000"))
+REGENERATIONS = 50
+GROWTH_FRAMES = 3  # streaming frames of each new answer before its finished one
 GOAL = 1.5
 
 _SYLLABLES = "ka lo mi ne ru sa te vo ri na de po li ma ke so tu ba ge fi ha jo zu wa".split()
@@ -82,9 +91,67 @@ def usage(home: Path) -> tuple[int, dict]:
     return stored, {"blobs": blobs, "index": index, "rest": stored - blobs - index, "tables": by_table}
 
 
+def snapshot(seq: int, turns: list[tuple[str, str]], start: int, **fields):
+    """A frame of the bench's page: its turns from `start` on."""
+    from draftvault import protocol
+
+    return protocol.Snapshot(
+        seq=seq,
+        page_id="bench-page-1",
+        conversation_id="bench-conversation",
+        site="chatgpt",
+        url="https://chatgpt.com/c/bench-conversation",
+        turn_count=len(turns),
+        turns_from=start,
+        turns=[protocol.Turn(index=i, role=r, text=t) for i, (r, t) in enumerate(turns) if i >= start],
+        title="A long conversation",
+        model="gpt-4o",
+        **fields,
+    )
+
+
+def regenerations(prose: Prose, turns: list[tuple[str, str]]) -> None:
+    """The last answer regenerated REGENERATIONS times: the vault's growth beside the answers' compressed size."""
+    from draftvault.store import Vault
+
+    home = Path(tempfile.mkdtemp(prefix="dv-bench-regen-")) / "home"
+    vault = Vault.open(home)
+    vault.apply("bench-client-1", snapshot(1, turns, 0))
+    vault.close()
+    before, _ = usage(home)
+    vault = Vault.open(home)
+    seq, answers = 1, [turns[-1][1]]
+    for _ in range(REGENERATIONS):
+        answer = prose.turn("assistant")
+        for k in range(1, GROWTH_FRAMES + 1):
+            seq += 1
+            vault.apply("bench-client-1", snapshot(seq, turns[:-1] + [("assistant", answer[: len(answer) * k // (GROWTH_FRAMES + 1)])],
+                                                   TURNS - 1, streaming=True))
+        seq += 1
+        vault.apply("bench-client-1", snapshot(seq, turns[:-1] + [("assistant", answer)], TURNS - 1))
+        answers.append(answer)
+    detail = vault.get_conversation(vault.list_conversations()[0].id)
+    vault.close()
+    after, parts = usage(home)
+    kept = sorted(t.text for b in detail.branches for t in b.turns)
+    assert kept == sorted(answers[:-1]) and detail.turns[-1].text == answers[-1], "every answer kept once, nothing more"
+    alone = sum(len(zlib.compress(a.encode(), 9)) for a in answers[:-1])
+    together = len(zlib.compress("\n".join(answers[:-1]).encode(), 9))
+    kb = lambda b: f"{b / 1024:,.0f} KiB"  # noqa: E731
+    grown = after - before
+    print(f"{TURNS} turns, the last answer regenerated {REGENERATIONS} times ({GROWTH_FRAMES} streaming frames each)")
+    print(f"  earlier versions kept                  {len(detail.branches):>8}")
+    print(f"  the {REGENERATIONS} answers, each zlib -9 alone  {kb(alone):>8}   (together {kb(together)})")
+    print(f"  the vault grew by                      {kb(grown):>8}   = {grown / alone:.2f} x (goal <= {GOAL} x)"
+          f"  = {grown / together:.2f} x together")
+    print(f"  {'MEETS' if grown <= GOAL * alone else 'MISSES'} the goal")
+    for name, size in sorted(parts["tables"].items(), key=lambda kv: -kv[1])[:5]:
+        print(f"      {name:30} {kb(size):>12}")
+    shutil.rmtree(home.parent)
+
+
 def main() -> None:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "server"))
-    from draftvault import protocol
     from draftvault.store import Vault
 
     prose = Prose()
@@ -103,20 +170,7 @@ def main() -> None:
     for n in range(SNAPSHOTS):
         full = n % 250 == 0
         draft = " ".join(draft_words[: n * len(draft_words) // SNAPSHOTS])
-        frame = protocol.Snapshot(
-            seq=n + 1,
-            page_id="bench-page-1",
-            conversation_id="bench-conversation",
-            site="chatgpt",
-            url="https://chatgpt.com/c/bench-conversation",
-            turn_count=TURNS,
-            turns_from=0 if full else TURNS,
-            turns=[protocol.Turn(index=i, role=r, text=t) for i, (r, t) in enumerate(turns)] if full else [],
-            title="A long conversation",
-            model="gpt-4o",
-            draft=draft,
-        )
-        vault.apply("bench-client-1", frame)
+        vault.apply("bench-client-1", snapshot(n + 1, turns, 0 if full else TURNS, draft=draft))
         naive += turn_bytes + len(draft.encode())
     elapsed = time.perf_counter() - started
     vault.close()
@@ -143,6 +197,7 @@ def main() -> None:
     for name, size in sorted(parts["tables"].items(), key=lambda kv: -kv[1])[:8]:
         print(f"      {name:30} {kb(size):>12}")
     shutil.rmtree(home.parent)
+    regenerations(prose, turns)
 
 
 if __name__ == "__main__":

@@ -101,7 +101,8 @@ def test_new_chat_page_joins_its_conversation(vault):
 
 
 def test_new_chat_merges_into_a_conversation_the_vault_already_holds(vault):
-    Tab(vault, page=PAGE2).snap([("user", "old")], conv="site-x")
+    """Another tab saved the start of the same chat: the new chat's page joins it, the longer thread current."""
+    Tab(vault, page=PAGE2).snap([("user", "hi")], conv="site-x")
     tab = Tab(vault)
     page_conv = tab.snap([("user", "hi"), ("assistant", "there")], conv=None, draft="next").conversation
     merged = tab.snap([], start=2, conv="site-x").conversation
@@ -110,6 +111,19 @@ def test_new_chat_merges_into_a_conversation_the_vault_already_holds(vault):
     assert vault.get_conversation(merged).draft.text == "next"
     assert [c.id for c in vault.list_conversations()] == [merged]
     assert vault.verify().bad == []
+
+
+def test_new_chat_whose_page_turns_out_to_be_another_conversation_is_kept_as_it_is(vault):
+    Tab(vault, page=PAGE2).snap([("user", "old")], conv="site-x")
+    tab = Tab(vault)
+    page_conv = tab.snap([("user", "hi"), ("assistant", "there")], conv=None, draft="next").conversation
+    with pytest.raises(NeedFull):  # a delta past what site-x holds: the page resends all of it
+        tab.snap([], start=2, conv="site-x")
+    other = tab.snap([("user", "old"), ("assistant", "older")], conv="site-x").conversation
+    assert other != page_conv and vault.conversation_for_page(PAGE) == other
+    assert texts(vault, page_conv) == [("user", "hi"), ("assistant", "there")]
+    assert vault.get_conversation(page_conv).draft.text == "next"
+    assert texts(vault, other) == [("user", "old"), ("assistant", "older")]
 
 
 def test_navigation_inside_the_app_moves_the_page(vault):

@@ -16,6 +16,8 @@ from .protocol import FailureKind, Role, Site
 
 ConversationStatus = Literal["active", "failed"]
 ResumeTarget = Literal["chatgpt", "claude", "gemini", "copilot", "generic"]
+# Why an earlier thread was replaced (store/versions.py says when each is given).
+BranchReason = Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
 # What long operations (export, import) report as they go: progress(done, total).
 Progress = Callable[[int, int], None]
 
@@ -95,7 +97,7 @@ class BranchOut(Struct):
 
     id: str
     from_index: int
-    reason: Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
+    reason: BranchReason
     turns: list[TurnOut]
     replaced_at: str | None = None
 
@@ -140,6 +142,7 @@ class SearchHit(Struct):
     site: Site | None = None
     turn: int | None = None  # index of the best matching turn; None for the draft
     updated_at: str | None = None
+    branch: str | None = None  # the hit is in this earlier thread (BranchOut.id), at `turn`; None: the current one
 
 
 class SearchResults(Struct):

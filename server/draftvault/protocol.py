@@ -109,9 +109,9 @@ class Snapshot(Frame, tag="snapshot"):
     """What one page shows now, as a delta.
 
     `turns` holds the turns from index `turns_from` on, in order. Turns before
-    `turns_from` are unchanged. After applying, the conversation has `turn_count`
-    turns: stored turns at or past `turn_count` are dropped (an edit or a
-    regeneration replaced them). A page's first snapshot has turns_from = 0; when
+    `turns_from` are unchanged. After applying, the conversation's current thread has
+    `turn_count` turns; stored turns at or past `turn_count`, and stored turns the
+    frame replaces, are kept as an earlier version (a branch), never deleted. A page's first snapshot has turns_from = 0; when
     the server holds fewer than `turns_from` turns it answers `error` with code
     `need_full` and `have` = the turns it holds, and the client resends from there.
     """

@@ -44,6 +44,12 @@ def delete_conversation(request: Request, id: str) -> None:
     found(vault_of(request).delete_conversation(id) or None)
 
 
+@delete("/conversations/{id:str}/branches/{branch:str}", sync_to_thread=True, responses=errors(401, 404))
+def delete_branch(request: Request, id: str, branch: str) -> None:
+    """One earlier thread (a version or an imported branch), deleted by a person (the page asks first)."""
+    found(vault_of(request).delete_branch(id, branch) or None)
+
+
 @get("/conversations/{id:str}/resume", sync_to_thread=True, responses=errors(401, 404))
 def resume_pack(request: Request, id: str, target: models.ResumeTarget = "chatgpt") -> models.ResumePack:
     return resume.build_pack(found(vault_of(request).get_conversation(id)), target)
@@ -66,4 +72,4 @@ def export_json(request: Request, id: str) -> Response[bytes]:
     return _attachment(detail, "json", export.conversation_json(detail), JSON)
 
 
-HANDLERS = [list_conversations, get_conversation, delete_conversation, resume_pack, export_markdown, export_json]
+HANDLERS = [list_conversations, get_conversation, delete_conversation, delete_branch, resume_pack, export_markdown, export_json]

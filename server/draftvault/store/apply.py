@@ -8,7 +8,7 @@ from typing import Sequence
 import msgspec
 
 from .. import protocol
-from . import conversations, drafts, runs
+from . import conversations, drafts, runs, versions
 from .conversations import Conv
 from .db import Tx
 from .errors import NeedFull
@@ -17,11 +17,17 @@ from .records import Records, Turn, new_id, put_blob
 
 
 def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
-    """Stores a snapshot; the conversation it belongs to (None for an empty new chat)."""
+    """Stores a snapshot; the conversation it belongs to (None for an empty new chat).
+
+    A new chat's page (no site id yet) stays its own conversation when the page moves on
+    to a chat that does not continue it (another conversation, or another new chat), and
+    joins the site conversation it gets the id of only when their turns agree; otherwise
+    nothing of the new chat (turns, drafts, failures) is moved or dropped."""
     now = now_iso()
     page = tx.one("SELECT cid FROM pages WHERE page_id=?", (f.page_id,))
-    page_conv = conversations.find(tx, "cid=?", (page[0],)) if page and page[0] is not None else None
-    new_chat = page_conv is not None and page_conv.site_key is None  # the page's chat has no site id (yet)
+    page_cid = page[0] if page else None
+    page_conv = conversations.find(tx, "cid=?", (page_cid,)) if page_cid is not None else None
+    new_chat = page_conv is not None and page_conv.site_key is None and _continues(tx, rec, page_conv, f)
     if f.conversation_id is not None:
         key = rec.site_key(f.site, f.conversation_id)
         conv = conversations.find(tx, "site_key=?", (key,))
@@ -35,8 +41,9 @@ def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
             cid = _create(tx, rec, f.site, now, key, f.conversation_id)
         else:
             cid = conv.cid
-            if new_chat and page_conv.cid != cid and page_conv.turn_count > 0:
-                _join(tx, rec, page_conv, conv)
+            if new_chat and page_conv.cid != cid and page_conv.turn_count > 0 and _agree(tx, rec, page_conv, conv):
+                _join(tx, rec, page_conv, conv, now)
+                page_cid = cid
     elif new_chat:
         cid = page_conv.cid
     elif f.turns or f.turn_count or (f.draft and f.draft.strip()):
@@ -44,12 +51,34 @@ def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
     else:
         cid = None  # an empty new chat: nothing to keep yet
     if cid is not None:
-        _content(tx, rec, cid, f, now)
+        _content(tx, rec, cid, f, now, seen=page_cid == cid)
     tx.conn.execute(
         "INSERT INTO pages VALUES (?, ?, ?) ON CONFLICT(page_id) DO UPDATE SET cid=excluded.cid, seen_at=excluded.seen_at",
         (f.page_id, cid, now),
     )
     return cid
+
+
+def _continues(tx: Tx, rec: Records, page_conv: Conv, f: protocol.Snapshot) -> bool:
+    """Whether the frame shows the page's new chat still (not a tab moved on to another chat)."""
+    if f.turns_from > 0 or page_conv.turn_count == 0:
+        return True  # a delta on what the page sent, or nothing to lose
+    if not f.turns:
+        return f.turn_count > 0
+    stored = runs.read(tx, rec, page_conv.cid, 0, len(f.turns))
+    return _compatible(stored, {t.index: (t.role, t.text) for t in f.turns})
+
+
+def _agree(tx: Tx, rec: Records, src: Conv, dst: Conv) -> bool:
+    """Whether two conversations' turns agree where both have them (one may have streamed further)."""
+    n = min(src.turn_count, dst.turn_count)
+    return _compatible(runs.read(tx, rec, src.cid, 0, n), runs.read(tx, rec, dst.cid, 0, n))
+
+
+def _compatible(a: dict[int, Turn], b: dict[int, Turn]) -> bool:
+    return all(
+        a[i][0] == b[i][0] and (a[i][1].startswith(b[i][1]) or b[i][1].startswith(a[i][1])) for i in a.keys() & b.keys()
+    )
 
 
 def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | None:
@@ -79,18 +108,36 @@ def _create(tx: Tx, rec: Records, site: str, now: str, key: bytes | None, site_c
     return cur.lastrowid
 
 
-def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str) -> None:
+def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, seen: bool) -> None:
+    """The frame's turns, fields and draft; what it replaces or drops is kept as a version (versions).
+    `seen`: the page showed this conversation before this frame (else it is a fresh view of it)."""
     conv = conversations.find(tx, "cid=?", (cid,))
     have = conv.turn_count
     if f.turns_from > have:
         raise NeedFull(have)
-    count = min(f.turn_count, max(have, f.turns_from + len(f.turns)))
-    changed = runs.store_turns(tx, rec, conv, f.turns_from, [(t.role, t.text) for t in f.turns], count)
+    incoming = [(t.role, t.text) for t in f.turns]
+    count = min(f.turn_count, max(have, f.turns_from + len(incoming)))
+    # A tab showing an older state: another page changed the turns since this one last showed them.
+    stale = seen and conv.writer not in (None, f.page_id)
+    if stale and count < have and runs.read(tx, rec, cid, f.turns_from, f.turns_from + len(incoming)) == dict(
+        enumerate(incoming, f.turns_from)
+    ):
+        count = have  # it never shortens what another tab saved later
+    changed, replaced = runs.store_turns(tx, rec, conv, f.turns_from, incoming, count)
+    if replaced:
+        versions.keep(tx, rec, conv, replaced, dict(enumerate(incoming, f.turns_from)), count,
+                      unfinished=conv.streaming_turn, stale=stale, now=now)
     changed |= count != have
+    writer, streaming = conv.writer, conv.streaming_turn
+    if changed or not stale:
+        writer = f.page_id if changed else writer
+        streaming = (f.turns_from + len(incoming) - 1 if incoming else streaming) if f.streaming else None
     changed |= _set_fields(tx, rec, conv, title=f.title, url=f.url, model=f.model)
     changed |= drafts.set_draft(tx, rec, conv, f.draft, now)
     if changed:
         tx.conn.execute("UPDATE conversations SET turn_count=?, updated_at=? WHERE cid=?", (count, now, cid))
+    if (writer, streaming) != (conv.writer, conv.streaming_turn):
+        tx.conn.execute("UPDATE conversations SET writer=?, streaming_turn=? WHERE cid=?", (writer, streaming, cid))
 
 
 def _set_fields(tx: Tx, rec: Records, conv: Conv, **values: str | None) -> bool:
@@ -119,15 +166,26 @@ def _set_title_blob(tx: Tx, rec: Records, cid: int, title: str) -> None:
         tx.freed.add(old)
 
 
-def _join(tx: Tx, rec: Records, src: Conv, dst: Conv) -> None:
-    """Moves a new chat's page conversation into the site conversation it turned out to be."""
+def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
+    """Moves a new chat's page conversation into the site conversation it turned out to be (their
+    turns agree): the longer thread stays current, and a turn of the other that it does not
+    contain (a longer answer) is kept as a `conflict` version."""
     if src.turn_count >= dst.turn_count:
+        winner, loser = runs.read(tx, rec, src.cid, 0, src.turn_count), runs.read(tx, rec, dst.cid, 0, dst.turn_count)
         runs.move_turns(tx, rec, src, dst)
-        tx.conn.execute("UPDATE conversations SET turn_count=? WHERE cid=?", (src.turn_count, dst.cid))
+        tx.conn.execute(
+            "UPDATE conversations SET turn_count=?, writer=?, streaming_turn=? WHERE cid=?",
+            (src.turn_count, src.writer, src.streaming_turn, dst.cid),  # the thread is the page's now
+        )
         dst.turn_count = src.turn_count
     else:
+        winner, loser = runs.read(tx, rec, dst.cid, 0, dst.turn_count), runs.read(tx, rec, src.cid, 0, src.turn_count)
         tx.freed.update(r[0] for r in tx.q("SELECT bid FROM turns WHERE cid=?", (src.cid,)))
     tx.conn.execute("DELETE FROM turns WHERE cid=?", (src.cid,))
+    versions.move(tx, rec, src, dst)
+    lost = [(i, t) for i, t in sorted(loser.items()) if i not in winner or not winner[i][1].startswith(t[1])]
+    if lost:
+        versions.add(tx, rec, dst, lost, "conflict", now)
     drafts.move_drafts(tx, rec, src, dst)
     for table in ("failures", "signals", "pages"):
         tx.conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
@@ -162,16 +220,12 @@ def import_conversation(
     now = now_iso()
     if conv is None:
         conv = conversations.find(tx, "cid=?", (_create(tx, rec, site, now, key, conversation_id, created_at),))
-    runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
-    tx.freed.update(r[0] for r in tx.q("SELECT bid FROM branch_turns WHERE cid=?", (conv.cid,)))
-    tx.conn.execute("DELETE FROM branch_turns WHERE cid=?", (conv.cid,))
-    for n, (start, branch) in enumerate(branches):
-        for idx, (role, text) in enumerate(branch, start):
-            h = rec.text_hash(text)
-            bid = put_blob(tx, rec, text.encode(), h)
-            tx.conn.execute(
-                "INSERT INTO branch_turns VALUES (?,?,?,?,?,?)", (conv.cid, n, idx, role, bid, rec.branch_tag(conv.id, n, idx, role, h))
-            )
+    _, replaced = runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
+    if replaced:  # what was captured or imported before and the export no longer has
+        versions.keep(tx, rec, conv, replaced, dict(enumerate(turns)), len(turns), unfinished=None, stale=False, now=now)
+    versions.drop(tx, conv.cid, "reason='imported'")
+    for start, branch in branches:
+        versions.add(tx, rec, conv, list(enumerate(branch, start)), "imported", None, once=False)
     _set_fields(tx, rec, conv, title=title, url=url, model=model)
     tx.conn.execute(
         "UPDATE conversations SET turn_count=?, updated_at=?, created_at=COALESCE(?, created_at), import_mac=? WHERE cid=?",

@@ -29,10 +29,14 @@ class Conv(msgspec.Struct):
     site_key: bytes | None
     turn_count: int
     draft: int | None
+    writer: str | None = None  # the page that last changed its turns
+    streaming_turn: int | None = None  # the turn a streaming frame wrote and no finished frame has since
 
 
 def find(tx: Tx, where: str, params: Sequence) -> Conv | None:
-    row = tx.one(f"SELECT cid, id, site, site_key, turn_count, draft FROM conversations WHERE {where}", params)
+    row = tx.one(
+        f"SELECT cid, id, site, site_key, turn_count, draft, writer, streaming_turn FROM conversations WHERE {where}", params
+    )
     return Conv(*row) if row else None
 
 
@@ -171,5 +175,5 @@ def delete(tx: Tx, conv: Conv) -> None:
             {"c": cid},
         )
     )
-    for table in ("turns", "branch_turns", "drafts", "failures", "signals", "pages", "conversations"):
+    for table in ("turns", "branch_turns", "branches", "drafts", "failures", "signals", "pages", "conversations"):
         tx.conn.execute(f"DELETE FROM {table} WHERE cid=?", (cid,))

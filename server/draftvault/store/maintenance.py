@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import get_args
 
 import msgspec
 import sqlite_utils
 
-from .. import config
+from .. import config, models
 from ..crypto import Tampered
 from . import migrations
 from .db import Tx
@@ -55,8 +56,15 @@ def verify(tx: Tx, rec: Records, db: sqlite_utils.Database) -> VerifyReport:
         "JOIN conversations c USING (cid) LEFT JOIN blobs b USING (bid)"
     ):
         checked += 1
-        if h is None or bid in bad_blobs or runs.get(bid) is not None or tag != rec.branch_tag(id, branch, idx, role, h):
+        if h is None or bid in bad_blobs or runs.get(bid, 1) != 1 or tag != rec.branch_tag(id, branch, idx, role, h):
             bad.append(f"turn {idx} of branch {branch} of conversation {id}")
+    for id, branch, reason, rows in tx.q(
+        "SELECT c.id, r.branch, r.reason, (SELECT COUNT(*) FROM branch_turns t WHERE t.cid=r.cid AND t.branch=r.branch) "
+        "FROM branches r JOIN conversations c USING (cid)"
+    ):
+        checked += 1
+        if reason not in get_args(models.BranchReason) or rows == 0:
+            bad.append(f"branch {branch} of conversation {id}")
     for id, did, at, bid, tag, h in tx.q(
         "SELECT c.id, d.did, d.at, d.bid, d.tag, b.hash FROM drafts d JOIN conversations c USING (cid) "
         "LEFT JOIN blobs b USING (bid)"

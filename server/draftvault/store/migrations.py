@@ -87,9 +87,25 @@ def _m2_signals_by_conversation(db: sqlite_utils.Database) -> None:
     db["signals"].create_index(["cid"], index_name="signals_cid", if_not_exists=True)
 
 
-MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [_m1_release_0_1_0, _m2_signals_by_conversation]
+def _m3_versions(db: sqlite_utils.Database) -> None:
+    """Live versions join imported branches in `branch_turns`; `branches` says why and when each
+    thread was replaced (0.1.0's branches were all imported). `conversations.writer`: the page
+    that last changed its turns (a tab showing an older state is told by it); `streaming_turn`:
+    the turn a streaming frame wrote last and no finished frame has written since."""
+    db.execute(
+        "CREATE TABLE branches (cid INTEGER NOT NULL, branch INTEGER NOT NULL, reason TEXT NOT NULL,"
+        " replaced_at TEXT, PRIMARY KEY (cid, branch)) WITHOUT ROWID"
+    )
+    db.execute("INSERT INTO branches SELECT DISTINCT cid, branch, 'imported', NULL FROM branch_turns")
+    db["conversations"].add_column("writer", str)
+    db["conversations"].add_column("streaming_turn", int)
+
+
+MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
+    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions,
+]
 VERSION = len(MIGRATIONS)
-TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "drafts", "signals",
+TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",
           "failures", "segments", "postings", "unindexed")
 
 

@@ -28,6 +28,7 @@ PACK_BYTES = 12 * 1024  # a run this big sealed (or of PACK_TURNS) is full: the 
 PACK_TURNS = 32
 
 Row = tuple[int, list[Turn]]  # (first index, turns) of a row to write
+Replaced = tuple[Turn, int | None]  # a replaced turn, and its row's blob if the row held it alone
 
 
 def store_turns(
@@ -38,13 +39,16 @@ def store_turns(
     incoming: Sequence[Turn | None],
     count: int,
     live: int = LIVE_TURNS,
-) -> bool:
+) -> tuple[bool, dict[int, Replaced]]:
     """Stores turns `start`.. (None: unknown, left out) and drops those from `count` on.
 
     Only rows whose turns change are rewritten: a row inside `incoming` is compared by
     the keyed hash of its turns, one that straddles it is opened and spliced. The
     rewritten turns are laid out again (group), then settled one-turn rows are
-    packed when there are enough of them. Returns whether anything changed.
+    packed when there are enough of them. Returns whether anything changed, and the
+    stored turns that were replaced or dropped, by index, each with its row's blob when
+    the row held only that turn (a version can keep that blob: nothing sealed or indexed
+    again). Only rewritten rows are opened.
     """
     end = start + len(incoming)
     rows = tx.q(
@@ -53,24 +57,26 @@ def store_turns(
         (conv.cid, min(start, count)),
     )
     pending: dict[int, Turn | None] = {}
+    replaced: dict[int, Replaced] = {}
     covered: set[int] = set()
     for idx, n, bid, h, data in rows:
         covered.update(range(idx, idx + n))
         stop = min(idx + n, count)
         if idx >= end and idx + n <= count:
             continue  # after the incoming turns, and kept
+        old = None
         if start <= idx and idx + n <= min(end, count):
             new = incoming[idx - start : idx + n - start]
             if None not in new and rec.run_hash(encode_run(new)) == h:
                 continue
         else:
-            try:
-                old: list = rec.open_run(h, data)
-            except Tampered:
-                old = [None] * n
+            old = _open_or_unknown(rec, h, data, n)
             new = [incoming[i - start] if start <= i < end else old[i - idx] for i in range(idx, stop)]
             if stop == idx + n and new == old:
                 continue
+        for k, was in enumerate(old or _open_or_unknown(rec, h, data, n)):
+            if was is not None and (k >= len(new) or new[k] != was):
+                replaced[idx + k] = (was, bid if n == 1 else None)
         pending.update(zip(range(idx, stop), new))
         tx.conn.execute("DELETE FROM turns WHERE cid=? AND idx=?", (conv.cid, idx))
         tx.freed.add(bid)
@@ -78,7 +84,27 @@ def store_turns(
     settled = count - live
     write_runs(tx, rec, conv, group(sorted((i, t) for i, t in pending.items() if t is not None), settled))
     packed = _pack_settled(tx, rec, conv, settled)
-    return bool(pending) or packed
+    return bool(pending) or packed, replaced
+
+
+def _open_or_unknown(rec: Records, h: bytes | None, data: bytes | None, n: int) -> list[Turn | None]:
+    """A row's turns; unknown (None) when it cannot be read (verify reports it)."""
+    try:
+        return [tuple(t) for t in rec.open_run(h, data)]
+    except Tampered:
+        return [None] * n
+
+
+def read(tx: Tx, rec: Records, cid: int, start: int, stop: int) -> dict[int, Turn]:
+    """The stored turns start..stop-1 that can be read, by index (opens the rows that hold them)."""
+    out: dict[int, Turn] = {}
+    for idx, n, h, data in tx.q(
+        "SELECT t.idx, t.n, b.hash, b.data FROM turns t LEFT JOIN blobs b USING (bid) "
+        "WHERE t.cid=? AND t.idx + t.n > ? AND t.idx < ? ORDER BY t.idx",
+        (cid, start, stop),
+    ):
+        out.update((idx + k, t) for k, t in enumerate(_open_or_unknown(rec, h, data, n)) if t is not None and start <= idx + k < stop)
+    return out
 
 
 def group(turns: list[tuple[int, Turn]], settled: int) -> list[Row]:

@@ -36,8 +36,9 @@ class BestText(msgspec.Struct):
     updated_at: str
     sealed_title: bytes | None
     kind: Literal["turns", "draft", "branch", "title"]
-    first_turn: int | None  # for "turns": the index of the run's first turn
+    first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
+    branch: int | None = None  # for "branch": which earlier thread
 
 
 class Found(msgspec.Struct):
@@ -128,17 +129,17 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
             f"""
             WITH hit(bid) AS (SELECT value FROM json_each(:bids)),
             ref AS (
-                SELECT cid, 'turns' AS kind, idx AS turn, bid FROM turns WHERE bid IN hit
-                UNION ALL SELECT cid, 'draft', NULL, bid FROM drafts WHERE bid IN hit
-                UNION ALL SELECT cid, 'branch', NULL, bid FROM branch_turns WHERE bid IN hit
-                UNION ALL SELECT cid, 'title', NULL, title_bid FROM conversations WHERE title_bid IN hit
+                SELECT cid, 'turns' AS kind, idx AS turn, bid, NULL AS branch FROM turns WHERE bid IN hit
+                UNION ALL SELECT cid, 'draft', NULL, bid, NULL FROM drafts WHERE bid IN hit
+                UNION ALL SELECT cid, 'branch', idx, bid, branch FROM branch_turns WHERE bid IN hit
+                UNION ALL SELECT cid, 'title', NULL, title_bid, NULL FROM conversations WHERE title_bid IN hit
             )
-            SELECT c.cid, c.id, c.site, c.updated_at, c.title, ref.kind, ref.turn, ref.bid
+            SELECT c.cid, c.id, c.site, c.updated_at, c.title, ref.kind, ref.turn, ref.bid, ref.branch
             FROM ref JOIN conversations c USING (cid) WHERE 1 {where}
             """,
             {"bids": msgspec.json.encode(chunk).decode(), **params},
         )
-        rows.sort(key=lambda r: (order[r[-1]], r[0]))
+        rows.sort(key=lambda r: (order[r[7]], r[0], r[5] != "turns"))
         for row in rows:
             if row[0] not in best:
                 best[row[0]] = BestText(*row)
@@ -172,8 +173,9 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
                 snippet=snip,
                 marks=marks,
                 site=best.site,
-                turn=turn if best.kind == "turns" else None,
+                turn=turn if best.kind in ("turns", "branch") else None,
                 updated_at=best.updated_at,
+                branch=None if best.branch is None else str(best.branch),
             )
         )
     return out

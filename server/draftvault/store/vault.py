@@ -26,7 +26,7 @@ import sqlite_utils
 
 from .. import config, models, protocol
 from ..crypto import Keyring, Tampered
-from . import apply, conversations, db, failures, index, maintenance, migrations, records, search
+from . import apply, conversations, db, failures, index, maintenance, migrations, records, search, versions
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
 from .records import Records
@@ -215,11 +215,24 @@ class Vault:
             if conv is None:
                 return False
             conversations.delete(tx, conv)
-            records.collect(tx)
-            self._index.maintain(compact_now=True)  # its words leave the index, not only the results
-            self._index.clear_cache()
-            self._hits.clear()  # no deleted text stays in memory either
+            self._forget(tx)
             return True
+
+    def delete_branch(self, id: str, branch: str) -> bool:
+        """Removes one earlier thread (a version or an imported branch) of a conversation, and its index entries."""
+        with self._tx.write() as tx:
+            conv = conversations.find(tx, "id=?", (id,))
+            if conv is None or not branch.isdigit() or not versions.drop(tx, conv.cid, "branch=:b", {"b": int(branch)}):
+                return False
+            self._forget(tx)
+            return True
+
+    def _forget(self, tx: db.Tx) -> None:
+        """After a person deleted something: its blobs, its words in the index, and its plaintext in memory go."""
+        records.collect(tx)
+        self._index.maintain(compact_now=True)  # its words leave the index, not only the results
+        self._index.clear_cache()
+        self._hits.clear()  # no deleted text stays in memory either
 
     # ---- failures --------------------------------------------------------------------
 

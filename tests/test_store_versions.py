@@ -1,0 +1,64 @@
+"""Versions instead of deletes (store/versions.py): reasons, streaming, identical versions kept once,
+deleting one branch, and verify over versions and branches."""
+
+import frames
+from tabs import CLIENT, Tab, chat, raw, texts
+
+
+def branches(vault, id):
+    return [(b.reason, b.from_index, [t.text for t in b.turns]) for b in vault.get_conversation(id).branches]
+
+
+def test_regenerating_back_and_forth_keeps_each_answer_once(vault, home):
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", "answer A")], conv="c1").conversation
+    for answer in ("answer B", "answer A", "answer B", "answer A"):
+        tab.snap([("assistant", answer)], start=1)
+    assert texts(vault, id) == [("user", "q"), ("assistant", "answer A")]
+    assert branches(vault, id) == [("regenerated", 1, ["answer A"]), ("regenerated", 1, ["answer B"])]
+    assert raw(home, "SELECT COUNT(*) FROM branch_turns")[0][0] == 2
+    assert all(b.replaced_at for b in vault.get_conversation(id).branches)
+
+
+def test_streaming_growth_is_one_answer_and_a_finished_one_is_a_version(vault):
+    tab = Tab(vault)
+    id = tab.snap([("user", "q")], conv="c1").conversation
+    for n, text in enumerate(("The", "The answer", "The answer is")):
+        seq = vault.last_seq(CLIENT) + 1
+        vault.apply(CLIENT, frames.snapshot(seq, [("assistant", text)], conv="c1", turns_from=1, streaming=True))
+    tab.snap([("assistant", "The answer is 42.")], start=1)  # finished (streaming false)
+    assert branches(vault, id) == []
+    tab.snap([("assistant", "Something else")], start=1)
+    assert branches(vault, id) == [("regenerated", 1, ["The answer is 42."])]
+    tab.snap([], start=1, count=1)  # the answer vanished after an edit: the tail is a branch
+    assert branches(vault, id)[-1] == ("edited", 1, ["Something else"])
+
+
+def test_deleting_one_branch_leaves_the_others_and_the_thread(vault):
+    tab = Tab(vault)
+    id = tab.snap(chat(4), conv="c1").conversation
+    tab.snap([("user", "turn 2, edited")], start=2, count=3)
+    tab.snap([("assistant", "turn 3, regenerated")], start=3)
+    tab.snap([("assistant", "turn 3, again")], start=3)
+    first, second = vault.get_conversation(id).branches
+    assert (first.reason, second.reason) == ("edited", "regenerated")
+    assert vault.delete_branch(id, first.id) and not vault.delete_branch(id, first.id)
+    assert not vault.delete_branch(id, "not-a-number") and not vault.delete_branch("no-such", second.id)
+    assert branches(vault, id) == [("regenerated", 3, ["turn 3, regenerated"])]
+    assert [h.conversation for h in vault.search("edited")] == [id]  # the current thread has it
+    assert vault.search("regenerated")[0].branch == second.id
+    assert vault.verify().bad == []
+
+
+def test_verify_checks_versions_like_turns(vault, home):
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", "first answer")], conv="c1").conversation
+    tab.snap([("assistant", "second answer")], start=1)
+    tab.snap([("assistant", "third answer")], start=1)
+    ((bid,),) = raw(home, "SELECT bid FROM branch_turns WHERE branch=0")
+    ((data,),) = raw(home, "SELECT data FROM blobs WHERE bid=?", (bid,))
+    raw(home, "UPDATE blobs SET data=? WHERE bid=?", (data[:20] + bytes([data[20] ^ 1]) + data[21:], bid))
+    raw(home, "UPDATE branches SET reason='made-up' WHERE branch=1")
+    assert vault.get_conversation(id).corrupt == ["turn 1 of branch 0", "reason of branch 1"]
+    bad = vault.verify().bad
+    assert f"turn 1 of branch 0 of conversation {id}" in bad and f"branch 1 of conversation {id}" in bad
