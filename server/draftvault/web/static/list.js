@@ -18,8 +18,8 @@ export const list = {
 /** The highlighted row, or undefined in an empty list. */
 export const currentRow = () => list.rows[list.cursor];
 
-/** Opens a row's conversation; from a search hit, at the turn that matched. */
-export const openRow = (row) => openConversation(row.id, row.turn ?? null);
+/** Opens a row's conversation; from a search hit, at the turn (and version) that matched. */
+export const openRow = (row) => openConversation(row.id, row.turn ?? null, row.branch ?? null);
 
 function filters() {
   const p = new URLSearchParams();

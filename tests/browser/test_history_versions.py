@@ -1,0 +1,72 @@
+"""The history page's versions: a real ChatGPT export with an edited branch, imported
+into a real `draftvault serve` and read in Debian's Chromium. The switcher on the
+edited turn reads the earlier version, a search hit in it opens it, and a person
+deletes it after saying yes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from sitepages.base import REAL_FIXTURES
+from test_history import call, signed_in_page, upload, wait_rows
+
+pytestmark = pytest.mark.browser
+
+TREE = REAL_FIXTURES / "chatgpt-export" / "chatgpt-tree.json"
+TITLE = "Assist user with summary"
+
+
+def texts(pane) -> list[str]:
+    return [t.strip() for t in pane.locator(".turn .md").all_inner_texts()]
+
+
+def test_switcher_reads_the_earlier_version_and_deletes_it(context, server):
+    page = signed_in_page(context, server)
+    upload(page, TREE)
+    wait_rows(page, [TITLE])
+    page.locator("#results .row").first.click()
+    pane = page.locator("#conv-pane")
+    pane.locator(".conv-title", has_text=TITLE).wait_for()
+    # The edit of the second prompt: "so cool bro" became "hi again"; the current thread shows.
+    switcher = pane.locator(".versions")
+    assert switcher.count() == 1
+    assert switcher.locator(".version-count").inner_text() == "2 / 2"
+    assert "hi again" in texts(pane) and "so cool bro" not in texts(pane)
+    assert "tell me a joke" in texts(pane)
+
+    # ‹ reads the earlier version: its prompt and the story answered to it, the start kept.
+    switcher.get_by_role("button", name="Earlier version").click()
+    pane.locator(".version-count", has_text="1 / 2").wait_for()
+    shown = texts(pane)
+    assert shown[:2] == ["hi there", "Hello! How can I assist you today?"]
+    assert shown[2:5] == ["so cool bro", "Thanks! What brings you here today?", "tell me a story"]
+    assert "Here's a short story" in shown[5] and "tell me a joke" not in shown
+    assert "earlier version, imported" in switcher.inner_text()
+    # › goes back to the current thread.
+    pane.get_by_role("button", name="Later version").click()
+    pane.locator(".version-count", has_text="2 / 2").wait_for()
+    assert "tell me a joke" in texts(pane)
+
+    # A search hit in the earlier version opens that version at the matching turn.
+    page.fill("#q", "story")
+    wait_rows(page, [TITLE])
+    page.locator("#results .row").first.click()
+    pane.locator(".version-count", has_text="1 / 2").wait_for()
+    assert "tell me a story" in pane.locator(".turn.hit").inner_text()
+
+    # Delete the earlier version: asked first; Cancel keeps it, Delete removes it.
+    conv = json.loads(call(server, "GET", "/api/conversations?limit=5")[1])["items"][0]["id"]
+    pane.get_by_role("button", name="Delete this version…").click()
+    dialog = page.locator("#confirm-delete")
+    assert "Delete this version?" in dialog.inner_text() and "turns 3–6" in dialog.inner_text()
+    dialog.get_by_role("button", name="Cancel").click()
+    assert len(json.loads(call(server, "GET", f"/api/conversations/{conv}")[1])["branches"]) == 1
+    pane.get_by_role("button", name="Delete this version…").click()
+    dialog.get_by_role("button", name="Delete").click()
+    page.locator("#toast", has_text="Deleted the earlier version").wait_for()
+    pane.locator(".versions").wait_for(state="detached")
+    assert "tell me a joke" in texts(pane)
+    assert json.loads(call(server, "GET", f"/api/conversations/{conv}")[1])["branches"] == []
+    assert page.dialogs == []
