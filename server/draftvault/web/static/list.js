@@ -112,7 +112,6 @@ export async function loadMore() {
   list.next = rows.length === PAGE ? list.next : null;
   $("results").append(...rows.map((row, i) => rowElement(row, start + i)));
   $("list-status").textContent = listCount();
-  updateCursor(false);
   watchEnd();
 }
 
@@ -133,6 +132,8 @@ function rowElement(row, i) {
   const li = el("li", "row");
   li.setAttribute("role", "option");
   li.tabIndex = -1;
+  li.setAttribute("aria-selected", "false");
+  li.classList.toggle("open", row.id === openId()); // appended rows need no updateCursor
   li.dataset.id = row.id;
   const box = el("input");
   box.type = "checkbox";
