@@ -70,3 +70,36 @@ def test_switcher_reads_the_earlier_version_and_deletes_it(context, server):
     assert "tell me a joke" in texts(pane)
     assert json.loads(call(server, "GET", f"/api/conversations/{conv}")[1])["branches"] == []
     assert page.dialogs == []
+
+
+def test_a_regenerated_answer_is_read_back_in_the_switcher(browser_ctx, chromium):
+    """The real extension on the ChatGPT page built from the real capture: the answer is
+    replaced in place (Regenerate); the history page's switcher reads the old one."""
+    from sitepages import chatgpt
+    from sitepages.base import wait_for
+
+    server = browser_ctx.server
+    site = chatgpt.serve(browser_ctx.context)
+    before = [("user", "Name a colour"), ("assistant", "GOODANSWER: teal")]
+    tab = site.open("regen-1", turns=before, title="Colours")
+
+    def turns_of():
+        items = [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] == "regen-1"]
+        return items and server.api("GET", f"/api/conversations/{items[0]['id']}")
+
+    wait_for(lambda: (d := turns_of()) and [t["text"] for t in d["turns"]] == [t for _, t in before], what="the chat")
+    tab.page.evaluate("() => { [...document.querySelectorAll('[data-dv-html]')].at(-1).innerHTML = '<p>Vermilion</p>'; }")
+    d = wait_for(lambda: (d := turns_of()) and d["turns"][-1]["text"] == "Vermilion" and d, what="the new answer")
+
+    ctx = chromium.new_context()
+    try:
+        page = signed_in_page(ctx, server)
+        page.locator("#results .row", has_text="Colours").click()
+        pane = page.locator("#conv-pane")
+        assert texts(pane) == ["Name a colour", "Vermilion"]
+        pane.locator(".versions").get_by_role("button", name="Earlier version").click()
+        pane.locator(".version-count", has_text="1 / 2").wait_for()
+        assert texts(pane) == ["Name a colour", "GOODANSWER: teal"]
+        assert "earlier version, regenerated" in pane.locator(".versions").inner_text()
+    finally:
+        ctx.close()

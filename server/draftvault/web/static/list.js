@@ -150,6 +150,7 @@ function rowElement(row, i) {
   meta.append(el("span", "badge site-" + (row.site || ""), row.site ? siteName(row.site) : ""));
   if (row.status === "failed") meta.append(el("span", "badge failed", "failed"));
   if (row.turn_count !== undefined) meta.append(el("span", null, `${row.turn_count} turns`));
+  if (row.branch) meta.append(el("span", "badge", "in an earlier version")); // a search hit in a branch
   meta.append(el("time", null, fmtTime(row.updated_at)));
   body.append(title, meta);
   if (row.snippet !== undefined) body.append(snippet(row.snippet, row.marks || []));
