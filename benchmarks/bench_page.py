@@ -14,15 +14,12 @@ import json
 import os
 import sys
 import tempfile
-import time
 import urllib.request
-from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from bench_export import fill
-from bench_service import Service
-from draftvault.store import Vault
+from bench_export import generated_vault
+from bench_service import Service, median
 
 N = int(os.environ.get("DRAFTVAULT_BENCH_PAGE_N", "10000"))
 CHROMIUM = "/usr/bin/chromium"
@@ -68,19 +65,11 @@ def login_link(service: Service) -> str:
         return json.loads(res.read())["url"]
 
 
-def median(xs: list[float]) -> float:
-    return sorted(xs)[len(xs) // 2]
-
-
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir(mode=0o700)
-        vault = Vault.open(home)
-        t = time.perf_counter()
-        fill(vault, N)
+        vault = generated_vault(tmp, N)
+        home = vault.home
         vault.close()
-        print(f"generated a vault of {N} conversations in {time.perf_counter() - t:.1f} s")
         service = Service(home)
         service.start()
         try:
