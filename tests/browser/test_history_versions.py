@@ -103,3 +103,26 @@ def test_a_regenerated_answer_is_read_back_in_the_switcher(browser_ctx, chromium
         assert "earlier version, regenerated" in pane.locator(".versions").inner_text()
     finally:
         ctx.close()
+
+
+def test_a_branch_past_the_current_end_can_be_read(context, server):
+    from draftvault.store import Vault
+
+    vault = Vault.open(server.home)
+    try:
+        vault.import_conversation(
+            site="chatgpt", conversation_id="c-tail", title="Tail", url=None, model=None, created_at=None,
+            updated_at=None, turns=[("user", "Q1"), ("assistant", "A1")],
+            branches=[(2, [("user", "Q2 cut off by an edit"), ("assistant", "A2 of the tail")])],
+        )
+    finally:
+        vault.close()
+    page = signed_in_page(context, server)
+    page.locator("#results .row", has_text="Tail").click()
+    pane = page.locator("#conv-pane")
+    pane.locator(".version-end", has_text="The current version ends here.").wait_for()
+    assert texts(pane) == ["Q1", "A1"]
+    pane.get_by_role("button", name="Earlier version").click()
+    pane.locator(".version-count", has_text="1 / 2").wait_for()
+    assert texts(pane) == ["Q1", "A1", "Q2 cut off by an edit", "A2 of the tail"]
+    assert pane.locator(".version-end").count() == 0

@@ -26,6 +26,7 @@ function versionsAt(c, index) {
  * `choose(branchId)` shows another version; `remove(branch)` asks, then deletes a branch. */
 export function addSwitchers(div, c, branchId, { choose, remove }) {
   const shown = findBranch(c, branchId);
+  if (!shown) endMarks(div, c);
   for (const art of div.querySelectorAll(".turn")) {
     const index = Number(art.dataset.index);
     // Past a branch's start, the other branches leave the current thread, not this one.
@@ -34,6 +35,19 @@ export function addSwitchers(div, c, branchId, { choose, remove }) {
     if (versions.length < 2) continue;
     const at = shown && index === shown.from_index ? versions.indexOf(shown.id) : versions.length - 1;
     art.before(switcher(c, versions, at, { choose, remove }));
+  }
+}
+
+// A branch that goes on past the current thread's end (a tail an edit cut off) has no
+// current turn to switch from: the current version's end stands in for it.
+function endMarks(div, c) {
+  const next = c.turns.length ? c.turns[c.turns.length - 1].index + 1 : 0;
+  const starts = new Set((c.branches || []).map((b) => b.from_index).filter((i) => i >= next));
+  for (const index of [...starts].sort((a, b) => a - b)) {
+    const art = el("article", "turn version-end");
+    art.dataset.index = index;
+    art.append(el("p", "muted", "The current version ends here."));
+    div.append(art);
   }
 }
 
