@@ -40,14 +40,20 @@ def fill(vault: Vault, n: int) -> None:
             )
 
 
+def generated_vault(tmp: str, n: int) -> Vault:
+    """A vault of `n` generated conversations in `tmp`/home (also used by bench_page.py)."""
+    home = Path(tmp) / "home"
+    home.mkdir(mode=0o700)
+    vault = Vault.open(home)
+    t = time.perf_counter()
+    fill(vault, n)
+    print(f"generated a vault of {n} conversations in {time.perf_counter() - t:.1f} s")
+    return vault
+
+
 def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir(mode=0o700)
-        vault = Vault.open(home)
-        t = time.perf_counter()
-        fill(vault, N)
-        print(f"generated a vault of {N} conversations in {time.perf_counter() - t:.1f} s")
+        vault = generated_vault(tmp, N)
 
         t = time.perf_counter()
         ids = all_ids(vault)

@@ -172,7 +172,7 @@ const handlers = {
     await failures.load();
     return status();
   },
-  [MSG.RESUME]: (m) => resumeIn(failures, m.conversation, m.target, m.failure),
+  [MSG.RESUME]: (m) => resumeIn(failures, m.conversation, m.target, m.failure, m.replaced === true),
   [MSG.RESTORE_DRAFT]: (m) => restoreDraft(failures, m.conversation, m.failure),
   [MSG.SEND_AGAIN]: (m) => sendAgain(failures, m.conversation, m.failure),
   [MSG.PAGE_ACTION]: (m) => pageAction(failures, m),

@@ -254,3 +254,24 @@ def test_failed_conversations_are_found_by_status_and_failures_name_their_conver
     assert [(c["title"], c["status"]) for c in listed] == [("French", "failed")]
     assert server.api("GET", "/api/conversations", params={"q": "sorted", "status": "failed"})["items"] == []
     assert server.request("GET", "/api/search", params={"q": "salut", "status": "broken"}).status == 400
+
+
+def test_resume_pack_with_the_replaced_answer(server):
+    from draftvault.store import Vault
+
+    vault = Vault.open(server.home)
+    try:
+        id, _ = vault.import_conversation(
+            site="chatgpt", conversation_id="c-regen", title="Regenerated", url=None, model=None,
+            created_at=None, updated_at=None,
+            turns=[("user", "Name a colour"), ("assistant", "Teal, the answer shown now")],
+            branches=[(1, [("assistant", "Vermilion, the answer it replaced")])],
+        )
+    finally:
+        vault.close()
+    path = f"/api/conversations/{id}/resume"
+    plain = server.api("GET", path, params={"target": "claude"})["text"]
+    assert "Teal" in plain and "Vermilion" not in plain
+    text = server.api("GET", path, params={"target": "claude", "replaced": "true"})["text"]
+    assert text.index("Teal") < text.index("### The earlier answer to my last message (imported;") < text.index("Vermilion")
+    assert server.request("GET", path, params={"replaced": "maybe"}).status == 400

@@ -141,3 +141,28 @@ def test_zip_of_a_selection_as_json(vault, tmp_path):
         got = {msgspec.json.decode(zf.read(n), type=models.ConversationDetail).id for n in zf.namelist()}
         assert all(n.endswith(".json") for n in zf.namelist())
     assert got == {ids[0], ids[2]}
+
+
+def test_markdown_keeps_earlier_versions_in_collapsed_callouts():
+    old = "Old answer:\n\n> quoted line\n\n```python\nprint('old')\n```"
+    d = detail(branches=[
+        models.BranchOut(id="b1", from_index=1, reason="regenerated", replaced_at="2026-11-23T08:20:00.000+00:00",
+                         turns=[models.TurnOut(index=1, role="assistant", text=old)]),
+        models.BranchOut(id="b2", from_index=0, reason="imported",
+                         turns=[models.TurnOut(index=0, role="user", text="Another question")]),
+    ])
+    md = conversation_markdown(d)
+    current, _, versions = md.partition("\n> [!note]-")
+    assert "print(1 + 2)" in current and "print('old')" not in current  # the current thread first
+    assert "> [!note]- Earlier version, regenerated 2026-11-23 08:20 UTC (from turn 2)\n" in md
+    assert "> [!note]- Earlier version, imported (from turn 1)\n> ### User\n>\n> Another question\n" in md
+    # The old answer's quote and code fence nest inside the callout, line by line.
+    assert "> ### Assistant\n>\n> Old answer:\n>\n> > quoted line\n>\n> ```python\n> print('old')\n> ```\n" in md
+    assert md.index("## Unsent draft") < md.index("[!note]-")
+
+
+def test_json_export_gives_the_branches():
+    branch = models.BranchOut(id="b1", from_index=1, reason="edited", replaced_at="2026-11-23T08:20:00.000+00:00",
+                              turns=[models.TurnOut(index=1, role="assistant", text="the replaced answer")])
+    data = json.loads(conversation_json(detail(branches=[branch])))
+    assert data["branches"] == [msgspec.to_builtins(branch)]

@@ -143,6 +143,13 @@ def test_markdown_export_of_an_import_reads_as_expected(vault):
         "\n## Assistant\n\nHey! Welcome back. What's on your mind?\n"
         "\n## User\n\ntell me a joke\n"
         "\n## Assistant\n\nSure, here's one for you:\n\nWhy don't scientists trust atoms?\n\nBecause they make up everything!\n"
+        # The edited-away thread, collapsed, every line quoted (its Markdown rule too).
+        "\n> [!note]- Earlier version, imported (from turn 3)\n"
+        "> ### User\n>\n> so cool bro\n>\n"
+        "> ### Assistant\n>\n> Thanks! What brings you here today?\n>\n"
+        "> ### User\n>\n> tell me a story\n>\n"
+        "> ### Assistant\n>\n> Sure! Here's a short story for you:\n>\n> ---\n>\n"
+        "> Once upon a time, in a small village nestled between rolling\n"
     )
 
 

@@ -5,6 +5,7 @@ import re
 import typing
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from draftvault import models
@@ -204,3 +205,38 @@ def test_round_trip_kept_turns_are_verbatim():
 def test_budget_too_small_is_refused():
     with pytest.raises(ValueError, match="budget"):
         build_pack(_detail(_long(4)), "generic", budget=100)
+
+
+def _with_branches(branches: list[models.BranchOut]):
+    d = _detail([("user", "Write a haiku"), ("assistant", "NEW answer, the one shown now")], draft=None)
+    return models.ConversationDetail(**{**msgspec.structs.asdict(d), "branches": branches})
+
+
+def _answer(text: str, reason="regenerated", at=None, index=1):
+    return models.BranchOut(id=f"b-{text[:3]}", from_index=index, reason=reason, replaced_at=at,
+                            turns=[models.TurnOut(index=index, role="assistant", text=text)])
+
+
+def test_pack_carries_the_replaced_answer_only_when_asked():
+    d = _with_branches([_answer("OLDEST answer", at="2026-11-23T07:10:00.000+00:00"),
+                        _answer("LATEST replaced answer", reason="cut_off", at="2026-11-23T07:30:00.000+00:00"),
+                        _answer("an imported sibling", reason="imported")])
+    plain = build_pack(d, "chatgpt")
+    assert "replaced" not in plain.text and "LATEST" not in plain.text
+    pack = build_pack(d, "chatgpt", replaced=True)
+    heading = "### The earlier answer to my last message (cut off; the answer above replaced it)"
+    assert pack.text.index("NEW answer") < pack.text.index(heading) < pack.text.index("LATEST replaced answer")
+    assert "OLDEST" not in pack.text and "imported sibling" not in pack.text
+
+
+def test_replaced_answer_fits_the_budget_and_the_current_thread_comes_first():
+    d = _with_branches([_answer("old " * 20_000, at="2026-11-23T07:10:00.000+00:00")])
+    pack = build_pack(d, "copilot", replaced=True)
+    assert pack.chars <= BUDGETS["copilot"] and "NEW answer, the one shown now" in pack.text
+    assert "characters cut]" in pack.text
+
+
+def test_no_replaced_answer_no_heading():
+    d = _with_branches([_answer("an edit of the question", index=0)])  # a branch of the question, not the answer
+    d.branches[0].turns[0] = models.TurnOut(index=0, role="user", text="an edited question")
+    assert build_pack(d, "chatgpt", replaced=True).text == build_pack(d, "chatgpt").text

@@ -12,13 +12,21 @@ import { adapterFor } from "../sites/index.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
 import { noticeControl } from "./notice-control.js";
 import { startSignals } from "./signals.js";
-import { firstDifference, NOTHING_SENT, planSnapshot, signalFrame, snapshotFrames } from "./snapshot.js";
+import {
+  firstDifference,
+  NOTHING_SENT,
+  planSnapshot,
+  sameChatGotItsId,
+  signalFrame,
+  snapshotFrames,
+} from "./snapshot.js";
 
 const DEBOUNCE_MS = 300;
 const MAX_WAIT_MS = 1000; // a draft reaches the worker within a second while typing
 const BROKEN_AFTER_MS = 4000; // turns may render late; wait before calling the adapter broken
 const JOIN_AFTER_SEND_MS = 60_000; // a new chat gets its id this soon after its first message
 const ACTED_MS = 3000; // turns that vanish this soon after a click or key press were edited away
+const LINK_MS = 10_000; // an address reached this soon after clicking a link to it came from the link
 const WATCHED_ATTRIBUTES = ["data-is-streaming", "aria-busy", "data-testid"];
 const SEND_BUTTONS = '[data-testid="send-button"], button[aria-label^="Send"], button[type="submit"]';
 
@@ -191,6 +199,8 @@ class Capture {
 
   onClick(e) {
     this.actedAt = performance.now();
+    const a = e.target instanceof Element ? e.target.closest("a[href]") : null;
+    if (a) this.link = { path: new URL(a.href, this.win.location.href).pathname, at: this.actedAt };
     if (e.target instanceof Element && e.target.closest(SEND_BUTTONS)) this.onSend();
   }
 
@@ -215,8 +225,7 @@ class Capture {
       this.temporaryChat = id === null ? temporary : this.temporaryChat || temporary;
       return;
     }
-    const justSent = performance.now() - this.sentAt < JOIN_AFTER_SEND_MS;
-    if (this.conversationId === null && (this.last.turns.length > 0 || justSent)) {
+    if (this.conversationId === null && this.gotItsId(loc)) {
       // The new chat just got its id: the same page, sent in full so the vault joins them.
       this.temporaryChat = this.temporaryChat || temporary;
       this.needFull = true;
@@ -229,6 +238,18 @@ class Capture {
       this.resetConversation();
     }
     this.conversationId = id;
+  }
+
+  // A new chat's address changed to a conversation's: did it get its id, or did the tab move on?
+  gotItsId(loc) {
+    const link = this.link;
+    const firstEl = this.adapter.turnElements(this.doc)[0];
+    return sameChatGotItsId({
+      held: this.last.turns,
+      first: firstEl ? this.adapter.readTurn(firstEl) : undefined,
+      justSent: performance.now() - this.sentAt < JOIN_AFTER_SEND_MS,
+      followedLink: Boolean(link) && link.path === loc.pathname && performance.now() - link.at < LINK_MS,
+    });
   }
 
   read(el) {

@@ -128,6 +128,20 @@ export function frameParts(turns, budget) {
   return parts;
 }
 
+/** Whether a new chat (no id yet) that the tab now shows under an id is the same chat,
+ * which just got its id (one page: the vault joins them), rather than another
+ * conversation the tab moved to (a new page, so the new chat's turns, draft and failure
+ * stay its own). `held`: the turns this page sent; `first`: the first turn the page
+ * shows now (undefined: none); `justSent`: the user sent a message moments ago;
+ * `followedLink`: the tab followed a link to this address (a chat in the sidebar). */
+export function sameChatGotItsId({ held, first, justSent, followedLink }) {
+  if (followedLink) return false;
+  // Nothing but a draft sent yet: the first message was just sent, or this is another chat.
+  if (held.length === 0) return justSent;
+  // A chat that got its id still shows its first turn; another conversation shows its own.
+  return first !== undefined && first.role === held[0].role && first.text === held[0].text;
+}
+
 /** The frames of a planned snapshot from `page` ({page_id, conversation_id, site,
  * url}), at `capturedAt` (ms); several when its text passes `budget`. */
 export function snapshotFrames(page, snapshot, capturedAt, budget = FRAME_TEXT_BUDGET) {

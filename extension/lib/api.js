@@ -43,8 +43,10 @@ export const api = {
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),
   conversations: (params = {}) =>
     request("GET", `/api/conversations?${new URLSearchParams(params)}`).then((r) => r.items),
-  resume: (id, target) =>
-    request("GET", `/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}`),
+  // `replaced`: the pack also carries the answer the last answer replaced, labelled.
+  resume: (id, target, replaced = false) =>
+    request("GET", `/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}` +
+      (replaced ? "&replaced=true" : "")),
   resolve: (id, resolution) =>
     request("POST", `/api/failures/${encodeURIComponent(id)}/resolve`, { resolution }),
   statusCheck: () => request("GET", "/api/settings/status-check"),

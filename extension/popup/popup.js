@@ -162,6 +162,9 @@ function renderFailure(failure, detail) {
   const when = new Date(failure.detected_at);
   item.querySelector(".when").textContent = `${ago(Date.now() - when.getTime())} · ${when.toLocaleString()}`;
   item.querySelector(".when").title = failure.detected_at;
+  // The pack can carry the answer the last answer replaced (a regenerated one, say).
+  if (detail && hasReplacedAnswer(detail)) item.querySelector(".replaced").classList.remove("hidden");
+  const replaced = () => item.querySelector(".with-replaced").checked;
   const restore = item.querySelector(".restore");
   if (!detail || !unsentDraft(detail)) restore.classList.add("hidden");
   // The site answers again (recovery.py): offer the lost prompt, to send by hand.
@@ -187,7 +190,8 @@ function renderFailure(failure, detail) {
   item.querySelector(".resume").addEventListener("click", (e) =>
     act(e.target, async () => {
       const answer = checkAnswer(
-        await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id })
+        await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id,
+                     replaced: replaced() })
       );
       say(answer.filled ? "Opened a new ChatGPT chat with the pack in its composer: press Send when ready."
                         : "Copied the pack: paste it into a new ChatGPT chat.");
@@ -215,12 +219,13 @@ function renderFailure(failure, detail) {
       const spec = TARGETS[target];
       if (await chrome.permissions.contains({ origins: [spec.origin] })) {
         const answer = checkAnswer(
-          await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id })
+          await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id,
+                       replaced: replaced() })
         );
         say(answer.filled ? `Opened ${spec.name} with the pack in its composer.` : `Copied — paste it into ${spec.name}.`);
         await failuresChanged();
       } else {
-        const pack = await api.resume(failure.conversation, target);
+        const pack = await api.resume(failure.conversation, target, replaced());
         await copy(pack.text);
         say(`Copied — paste it into ${spec.name}.`);
       }
@@ -229,13 +234,20 @@ function renderFailure(failure, detail) {
   item.querySelector(".copy").addEventListener("click", (e) =>
     act(e.target, async () => {
       const target = item.querySelector(".copy-target").value;
-      const pack = await api.resume(failure.conversation, target);
+      const pack = await api.resume(failure.conversation, target, replaced());
       await copy(pack.text);
       const omitted = pack.omitted_turns ? ` (${pack.omitted_turns} older turns left out to fit)` : "";
       say(`Copied the pack for ${TARGETS[target].name}${omitted}.`);
     })
   );
   return item;
+}
+
+// An earlier version of the current thread's last answer is kept (resume.py replaced_answer).
+function hasReplacedAnswer(detail) {
+  const last = detail.turns.findLast((t) => t.role === "assistant");
+  return Boolean(last) && (detail.branches || []).some((b) =>
+    b.turns.some((t) => t.index === last.index && t.role === "assistant" && t.text.trim() && t.text !== last.text));
 }
 
 async function loadFailures() {

@@ -17,7 +17,7 @@ from typing import BinaryIO, Literal
 import msgspec
 
 from . import models
-from .vocabulary import role_heading
+from .vocabulary import BRANCH_REASONS, role_heading
 from .store import ExportVault
 
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
@@ -56,7 +56,25 @@ def conversation_markdown(detail: models.ConversationDetail) -> str:
         sections.append(("Unsent draft", detail.draft.text))
     for heading, text in sections:
         parts.append(f"\n## {heading}\n\n" + text.strip("\n") + "\n")
+    parts.extend(branch_callout(b) for b in detail.branches)
     return "".join(parts)
+
+
+def branch_callout(branch: models.BranchOut) -> str:
+    """An earlier version as a collapsed Obsidian callout: a title line, then its turns under
+    role headings, every line quoted (`>` alone on blank lines), so quotes, lists and code
+    fences in the turns nest inside the callout (docs/markdown.md, "Earlier versions")."""
+    when = f" {_callout_time(branch.replaced_at)}" if branch.replaced_at else ""
+    title = f"Earlier version, {BRANCH_REASONS.get(branch.reason, branch.reason)}{when} (from turn {branch.from_index + 1})"
+    body = "\n\n".join(f"### {role_heading(t.role)}\n\n" + t.text.strip("\n") for t in branch.turns)
+    lines = [f"[!note]- {title}", *body.split("\n")] if body else [f"[!note]- {title}"]
+    return "\n" + "\n".join(f"> {line}" if line else ">" for line in lines) + "\n"
+
+
+def _callout_time(iso: str) -> str:
+    """2026-11-29T14:02:05.123+00:00 as 2026-11-29 14:02 UTC (the vault writes UTC)."""
+    m = _ISO_TIME.fullmatch(iso)
+    return f"{iso[:10]} {iso[11:16]} UTC" if m else _one_line(iso)
 
 
 def _one_line(text: str | None) -> str:

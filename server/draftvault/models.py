@@ -91,6 +91,10 @@ class FailureOut(Struct):
     recovered_at: str | None = None
 
 
+# Why a thread is no longer the current one (an imported export's other branches: imported).
+BranchReason = Literal["regenerated", "edited", "cut_off", "conflict", "imported"]
+
+
 class BranchOut(Struct):
     """An earlier thread of a conversation: it leaves the current thread at `from_index`,
     and `turns` are its own turns from there on (their `index` counts from the start)."""

@@ -7,13 +7,18 @@ whole, and says how many turns it left out: whole turns keep code fences and mat
 intact. Only when the latest turn alone is too long is it cut, from its start, at a
 block boundary (a cut inside a code or math block reopens the fence). Deterministic:
 the same conversation, target and budget give the same text.
+
+A pack is built from the current thread. With `replaced`, it also carries the answer
+that the last answer replaced (the latest earlier version of it, regenerated or cut off,
+say), under its own heading after the transcript, for a person who wants to pick up
+from the answer they liked better.
 """
 
 from __future__ import annotations
 
 from . import models
 from .markdown import blocks, opens_block
-from .vocabulary import role_heading, site_name
+from .vocabulary import BRANCH_REASONS, role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
 # with room left for the answer:
@@ -33,6 +38,7 @@ BUDGETS: dict[models.ResumeTarget, int] = {
 }
 
 DRAFT_HEADING = "### My next message"
+REPLACED_HEADING = "### The earlier answer to my last message ({why}; the answer above replaced it)"
 SEP = "\n\n"
 MIN_BUDGET = 500  # below this not even a preamble and a cut turn fit
 
@@ -96,8 +102,27 @@ def _cut_start(text: str, limit: int) -> str:
     return f"[… {len(text) - len(tail)} characters cut]{SEP}{tail}"
 
 
+def replaced_answer(detail: models.ConversationDetail) -> tuple[models.BranchOut, models.TurnOut] | None:
+    """The latest earlier version of the current thread's last answer, with its branch:
+    a branch's turn at that answer's index, an answer too; the latest replaced wins
+    (branches without a time count as oldest, then the later listed)."""
+    last = next((t for t in reversed(detail.turns) if t.role == "assistant"), None)
+    if last is None:
+        return None
+    found = [
+        (b.replaced_at or "", n, b, t)
+        for n, b in enumerate(detail.branches)
+        for t in b.turns
+        if t.index == last.index and t.role == "assistant" and t.text.strip() and t.text != last.text
+    ]
+    return max(found, key=lambda f: f[:2])[2:] if found else None
+
+
 def build_pack(
-    detail: models.ConversationDetail, target: models.ResumeTarget, budget: int | None = None
+    detail: models.ConversationDetail,
+    target: models.ResumeTarget,
+    budget: int | None = None,
+    replaced: bool = False,
 ) -> models.ResumePack:
     budget = BUDGETS[target] if budget is None else budget
     if budget < MIN_BUDGET:
@@ -110,6 +135,12 @@ def build_pack(
         # The draft comes first (it exists nowhere else) but leaves the transcript a quarter.
         room = budget - len(preamble) - len(SEP) * 2 - len(DRAFT_HEADING)
         tail = [DRAFT_HEADING, _cut_start(draft, room - (budget // 4 if detail.turns else 0))]
+    earlier = replaced_answer(detail) if replaced else None
+    if earlier is not None:
+        # At most a quarter of what the transcript had left: the current thread comes first.
+        heading = REPLACED_HEADING.format(why=BRANCH_REASONS.get(earlier[0].reason, earlier[0].reason))
+        room = (budget - len(preamble) - sum(len(p) + len(SEP) for p in tail)) // 4 - len(heading) - len(SEP) * 2
+        tail = [heading, _cut_start(earlier[1].text, max(room, 0)), *tail]
     fixed = sum(len(p) for p in head + tail) + len(SEP) * len(head + tail)
     avail = budget - fixed  # for the transcript pieces, each followed by SEP or preceded by one
 

@@ -17,7 +17,7 @@ from typing import get_args
 
 import msgspec
 
-from .models import ResumeTarget
+from .models import BranchReason, ResumeTarget
 from .protocol import FailureKind, Role, Site
 
 
@@ -69,6 +69,15 @@ FAILURE_WORDS: dict[FailureKind, str] = {
 }
 UNKNOWN_SITE = "The site"
 
+# Why an earlier version is no longer the current one, as "Earlier version, <words>".
+BRANCH_REASONS: dict[BranchReason, str] = {
+    "regenerated": "regenerated",
+    "edited": "edited",
+    "cut_off": "cut off",
+    "conflict": "overwritten by another tab",
+    "imported": "imported",
+}
+
 # What the sites say when an answer failed (matched without case). The detector
 # refines error messages naming limits or capacity (the last two lists).
 FAILURE_PHRASES = (
@@ -108,7 +117,7 @@ ALERT_WORDS = (
 def _check() -> None:
     """The words cover each closed list exactly (a new kind or site must get its words)."""
     for words, literal in ((SITES, Site), (TARGETS, ResumeTarget), (ROLE_HEADINGS, Role),
-                           (FAILURE_WORDS, FailureKind)):
+                           (FAILURE_WORDS, FailureKind), (BRANCH_REASONS, BranchReason)):
         if list(words) != list(get_args(literal)):
             raise RuntimeError(f"vocabulary: {sorted(words)} != {get_args(literal)}")
 
@@ -161,6 +170,9 @@ export const ROLE_HEADINGS = Object.freeze({_js_data(ROLE_HEADINGS)});
 
 // {{site}}: the site's name ({json.dumps(UNKNOWN_SITE)} when unknown).
 export const FAILURE_WORDS = Object.freeze({_js_data(FAILURE_WORDS)});
+
+// Why an earlier version is no longer the current one.
+export const BRANCH_REASONS = Object.freeze({_js_data(BRANCH_REASONS)});
 
 // What the sites say when an answer failed.
 export const ERROR_PHRASES = {_js_regexp(ERROR_PHRASES)};

@@ -141,6 +141,35 @@ def test_spa_navigation_between_chats_is_followed(browser_ctx):
     assert [(t["role"], t["text"]) for t in detail_of(server, "chat-b")["turns"]] == second
 
 
+def test_failed_new_chat_left_for_another_conversation_keeps_both(browser_ctx):
+    server = browser_ctx.server
+    site = chatgpt.serve(browser_ctx.context)
+    mine = [("user", "A brand new idea"), ("assistant", "Half an answer")]
+    other = [("user", "Question Y"), ("assistant", "Answer Y"), ("user", "More Y"), ("assistant", "Done Y")]
+    site.add("chat-y", other, "Y")
+    tab = site.open()
+    tab.navigate(None, turns=mine)  # a new chat whose first answer failed before it got an id
+    tab.error("Something went wrong")
+    tab.type("my next try")
+
+    def new_chat():
+        d = [server.api("GET", f"/api/conversations/{c['id']}") for c in conversations(server) if c["conversation_id"] is None]
+        ok = d and [(t["role"], t["text"]) for t in d[0]["turns"]] == mine and (d[0]["draft"] or {}).get("text") == "my next try"
+        return ok and d[0]
+
+    kept = wait_for(new_chat, what="the new chat's turns and draft")
+    wait_for(lambda: [f for f in server.api("GET", "/api/failures")["items"] if f["conversation"] == kept["id"]],
+             what="the new chat's failure")
+
+    tab.navigate("chat-y", turns=other, title="Y")  # the same tab opens another conversation
+    wait_for(holds(server, "chat-y", other), what="conversation Y")
+    # The new chat is still its own conversation, with its turns, draft and failure.
+    assert server.api("GET", f"/api/conversations/{kept['id']}")["turns"] == kept["turns"]
+    assert (server.api("GET", f"/api/conversations/{kept['id']}")["draft"] or {}).get("text") == "my next try"
+    assert [f["conversation"] for f in server.api("GET", "/api/failures")["items"]] == [kept["id"]]
+    assert sorted(c["conversation_id"] or "" for c in conversations(server)) == ["", "chat-y"]
+
+
 def test_long_chat_keystrokes_send_the_draft_not_the_turns(browser_ctx):
     server = browser_ctx.server
     site = chatgpt.serve(browser_ctx.context)

@@ -315,3 +315,31 @@ def test_capture_degraded_on_a_site_until_it_reads_again(browser_ctx, server):
     # A Claude chat read with its text again: no longer degraded.
     site.open("5a1e0000-reads-fine", turns=[("user", "Bonjour"), ("assistant", "Salut !")])
     wait_for(lambda: server.api("GET", "/api/capture-health") == {"degraded": []}, what="capture health cleared")
+
+
+def test_pack_with_the_replaced_answer_when_asked(browser_ctx, server, vault, failed_chat):
+    ctx = browser_ctx
+    _, plain, plain_failure = failed_chat  # no earlier version: no choice offered
+    id, _ = vault.import_conversation(
+        site="chatgpt", conversation_id="c-regen", title="Regenerated", url=None, model=None,
+        created_at=None, updated_at=None,
+        turns=[("user", "Name a colour"), ("assistant", "Teal, the answer shown now")],
+        branches=[(1, [("assistant", "Vermilion, the answer it replaced")])],
+    )
+    failure = vault.record_failure(id, "error_message", detail="Something went wrong")
+    popup = open_popup(ctx)
+    item = popup.wait_for_selector(f"li.failure[data-failure='{failure.id}']")
+    assert popup.wait_for_selector(f"li.failure[data-failure='{plain_failure.id}'] .replaced", state="attached").is_hidden()
+    assert item.query_selector(".replaced").is_visible()
+    assert item.query_selector(".replaced").text_content().strip() == "Include the answer the last one replaced"
+    item.query_selector(".copy-target").select_option("claude")
+    item.query_selector(".copy").click()
+    wait_until(popup, "() => document.querySelector('#message').textContent.startsWith('Copied the pack')")
+    assert "Vermilion" not in popup.evaluate("navigator.clipboard.readText()")
+    popup.evaluate("document.querySelector('#message').textContent = ''")
+    item.query_selector(".with-replaced").check()
+    item.query_selector(".copy").click()
+    wait_until(popup, "() => document.querySelector('#message').textContent.startsWith('Copied the pack')")
+    pack = server.api("GET", f"/api/conversations/{id}/resume", params={"target": "claude", "replaced": "true"})
+    assert popup.evaluate("navigator.clipboard.readText()") == pack["text"]
+    assert "Vermilion, the answer it replaced" in pack["text"]

@@ -9,6 +9,7 @@ import {
   firstDifference,
   NOTHING_SENT,
   planSnapshot,
+  sameChatGotItsId,
   signalFrame,
   snapshotFrames,
 } from "../../extension/content/snapshot.js";
@@ -196,5 +197,30 @@ describe("frames", () => {
     });
     const bare = signalFrame(page, "offline", null, null, 5);
     assert.ok(!("detail" in bare) && !("status" in bare));
+  });
+});
+
+describe("sameChatGotItsId", () => {
+  const held = [turn("user", "A brand new idea"), turn("assistant", "Something went wrong")];
+
+  test("a new chat that got its id still shows its first turn: the same page", () => {
+    assert.equal(sameChatGotItsId({ held, first: held[0], justSent: true, followedLink: false }), true);
+    assert.equal(sameChatGotItsId({ held, first: held[0], justSent: false, followedLink: false }), true);
+  });
+
+  test("a failed new chat the tab leaves for another conversation: a new page", () => {
+    const other = turn("user", "Question of conversation Y");
+    assert.equal(sameChatGotItsId({ held, first: other, justSent: true, followedLink: false }), false);
+    assert.equal(sameChatGotItsId({ held, first: undefined, justSent: true, followedLink: false }), false);
+  });
+
+  test("a link followed to the address is another conversation, even before it renders", () => {
+    assert.equal(sameChatGotItsId({ held, first: held[0], justSent: true, followedLink: true }), false);
+  });
+
+  test("a new chat with only a draft: the same chat only right after sending", () => {
+    const first = turn("user", "Sent just now");
+    assert.equal(sameChatGotItsId({ held: [], first, justSent: true, followedLink: false }), true);
+    assert.equal(sameChatGotItsId({ held: [], first, justSent: false, followedLink: false }), false);
   });
 });

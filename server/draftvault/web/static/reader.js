@@ -5,8 +5,10 @@ import { api, getJSON } from "./api.js";
 import { renderMarkdown } from "./markdown-to-dom.js";
 import { kindInWords, siteName, TARGETS } from "./vocabulary.js";
 import { $, copyText, el, failed, fmtTime, toast } from "./ui.js";
+import { addSwitchers, branchDeletion, findBranch, threadTurns } from "./versions.js";
 
 let open = null; // the conversation shown
+let shownBranch = null; // the version chosen in its switchers (a branch id; null: the current thread)
 // What the list does when the pane changes: shown(), closed(), deleted(id).
 let hooks = { shown() {}, closed() {}, async deleted() {} };
 
@@ -15,8 +17,9 @@ export const connectReader = (listHooks) => (hooks = listHooks);
 /** The id of the conversation shown, or undefined. */
 export const openId = () => open?.id;
 
-/** Opens a conversation; from a search hit, scrolls to the turn that matched. */
-export async function openConversation(id, turn = null) {
+/** Opens a conversation; from a search hit, scrolls to the turn that matched, in the
+ * earlier version (`branch`) it matched in. */
+export async function openConversation(id, turn = null, branch = null) {
   let detail;
   try {
     detail = await getJSON(`/api/conversations/${encodeURIComponent(id)}`);
@@ -25,6 +28,7 @@ export async function openConversation(id, turn = null) {
     return;
   }
   open = detail;
+  shownBranch = findBranch(detail, branch)?.id ?? null;
   history.replaceState(null, "", "#c=" + encodeURIComponent(id));
   renderConversation(detail);
   hooks.shown();
@@ -74,9 +78,25 @@ function renderConversation(c) {
     pane.append(el("p", "warning", "Some records failed their integrity check and are not shown: " + c.corrupt.join(", ")));
   }
   if (c.failures?.length) pane.append(failuresSection(c.failures, c.site));
-  pane.append(turnsSection(c.turns));
+  pane.append(threadSection(c));
   if (c.draft || c.drafts?.length) pane.append(draftsSection(c));
   pane.scrollTop = 0;
+}
+
+// The thread shown (the current one, or the version chosen), with its version switchers.
+function threadSection(c) {
+  const div = turnsSection(threadTurns(c, shownBranch));
+  addSwitchers(div, c, shownBranch, {
+    choose(branchId) {
+      shownBranch = branchId;
+      const old = $("conv-pane").querySelector(".turns");
+      const y = $("conv-pane").scrollTop;
+      old.replaceWith(threadSection(c));
+      $("conv-pane").scrollTop = y;
+    },
+    remove: (branch) => confirmBranchDelete(c, branch),
+  });
+  return div;
 }
 
 function turnsSection(turns) {
@@ -178,21 +198,40 @@ async function copyResume(id, target) {
 }
 
 function confirmDelete(c) {
+  const name = c.title || "Untitled conversation";
+  ask("Delete this conversation?",
+    `“${name}” and its drafts and failures will be removed from the vault and the search index. This cannot be undone.`,
+    async () => {
+      await api(`/api/conversations/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+      toast(`Deleted “${name}”.`);
+      closeConversation();
+      await hooks.deleted(c.id);
+    });
+}
+
+// Only a person deletes a branch, after saying yes; the current thread is shown then.
+function confirmBranchDelete(c, branch) {
+  ask("Delete this version?", branchDeletion(branch), async () => {
+    const path = `/api/conversations/${encodeURIComponent(c.id)}/branches/${encodeURIComponent(branch.id)}`;
+    await api(path, { method: "DELETE" });
+    toast("Deleted the earlier version.");
+    await openConversation(c.id);
+  });
+}
+
+// The delete dialog with its question; `then` runs when the person chose Delete.
+function ask(title, text, then) {
   const dialog = $("confirm-delete");
-  $("confirm-text").textContent =
-    `“${c.title || "Untitled conversation"}” and its drafts and failures will be removed from the vault and the search index. This cannot be undone.`;
+  $("confirm-title").textContent = title;
+  $("confirm-text").textContent = text;
   dialog.returnValue = "";
   dialog.onclose = async () => {
     if (dialog.returnValue !== "delete") return;
     try {
-      await api(`/api/conversations/${encodeURIComponent(c.id)}`, { method: "DELETE" });
+      await then();
     } catch (err) {
       failed(err);
-      return;
     }
-    toast(`Deleted “${c.title || "Untitled conversation"}”.`);
-    closeConversation();
-    await hooks.deleted(c.id);
   };
   dialog.showModal();
 }

@@ -94,6 +94,15 @@ export const FAILURE_WORDS = Object.freeze({
   "tab_closed": "The tab closed mid-answer or with an unsent draft"
 });
 
+// Why an earlier version is no longer the current one.
+export const BRANCH_REASONS = Object.freeze({
+  "regenerated": "regenerated",
+  "edited": "edited",
+  "cut_off": "cut off",
+  "conflict": "overwritten by another tab",
+  "imported": "imported"
+});
+
 // What the sites say when an answer failed.
 export const ERROR_PHRASES = /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway timeout|gateway time\-out|service unavailable|too many requests|rate limit|usage limit|usage cap|reached our limit|reached the current usage|hit your limit|limit of messages|message limit|at capacity|capacity exceeded|over capacity|exceeded capacity/i;
 
