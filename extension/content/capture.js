@@ -12,7 +12,7 @@ import { adapterFor } from "../sites/index.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
 import { noticeControl } from "./notice-control.js";
 import { startSignals } from "./signals.js";
-import { firstDifference, NOTHING_SENT, planSnapshot, signalFrame, snapshotFrames } from "./snapshot.js";
+import { firstDifference, NOTHING_SENT, noticeOnly, planSnapshot, readLoss, signalFrame, snapshotFrames } from "./snapshot.js";
 
 const DEBOUNCE_MS = 300;
 const MAX_WAIT_MS = 1000; // a draft reaches the worker within a second while typing
@@ -279,18 +279,10 @@ class Capture {
     // Streaming and the title change along with the page outside the composer: a
     // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
-    const plan = planSnapshot(
-      this.last,
-      {
-        count,
-        from,
-        read: (i) => this.read(this.els[i]),
-        expected,
-        acted: performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS,
-        ...this.readMeta(typingOnly),
-      },
-      this.needFull
-    );
+    const acted = performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS;
+    const read = (i) => this.read(this.els[i]);
+    const plan = planSnapshot(this.last, { count, from, read, expected, acted, ...this.readMeta(typingOnly) }, this.needFull);
+    const lost = this.readsLess(plan, acted);
     let bytes = 0;
     let sendMs = 0;
     if (plan.send) {
@@ -300,6 +292,10 @@ class Capture {
       sendMs = performance.now() - s0;
       this.last = plan.next;
       this.needFull = false;
+    }
+    if (lost) {
+      this.broken = true;
+      this.post(this.signalFrame("adapter_broken", lost, null));
     }
     const debug = this.settings.debug;
     if (debug) {
@@ -311,30 +307,52 @@ class Capture {
     for (const fn of this.listeners) fn(this);
   }
 
-  // The turn elements listed again if needed, and the changed ones read again:
+  // The changed turns read again, and the turn elements listed again if needed:
   // `from` is the first turn that may differ from what was sent (Infinity: none).
   readTurns() {
     const a = this.adapter;
     let from = Infinity;
     let reread = 0;
+    for (const el of this.dirty) {
+      const i = this.indexOf.get(el);
+      if (i === undefined) continue;
+      const turn = a.readTurn(el);
+      this.cache.set(el, turn);
+      if (noticeOnly(turn)) this.relist = true; // a notice took the answer's place
+      reread += 1;
+      from = Math.min(from, i);
+    }
+    this.dirty.clear();
     if (this.relist) {
       this.relist = false;
-      const els = a.turnElements(this.doc);
-      from = firstDifference(this.els, els);
+      const els = this.listTurns();
+      from = Math.min(from, firstDifference(this.els, els));
       this.els = els;
       this.indexOf = new Map(els.map((el, i) => [el, i]));
       this.composerEl = a.composer(this.doc);
       this.metaDirty = true;
     }
-    for (const el of this.dirty) {
-      const i = this.indexOf.get(el);
-      if (i === undefined) continue;
-      this.cache.set(el, a.readTurn(el));
-      reread += 1;
-      from = Math.min(from, i);
-    }
-    this.dirty.clear();
     return { from, reread };
+  }
+
+  // The turn elements, without those showing only a notice (read afresh each time:
+  // the site may put the answer back in place of it).
+  listTurns() {
+    return this.adapter.turnElements(this.doc).filter((el) => {
+      const cached = this.cache.get(el);
+      if (cached && !noticeOnly(cached)) return true;
+      const turn = this.adapter.readTurn(el);
+      this.cache.set(el, turn);
+      return !noticeOnly(turn);
+    });
+  }
+
+  // The adapter reads much less of this page than it sent before (why, or null):
+  // reported once, after the snapshot (the service clears degradation on text).
+  readsLess(plan, acted) {
+    if (this.broken || acted || plan.snapshot.streaming) return null;
+    const lost = readLoss(this.last.turns, this.els.length, plan.next.turns);
+    return lost && `${lost} on ${this.win.location.pathname}`;
   }
 
   // The draft, and (unless only the composer changed) streaming, title and model.

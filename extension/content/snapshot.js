@@ -22,6 +22,34 @@ export const NOTHING_SENT = Object.freeze({
   model: null,
 });
 
+/** A turn that is only the site's notice (an error or waiting card where the answer
+ * should be): not a turn of the chat, never sent (signals.js reports the notice). */
+export const noticeOnly = (turn) => Boolean(turn.notice) && !turn.text.trim();
+
+// A re-read this much poorer than what was sent means the adapter no longer reads the page.
+const LOSS_MIN_TURNS = 4;
+const LOSS_MIN_CHARS = 1000;
+
+/**
+ * Why the adapter seems to read much less of the same page than before, or null: far
+ * fewer turns (`count` shown now, fewer than half of the `sent` ones) or much less
+ * text in the turns read again (`next`: under a third of what they had). None
+ * shown at all is capture.js's own check (`adapter_broken`, no turns found).
+ */
+export function readLoss(sent, count, next) {
+  if (sent.length >= LOSS_MIN_TURNS && count > 0 && count * 2 < sent.length) {
+    return `${count} turns read, ${sent.length} before`;
+  }
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < Math.min(sent.length, next.length); i++) {
+    before += sent[i].text.length;
+    after += next[i].text.length;
+  }
+  if (before >= LOSS_MIN_CHARS && after * 3 < before) return `${after} characters read, ${before} before`;
+  return null;
+}
+
 /** The first index at which two lists of turn elements differ; Infinity when
  * they are the same. */
 export function firstDifference(before, after) {

@@ -8,7 +8,9 @@ import {
   FRAME_TEXT_BUDGET,
   firstDifference,
   NOTHING_SENT,
+  noticeOnly,
   planSnapshot,
+  readLoss,
   signalFrame,
   snapshotFrames,
 } from "../../extension/content/snapshot.js";
@@ -196,5 +198,30 @@ describe("frames", () => {
     });
     const bare = signalFrame(page, "offline", null, null, 5);
     assert.ok(!("detail" in bare) && !("status" in bare));
+  });
+});
+
+describe("what the page shows that is not a turn", () => {
+  test("a turn that is only the site's notice is no turn; a notice beside an answer is", () => {
+    assert.equal(noticeOnly({ role: "assistant", text: "", notice: "Message delivery timed out." }), true);
+    assert.equal(noticeOnly({ role: "assistant", text: " \n", notice: "Connection interrupted." }), true);
+    assert.equal(noticeOnly({ role: "assistant", text: "Half an ans", notice: "Resume stream unavailable" }), false);
+    assert.equal(noticeOnly({ role: "assistant", text: "" }), false); // an answer not written yet
+  });
+
+  test("an adapter reading far fewer turns or much less text of the same page is reported", () => {
+    // Short questions, long answers (as chats go).
+    const long = (n) => Array.from({ length: n }, (_, i) => (i % 2 ? turn("assistant", `Answer ${i} `.repeat(40)) : turn("user", `Ask ${i}`)));
+    const sent = long(8); // 8 turns, about 1,900 characters
+    assert.equal(readLoss(sent, 3, sent.slice(0, 3)), "3 turns read, 8 before");
+    const emptied = sent.map((t) => (t.role === "assistant" ? turn(t.role, "") : t));
+    assert.match(readLoss(sent, 8, emptied), /^\d+ characters read, \d+ before$/);
+    // Not: the same page read alike, a chat that grows, one turn edited shorter, a small chat, none read.
+    assert.equal(readLoss(sent, 8, sent), null);
+    assert.equal(readLoss(sent, 10, long(10)), null);
+    assert.equal(readLoss(sent, 8, [...sent.slice(0, 7), turn("assistant", "Short now.")]), null);
+    assert.equal(readLoss(long(2), 1, long(1)), null);
+    assert.equal(readLoss(sent, 0, []), null);
+    assert.equal(readLoss(CHAT, 3, CHAT.map((t) => turn(t.role, ""))), null);
   });
 });
