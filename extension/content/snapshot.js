@@ -81,8 +81,9 @@ export function planSnapshot(last, shown, full) {
   // A chat that should show turns shows none (still rendering, broken adapter, turns
   // gone): never send it as empty, that would wipe the vault's copy. Turns that
   // vanish with no click or key press just before (an edit, a regeneration) are the
-  // page failing (signals.js reports turns_vanished): keep the vault's copy.
-  const vanished = n < sent.length && !shown.acted;
+  // page failing (signals.js reports turns_vanished): keep the vault's copy. Empty
+  // turns that go (an answer that never came, now a notice) lose nothing.
+  const vanished = n < sent.length && !shown.acted && sent.slice(n).some((t) => t.text.trim());
   const blind = (n === 0 && shown.expected) || (vanished && !full);
   let turns = [];
   let turnsFrom = sent.length;

@@ -134,13 +134,8 @@ export function byTag(doc, tag, test) {
 
 const NOTICE_MAX = 400; // a notice is a sentence or two; longer text is the turn's own
 
-/** A notice's words, without its buttons ("Retry"). */
-export function noticeText(el) {
-  if (!el.querySelector("button")) return clean(el);
-  const copy = el.cloneNode(true);
-  copy.querySelectorAll("button").forEach((b) => b.remove());
-  return clean(copy);
-}
+/** A notice's words as shown, one line: its blocks apart, without its buttons ("Retry"). */
+export const noticeText = (el) => plainText(el).replace(/\s+/g, " ").trim().slice(0, 2000);
 
 /**
  * The notices inside a turn: an error or waiting card the site shows in place of (or

@@ -209,6 +209,16 @@ describe("what the page shows that is not a turn", () => {
     assert.equal(noticeOnly({ role: "assistant", text: "" }), false); // an answer not written yet
   });
 
+  test("an empty answer that becomes a notice goes from the vault; an answer with text stays", () => {
+    const asked = [...CHAT, turn("assistant", "")];
+    const plan = planSnapshot(held(asked), shown(CHAT, { from: 3 }), false);
+    assert.equal(plan.send, true);
+    assert.equal(plan.snapshot.turnCount, 3);
+    assert.deepEqual(plan.snapshot.turns, []);
+    const begun = [...CHAT, turn("assistant", "Sort it with")];
+    assert.equal(planSnapshot(held(begun), shown(CHAT, { from: 3 }), false).send, false);
+  });
+
   test("an adapter reading far fewer turns or much less text of the same page is reported", () => {
     // Short questions, long answers (as chats go).
     const long = (n) => Array.from({ length: n }, (_, i) => (i % 2 ? turn("assistant", `Answer ${i} `.repeat(40)) : turn("user", `Ask ${i}`)));
