@@ -12,7 +12,7 @@ import { adapterFor } from "../sites/index.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
 import { noticeControl } from "./notice-control.js";
 import { startSignals } from "./signals.js";
-import { firstDifference, NOTHING_SENT, noticeOnly, planSnapshot, readLoss, signalFrame, snapshotFrames } from "./snapshot.js";
+import { firstDifference, NOTHING_SENT, noticeOnly, planSnapshot, signalFrame, snapshotFrames } from "./snapshot.js";
 
 const DEBOUNCE_MS = 300;
 const MAX_WAIT_MS = 1000; // a draft reaches the worker within a second while typing
@@ -279,10 +279,18 @@ class Capture {
     // Streaming and the title change along with the page outside the composer: a
     // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
-    const acted = performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS;
-    const read = (i) => this.read(this.els[i]);
-    const plan = planSnapshot(this.last, { count, from, read, expected, acted, ...this.readMeta(typingOnly) }, this.needFull);
-    const lost = this.readsLess(plan, acted);
+    const plan = planSnapshot(
+      this.last,
+      {
+        count,
+        from,
+        read: (i) => this.read(this.els[i]),
+        expected,
+        acted: performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS,
+        ...this.readMeta(typingOnly),
+      },
+      this.needFull
+    );
     let bytes = 0;
     let sendMs = 0;
     if (plan.send) {
@@ -293,9 +301,10 @@ class Capture {
       this.last = plan.next;
       this.needFull = false;
     }
-    if (lost) {
+    if (plan.lost && !this.broken) {
+      // After the snapshot: the service counts the site degraded until turns read with text.
       this.broken = true;
-      this.post(this.signalFrame("adapter_broken", lost, null));
+      this.post(this.signalFrame("adapter_broken", `${plan.lost} on ${this.win.location.pathname}`, null));
     }
     const debug = this.settings.debug;
     if (debug) {
@@ -345,14 +354,6 @@ class Capture {
       this.cache.set(el, turn);
       return !noticeOnly(turn);
     });
-  }
-
-  // The adapter reads much less of this page than it sent before (why, or null):
-  // reported once, after the snapshot (the service clears degradation on text).
-  readsLess(plan, acted) {
-    if (this.broken || acted || plan.snapshot.streaming) return null;
-    const lost = readLoss(this.last.turns, this.els.length, plan.next.turns);
-    return lost && `${lost} on ${this.win.location.pathname}`;
   }
 
   // The draft, and (unless only the composer changed) streaming, title and model.

@@ -73,7 +73,8 @@ export function firstDifference(before, after) {
  *         chat should show turns; acted: the user clicked or typed just now
  *   full  send every turn (a new page, a need_full, a lost frame)
  * Returns {send, snapshot: {turnsFrom, turns, turnCount, draft, streaming, title,
- * model}, next}: `next` is what the vault holds once the snapshot is sent.
+ * model}, next, lost}: `next` is what the vault holds once the snapshot is sent;
+ * `lost` says why turns read again were withheld (readLoss), else null.
  */
 export function planSnapshot(last, shown, full) {
   const sent = last.turns;
@@ -94,6 +95,14 @@ export function planSnapshot(last, shown, full) {
   } else if (!blind) {
     turnsFrom = n;
   }
+  // The adapter reading much less of the same page than it sent (readLoss): the
+  // page changed under it; keep the vault's copy and say why (capture.js reports it).
+  let lost = null;
+  if ((from < Infinity || n !== sent.length) && !shown.acted && !shown.streaming) {
+    lost = readLoss(sent, n, next);
+    if (lost) [turns, turnsFrom, next] = [[], sent.length, sent];
+  }
+  const withheld = blind || lost !== null;
   const { draft, streaming, title, model } = shown;
   const turnCount = next.length;
   const changed =
@@ -105,11 +114,12 @@ export function planSnapshot(last, shown, full) {
     title !== last.title ||
     model !== last.model;
   // A page with nothing yet (an empty new chat, a chat still rendering) sends nothing.
-  const worth = blind ? turnCount > 0 : last.started || turnCount > 0 || (draft !== null && draft !== "");
+  const worth = withheld ? turnCount > 0 : last.started || turnCount > 0 || (draft !== null && draft !== "");
   return {
-    send: changed && worth && !(full && blind),
+    send: changed && worth && !(full && withheld),
     snapshot: { turnsFrom, turns, turnCount, draft, streaming, title, model },
     next: { started: true, turns: next, draft, streaming, title, model },
+    lost,
   };
 }
 

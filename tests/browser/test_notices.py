@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from sitepages import chatgpt
 from sitepages.base import wait_for
-from test_signals import CHAT, failed_chats, kinds, open_chat
+from test_signals import CHAT, CONVERSATION, failed_chats, kinds, open_chat
 
 pytestmark = pytest.mark.browser
 
@@ -79,3 +79,20 @@ def test_notices_in_a_turn_are_failures_not_turns(browser_ctx, server):
         said = "The last answer did not finish" if begun else "The answer to my last message was lost"
         assert f"[{said}: ChatGPT showed an error (“{words}”).]" in pack, cid
         assert pack.count(words) == 1 and pack.rindex("### ") < pack.index(said), cid  # after the last turn, not in it
+
+
+def test_an_answer_that_stops_coming_without_a_stop_button_stalls(browser_ctx, server):
+    """ChatGPT's waiting state shows no Stop button: while the answer's request is still
+    open and no text comes, the stall clock runs all the same."""
+    browser_ctx.set_storage(stallSeconds=1)
+    site = chatgpt.serve(browser_ctx.context)
+    chat = open_chat(site, server, "no-stop-1", saved=True)
+    chat.page.route(f"**{CONVERSATION}", lambda route: None)  # the answer's stream: open, silent
+    chat.type(QUESTION)
+    chat.send()
+    chat.page.evaluate("path => { fetch(path, {method: 'POST', body: '{}'}); }", CONVERSATION)
+    chat.stream(PARTIAL, finish=False)
+    chat.finish()  # the Stop button goes; the request stays open
+    got = failed_chats(server, {"no-stop-1": True})
+    ((kind, detail),) = [(f["kind"], f["detail"]) for f in got["no-stop-1"]]
+    assert kind == "stalled" and detail.startswith("no new text for "), detail

@@ -234,4 +234,20 @@ describe("what the page shows that is not a turn", () => {
     assert.equal(readLoss(sent, 0, []), null);
     assert.equal(readLoss(CHAT, 3, CHAT.map((t) => turn(t.role, ""))), null);
   });
+
+  test("turns read much poorer are withheld, the vault keeps its copy, and the plan says why", () => {
+    const sent = Array.from({ length: 6 }, (_, i) => turn(i % 2 ? "assistant" : "user", i % 2 ? "An answer. ".repeat(50) : "Ask"));
+    const emptied = sent.map((t) => turn(t.role, t.role === "assistant" ? "" : t.text));
+    const plan = planSnapshot(held(sent), shown(emptied, { draft: "next" }), false);
+    assert.equal(plan.lost, "9 characters read, 1659 before");
+    assert.deepEqual(plan.snapshot.turns, []); // the draft goes, the turns do not
+    assert.equal(plan.send, true);
+    assert.deepEqual(plan.next.turns, sent);
+    // The user's own doing (an edit, a regeneration) or an answer streaming: sent as read.
+    for (const extra of [{ acted: true }, { streaming: true }]) {
+      const ok = planSnapshot(held(sent), shown(emptied, extra), false);
+      assert.equal(ok.lost, null);
+      assert.deepEqual(ok.next.turns, emptied);
+    }
+  });
 });
