@@ -281,6 +281,30 @@ def test_gemini_code_block_language(context):
     assert got["turns"][1]["text"] == 'Like this:\n\n```python\nprint("hi")\nx = [1, 2]\n```'
 
 
+# A notice where the last answer should be, placed in the real page's last turn after its
+# message (ChatGPT's red block with its Retry button), and error words in the answer itself.
+NOTICE_IN_LAST_TURN = """(notice) => {
+  const turns = document.querySelectorAll('article[data-testid^="conversation-turn"]');
+  const last = turns[turns.length - 1];
+  const md = last.querySelector(".markdown");
+  md.insertAdjacentHTML("afterbegin", "<p>A network error occurred on the server, you said.</p>");
+  md.closest("[data-message-author-role]").insertAdjacentHTML("afterend",
+    '<div class="flex flex-col"><div class="text-token-text-error rounded-3xl border px-4 py-3">' + notice +
+    '</div><button class="btn">Retry</button></div>');
+}"""
+
+
+def test_a_notice_in_a_real_turn_is_left_out_of_its_text(context):
+    page = open_markup(context, "https://chatgpt.com/c/notice-1", real_capture_html(CHATGPT_SIMPLE))
+    before = page.evaluate(READ, ["chatgpt", None])["turns"]
+    page.evaluate(NOTICE_IN_LAST_TURN, "Message delivery timed out. Please try again.")
+    after = page.evaluate(READ, ["chatgpt", None])["turns"]
+    assert after[:-1] == before[:-1]
+    assert after[-1]["text"] == "A network error occurred on the server, you said.\n\n" + before[-1]["text"]  # the answer's words
+    assert after[-1]["notice"] == "Message delivery timed out. Please try again."
+    assert all("notice" not in t for t in before + after[:-1])
+
+
 # ---- the dialect's round trip ---------------------------------------------------------
 
 STATIC_DIR = REPO / "server" / "draftvault" / "web" / "static"
