@@ -123,7 +123,11 @@ export default {
     return els.filter((el, i) => i === 0 || !els[i - 1].contains(el));
   },
 
-  turnNotices: (el) => turnNotices(el, { content: NOTICE_SKIP, places: NOTICE_PLACES }),
+  // In the user's own turn only alerts and error blocks count (file names there are theirs).
+  turnNotices(el) {
+    const role = el.getAttribute("data-turn") || el.getAttribute("data-message-author-role");
+    return turnNotices(el, { content: NOTICE_SKIP, places: NOTICE_PLACES, words: role !== "user" });
+  },
 
   // A notice in the turn is the site's, not the assistant's words: left out of the
   // text and given as `notice` (only a notice: capture.js sends no turn for it).

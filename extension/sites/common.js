@@ -144,11 +144,11 @@ export const noticeText = (el) => plainText(el).replace(/\s+/g, " ").trim().slic
  * assistant's own words, which may name errors). Each is the notice's container: the
  * widest element around it that holds no content and nothing but a short notice.
  */
-export function turnNotices(turn, { content, places }) {
+export function turnNotices(turn, { content, places, words = true }) {
   const found = [];
   const add = (el) => {
     let box = el;
-    for (let up = box.parentElement; up && up !== turn && turn.contains(up); up = up.parentElement) {
+    for (let up = box.parentElement; up && up !== turn; up = up.parentElement) {
       if (up.querySelector(content) || clean(up).length > NOTICE_MAX) break;
       box = up;
     }
@@ -159,6 +159,7 @@ export function turnNotices(turn, { content, places }) {
   for (const el of turn.querySelectorAll(places)) {
     if (!el.closest(content) && ERROR_PHRASES.test(noticeText(el))) add(el);
   }
+  if (!words) return found;
   const doc = turn.ownerDocument;
   const walker = doc.createTreeWalker(turn, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT, {
     acceptNode(node) {
