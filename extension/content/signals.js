@@ -5,7 +5,8 @@
 // Each condition is emitted once per occurrence and re-armed when it clears.
 // The page is read through the site adapter; checks run after mutations
 // (debounced) and on a 1 s tick for the timed conditions. Text inside the chat's
-// messages and the composer never counts as an error message.
+// messages and the composer never counts as an error message; a notice the adapter
+// finds inside the last turns (`turnNotices`: the site's, in place of an answer) does.
 
 import { MAIN_WORLD } from "../lib/messages.js";
 import { ERROR_PHRASES } from "../lib/vocabulary.js";
