@@ -101,6 +101,14 @@ ERROR_TEXTS = [
     ("You've reached our limit of messages per hour. Please try again later.", "rate_limited"),
     ("You've reached the current usage cap for GPT-4, please try again after 3:40 PM.", "rate_limited"),
     ("Rate limit reached for requests", "rate_limited"),
+    # ChatGPT's notices in place of an answer, 2025-2026
+    ("Message delivery timed out. Please try again.", "error_message"),
+    ("You've reached the maximum length for this conversation, but you can keep talking by starting a new chat.",
+     "error_message"),
+    ("Connection interrupted Waiting for the complete answer", "error_message"),
+    ("Resume stream unavailable", "error_message"),
+    ("Stream cache expired.", "error_message"),
+    ("Thinking failed", "error_message"),
 ]
 
 

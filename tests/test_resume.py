@@ -240,3 +240,36 @@ def test_no_replaced_answer_no_heading():
     d = _with_branches([_answer("an edit of the question", index=0)])  # a branch of the question, not the answer
     d.branches[0].turns[0] = models.TurnOut(index=0, role="user", text="an edited question")
     assert build_pack(d, "chatgpt", replaced=True).text == build_pack(d, "chatgpt").text
+
+
+def _failure(kind: str, detail: str | None, *, resolved=False) -> models.FailureOut:
+    return models.FailureOut(id=f"f-{kind}", conversation="conv1", kind=kind, detected_at="2026-11-23T08:00:01.000+00:00",
+                             resolved=resolved, detail=detail)
+
+
+def test_a_pack_says_the_answer_was_lost_never_hands_on_the_notice_as_an_answer():
+    timed_out = "Message delivery timed out. Please try again."
+    detail = _detail([("user", "Plan the trip"), ("assistant", "Day one: Porto."), ("user", "And day two?")])
+    detail.failures = [_failure("error_message", timed_out)]
+    for target in TARGETS:
+        pack = build_pack(detail, target)
+        said = f"[The answer to my last message was lost: ChatGPT showed an error (“{timed_out}”).]"
+        assert pack.text.index("And day two?") < pack.text.index(said) < pack.text.index("### My next message"), target
+        assert pack.text.count(timed_out) == 1 and pack.chars <= BUDGETS[target]
+
+    # An answer cut half-way: the turn is kept, and the pack says it did not finish.
+    detail = _detail([("user", "Plan the trip"), ("assistant", "Day one: Por")], draft=None)
+    detail.failures = [_failure("stream_incomplete", None)]
+    assert build_pack(detail, "claude").text.endswith(
+        "### Assistant\n\nDay one: Por\n\n[The last answer did not finish: The answer was cut off.]")
+
+    # Resolved failures, and failures that lose no answer (a closed tab), say nothing.
+    detail.failures = [_failure("error_message", timed_out, resolved=True), _failure("tab_closed", None)]
+    assert "[The" not in build_pack(detail, "claude").text
+
+
+def test_the_lost_answer_line_counts_in_the_budget():
+    detail = _detail([("user", "x" * 400), ("assistant", "y" * 400)], draft="z" * 5000)
+    detail.failures = [_failure("error_message", "A network error occurred. " * 20)]
+    pack = build_pack(detail, "generic", budget=1200)
+    assert pack.chars <= 1200 and "was lost" not in pack.text and "did not finish" in pack.text

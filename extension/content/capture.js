@@ -15,6 +15,7 @@ import { startSignals } from "./signals.js";
 import {
   firstDifference,
   NOTHING_SENT,
+  noticeOnly,
   planSnapshot,
   sameChatGotItsId,
   signalFrame,
@@ -322,40 +323,54 @@ class Capture {
       this.last = plan.next;
       this.needFull = false;
     }
-    const debug = this.settings.debug;
-    if (debug) {
-      const { turnsFrom, turnCount } = plan.snapshot;
-      const ms = performance.now() - t0 + debug.pendingMs;
-      debug.flushes.push({ reason, ms, bytes, sendMs, turnsFrom, turnCount, reread });
-      debug.pendingMs = 0;
+    if (plan.lost && !this.broken) {
+      // After the snapshot: the service counts the site degraded until turns read with text.
+      this.broken = true;
+      this.post(this.signalFrame("adapter_broken", `${plan.lost} on ${this.win.location.pathname}`, null));
     }
+    const { turnsFrom, turnCount } = plan.snapshot;
+    this.settings.noteFlush(t0, { reason, bytes, sendMs, turnsFrom, turnCount, reread });
     for (const fn of this.listeners) fn(this);
   }
 
-  // The turn elements listed again if needed, and the changed ones read again:
+  // The changed turns read again, and the turn elements listed again if needed:
   // `from` is the first turn that may differ from what was sent (Infinity: none).
   readTurns() {
     const a = this.adapter;
     let from = Infinity;
     let reread = 0;
+    for (const el of this.dirty) {
+      const i = this.indexOf.get(el);
+      if (i === undefined) continue;
+      const turn = a.readTurn(el);
+      this.cache.set(el, turn);
+      if (noticeOnly(turn)) this.relist = true; // a notice took the answer's place
+      reread += 1;
+      from = Math.min(from, i);
+    }
+    this.dirty.clear();
     if (this.relist) {
       this.relist = false;
-      const els = a.turnElements(this.doc);
-      from = firstDifference(this.els, els);
+      const els = this.listTurns();
+      from = Math.min(from, firstDifference(this.els, els));
       this.els = els;
       this.indexOf = new Map(els.map((el, i) => [el, i]));
       this.composerEl = a.composer(this.doc);
       this.metaDirty = true;
     }
-    for (const el of this.dirty) {
-      const i = this.indexOf.get(el);
-      if (i === undefined) continue;
-      this.cache.set(el, a.readTurn(el));
-      reread += 1;
-      from = Math.min(from, i);
-    }
-    this.dirty.clear();
     return { from, reread };
+  }
+
+  // The turn elements, without those showing only a notice (read afresh each time:
+  // the site may put the answer back in place of it).
+  listTurns() {
+    return this.adapter.turnElements(this.doc).filter((el) => {
+      const cached = this.cache.get(el);
+      if (cached && !noticeOnly(cached)) return true;
+      const turn = this.adapter.readTurn(el);
+      this.cache.set(el, turn);
+      return !noticeOnly(turn);
+    });
   }
 
   // The draft, and (unless only the composer changed) streaming, title and model.
@@ -415,19 +430,6 @@ class Capture {
   }
 
   // ---- what the worker and the popup ask (content/messaging.js) -------------------
-
-  tabState() {
-    return {
-      site: this.site,
-      conversation_id: this.conversationId,
-      page_id: this.pageId,
-      turns: this.last.turns.length,
-      draftChars: this.last.draft ? this.last.draft.length : 0,
-      title: this.last.title,
-      paused: this.settings.paused || this.skipTemporary,
-      broken: this.broken,
-    };
-  }
 
   resendFull() {
     this.needFull = true;

@@ -80,6 +80,13 @@ export class PageSettings {
     this.setPaused(Boolean(answer && answer.paused));
   }
 
+  /** With debugCapture on (bench_content): one flush's cost, from `t0` (performance.now()). */
+  noteFlush(t0, fields) {
+    if (!this.debug) return;
+    this.debug.flushes.push({ ...fields, ms: performance.now() - t0 + this.debug.pendingMs });
+    this.debug.pendingMs = 0;
+  }
+
   setPaused(paused) {
     if (paused === this.paused) return;
     this.paused = paused;
@@ -97,13 +104,27 @@ export class PageSettings {
   }
 }
 
+/** What the popup shows of this tab. */
+function tabState(capture) {
+  return {
+    site: capture.site,
+    conversation_id: capture.conversationId,
+    page_id: capture.pageId,
+    turns: capture.last.turns.length,
+    draftChars: capture.last.draft ? capture.last.draft.length : 0,
+    title: capture.last.title,
+    paused: capture.settings.paused || capture.skipTemporary,
+    broken: capture.broken,
+  };
+}
+
 /** Answers the worker's and the popup's messages about this page, and reads the
  * settings again when they change. */
 export function listen(capture) {
   chrome.runtime.onMessage.addListener((m, sender, reply) => {
     switch (m && m.type) {
       case MSG.TAB_STATE:
-        reply(capture.tabState());
+        reply(tabState(capture));
         break;
       case MSG.FILL_COMPOSER:
         reply({ ok: Boolean(capture.adapter.fillComposer(capture.doc, String(m.text || ""))) });

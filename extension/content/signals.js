@@ -5,10 +5,12 @@
 // Each condition is emitted once per occurrence and re-armed when it clears.
 // The page is read through the site adapter; checks run after mutations
 // (debounced) and on a 1 s tick for the timed conditions. Text inside the chat's
-// messages and the composer never counts as an error message.
+// messages and the composer never counts as an error message; a notice the adapter
+// finds inside the last turns (`turnNotices`: the site's, in place of an answer) does.
 
 import { MAIN_WORLD } from "../lib/messages.js";
 import { ERROR_PHRASES } from "../lib/vocabulary.js";
+import { noticeText } from "../sites/common.js";
 
 const TICK_MS = 1000;
 const CHECK_DELAY_MS = 250;
@@ -69,6 +71,7 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
   const errors = new Map();
   // the answer in progress
   let request = 0; // latest conversation request seen from mainworld.js
+  let requestOpen = false; // its answer is still coming (no end seen): the stall clock runs
   let stopped = false; // the user pressed stop on it
   let wasStreaming = false;
   let progress = null; // "turns:length of the last turn" while streaming
@@ -110,16 +113,8 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
     return !adapter.turnElements(doc).some((turn) => turn.contains(place) || place.contains(turn));
   }
 
-  // An error place's words, without its buttons ("Retry").
-  function placeText(place) {
-    if (!place.querySelector("button")) return norm(place.textContent);
-    const copy = place.cloneNode(true);
-    copy.querySelectorAll("button").forEach((b) => b.remove());
-    return norm(copy.textContent);
-  }
-
   function considerPlace(place) {
-    const text = placeText(place);
+    const text = noticeText(place);
     if (text && ERROR_PHRASES.test(text) && !errors.has(errorKey(text)) && outsideMessages(place)) {
       reportError(text, place);
     }
@@ -139,14 +134,27 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
     }
   }
 
-  function checkErrors() {
+  function checkErrors(turns) {
     const text = norm(adapter.errorText(doc));
     const shown = text ? errorKey(text) : null;
     for (const [key, el] of errors) {
-      const still = key === shown || (el && el.isConnected && errorKey(placeText(el)) === key);
+      const still = key === shown || (el && el.isConnected && errorKey(noticeText(el)) === key);
       if (!still) errors.delete(key); // cleared: the next one is a new occurrence
     }
+    checkTurnNotices(turns);
     if (text) reportError(text, null);
+  }
+
+  // A notice inside the last turns (an error or waiting card where the answer should
+  // be), as the adapter finds it by its words and structure.
+  function checkTurnNotices(turns) {
+    if (!adapter.turnNotices) return;
+    for (const turn of turns.slice(-2)) {
+      for (const el of adapter.turnNotices(turn)) {
+        const text = noticeText(el);
+        if (text && ERROR_PHRASES.test(text)) reportError(text, el);
+      }
+    }
   }
 
   // The element showing an error now (null: none, or only the adapter's text saw it).
@@ -162,10 +170,12 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
     if (!m) return;
     if (m.event === "started") {
       request = Math.max(request, m.request);
+      requestOpen = true;
       stopped = false;
       return;
     }
     if (m.request !== request) return; // an older answer's late news
+    if (m.event !== "alive") requestOpen = false;
     if (m.event === "alive") progressAt = performance.now(); // still coming, maybe not shown yet
     else if (m.event === "http_error") send("http_error", m.detail, m.status);
     else if (m.event === "aborted") userStopped();
@@ -273,9 +283,10 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
       const hasContent = turns.length > 0 || adapter.composer(doc) !== null;
       if (hasContent && !loggedOut) seenContent = true;
       const blank = !hasContent && !loggedOut;
-      checkErrors();
+      checkErrors(turns);
       onNotice(noticeElement());
-      checkStall(now, streaming, turns);
+      // Also without a Stop button: a page that shows a waiting card instead keeps the request open.
+      checkStall(now, streaming || requestOpen, turns);
       checkVanished(now, streaming, turns.length, blank, loggedOut);
       checkBlank(now, blank);
       checkLoggedOut(loggedOut, hasContent);

@@ -22,6 +22,34 @@ export const NOTHING_SENT = Object.freeze({
   model: null,
 });
 
+/** A turn that is only the site's notice (an error or waiting card where the answer
+ * should be): not a turn of the chat, never sent (signals.js reports the notice). */
+export const noticeOnly = (turn) => Boolean(turn.notice) && !turn.text.trim();
+
+// A re-read this much poorer than what was sent means the adapter no longer reads the page.
+const LOSS_MIN_TURNS = 4;
+const LOSS_MIN_CHARS = 1000;
+
+/**
+ * Why the adapter seems to read much less of the same page than before, or null: far
+ * fewer turns (`count` shown now, fewer than half of the `sent` ones) or much less
+ * text in the turns read again (`next`: under a third of what they had). None
+ * shown at all is capture.js's own check (`adapter_broken`, no turns found).
+ */
+export function readLoss(sent, count, next) {
+  if (sent.length >= LOSS_MIN_TURNS && count > 0 && count * 2 < sent.length) {
+    return `${count} turns read, ${sent.length} before`;
+  }
+  let before = 0;
+  let after = 0;
+  for (let i = 0; i < Math.min(sent.length, next.length); i++) {
+    before += sent[i].text.length;
+    after += next[i].text.length;
+  }
+  if (before >= LOSS_MIN_CHARS && after * 3 < before) return `${after} characters read, ${before} before`;
+  return null;
+}
+
 /** The first index at which two lists of turn elements differ; Infinity when
  * they are the same. */
 export function firstDifference(before, after) {
@@ -45,7 +73,8 @@ export function firstDifference(before, after) {
  *         chat should show turns; acted: the user clicked or typed just now
  *   full  send every turn (a new page, a need_full, a lost frame)
  * Returns {send, snapshot: {turnsFrom, turns, turnCount, draft, streaming, title,
- * model}, next}: `next` is what the vault holds once the snapshot is sent.
+ * model}, next, lost}: `next` is what the vault holds once the snapshot is sent;
+ * `lost` says why turns read again were withheld (readLoss), else null.
  */
 export function planSnapshot(last, shown, full) {
   const sent = last.turns;
@@ -53,8 +82,9 @@ export function planSnapshot(last, shown, full) {
   // A chat that should show turns shows none (still rendering, broken adapter, turns
   // gone): never send it as empty, that would wipe the vault's copy. Turns that
   // vanish with no click or key press just before (an edit, a regeneration) are the
-  // page failing (signals.js reports turns_vanished): keep the vault's copy.
-  const vanished = n < sent.length && !shown.acted;
+  // page failing (signals.js reports turns_vanished): keep the vault's copy. Empty
+  // turns that go (an answer that never came, now a notice) lose nothing.
+  const vanished = n < sent.length && !shown.acted && sent.slice(n).some((t) => t.text.trim());
   const blind = (n === 0 && shown.expected) || (vanished && !full);
   let turns = [];
   let turnsFrom = sent.length;
@@ -65,6 +95,14 @@ export function planSnapshot(last, shown, full) {
   } else if (!blind) {
     turnsFrom = n;
   }
+  // The adapter reading much less of the same page than it sent (readLoss): the
+  // page changed under it; keep the vault's copy and say why (capture.js reports it).
+  let lost = null;
+  if ((from < Infinity || n !== sent.length) && !shown.acted && !shown.streaming) {
+    lost = readLoss(sent, n, next);
+    if (lost) [turns, turnsFrom, next] = [[], sent.length, sent];
+  }
+  const withheld = blind || lost !== null;
   const { draft, streaming, title, model } = shown;
   const turnCount = next.length;
   const changed =
@@ -76,11 +114,12 @@ export function planSnapshot(last, shown, full) {
     title !== last.title ||
     model !== last.model;
   // A page with nothing yet (an empty new chat, a chat still rendering) sends nothing.
-  const worth = blind ? turnCount > 0 : last.started || turnCount > 0 || (draft !== null && draft !== "");
+  const worth = withheld ? turnCount > 0 : last.started || turnCount > 0 || (draft !== null && draft !== "");
   return {
-    send: changed && worth && !(full && blind),
+    send: changed && worth && !(full && withheld),
     snapshot: { turnsFrom, turns, turnCount, draft, streaming, title, model },
     next: { started: true, turns: next, draft, streaming, title, model },
+    lost,
   };
 }
 

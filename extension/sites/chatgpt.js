@@ -3,7 +3,7 @@
 
 import { partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
 import { SITES } from "../lib/vocabulary.js";
-import { all, byTag, composerMembers, errorText, first, outside } from "./common.js";
+import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
 
 const TURNS = [
   'article[data-testid^="conversation-turn"]',
@@ -23,6 +23,10 @@ const STREAMING = [
 ];
 const ERROR_CLASSES = ["text-token-text-error", "text-red-500"];
 const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="error"]'];
+// Notices in a turn: alerts and error blocks; the turn's own words are in its
+// message content (answer Markdown, the user's text, code and canvas editors).
+const NOTICE_PLACES = '[role="alert"], [role="status"], .text-token-text-error, [class*="text-red-"]';
+const NOTICE_SKIP = '.markdown, .whitespace-pre-wrap, [data-multiline], pre, code, .cm-editor, [contenteditable="true"]';
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
 // The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
@@ -42,7 +46,7 @@ function thread(doc) {
 }
 
 // Citation pills: [label](url), the label without its "+2" count.
-function special(el) {
+function citation(el) {
   if (el.getAttribute("data-testid") === "webpage-citation-pill") {
     const a = el.querySelector("a[href]");
     if (!a) return { inline: "" };
@@ -57,7 +61,7 @@ function special(el) {
   return null;
 }
 
-function messageMarkdown(msg) {
+function messageMarkdown(msg, special) {
   const role = msg.getAttribute("data-message-author-role");
   if (role === "user") {
     const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
@@ -119,14 +123,26 @@ export default {
     return els.filter((el, i) => i === 0 || !els[i - 1].contains(el));
   },
 
+  // In the user's own turn only alerts and error blocks count (file names there are theirs).
+  turnNotices(el) {
+    const role = el.getAttribute("data-turn") || el.getAttribute("data-message-author-role");
+    return turnNotices(el, { content: NOTICE_SKIP, places: NOTICE_PLACES, words: role !== "user" });
+  },
+
+  // A notice in the turn is the site's, not the assistant's words: left out of the
+  // text and given as `notice` (only a notice: capture.js sends no turn for it).
   readTurn(el) {
+    const notices = this.turnNotices(el);
+    const special = notices.length ? (e) => (notices.includes(e) ? { block: "" } : citation(e)) : citation;
     const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
     let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
     if (!ROLES.has(role)) role = "assistant";
-    const text = msgs.length ? msgs.map(messageMarkdown).filter(Boolean).join("\n\n") : toMarkdown(el, { special });
+    const text = msgs.length ? msgs.map((m) => messageMarkdown(m, special)).filter(Boolean).join("\n\n") : toMarkdown(el, { special });
     const last = msgs[msgs.length - 1];
     const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
-    return { role, text, message_id };
+    const turn = { role, text, message_id };
+    if (notices.length) turn.notice = notices.map(noticeText).join(" ");
+    return turn;
   },
 
   // By id first: a failing selector scans the whole (long) thread on every keystroke.

@@ -1,7 +1,7 @@
 // Helpers the site adapters share: selector fallbacks and composer reading/filling.
 
 import { plainText } from "../content/dom-to-markdown.js";
-import { ALERT_WORDS } from "../lib/vocabulary.js";
+import { ALERT_WORDS, ERROR_PHRASES } from "../lib/vocabulary.js";
 
 /** The first element matching any of the selectors, tried in order. */
 export function first(root, selectors) {
@@ -130,4 +130,45 @@ export function byTag(doc, tag, test) {
   const out = [];
   for (const el of doc.getElementsByTagName(tag)) if (test(el)) out.push(el);
   return out;
+}
+
+const NOTICE_MAX = 400; // a notice is a sentence or two; longer text is the turn's own
+
+/** A notice's words as shown, one line: its blocks apart, without its buttons ("Retry"). */
+export const noticeText = (el) => plainText(el).replace(/\s+/g, " ").trim().slice(0, 2000);
+
+/**
+ * The notices inside a turn: an error or waiting card the site shows in place of (or
+ * after) an answer. Found by structure (`places`: alerts, error blocks) and by words
+ * (text saying what failed: ERROR_PHRASES), never inside `content` (the user's and the
+ * assistant's own words, which may name errors). Each is the notice's container: the
+ * widest element around it that holds no content and nothing but a short notice.
+ */
+export function turnNotices(turn, { content, places, words = true }) {
+  const found = [];
+  const add = (el) => {
+    let box = el;
+    for (let up = box.parentElement; up && up !== turn; up = up.parentElement) {
+      if (up.querySelector(content) || clean(up).length > NOTICE_MAX) break;
+      box = up;
+    }
+    if (found.some((f) => f.contains(box))) return;
+    for (let i = found.length - 1; i >= 0; i--) if (box.contains(found[i])) found.splice(i, 1);
+    found.push(box);
+  };
+  for (const el of turn.querySelectorAll(places)) {
+    if (!el.closest(content) && ERROR_PHRASES.test(noticeText(el))) add(el);
+  }
+  if (!words) return found;
+  const doc = turn.ownerDocument;
+  const walker = doc.createTreeWalker(turn, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT, {
+    acceptNode(node) {
+      if (node.nodeType === 1) return node.matches(content) || node.tagName === "BUTTON" ? NodeFilter.FILTER_REJECT : NodeFilter.FILTER_SKIP;
+      return ERROR_PHRASES.test(node.data) ? NodeFilter.FILTER_ACCEPT : NodeFilter.FILTER_SKIP;
+    },
+  });
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (node.parentElement && node.parentElement !== turn) add(node.parentElement);
+  }
+  return found;
 }

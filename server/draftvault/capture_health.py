@@ -1,6 +1,7 @@
 """Capture health per site: when a site changes its page so that the extension's
-adapter reads nothing (the `adapter_broken` signal) or turns without any text, the
-site is degraded from then until a page of that site gives turns with text again.
+adapter reads nothing or much less than before (the `adapter_broken` signal, with
+why in its detail) or turns without any text, the site is degraded from then until
+a page of that site gives turns with text again.
 The popup and the history page show it ("capture degraded on claude.ai since …")
 through `GET /api/capture-health`. Kept in memory: the pages report again after a
 restart of the service.

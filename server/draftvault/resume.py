@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from . import models
 from .markdown import blocks, opens_block
-from .vocabulary import BRANCH_REASONS, role_heading, site_name
+from .vocabulary import BRANCH_REASONS, failure_in_words, role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
 # with room left for the answer:
@@ -55,6 +55,26 @@ def _preamble(detail: models.ConversationDetail, has_turns: bool, has_draft: boo
         (False, False): "Nothing of it was saved.",
     }[(has_turns, has_draft)]
     return f"I was in the middle of {where} when it was interrupted. {what} Please continue from where it stopped."
+
+
+# Failures that take the answer in progress with them (the others: a page or tab gone).
+ANSWER_LOST: frozenset[str] = frozenset(
+    {"error_message", "rate_limited", "capacity", "http_error", "stream_incomplete", "stalled", "offline"}
+)
+
+
+def _lost(detail: models.ConversationDetail) -> str | None:
+    """What became of the last answer, when an open failure took it: the site's notice
+    was never the assistant's words (capture leaves it out), so the pack says so."""
+    failure = next((f for f in reversed(detail.failures) if not f.resolved and f.kind in ANSWER_LOST), None)
+    if failure is None:
+        return None
+    why = failure_in_words(failure.kind, detail.site)
+    if failure.detail:
+        why += f" (“{failure.detail[:300]}”)"
+    if detail.turns and detail.turns[-1].role == "assistant":
+        return f"[The last answer did not finish: {why}.]"
+    return f"[The answer to my last message was lost: {why}.]"
 
 
 def _turn(role: str, text: str) -> str:
@@ -130,17 +150,19 @@ def build_pack(
     draft = detail.draft.text if detail.draft and detail.draft.text.strip() else None
     preamble = _preamble(detail, bool(detail.turns), draft is not None)
     head = [preamble]
-    tail = []
+    lost = _lost(detail)
+    tail = [lost] if lost else []
     if draft is not None:
         # The draft comes first (it exists nowhere else) but leaves the transcript a quarter.
-        room = budget - len(preamble) - len(SEP) * 2 - len(DRAFT_HEADING)
-        tail = [DRAFT_HEADING, _cut_start(draft, room - (budget // 4 if detail.turns else 0))]
+        room = budget - len(preamble) - len(SEP) * 2 - len(DRAFT_HEADING) - sum(len(p) + len(SEP) for p in tail)
+        tail += [DRAFT_HEADING, _cut_start(draft, room - (budget // 4 if detail.turns else 0))]
     earlier = replaced_answer(detail) if replaced else None
     if earlier is not None:
         # At most a quarter of what the transcript had left: the current thread comes first.
         heading = REPLACED_HEADING.format(why=BRANCH_REASONS.get(earlier[0].reason, earlier[0].reason))
         room = (budget - len(preamble) - sum(len(p) + len(SEP) for p in tail)) // 4 - len(heading) - len(SEP) * 2
-        tail = [heading, _cut_start(earlier[1].text, max(room, 0)), *tail]
+        at = 1 if lost else 0  # after the line that says the last answer was lost
+        tail[at:at] = [heading, _cut_start(earlier[1].text, max(room, 0))]
     fixed = sum(len(p) for p in head + tail) + len(SEP) * len(head + tail)
     avail = budget - fixed  # for the transcript pieces, each followed by SEP or preceded by one
 

@@ -92,6 +92,13 @@ FAILURE_PHRASES = (
     "gateway timeout",
     "gateway time-out",
     "service unavailable",
+    # ChatGPT's notices in place of an answer (2025-2026): the waiting card, stream errors
+    "waiting for the complete answer",
+    "resume stream unavailable",
+    "stream cache expired",
+    "thinking failed",
+    "error in body stream",
+    "maximum length for this conversation",
 )
 RATE_LIMIT_PHRASES = (
     "too many requests",

@@ -281,6 +281,30 @@ def test_gemini_code_block_language(context):
     assert got["turns"][1]["text"] == 'Like this:\n\n```python\nprint("hi")\nx = [1, 2]\n```'
 
 
+# A notice where the last answer should be, placed in the real page's last turn after its
+# message (ChatGPT's red block with its Retry button), and error words in the answer itself.
+NOTICE_IN_LAST_TURN = """(notice) => {
+  const turns = document.querySelectorAll('article[data-testid^="conversation-turn"]');
+  const last = turns[turns.length - 1];
+  const md = last.querySelector(".markdown");
+  md.insertAdjacentHTML("afterbegin", "<p>A network error occurred on the server, you said.</p>");
+  md.closest("[data-message-author-role]").insertAdjacentHTML("afterend",
+    '<div class="flex flex-col"><div class="text-token-text-error rounded-3xl border px-4 py-3">' + notice +
+    '</div><button class="btn">Retry</button></div>');
+}"""
+
+
+def test_a_notice_in_a_real_turn_is_left_out_of_its_text(context):
+    page = open_markup(context, "https://chatgpt.com/c/notice-1", real_capture_html(CHATGPT_SIMPLE))
+    before = page.evaluate(READ, ["chatgpt", None])["turns"]
+    page.evaluate(NOTICE_IN_LAST_TURN, "Message delivery timed out. Please try again.")
+    after = page.evaluate(READ, ["chatgpt", None])["turns"]
+    assert after[:-1] == before[:-1]
+    assert after[-1]["text"] == "A network error occurred on the server, you said.\n\n" + before[-1]["text"]  # the answer's words
+    assert after[-1]["notice"] == "Message delivery timed out. Please try again."
+    assert all("notice" not in t for t in before + after[:-1])
+
+
 # ---- the dialect's round trip ---------------------------------------------------------
 
 STATIC_DIR = REPO / "server" / "draftvault" / "web" / "static"
@@ -297,12 +321,18 @@ ROUND_TRIPS = [
     ("https://gemini.google.com/app/rt-8", GEMINI_SIMPLE, "gemini", None),
 ]
 
-# The history page's renderer (markdown-to-dom.js) then the extension's reader
-# (dom-to-markdown.js) on what it built, in the page's .md body of a turn.
-AGAIN = """async (texts) => {
+# The history page's renderers then the extension's readers on what they built: a
+# user turn as typed (typed.js, read back as typed: plainText), the others' Markdown
+# (markdown-to-dom.js in the page's .md body of a turn, read back by toMarkdown).
+AGAIN = """async (turns) => {
   const { renderMarkdown } = await import('/__dv_static/markdown-to-dom.js');
-  const { toMarkdown } = await import('/__dv_ext/content/dom-to-markdown.js');
-  return texts.map((text) => {
+  const { renderTyped } = await import('/__dv_static/typed.js');
+  const { plainText, toMarkdown } = await import('/__dv_ext/content/dom-to-markdown.js');
+  return turns.map(([role, text]) => {
+    if (role === 'user') {
+      document.body.replaceChildren(renderTyped(text));
+      return plainText(document.body.firstChild);
+    }
     const body = document.createElement('div');
     body.className = 'md';
     body.append(renderMarkdown(text));
@@ -330,21 +360,18 @@ def test_markdown_round_trips_through_the_history_page(context):
     """Page -> Markdown (the adapter) -> the history page's DOM -> Markdown again: the same text."""
     texts = []
     for url, capture, site, selector in ROUND_TRIPS:
-        texts += [(f"{capture} turn {i}", t["text"]) for i, t in enumerate(read(context, url, capture, site, selector=selector)["turns"])]
+        turns = read(context, url, capture, site, selector=selector)["turns"]
+        texts += [(f"{capture} turn {i}", t["role"], t["text"]) for i, t in enumerate(turns)]
     for site, turns in (("chatgpt", [("user", "Explain"), ("assistant", MATH_ANSWER)]),
                         ("gemini", [("user", "Show me"), ("assistant", GEMINI_CODE)])):
         served = (chatgpt if site == "chatgpt" else gemini).serve(context)
         route_extension_modules(context, served.spec.origins[0])
         tab = served.open("rt-answer", turns=turns)
-        texts += [(f"{site} answer turn {i}", t["text"]) for i, t in enumerate(tab.page.evaluate(READ, [site, None])["turns"])]
-    assert len(texts) == 27 and all(text for _, text in texts)  # every turn of every capture
-    again = history_page(context).evaluate(AGAIN, [text for _, text in texts])
-    differ = [(name, text, back) for (name, text), back in zip(texts, again) if back != text]
-    # Not closed today: these user turns' lines start with spaces (the captures' HTML is
-    # pretty-printed inside white-space: pre-wrap, and user text is read as typed); the
-    # page shows every turn as Markdown paragraphs, which do not show a line's leading
-    # spaces. Closing it means the page showing user turns as typed (web/static/app.js).
-    indented_user_lines = {f"{CHATGPT_SIMPLE} turn 4", f"{GEMINI_SIMPLE} turn 0"}
-    unindent = lambda text: re.sub(r"\n[ \t]+", "\n", text)  # noqa: E731
-    differ = [(n, t, b) for n, t, b in differ if not (n in indented_user_lines and unindent(t) == b)]
+        got = tab.page.evaluate(READ, [site, None])["turns"]
+        texts += [(f"{site} answer turn {i}", t["role"], t["text"]) for i, t in enumerate(got)]
+    assert len(texts) == 27 and all(text for _, _, text in texts)  # every turn of every capture
+    # User turns with lines indented as typed among them (the captures' pre-wrap text).
+    assert any(role == "user" and re.search(r"\n[ \t]+\S", text) for _, role, text in texts)
+    again = history_page(context).evaluate(AGAIN, [[role, text] for _, role, text in texts])
+    differ = [(name, text, back) for (name, _, text), back in zip(texts, again) if back != text]
     assert not differ, "\n\n".join(f"{name}:\n{text!r}\n!=\n{back!r}" for name, text, back in differ)

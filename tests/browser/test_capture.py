@@ -234,6 +234,29 @@ def test_unknown_page_structure_reports_adapter_broken(browser_ctx):
     assert detail_of(server, "redesign-1") is None
 
 
+# The site changes under an open chat: its answers move into shadow roots (still shown,
+# out of the DOM the adapter reads).
+INTO_SHADOW = """() => { for (const md of document.querySelectorAll("[data-dv-html]")) {
+  const nodes = [...md.childNodes]; md.attachShadow({mode: "open"}).append(...nodes); } }"""
+
+
+def test_an_adapter_reading_much_less_of_the_same_page_reports_capture_degraded(browser_ctx):
+    server = browser_ctx.server
+    site = chatgpt.serve(browser_ctx.context)
+    answer = "Plan the route first, then book the trains. " * 12
+    turns = [("user", "Q1"), ("assistant", answer.strip()), ("user", "Q2"), ("assistant", answer.strip())]
+    tab = site.open("shrink-1", turns=turns)
+    wait_for(holds(server, "shrink-1", turns), what="the chat saved")
+    assert server.api("GET", "/api/capture-health") == {"degraded": []}
+    tab.page.evaluate(INTO_SHADOW)
+    degraded = wait_for(lambda: server.api("GET", "/api/capture-health")["degraded"], what="capture degraded on chatgpt.com")
+    before = sum(len(text) for _, text in turns)
+    assert [(d["host"], d["detail"]) for d in degraded] == [
+        ("chatgpt.com", f"4 characters read, {before} before on /c/shrink-1")]
+    # The vault keeps what the page showed before, not the poorer reading.
+    assert holds(server, "shrink-1", turns)()
+
+
 def test_vault_missing_the_turns_gets_a_full_snapshot_again(browser_ctx):
     # The service lost the conversation (deleted here): the next delta is refused with
     # need_full, the worker asks the tab (dv:resend-full), the tab sends all turns.

@@ -8,8 +8,10 @@ import {
   FRAME_TEXT_BUDGET,
   firstDifference,
   NOTHING_SENT,
+  noticeOnly,
   planSnapshot,
   sameChatGotItsId,
+  readLoss,
   signalFrame,
   snapshotFrames,
 } from "../../extension/content/snapshot.js";
@@ -222,5 +224,56 @@ describe("sameChatGotItsId", () => {
     const first = turn("user", "Sent just now");
     assert.equal(sameChatGotItsId({ held: [], first, justSent: true, followedLink: false }), true);
     assert.equal(sameChatGotItsId({ held: [], first, justSent: false, followedLink: false }), false);
+  });
+});
+
+describe("what the page shows that is not a turn", () => {
+  test("a turn that is only the site's notice is no turn; a notice beside an answer is", () => {
+    assert.equal(noticeOnly({ role: "assistant", text: "", notice: "Message delivery timed out." }), true);
+    assert.equal(noticeOnly({ role: "assistant", text: " \n", notice: "Connection interrupted." }), true);
+    assert.equal(noticeOnly({ role: "assistant", text: "Half an ans", notice: "Resume stream unavailable" }), false);
+    assert.equal(noticeOnly({ role: "assistant", text: "" }), false); // an answer not written yet
+  });
+
+  test("an empty answer that becomes a notice goes from the vault; an answer with text stays", () => {
+    const asked = [...CHAT, turn("assistant", "")];
+    const plan = planSnapshot(held(asked), shown(CHAT, { from: 3 }), false);
+    assert.equal(plan.send, true);
+    assert.equal(plan.snapshot.turnCount, 3);
+    assert.deepEqual(plan.snapshot.turns, []);
+    const begun = [...CHAT, turn("assistant", "Sort it with")];
+    assert.equal(planSnapshot(held(begun), shown(CHAT, { from: 3 }), false).send, false);
+  });
+
+  test("an adapter reading far fewer turns or much less text of the same page is reported", () => {
+    // Short questions, long answers (as chats go).
+    const long = (n) => Array.from({ length: n }, (_, i) => (i % 2 ? turn("assistant", `Answer ${i} `.repeat(40)) : turn("user", `Ask ${i}`)));
+    const sent = long(8); // 8 turns, about 1,900 characters
+    assert.equal(readLoss(sent, 3, sent.slice(0, 3)), "3 turns read, 8 before");
+    const emptied = sent.map((t) => (t.role === "assistant" ? turn(t.role, "") : t));
+    assert.match(readLoss(sent, 8, emptied), /^\d+ characters read, \d+ before$/);
+    // Not: the same page read alike, a chat that grows, one turn edited shorter, a small chat, none read.
+    assert.equal(readLoss(sent, 8, sent), null);
+    assert.equal(readLoss(sent, 10, long(10)), null);
+    assert.equal(readLoss(sent, 8, [...sent.slice(0, 7), turn("assistant", "Short now.")]), null);
+    assert.equal(readLoss(long(2), 1, long(1)), null);
+    assert.equal(readLoss(sent, 0, []), null);
+    assert.equal(readLoss(CHAT, 3, CHAT.map((t) => turn(t.role, ""))), null);
+  });
+
+  test("turns read much poorer are withheld, the vault keeps its copy, and the plan says why", () => {
+    const sent = Array.from({ length: 6 }, (_, i) => turn(i % 2 ? "assistant" : "user", i % 2 ? "An answer. ".repeat(50) : "Ask"));
+    const emptied = sent.map((t) => turn(t.role, t.role === "assistant" ? "" : t.text));
+    const plan = planSnapshot(held(sent), shown(emptied, { draft: "next" }), false);
+    assert.equal(plan.lost, "9 characters read, 1659 before");
+    assert.deepEqual(plan.snapshot.turns, []); // the draft goes, the turns do not
+    assert.equal(plan.send, true);
+    assert.deepEqual(plan.next.turns, sent);
+    // The user's own doing (an edit, a regeneration) or an answer streaming: sent as read.
+    for (const extra of [{ acted: true }, { streaming: true }]) {
+      const ok = planSnapshot(held(sent), shown(emptied, extra), false);
+      assert.equal(ok.lost, null);
+      assert.deepEqual(ok.next.turns, emptied);
+    }
   });
 });

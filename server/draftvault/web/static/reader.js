@@ -3,6 +3,7 @@
 
 import { api, getJSON } from "./api.js";
 import { renderMarkdown } from "./markdown-to-dom.js";
+import { renderTyped } from "./typed.js";
 import { kindInWords, siteName, TARGETS } from "./vocabulary.js";
 import { $, copyText, el, failed, fmtTime, toast } from "./ui.js";
 import { addSwitchers, branchDeletion, findBranch, threadTurns } from "./versions.js";
@@ -105,8 +106,7 @@ function turnsSection(turns) {
     const art = el("article", "turn role-" + t.role);
     art.dataset.index = t.index;
     art.append(el("div", "role", t.role === "user" ? "You" : t.role[0].toUpperCase() + t.role.slice(1)));
-    const body = el("div", "md");
-    body.append(renderMarkdown(t.text));
+    const body = turnBody(t);
     if (t.role === "tool") {
       // Tool output (search results, quoted pages, program output) is long: folded.
       const fold = el("details");
@@ -118,6 +118,14 @@ function turnsSection(turns) {
   }
   if (!turns.length) div.append(el("p", "muted", "No turns saved."));
   return div;
+}
+
+// User turns as typed; the other roles' turns are Markdown.
+function turnBody(t) {
+  if (t.role === "user") return renderTyped(t.text);
+  const body = el("div", "md");
+  body.append(renderMarkdown(t.text));
+  return body;
 }
 
 function actions(c) {

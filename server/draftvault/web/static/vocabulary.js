@@ -104,7 +104,7 @@ export const BRANCH_REASONS = Object.freeze({
 });
 
 // What the sites say when an answer failed.
-export const ERROR_PHRASES = /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway timeout|gateway time\-out|service unavailable|too many requests|rate limit|usage limit|usage cap|reached our limit|reached the current usage|hit your limit|limit of messages|message limit|at capacity|capacity exceeded|over capacity|exceeded capacity/i;
+export const ERROR_PHRASES = /something went wrong|there was an error generating a response|network error|message delivery timed out|connection interrupted|error in message stream|internal server error|bad gateway|gateway timeout|gateway time\-out|service unavailable|waiting for the complete answer|resume stream unavailable|stream cache expired|thinking failed|error in body stream|maximum length for this conversation|too many requests|rate limit|usage limit|usage cap|reached our limit|reached the current usage|hit your limit|limit of messages|message limit|at capacity|capacity exceeded|over capacity|exceeded capacity/i;
 
 // Words that make an alert outside the chat an error the adapter reports.
 export const ALERT_WORDS = /went wrong|error|network|capacity|too many requests|rate limit|bad gateway|unavailable|timed out|failed|try again|limit|interrupted/i;
