@@ -21,6 +21,7 @@ from typing import BinaryIO, Callable, Literal
 import msgspec
 
 from . import export, models
+from .importers.chatgpt import RENDERED_MARK
 
 Format = Literal["chatgpt", "openwebui"]
 _NAMESPACE = uuid.UUID("8d0f5a8e-5d1b-4f7e-9a51-0c6c3c1f2a77")  # DraftVault's, for uuid5 node ids
@@ -83,7 +84,7 @@ def chatgpt_conversation(detail: models.ConversationDetail) -> dict:
             "status": "finished_successfully", "end_turn": True if node.role == "assistant" else None,
             "weight": 1.0, "recipient": "all",
             # LibreChat reads the model per message; DraftVault keeps one per conversation.
-            "metadata": {"model_slug": detail.model} if node.role == "assistant" and detail.model else {},
+            "metadata": {RENDERED_MARK: True, **({"model_slug": detail.model} if node.role == "assistant" and detail.model else {})},
         }
 
     mapping = {root.id: {"id": root.id, "message": None, "parent": None, "children": root.children}}

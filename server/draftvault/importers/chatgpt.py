@@ -93,6 +93,10 @@ def _export_order(name: str) -> tuple[int, str]:
 _SKIPPED_CONTENT = {"thoughts", "reasoning_recap", "user_editable_context", "model_editable_context"}
 _ROLES = {"user", "assistant", "system", "tool"}
 _SEARCH_MARK = re.compile(r"【(\d+)†([^†】]*)(?:†([^】]*))?】")
+# Set in a message's metadata by DraftVault's own ChatGPT-shaped export (exchange.py): its
+# text is DraftVault's Markdown already, so it is read as it is (a literal citation mark or
+# `\(` in it is text, not something to render again).
+RENDERED_MARK = "draftvault_markdown"
 _LEFTOVER_CITATION = re.compile(r"【\d+(?::\d+)*†[^】]*】|\ue200[^\ue201]*\ue201")
 
 
@@ -161,9 +165,10 @@ def _render(msg: _Message) -> Turn | None:
         return None
     if kind in ("text", "multimodal_text"):
         text = "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
-        text = _with_citations(text, meta)
-        if role == "assistant":  # ChatGPT shows user text as typed
-            text = normalise_math(text)
+        if not meta.get(RENDERED_MARK):
+            text = _with_citations(text, meta)
+            if role == "assistant":  # ChatGPT shows user text as typed
+                text = normalise_math(text)
     elif kind == "code":
         lang = "" if c.language in (None, "unknown") else c.language
         text = fence(c.text or "", lang or ("python" if msg.recipient == "python" else ""))
