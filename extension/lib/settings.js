@@ -1,5 +1,6 @@
-// The extension's settings in chrome.storage.local (names fixed by DESIGN.md and
-// INTERFACES.md), with their defaults, and the per-session pause list.
+// The extension's settings in chrome.storage.local (serverUrl and token are named by
+// the contract in DESIGN.md; tests set them directly), with their defaults, and the
+// per-session pause list.
 
 export const DEFAULTS = Object.freeze({
   serverUrl: "http://127.0.0.1:8737",

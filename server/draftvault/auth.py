@@ -133,7 +133,7 @@ def check_token(db: sqlite_utils.Database, token: str | None, origin: str | None
         return None  # bound to another origin (no Origin at all: see the module docstring)
     now = datetime.now(timezone.utc)
     if row[6] is None or (now - datetime.fromisoformat(row[6])).total_seconds() > LAST_USED_EVERY_S:
-        _touch(db, row[0], now.isoformat(timespec="milliseconds"))
+        _touch(db, row[0], times.iso(now))
     return TokenInfo(id=row[0], name=row[1], origin=row[3], created_at=row[4], read_only=bool(row[5]))
 
 

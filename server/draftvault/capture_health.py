@@ -10,16 +10,9 @@ restart of the service.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
 
-from . import models, protocol
-
-HOSTS: dict[str, str] = {"chatgpt": "chatgpt.com", "claude": "claude.ai", "gemini": "gemini.google.com"}
-
-
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
-
+from . import models, protocol, times
+from .vocabulary import SITES
 
 class CaptureHealth:
     def __init__(self) -> None:
@@ -41,7 +34,7 @@ class CaptureHealth:
     def _degrade(self, site: str, detail: str) -> None:
         with self._lock:
             if site not in self._degraded:
-                self._degraded[site] = models.SiteDegraded(site=site, host=HOSTS[site], since=_now(), detail=detail)
+                self._degraded[site] = models.SiteDegraded(site=site, host=SITES[site].hosts[0], since=times.now_iso(), detail=detail)
 
     def report(self) -> models.CaptureHealthOut:
         with self._lock:

@@ -16,20 +16,16 @@ completed answer costs nothing while all is well.
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
 from typing import get_args
 
 import msgspec
 
 from . import models, protocol
+from .times import now_iso
 from .protocol import RecoveryVia, Site
 
 SITES: tuple[Site, ...] = get_args(Site)
 MAX_FAILED = 1000  # failed conversations looked at per recovery (the popup lists far fewer)
-
-
-def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")  # as the vault writes times
 
 
 class Recovery:

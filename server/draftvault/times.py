@@ -6,7 +6,12 @@ from datetime import datetime, timezone
 
 
 def now_iso() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return iso(datetime.now(timezone.utc))
+
+
+def iso(moment: datetime) -> str:
+    """An aware datetime as now_iso writes times (UTC, milliseconds)."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def iso_of(epoch_s: float) -> str:

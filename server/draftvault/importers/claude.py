@@ -27,13 +27,13 @@ from __future__ import annotations
 import json
 import re
 from contextlib import ExitStack
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 import msgspec
 
-from .. import models
+from .. import models, times
 from ..store import ImportVault
 from . import source, tree
 from ..markdown import fence
@@ -106,7 +106,7 @@ def _iso(t: str | None) -> str | None:
     if not t:
         return None
     try:
-        return datetime.fromisoformat(t).astimezone(timezone.utc).isoformat(timespec="milliseconds")
+        return times.iso(datetime.fromisoformat(t))
     except ValueError:
         return None
 

@@ -32,7 +32,7 @@ import msgspec
 from bs4 import BeautifulSoup
 from markdownify import MarkdownConverter
 
-from .. import models
+from .. import models, times
 from ..store import ImportVault
 from . import source
 from .source import ImportFailed
@@ -215,8 +215,8 @@ def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[
         title=title,
         url=(g.live.url if g.live else None) or "https://gemini.google.com/app",
         model=None,
-        created_at=first.isoformat(timespec="milliseconds"),
-        updated_at=collected[-1][0].isoformat(timespec="milliseconds"),
+        created_at=times.iso(first),
+        updated_at=times.iso(collected[-1][0]),
         turns=turns,
     )
     source.count(result, outcome, len(turns))

@@ -9,7 +9,7 @@ from typing import Sequence
 from .. import models
 from ..crypto import Tampered
 from .db import Tx
-from ..times import now_iso
+from ..times import iso, now_iso
 from .records import Records, new_id
 
 
@@ -27,7 +27,7 @@ def _failure_time(tx: Tx) -> str:
     at = now_iso()
     last = tx.one("SELECT MAX(detected_at) FROM failures")[0]
     if last is not None and at <= last:
-        at = (datetime.fromisoformat(last) + timedelta(milliseconds=1)).isoformat(timespec="milliseconds")
+        at = iso(datetime.fromisoformat(last) + timedelta(milliseconds=1))
     return at
 
 

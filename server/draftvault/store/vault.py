@@ -24,7 +24,7 @@ from typing import Iterator, Literal
 import msgspec
 import sqlite_utils
 
-from .. import config, models, protocol
+from .. import config, models, protocol, times
 from ..crypto import Keyring, Tampered
 from . import apply, conversations, db, failures, index, maintenance, migrations, records, search, versions
 from .errors import KeyMismatch, Unavailable
@@ -68,7 +68,7 @@ class Vault:
         try:
             conn.execute("BEGIN IMMEDIATE")
             migrations.migrate(sqlite_utils.Database(conn))
-            since = (datetime.now(timezone.utc) - timedelta(days=PAGE_DAYS)).isoformat(timespec="milliseconds")
+            since = times.iso(datetime.now(timezone.utc) - timedelta(days=PAGE_DAYS))
             conn.execute("DELETE FROM pages WHERE seen_at < ?", (since,))
             row = conn.execute("SELECT v FROM meta WHERE k='keycheck'").fetchone()
             if row is not None and not key_path.exists():
