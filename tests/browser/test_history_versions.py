@@ -19,7 +19,7 @@ TITLE = "Assist user with summary"
 
 
 def texts(pane) -> list[str]:
-    return [t.strip() for t in pane.locator(".turn .md").all_inner_texts()]
+    return [t.strip() for t in pane.locator(".turn .md, .turn .typed").all_inner_texts()]  # answers, user turns
 
 
 def test_switcher_reads_the_earlier_version_and_deletes_it(context, server):
