@@ -17,6 +17,7 @@ import subprocess
 import pytest
 from websockets.exceptions import ConnectionClosed
 
+from needs import missing
 from draftvault import protocol
 from frames import encode, snapshot
 
@@ -31,7 +32,7 @@ def home(tmp_path, monkeypatch):
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={SIZE},mode=0700", "tmpfs", str(path)],
                           capture_output=True)
     if done.returncode != 0:
-        pytest.skip(f"mount is not permitted here: {done.stderr.decode().strip()}")
+        missing(f"mount is not permitted here: {done.stderr.decode().strip()}")
     monkeypatch.setenv("DRAFTVAULT_HOME", str(path))
     monkeypatch.delenv("DRAFTVAULT_PASSPHRASE", raising=False)
     (path / "ballast").write_bytes(os.urandom(BALLAST))  # freed later: space comes back

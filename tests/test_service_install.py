@@ -17,6 +17,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
+from needs import missing
 from draftvault import config, install
 
 BIN = Path(sys.executable).parent
@@ -49,7 +50,7 @@ def test_install_writes_a_unit_that_runs_this_draftvault_on_this_vault(home, tmp
 def test_unit_passes_systemd_analyze_verify(home, tmp_path):
     analyze = shutil.which("systemd-analyze")
     if analyze is None:
-        pytest.skip("systemd-analyze is missing (scripts/test installs Debian's systemd)")
+        missing("systemd-analyze is missing (scripts/test installs Debian's systemd)")
     assert dv("service", "install", "--no-start", xdg=tmp_path).returncode == 0
     unit = unit_path(tmp_path)
     done = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True, timeout=60)
