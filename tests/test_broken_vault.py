@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from needs import missing
-from draftvault import config, protocol
+from draftvault import config
 from draftvault.store import Vault
 from frames import snapshot
 from test_cli import dv, seed
@@ -31,7 +31,7 @@ def test_key_readable_by_others_is_refused_naming_chmod(home, command):
     key = config.key_path(home)
     key.chmod(0o644)
     message = refused(*command)
-    assert f"can be read by other users (mode 644)" in message and f"chmod 600 {key}" in message
+    assert "can be read by other users (mode 644)" in message and f"chmod 600 {key}" in message
     key.chmod(0o600)
     dv("status")
 

@@ -13,7 +13,6 @@ The real export files under ../shared/fixtures/real/chatgpt-export/ were read by
 from __future__ import annotations
 
 import io
-import os
 import json
 import shutil
 import zipfile

@@ -60,8 +60,8 @@ def check_service(home: Path) -> Check:
         svc = None
     if svc is not None and svc.path.exists():
         return Check("service", "fail", f"installed ({svc.path}) but not running",
-                     f"start it again with `draftvault service install`; if it stops at once, run `draftvault serve` "
-                     f"in a terminal to see why")
+                     "start it again with `draftvault service install`; if it stops at once, run `draftvault serve` "
+                     "in a terminal to see why")
     return Check("service", "fail", "not running",
                  "run `draftvault service install` (starts it now and every time you log in), "
                  "or `draftvault serve` in a terminal window you keep open")

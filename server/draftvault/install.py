@@ -17,7 +17,6 @@ import plistlib
 import shutil
 import subprocess
 import sys
-import tempfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 

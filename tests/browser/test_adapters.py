@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 import pytest
 from sitepages import chatgpt, gemini
 from sitepages.base import READ_ADAPTER as READ
-from sitepages.base import REAL_FIXTURES, REPO, launch_plain, open_markup, read_adapter, real_capture_html, route_extension_modules
+from sitepages.base import REAL_FIXTURES, REPO, open_markup, read_adapter, real_capture_html, route_extension_modules
 
 pytestmark = pytest.mark.browser
 

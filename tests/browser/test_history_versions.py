@@ -88,7 +88,7 @@ def test_a_regenerated_answer_is_read_back_in_the_switcher(browser_ctx, chromium
 
     wait_for(lambda: (d := turns_of()) and [t["text"] for t in d["turns"]] == [t for _, t in before], what="the chat")
     tab.page.evaluate("() => { [...document.querySelectorAll('[data-dv-html]')].at(-1).innerHTML = '<p>Vermilion</p>'; }")
-    d = wait_for(lambda: (d := turns_of()) and d["turns"][-1]["text"] == "Vermilion" and d, what="the new answer")
+    wait_for(lambda: (d := turns_of()) and d["turns"][-1]["text"] == "Vermilion", what="the new answer")
 
     ctx = chromium.new_context()
     try:
