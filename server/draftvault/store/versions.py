@@ -25,6 +25,8 @@ as one branch from the first of them:
 
 from __future__ import annotations
 
+import msgspec
+
 from ..models import BranchReason as Reason
 from . import branches
 from .branches import Row
@@ -102,17 +104,15 @@ def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> bo
     return [(idx, role, text) for idx, (role, text) in turns] in found.values()
 
 
-def pack(tx: Tx, rec: Records, conv: Conv) -> bool:
-    """Packs the conversation's loose kept turns once there are enough of them; whether it did."""
+def pack(tx: Tx, rec: Records, conv: Conv) -> None:
+    """Packs the conversation's loose kept turns once there are enough of them."""
     loose = tx.one(
         "SELECT COUNT(*), COALESCE(SUM(length(b.data)), 0) FROM branch_turns t JOIN blobs b USING (bid) "
         "WHERE t.cid=? AND t.k IS NULL",
         (conv.cid,),
     )
-    if loose[0] < 2 or (loose[0] < PACK_TURNS and loose[1] < PACK_BYTES):
-        return False
-    _seal_packs(tx, rec, conv, branches.rows(tx, rec, conv.cid, conv.id, [], "k IS NULL"))  # unreadable rows stay loose
-    return True
+    if loose[0] >= 2 and (loose[0] >= PACK_TURNS or loose[1] >= PACK_BYTES):
+        _seal_packs(tx, rec, conv, branches.rows(tx, rec, conv.cid, conv.id, [], "k IS NULL"))  # unreadable rows stay loose
 
 
 def _seal_packs(tx: Tx, rec: Records, conv: Conv, turns: list[Row]) -> None:
@@ -150,7 +150,7 @@ def drop(tx: Tx, rec: Records, conv: Conv, where: str = "1", params: dict | None
     packs = sorted({bid for bid, k in dropped if k is not None})
     if packs:
         _seal_packs(tx, rec, conv, branches.rows(tx, rec, conv.cid, conv.id, [], "bid IN (SELECT value FROM json_each(:packs))",
-                                                 {"packs": str(packs)}))
+                                                 {"packs": msgspec.json.encode(packs).decode()}))
     return tx.conn.execute(f"DELETE FROM branches WHERE cid=:c AND ({where})", args).rowcount > 0
 
 
