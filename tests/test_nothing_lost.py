@@ -172,3 +172,22 @@ def test_a_new_chat_joins_the_conversation_it_becomes(server, browser):
     assert current(d) == [("user", "JOINPROMPT hello"), ("assistant", "JOINANSWER is cut off: TAKETWO")]
     assert d["draft"]["text"] == "JOINDRAFT next"
     kept(server, d, browser.acked)
+
+
+def test_fifty_regenerations_are_each_kept_once_and_found(server, browser):
+    """Each answer streams in, is finished, then regenerated: every finished one is a version (most of them
+    packed together, store/versions.py), found by search in its own branch; no streaming state is kept."""
+    answers = [f"REGEN{n:02d}X answer number {n} says " + "much the same thing as the others " * 5 for n in range(51)]
+    browser.snap([("user", "Ask REGENQUESTION"), ("assistant", answers[0])])
+    for text in answers[1:]:
+        for cut in (len(text) // 3, 2 * len(text) // 3):
+            browser.snap([("assistant", text[:cut])], turns_from=1, streaming=True)
+        browser.snap([("assistant", text)], turns_from=1)
+    d = detail_of(server)
+    assert current(d) == [("user", "Ask REGENQUESTION"), ("assistant", answers[-1])]
+    assert [(b["reason"], [t["text"] for t in b["turns"]]) for b in d["branches"]] == [
+        ("regenerated", [text]) for text in answers[:-1]]
+    for text, branch in zip(answers, d["branches"]):
+        (hit,) = server.api("GET", "/api/search", params={"q": text.split()[0]})["items"]
+        assert (hit["conversation"], hit["branch"], hit["turn"]) == (d["id"], branch["id"], 1)
+    kept(server, d, {answers[-1]})

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import frames
-from draftvault.store import NeedFull
+from draftvault.store import NeedFull, versions
 
 CLIENT = "client-prop"
 # Few words, so that texts repeat, continue each other (streaming) and collide across pages.
@@ -34,9 +35,11 @@ def held(vault, id) -> set[str]:
     return {t.text for t in d.turns} | {t.text for b in d.branches for t in b.turns}
 
 
+@pytest.mark.parametrize("pack_turns", [versions.PACK_TURNS, 2], ids=["loose", "packed"])  # packed: every 2 kept turns
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ops=frames_of_pages())
-def test_frames_from_several_pages_lose_no_acked_text(vault, ops):
+def test_frames_from_several_pages_lose_no_acked_text(vault, monkeypatch, pack_turns, ops):
+    monkeypatch.setattr(versions, "PACK_TURNS", pack_turns)
     example = os.urandom(6).hex()  # every example is its own conversation in the one vault
     conv, acked, grown, id = f"conv-{example}", set(), set(), None
     for page, thread, start, streaming, draft in ops:

@@ -2,6 +2,7 @@
 deleting one branch, and verify over versions and branches."""
 
 import frames
+from draftvault.store import versions
 from tabs import CLIENT, Tab, chat, raw, texts
 
 
@@ -62,3 +63,68 @@ def test_verify_checks_versions_like_turns(vault, home):
     assert vault.get_conversation(id).corrupt == ["turn 1 of branch 0", "reason of branch 1"]
     bad = vault.verify().bad
     assert f"turn 1 of branch 0 of conversation {id}" in bad and f"branch 1 of conversation {id}" in bad
+
+
+def answer(n):
+    """A regenerated answer: words the answers share, and a marker word of its own."""
+    return f"ANSWER{n:03d} " + " ".join(f"the reply says {w} about the question" for w in ("this", "that", str(n)) * 8)
+
+
+def regenerate(vault, tab, n, streaming_frames=2):
+    """Answer n streams in over a few growing frames, then is finished."""
+    text = answer(n)
+    for k in range(1, streaming_frames + 1):
+        seq = vault.last_seq(CLIENT) + 1
+        vault.apply(CLIENT, frames.snapshot(seq, [("assistant", text[: len(text) * k // 3])], conv="c1", turns_from=1,
+                                            streaming=True))
+    tab.snap([("assistant", text)], start=1)
+
+
+def test_fifty_regenerations_are_packed_each_kept_once_and_found(vault, home):
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", answer(0))], conv="c1").conversation
+    for n in range(1, 51):
+        regenerate(vault, tab, n)
+    kept = vault.get_conversation(id).branches
+    assert [(b.reason, b.from_index, [t.text for t in b.turns]) for b in kept] == [
+        ("regenerated", 1, [answer(n)]) for n in range(50)]  # no streaming state among them
+    assert texts(vault, id) == [("user", "q"), ("assistant", answer(50))]
+    for n, b in enumerate(kept):
+        (hit,) = vault.search(f"ANSWER{n:03d}")
+        assert (hit.conversation, hit.branch, hit.turn) == (id, b.id, 1) and f"ANSWER{n:03d}" in hit.snippet
+    # most versions share a few packs: one blob, one seal and one index document for many answers
+    ((blobs, packed),) = raw(home, "SELECT COUNT(DISTINCT bid), COUNT(k) FROM branch_turns")
+    assert blobs < 20 and packed >= 32
+    # answers flipped back to (ChatGPT's "< 2 / 3 >") are not kept again, packed or not: only answer 50 is new
+    regenerate(vault, tab, 3)
+    regenerate(vault, tab, 50, streaming_frames=0)
+    assert [b.turns[0].text for b in vault.get_conversation(id).branches] == [answer(n) for n in range(51)]
+    assert vault.verify().bad == []
+
+
+def test_deleting_a_packed_version_takes_its_text_off_the_disk(vault, home, monkeypatch):
+    monkeypatch.setattr(versions, "PACK_TURNS", 3)
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", answer(0))], conv="c1").conversation
+    for n in range(1, 5):
+        regenerate(vault, tab, n, streaming_frames=0)
+    kept = vault.get_conversation(id).branches
+    ((pack,),) = raw(home, "SELECT DISTINCT bid FROM branch_turns WHERE branch=1")
+    assert raw(home, "SELECT COUNT(*) FROM branch_turns WHERE bid=?", (pack,))[0][0] == 3
+    assert vault.delete_branch(id, kept[1].id)
+    assert vault.search("ANSWER001") == [] and raw(home, "SELECT 1 FROM blobs WHERE bid=?", (pack,)) == []
+    assert [[t.text for t in b.turns] for b in vault.get_conversation(id).branches] == [[answer(n)] for n in (0, 2, 3)]
+    assert [h.branch for h in vault.search("ANSWER002")] == [kept[2].id]
+    assert vault.verify().bad == []
+
+
+def test_a_packed_row_pointed_at_another_item_is_detected(vault, home, monkeypatch):
+    monkeypatch.setattr(versions, "PACK_TURNS", 2)
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", "first answer")], conv="c1").conversation
+    for text in ("second answer", "third answer"):
+        tab.snap([("assistant", text)], start=1)
+    assert raw(home, "SELECT branch, k FROM branch_turns ORDER BY branch") == [(0, 0), (1, 1)]
+    raw(home, "UPDATE branch_turns SET k=1 - k")
+    assert vault.get_conversation(id).corrupt == ["turn 1 of branch 0", "turn 1 of branch 1"]
+    assert len(vault.verify().bad) == 2

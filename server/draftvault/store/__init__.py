@@ -11,7 +11,7 @@
 | runs | the turn-run layout |
 | drafts | the draft-history policy |
 | apply | frames and imports to rows; a new chat's page joining its conversation |
-| versions | replaced and dropped turns kept as earlier versions (branches), why and when |
+| versions | replaced and dropped turns kept as earlier versions (branches), why and when; kept turns packed |
 | conversations | lookups, lists, one conversation read whole, deletion |
 | branches | a conversation's earlier threads as the API shows them |
 | failures | failures recorded, listed (with title and site), resolved |

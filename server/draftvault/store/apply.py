@@ -223,9 +223,10 @@ def import_conversation(
     _, replaced = runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
     if replaced:  # what was captured or imported before and the export no longer has
         versions.keep(tx, rec, conv, replaced, dict(enumerate(turns)), len(turns), unfinished=None, stale=False, now=now)
-    versions.drop(tx, conv.cid, "reason='imported'")
+    versions.drop(tx, rec, conv, "reason='imported'")
     for start, branch in branches:
         versions.add(tx, rec, conv, list(enumerate(branch, start)), "imported", None, once=False)
+    versions.pack(tx, rec, conv)
     _set_fields(tx, rec, conv, title=title, url=url, model=model)
     tx.conn.execute(
         "UPDATE conversations SET turn_count=?, updated_at=?, created_at=COALESCE(?, created_at), import_mac=? WHERE cid=?",

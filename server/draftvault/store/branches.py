@@ -2,10 +2,12 @@
 (the branches of an imported tree, and live versions: see versions.py for how they are kept).
 
 A branch is stored from the position of its first turn (0.1.0 stored whole paths from
-the first turn), a row per turn sealed as a text blob and tagged with (conversation,
-branch, index, role, content hash). The API gives an imported branch from where it
-leaves the current thread (`from_index`): its leading turns that equal the thread's are
-left out. A live version is shown as kept: it starts where the page replaced it.
+the first turn), a row per turn tagged with (conversation, branch, index, role, content
+hash, and `k` when it has one). A row's turn is its blob alone (a text, or the run of
+one turn its live row held), or, once packed (versions.py), item `k` of a run of the
+conversation's kept texts. The API gives an imported branch from where it leaves the
+current thread (`from_index`): its leading turns that equal the thread's are left out.
+A live version is shown as kept: it starts where the page replaced it.
 """
 
 from __future__ import annotations
@@ -15,36 +17,73 @@ from typing import get_args
 from .. import models
 from ..crypto import Tampered
 from .db import Tx
-from .records import Records
+from .records import Records, Turn, blobs_by_id
+
+Row = tuple[int, int, str, int, str]  # a branch turn: (branch, index, role, blob, text)
+Stored = dict[int, list[tuple[int, str, str]]]  # branch -> its (index, role, text), ascending
 
 
-def turn_text(rec: Records, role: str, h: bytes | None, data: bytes | None) -> str:
-    """A branch turn's text: a text blob, or the run of that one turn its live row held (versions.py)."""
-    content = rec.open_any(h, data)
-    if isinstance(content, str):
+def turn_text(content: list[Turn] | str, role: str, k: int | None) -> str:
+    """A branch turn's text in its blob's content (a text, a run of one, or a pack with item k)."""
+    if isinstance(content, str) and k is None:
         return content
-    if len(content) != 1 or content[0][0] != role:
-        raise Tampered("a run where a branch turn belongs")
-    return content[0][1]
+    at = k or 0
+    if isinstance(content, str) or (k is None and len(content) != 1) or not 0 <= at < len(content) or content[at][0] != role:
+        raise Tampered("not the turn a branch row names")
+    return content[at][1]
+
+
+def rows(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str = "1",
+         params: dict | None = None) -> list[Row]:
+    """The conversation's branch turns (those `where` picks), each blob opened once (a pack holds
+    many), by branch and index; rows that fail authentication are named in `corrupt`."""
+    found = tx.q(
+        f"SELECT branch, idx, role, k, bid, tag FROM branch_turns WHERE cid=:c AND ({where}) ORDER BY branch, idx",
+        {"c": cid, **(params or {})},
+    )
+    blobs = {bid: (h, data) for bid, h, data in blobs_by_id(tx, sorted({r[4] for r in found}))}
+    opened: dict[int, list[Turn] | str | None] = {}  # None: unreadable
+    out: list[Row] = []
+    for branch, idx, role, k, bid, tag in found:
+        h, data = blobs.get(bid, (None, None))
+        try:
+            if h is None or tag != rec.branch_tag(id, branch, idx, role, h, k):
+                raise Tampered("branch turn moved")
+            if bid not in opened:
+                try:
+                    opened[bid] = rec.open_any(h, data)
+                except Tampered:
+                    opened[bid] = None
+            if opened[bid] is None:
+                raise Tampered("unreadable content")
+            out.append((branch, idx, role, bid, turn_text(opened[bid], role, k)))
+        except Tampered:
+            corrupt.append(f"turn {idx} of branch {branch}")
+    return out
+
+
+def stored(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str = "1",
+           params: dict | None = None) -> Stored:
+    """rows(), as each branch's (index, role, text)."""
+    out: Stored = {}
+    for branch, idx, role, _, text in rows(tx, rec, cid, id, corrupt, where, params):
+        out.setdefault(branch, []).append((idx, role, text))
+    return out
+
+
+def locate(tx: Tx, cid: int, bid: int, k: int) -> tuple[int, int] | None:
+    """(branch, index) of a turn of the conversation's branches held by blob `bid` at `k` (a search hit)."""
+    return tx.one(
+        "SELECT branch, idx FROM branch_turns WHERE cid=? AND bid=? AND COALESCE(k, 0)=? ORDER BY branch, idx LIMIT 1",
+        (cid, bid, k),
+    )
 
 
 def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
          corrupt: list[str]) -> list[models.BranchOut]:
     """The branches of conversation `cid`; rows that fail authentication are named in `corrupt`."""
-    paths: dict[int, list[tuple[int, str, str]]] = {}
+    paths = stored(tx, rec, cid, id, corrupt)
     kinds = {branch: (reason, at) for branch, reason, at in tx.q("SELECT branch, reason, replaced_at FROM branches WHERE cid=?", (cid,))}
-    for branch, idx, role, tag, h, data in tx.q(
-        "SELECT t.branch, t.idx, t.role, t.tag, b.hash, b.data FROM branch_turns t LEFT JOIN blobs b USING (bid) "
-        "WHERE t.cid=? ORDER BY t.branch, t.idx",
-        (cid,),
-    ):
-        try:
-            if h is None or tag != rec.branch_tag(id, branch, idx, role, h):
-                raise Tampered("branch turn moved")
-            text = turn_text(rec, role, h, data)
-            paths.setdefault(branch, []).append((idx, role, text))
-        except Tampered:
-            corrupt.append(f"turn {idx} of branch {branch}")
     thread = {t.index: (t.role, t.text) for t in current}
     out = []
     for branch, turns in paths.items():

@@ -51,12 +51,13 @@ def verify(tx: Tx, rec: Records, db: sqlite_utils.Database) -> VerifyReport:
         checked += 1
         if h is None or bid in bad_blobs or tag != rec.run_tag(id, idx, n, h) or runs.get(bid) != n:
             bad.append(f"{turns_name(idx, n)} of conversation {id}")
-    for id, branch, idx, role, bid, tag, h in tx.q(
-        "SELECT c.id, t.branch, t.idx, t.role, t.bid, t.tag, b.hash FROM branch_turns t "
+    for id, branch, idx, role, k, bid, tag, h in tx.q(
+        "SELECT c.id, t.branch, t.idx, t.role, t.k, t.bid, t.tag, b.hash FROM branch_turns t "
         "JOIN conversations c USING (cid) LEFT JOIN blobs b USING (bid)"
     ):
         checked += 1
-        if h is None or bid in bad_blobs or runs.get(bid, 1) != 1 or tag != rec.branch_tag(id, branch, idx, role, h):
+        fits = runs.get(bid, 1) == 1 if k is None else 0 <= k < runs.get(bid, 0)  # its blob alone, or an item of a pack
+        if h is None or bid in bad_blobs or not fits or tag != rec.branch_tag(id, branch, idx, role, h, k):
             bad.append(f"turn {idx} of branch {branch} of conversation {id}")
     for id, branch, reason, rows in tx.q(
         "SELECT c.id, r.branch, r.reason, (SELECT COUNT(*) FROM branch_turns t WHERE t.cid=r.cid AND t.branch=r.branch) "

@@ -101,8 +101,14 @@ def _m3_versions(db: sqlite_utils.Database) -> None:
     db["conversations"].add_column("streaming_turn", int)
 
 
+def _m4_packed_versions(db: sqlite_utils.Database) -> None:
+    """Kept versions are packed into runs of the conversation's kept texts: `branch_turns.k` is a
+    row's item in its pack (NULL: the row's blob holds its turn alone, as every row did before)."""
+    db["branch_turns"].add_column("k", int)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions,
+    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions,
 ]
 VERSION = len(MIGRATIONS)
 TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",

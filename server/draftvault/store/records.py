@@ -7,8 +7,9 @@ associated-data string the vault seals with (in this module only).
   byte is the kind: z zlib, r raw (when zlib did not help); Z and R are runs (msgpack of
   [role, text] pairs).
 - Row tags: every turns, branch_turns and drafts row carries a keyed tag over
-  (conversation id, position, content hash), so a row moved to another conversation
-  or index, or pointed at another blob, is detected like a tampered ciphertext.
+  (conversation id, position, content hash; a packed branch row its item too), so a
+  row moved to another conversation or index, or pointed at another blob or item, is
+  detected like a tampered ciphertext.
 - Conversation fields are sealed with `conv|<vault id>|<field>`; signal and failure
   details with `signal|<id>` and `failure|<id>`; index rows with `index|<sid>|<slot>`.
 """
@@ -74,8 +75,10 @@ class Records:
     def run_tag(self, id: str, idx: int, n: int, h: bytes) -> bytes:
         return self.keys.mac(f"run|{id}|{idx}|{n}|".encode() + h, b"row tag")[:TAG_BYTES]
 
-    def branch_tag(self, id: str, branch: int, idx: int, role: str, h: bytes) -> bytes:
-        return self.keys.mac(f"branch|{id}|{branch}|{idx}|{role}|".encode() + h, b"row tag")[:TAG_BYTES]
+    def branch_tag(self, id: str, branch: int, idx: int, role: str, h: bytes, k: int | None = None) -> bytes:
+        """`k`: the row's item in a pack of kept texts (versions.py); a row without one has its blob alone."""
+        place = b"" if k is None else f"|{k}".encode()
+        return self.keys.mac(f"branch|{id}|{branch}|{idx}|{role}|".encode() + h + place, b"row tag")[:TAG_BYTES]
 
     def draft_tag(self, id: str, did: int, at: str, h: bytes) -> bytes:
         return self.keys.mac(f"draft|{id}|{did}|{at}|".encode() + h, b"row tag")[:TAG_BYTES]

@@ -18,6 +18,7 @@ import msgspec
 
 from .. import models
 from ..crypto import Tampered
+from . import branches
 from .db import Tx
 from .index import WORD, words
 from .records import Records, Turn, blobs_by_id
@@ -155,7 +156,7 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
     out = []
     for best in found.hits:
         title = rec.field_or_none(best.id, "title", best.sealed_title)
-        turn = best.first_turn
+        turn, branch = best.first_turn, best.branch
         try:
             content = (title or "") if best.kind == "title" else cache.get(rec, *blobs.get(best.bid, (None, None)))
         except Tampered:
@@ -164,7 +165,11 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
             text = content
         else:  # a run: its turn that matches the most query words
             k = best_turn([t for _, t in content], found.exact, found.prefix)
-            turn, text = turn + k, content[k][1]
+            text = content[k][1]
+            if best.kind == "branch":  # a pack of kept versions (versions.py): the branch turn that is item k
+                branch, turn = branches.locate(tx, best.cid, best.bid, k) or (branch, turn)
+            else:
+                turn += k
         snip, marks = snippet(text, found.exact, found.prefix)
         out.append(
             models.SearchHit(
@@ -175,7 +180,7 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
                 site=best.site,
                 turn=turn if best.kind in ("turns", "branch") else None,
                 updated_at=best.updated_at,
-                branch=None if best.branch is None else str(best.branch),
+                branch=None if branch is None else str(branch),
             )
         )
     return out

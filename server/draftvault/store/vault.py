@@ -222,7 +222,7 @@ class Vault:
         """Removes one earlier thread (a version or an imported branch) of a conversation, and its index entries."""
         with self._tx.write() as tx:
             conv = conversations.find(tx, "id=?", (id,))
-            if conv is None or not branch.isdigit() or not versions.drop(tx, conv.cid, "branch=:b", {"b": int(branch)}):
+            if conv is None or not branch.isdigit() or not versions.drop(tx, self._rec, conv, "branch=:b", {"b": int(branch)}):
                 return False
             self._forget(tx)
             return True

@@ -1,28 +1,43 @@
 """Versions instead of deletes: the stored turns a frame replaces or drops become a branch.
 
 One model with imported branches: a branch is `branch_turns` rows (from the position
-of its first turn, a text blob each, tagged like every row) and a `branches` row with
-its reason and when it was replaced. A frame that replaces or drops stored turns keeps
-the old ones as one branch from the first of them:
+of its first turn, tagged like every row) and a `branches` row with its reason and
+when it was replaced. A frame that replaces or drops stored turns keeps the old ones
+as one branch from the first of them:
 - `regenerated`: an answer replaced by another; `cut_off`: an answer that was still
   streaming (the frame that wrote it had streaming=true) replaced by a text that does
   not continue it; `edited`: a prompt replaced, or turns dropped (an edit of an earlier
   prompt); `conflict`: a tab showing an older state overwrote newer turns.
 - A replaced turn that had a row of its own (the live turns: the answer being replaced)
-  keeps that row's blob, a run of one turn, already sealed and indexed: a regeneration
-  costs the new answer only, not a second copy and index entries for the old one.
+  keeps that row's blob, a run of one turn, already sealed: a regeneration costs the
+  new answer only. Other kept turns get a text blob each.
+- Packs: once the conversation's kept turns with a blob of their own (its "loose" rows)
+  are PACK_TURNS or PACK_BYTES sealed together, they are sealed into one run, a pack
+  (up to runs.RUN_BYTES of text; a text kept twice is in it once), and each row names
+  its item `k`. Like settled turns in runs: zlib sees the versions' shared words, and
+  a pack costs one blob, one seal and one document in the index instead of one per
+  version (the loose blobs go; those not indexed yet never are). Deleting a branch
+  seals its packs again without it, so its text leaves the disk.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
   new one is not a version. Empty texts are not kept, and a branch identical to one
-  already kept (same turns at the same places, compared by blob) is not kept twice.
+  already kept (same turns, same places, same texts) is not kept twice.
 """
 
 from __future__ import annotations
 
+import msgspec
+
 from ..models import BranchReason as Reason
+from . import branches
+from .branches import Row
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, put_blob
-from .runs import Replaced
+from .records import Records, Turn, encode_run, put_blob
+from .runs import RUN_BYTES, Replaced
+
+PACK_BYTES = 12 * 1024  # loose kept turns sealed this big together (or PACK_TURNS of them) are packed
+PACK_TURNS = 32
+
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
          unfinished: int | None, stale: bool, now: str) -> int | None:
@@ -42,15 +57,20 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
         reason = "edited"
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
-    return add(tx, rec, conv, [(idx, turn) for idx, (turn, _) in sorted(kept.items())], reason, now,
-               blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
+    branch = add(tx, rec, conv, [(idx, turn) for idx, (turn, _) in sorted(kept.items())], reason, now,
+                 blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
+    if branch is not None:
+        pack(tx, rec, conv)
+    return branch
 
 
 def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, at: str | None,
         once: bool = True, blobs: dict[int, int] | None = None) -> int | None:
     """Stores a branch of (index, turn) pairs; its number (None: `once` and the same branch is already kept).
     `blobs`: for some indexes, the blob of the row that held that turn alone (a run of one, already
-    sealed and indexed): the branch keeps it instead of sealing the text again."""
+    sealed): the branch keeps it instead of sealing the text again."""
+    if once and _kept(tx, rec, conv, turns):
+        return None
     rows = []
     for idx, (role, text) in turns:
         bid = (blobs or {}).get(idx)
@@ -60,45 +80,89 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
         else:
             h = tx.one("SELECT hash FROM blobs WHERE bid=?", (bid,))[0]
         rows.append((idx, role, h, bid))
-    shape = ",".join(f"{idx}:{bid}" for idx, _, _, bid in rows)
-    same = once and tx.one(
-        "SELECT 1 FROM (SELECT group_concat(idx || ':' || bid, ',') AS shape FROM "
-        "(SELECT branch, idx, bid FROM branch_turns WHERE cid=? ORDER BY branch, idx) GROUP BY branch) WHERE shape=?",
-        (conv.cid, shape),
-    )
-    if same:
-        return None
     branch = tx.one(
         "SELECT COALESCE(MAX(branch), -1) + 1 FROM (SELECT branch FROM branch_turns WHERE cid=:c "
         "UNION ALL SELECT branch FROM branches WHERE cid=:c)",
         {"c": conv.cid},
     )[0]
     tx.conn.executemany(
-        "INSERT INTO branch_turns VALUES (?,?,?,?,?,?)",
+        "INSERT INTO branch_turns (cid, branch, idx, role, bid, tag) VALUES (?,?,?,?,?,?)",
         [(conv.cid, branch, idx, role, bid, rec.branch_tag(conv.id, branch, idx, role, h)) for idx, role, h, bid in rows],
     )
     tx.conn.execute("INSERT INTO branches VALUES (?,?,?,?)", (conv.cid, branch, reason, at))
     return branch
 
 
-def drop(tx: Tx, cid: int, where: str = "1", params: dict | None = None) -> bool:
-    """Deletes the conversation's branches whose `branches` row matches `where`; whether any went."""
-    args = {"c": cid, **(params or {})}
+def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> bool:
+    """Whether a branch with these turns at these places is kept already (the branches at the same places are read)."""
+    same_places = (
+        "branch IN (SELECT branch FROM (SELECT branch, group_concat(idx, ',') AS places FROM "
+        "(SELECT branch, idx FROM branch_turns WHERE cid=:c ORDER BY branch, idx) GROUP BY branch) WHERE places=:places)"
+    )
+    places = ",".join(str(idx) for idx, _ in turns)
+    found = branches.stored(tx, rec, conv.cid, conv.id, [], same_places, {"places": places})
+    return [(idx, role, text) for idx, (role, text) in turns] in found.values()
+
+
+def pack(tx: Tx, rec: Records, conv: Conv) -> None:
+    """Packs the conversation's loose kept turns once there are enough of them."""
+    loose = tx.one(
+        "SELECT COUNT(*), COALESCE(SUM(length(b.data)), 0) FROM branch_turns t JOIN blobs b USING (bid) "
+        "WHERE t.cid=? AND t.k IS NULL",
+        (conv.cid,),
+    )
+    if loose[0] >= 2 and (loose[0] >= PACK_TURNS or loose[1] >= PACK_BYTES):
+        _seal_packs(tx, rec, conv, branches.rows(tx, rec, conv.cid, conv.id, [], "k IS NULL"))  # unreadable rows stay loose
+
+
+def _seal_packs(tx: Tx, rec: Records, conv: Conv, turns: list[Row]) -> None:
+    """Seals these branch turns into packs of up to RUN_BYTES of text, each text once, and points their rows there."""
+    while turns:
+        items: dict[Turn, int] = {}
+        size, n = 0, 0
+        for _, _, role, _, text in turns:
+            if (role, text) not in items:
+                if items and size + len(text) > RUN_BYTES:
+                    break
+                items[(role, text)] = len(items)
+                size += len(text)
+            n += 1
+        chunk, turns = turns[:n], turns[n:]
+        payload = encode_run(list(items))
+        h = rec.run_hash(payload)
+        bid = put_blob(tx, rec, payload, h, run=True)
+        tx.conn.executemany(
+            "UPDATE branch_turns SET bid=?, k=?, tag=? WHERE cid=? AND branch=? AND idx=?",
+            [(bid, items[(role, text)], rec.branch_tag(conv.id, branch, idx, role, h, items[(role, text)]), conv.cid, branch, idx)
+             for branch, idx, role, _, text in chunk],
+        )
+        tx.freed.update(old for _, _, _, old, _ in chunk)
+
+
+def drop(tx: Tx, rec: Records, conv: Conv, where: str = "1", params: dict | None = None) -> bool:
+    """Deletes the conversation's branches whose `branches` row matches `where`; whether any went.
+    The packs that held their turns are sealed again without them."""
+    args = {"c": conv.cid, **(params or {})}
     chosen = f"SELECT branch FROM branches WHERE cid=:c AND ({where})"
-    tx.freed.update(r[0] for r in tx.q(f"SELECT bid FROM branch_turns WHERE cid=:c AND branch IN ({chosen})", args))
+    dropped = tx.q(f"SELECT bid, k FROM branch_turns WHERE cid=:c AND branch IN ({chosen})", args)
+    tx.freed.update(bid for bid, _ in dropped)
     tx.conn.execute(f"DELETE FROM branch_turns WHERE cid=:c AND branch IN ({chosen})", args)
+    packs = sorted({bid for bid, k in dropped if k is not None})
+    if packs:
+        _seal_packs(tx, rec, conv, branches.rows(tx, rec, conv.cid, conv.id, [], "bid IN (SELECT value FROM json_each(:packs))",
+                                                 {"packs": msgspec.json.encode(packs).decode()}))
     return tx.conn.execute(f"DELETE FROM branches WHERE cid=:c AND ({where})", args).rowcount > 0
 
 
 def move(tx: Tx, rec: Records, src: Conv, dst: Conv) -> None:
     """Gives `dst` the branches of `src` (a new chat's page joining its conversation), renumbered and re-tagged."""
     base = tx.one("SELECT COALESCE(MAX(branch), -1) + 1 FROM branches WHERE cid=?", (dst.cid,))[0]
-    for branch, idx, role, bid, h in tx.q(
-        "SELECT t.branch, t.idx, t.role, t.bid, b.hash FROM branch_turns t LEFT JOIN blobs b USING (bid) WHERE t.cid=?",
+    for branch, idx, role, k, h in tx.q(
+        "SELECT t.branch, t.idx, t.role, t.k, b.hash FROM branch_turns t LEFT JOIN blobs b USING (bid) WHERE t.cid=?",
         (src.cid,),
     ):
         tx.conn.execute(
             "UPDATE branch_turns SET cid=?, branch=?, tag=? WHERE cid=? AND branch=? AND idx=?",
-            (dst.cid, base + branch, rec.branch_tag(dst.id, base + branch, idx, role, h or b""), src.cid, branch, idx),
+            (dst.cid, base + branch, rec.branch_tag(dst.id, base + branch, idx, role, h or b"", k), src.cid, branch, idx),
         )
     tx.conn.execute("UPDATE branches SET cid=?, branch=branch + ? WHERE cid=?", (dst.cid, base, src.cid))
