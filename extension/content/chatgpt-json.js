@@ -410,35 +410,18 @@ function newestLeaf(mapping, keys) {
 }
 
 /**
- * The thread's messages as the page shows its turns: each user message a turn, and
- * what the assistant said to the user between two of them one turn (its text messages,
- * joined; tool calls and tool output are left out, the page folds them away). A turn's
- * `message_id` is its last message's (the DOM's data-message-id); `ids` all of them.
+ * The thread's messages as the page shows them: the user's, and what the assistant said
+ * to the user (tool calls and tool output left out: the page folds them away). The
+ * page may show several of these in one turn element (its data-message-id is the
+ * last one's), or one after another: capture matches them by message id.
  */
 export function turnsOnPage(messages) {
-  const turns = [];
-  for (const m of messages) {
-    if (m.role === "user") {
-      turns.push({ ...pick(m), ids: [m.message_id] });
-      continue;
-    }
-    if (m.role !== "assistant" || m.recipient !== "all") continue;
-    const prev = turns[turns.length - 1];
-    if (prev && prev.role === "assistant") {
-      prev.text += "\n\n" + m.text;
-      prev.message_id = m.message_id;
-      prev.ids.push(m.message_id);
-      for (const k of ["attachments", "documents"]) if (m[k]) prev[k] = [...(prev[k] || []), ...m[k]];
-    } else {
-      turns.push({ ...pick(m), ids: [m.message_id] });
-    }
-  }
-  return turns;
-}
-
-function pick({ message_id, role, text, attachments, documents }) {
-  const t = { role, text, message_id };
-  if (attachments) t.attachments = attachments;
-  if (documents) t.documents = documents;
-  return t;
+  return messages
+    .filter((m) => m.role === "user" || (m.role === "assistant" && m.recipient === "all"))
+    .map(({ message_id, role, text, attachments, documents }) => {
+      const t = { role, text, message_id };
+      if (attachments) t.attachments = attachments;
+      if (documents) t.documents = documents;
+      return t;
+    });
 }

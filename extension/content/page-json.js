@@ -37,8 +37,7 @@ export function threadFromMessage(d) {
   const thread = conversationThread(conv, d.id);
   if (!thread) return null;
   thread.id = d.id;
-  thread.byId = new Map();
-  for (const turn of thread.turns) for (const id of turn.ids) if (id) thread.byId.set(id, turn);
+  thread.byId = new Map(thread.turns.filter((t) => t.message_id).map((t) => [t.message_id, t]));
   return thread;
 }
 
