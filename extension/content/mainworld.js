@@ -26,7 +26,8 @@
   // Events whose JSON may say the answer finished; others are skipped unparsed.
   const FINAL_HINT = /message_stream_complete|end_turn|finished_successfully/;
   const ALIVE_MS = 2000;
-  const THREAD_PATH = /^\/backend-api\/conversation\/([A-Za-z0-9_-]{8,128})\/?$/;
+  // A conversation id is a UUID: other words there (textdocs, init, …) are other answers.
+  const THREAD_PATH = /^\/backend-api\/conversation\/([0-9a-fA-F-]{32,40})\/?$/;
   const MAX_JSON = 16 * 1024 * 1024; // characters of one conversation's JSON
   const WANT_SOURCE = "draftvault-content";
   const originalFetch = window.fetch;

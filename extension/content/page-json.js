@@ -11,6 +11,8 @@
 // replaced only when the JSON's text holds (nearly) all of its words, the turn list
 // comes from the JSON only when the DOM has none, and nothing is sent on its own say.
 // Without the JSON (another site, a page that did not load it) capture is DOM-only.
+// The JSON's other branches (earlier versions the page no longer shows) are not sent:
+// the vault keeps the versions it saw live, and a forged branch could not be told apart.
 
 import { MAIN_WORLD } from "../lib/messages.js";
 import { conversationThread } from "./chatgpt-json.js";
