@@ -201,14 +201,15 @@ function renderText(msg, role, meta) {
   return text.trim() ? cap(text, MAX_TEXT) : null;
 }
 
-// Uploaded files the message names (metadata.attachments): name, type and size.
+// Uploaded files the message names (metadata.attachments): name, type and size, as
+// protocol Attachment frames name them (name, mime, size).
 function attachmentsOf(meta) {
   const files = Array.isArray(meta.attachments) ? meta.attachments.slice(0, MAX_FILES) : [];
   return files
     .filter((f) => isObject(f) && str(f.name))
     .map((f) => {
       const file = { name: cap(f.name, MAX_NAME) };
-      if (str(f.mime_type)) file.mime_type = cap(f.mime_type, MAX_NAME);
+      if (str(f.mime_type)) file.mime = cap(f.mime_type, MAX_NAME);
       if (Number.isSafeInteger(f.size) && f.size >= 0) file.size = f.size;
       return file;
     });
@@ -230,42 +231,51 @@ function canvasCall(msg) {
   return { create: to === CANVAS_CREATE, input: isObject(input) ? input : {} };
 }
 
-// The canvas documents of a thread: a create gives a document; an update edits the
-// latest one (ChatGPT's update names none: it edits the document in the canvas). An
-// edit that cannot be applied here marks the document `incomplete`.
+// The canvas documents of a thread, in the shape of a turn's documents (protocol
+// Document: {title, kind, text, language?}). A create gives a document; an update edits
+// the latest one (ChatGPT's update names none: it edits the document in the canvas). An
+// edit that cannot be applied here gives nothing, and the document is unknown until
+// it is written whole again: the JSON only ever completes, never guesses.
 class Canvas {
   constructor() {
-    this.current = null;
+    this.current = null; // {title, kind, text, language?}; text null: unknown
   }
 
   apply({ create, input }) {
     if (create) {
-      const content = str(input.content);
-      if (content === null) return null;
-      this.current = { name: cap(str(input.name) || "", MAX_NAME), type: cap(str(input.type) || "document", MAX_NAME), content: cap(content, MAX_TEXT), version: 1 };
-      return { ...this.current };
+      const text = str(input.content);
+      if (text === null) return null;
+      this.current = { title: cap(str(input.name) || "", MAX_NAME), ...kindOf(str(input.type) || "document"), text };
+    } else {
+      if (!this.current) return null;
+      let text = this.current.text;
+      for (const u of Array.isArray(input.updates) ? input.updates : []) {
+        text = isObject(u) && str(u.pattern) !== null && str(u.replacement) !== null ? replace(text, u) : null;
+      }
+      this.current = { ...this.current, text };
     }
-    if (!this.current) return null;
-    const doc = { ...this.current, version: this.current.version + 1 };
-    for (const u of Array.isArray(input.updates) ? input.updates : []) {
-      const done = isObject(u) && str(u.pattern) !== null && str(u.replacement) !== null && replace(doc.content, u);
-      if (done === false || done === null) doc.incomplete = true;
-      else doc.content = cap(done, MAX_TEXT);
-    }
-    this.current = doc;
-    return { ...doc };
+    const { text } = this.current;
+    return text === null ? null : { ...this.current, text: cap(text, MAX_TEXT) };
   }
 }
 
-// One update of a document (a regular expression and its replacement), or null.
+// A canvas type ("document", "code/python", "webview": a page of HTML) as kind and language.
+function kindOf(type) {
+  if (type === "document") return { kind: "document" };
+  const language = type === "webview" ? "html" : type.replace(/^code\//, "");
+  return /^[a-z0-9+#-]{1,32}$/.test(language) && language !== "other" ? { kind: "code", language } : { kind: "code" };
+}
+
+// One update of a document (a regular expression and its replacement), or null: not
+// applied (an unknown text, no match, Python syntax JavaScript does not know).
 function replace(content, { pattern, replacement, multiple }) {
   if (pattern === ".*" || pattern === "(?s).*" || pattern === "[\\s\\S]*") return replacement; // the whole document
-  if (pattern.length > 2000) return null;
+  if (content === null || pattern.length > 2000) return null;
   try {
-    const re = new RegExp(pattern, multiple ? "g" : "");
-    return re.test(content) ? content.replace(new RegExp(pattern, multiple ? "g" : ""), () => replacement) : null;
+    const flags = multiple ? "g" : "";
+    return new RegExp(pattern, flags).test(content) ? content.replace(new RegExp(pattern, flags), () => replacement) : null;
   } catch (err) {
-    return null; // Python syntax JavaScript does not know
+    return null;
   }
 }
 

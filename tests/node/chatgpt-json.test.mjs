@@ -96,41 +96,46 @@ describe("attachments and canvas", () => {
   test("uploaded files are named with their type and size; malformed entries are dropped", () => {
     const files = [{ id: "file-1", name: "report.pdf", size: 48213, mime_type: "application/pdf" }, { size: 3 }, "x", { name: "photo.png", size: -1 }];
     const t = conversationThread(chain([["u1-abcdefgh", "user", "Summarise this", { metadata: { attachments: files } }], ["a1-abcdefgh", "assistant", "It says..."]]));
-    assert.deepEqual(t.turns[0].attachments, [{ name: "report.pdf", mime_type: "application/pdf", size: 48213 }, { name: "photo.png" }]);
+    assert.deepEqual(t.turns[0].attachments, [{ name: "report.pdf", mime: "application/pdf", size: 48213 }, { name: "photo.png" }]);
     assert.equal(t.turns[1].attachments, undefined);
   });
 
   test("canvas documents go with the answer that made or edited them, not into its text", () => {
     const code = (input) => ({ content_type: "code", language: "json", text: JSON.stringify(input) });
     const create = { name: "page.html", type: "code/html", content: "<h1>Hi</h1>\n<p>one</p>" };
+    const update = (pattern, replacement) => code({ updates: [{ pattern, multiple: false, replacement }] });
     const t = conversationThread(
       chain([
         ["u1", "user", "Make a page"],
         ["c1", "assistant", code(create), { recipient: "canmore.create_textdoc" }],
         ["r1", "tool", "Successfully created text document 'page.html'", { author: { name: "canmore.create_textdoc" } }],
         ["a1", "assistant", "Here is the page."],
-        ["u2", "user", "Say two, and make it a list"],
-        ["c2", "assistant", code({ updates: [{ pattern: "one", replacement: "two" }] }), { recipient: "canmore.update_textdoc" }],
-        ["c3", "assistant", code({ updates: [{ pattern: "(unclosed", replacement: "x" }] }), { recipient: "canmore.update_textdoc" }],
+        ["u2", "user", "Say two"],
+        ["c2", "assistant", update("one", "two"), { recipient: "canmore.update_textdoc" }],
         ["a2", "assistant", "Done."],
-        ["u3", "user", "Rewrite it all"],
-        ["c4", "assistant", code({ updates: [{ pattern: ".*", multiple: false, replacement: "# New\n" }] }), { recipient: "canmore.update_textdoc" }],
+        ["u3", "user", "And three"],
+        ["c3", "assistant", update("(?P<x>two)", "three"), { recipient: "canmore.update_textdoc" }],
+        ["a3", "assistant", "Done again."],
+        ["u4", "user", "Now as notes"],
+        ["c4", "assistant", code({ name: "notes", type: "document", content: "# Notes" }), { recipient: "canmore.create_textdoc" }],
+        ["c5", "assistant", update(".*", "# Notes\n\n- three"), { recipient: "canmore.update_textdoc" }],
       ])
     );
     assert.deepEqual(t.turns.map((x) => [x.role, x.text]), [
       ["user", "Make a page"],
       ["assistant", "Here is the page."],
-      ["user", "Say two, and make it a list"],
+      ["user", "Say two"],
       ["assistant", "Done."],
-      ["user", "Rewrite it all"],
+      ["user", "And three"],
+      ["assistant", "Done again."],
+      ["user", "Now as notes"],
     ]);
-    assert.deepEqual(t.turns[1].documents, [{ name: "page.html", type: "code/html", content: create.content, version: 1 }]);
-    const [edited, failed] = t.turns[3].documents;
-    assert.equal(edited.content, "<h1>Hi</h1>\n<p>two</p>");
-    assert.equal(edited.version, 2);
-    assert.equal(failed.incomplete, true, "an edit that cannot be applied says so");
-    // The last call has no answer after it: it goes with the last turn shown.
-    assert.deepEqual(t.turns[4].documents.map((d) => [d.content, d.version]), [["# New\n", 4]]);
+    assert.deepEqual(t.turns[1].documents, [{ title: "page.html", kind: "code", language: "html", text: create.content }]);
+    assert.deepEqual(t.turns[3].documents, [{ title: "page.html", kind: "code", language: "html", text: "<h1>Hi</h1>\n<p>two</p>" }]);
+    // An edit in Python's syntax cannot be applied here: no document rather than a wrong one.
+    assert.equal(t.turns[5].documents, undefined);
+    // Calls with no answer after them go with the last turn shown.
+    assert.deepEqual(t.turns[6].documents.map((d) => [d.kind, d.text]), [["document", "# Notes"], ["document", "# Notes\n\n- three"]]);
   });
 });
 
