@@ -63,7 +63,9 @@ export function degraded(dom, json) {
 
 /** The DOM's turn completed from the JSON's turn with its message id (`byId`): the
  * JSON's text when the DOM's is degraded and holds nothing the JSON's lacks, and the
- * JSON's attachment names and canvas documents. The same object when nothing changes. */
+ * JSON's `attachments` ({name, mime?, size?}) and canvas `documents` (protocol
+ * Document) where the DOM gave none; snapshot.js sends only the fields protocol.Turn
+ * has. The same object when nothing changes. */
 export function completeTurn(turn, byId) {
   const json = turn.message_id ? byId.get(turn.message_id) : undefined;
   if (!json || json.role !== turn.role) return turn;
