@@ -96,7 +96,8 @@ def test_main_world_bridge_speaks_the_tables_words():
     bridge = run_module("lib/messages.js", "MAIN_WORLD", "arg && MAIN_WORLD", True)
     script = (EXT / "content" / "mainworld.js").read_text()
     assert f'const SOURCE = "{bridge["source"]}";' in script
-    assert set(re.findall(r'event: "([a-z_]+)"', script)) == set(bridge["events"])
+    assert f'const WANT_SOURCE = "{bridge["want"]}";' in script
+    assert set(re.findall(r'event: "([a-z_]+)"', script)) == {*bridge["events"], bridge["conversation"]}
 
 
 @pytest.mark.parametrize("folder", ["popup", "options"])

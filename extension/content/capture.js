@@ -11,6 +11,7 @@
 import { adapterFor } from "../sites/index.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
 import { noticeControl } from "./notice-control.js";
+import { pageJson } from "./page-json.js";
 import { startSignals } from "./signals.js";
 import {
   firstDifference,
@@ -124,6 +125,7 @@ class Capture {
     this.urlTimer = setInterval(() => {
       if (w.location.href !== this.url) this.flush("url");
     }, 1000);
+    this.json = pageJson(this, w); // ChatGPT's own conversation JSON, where the page loads it
     listen(this);
     this.notice = noticeControl({ doc: this.doc, site: this.site, pageId: this.pageId });
     this.signals = startSignals({
@@ -137,8 +139,7 @@ class Capture {
 
   stop() {
     this.stopped = true;
-    if (this.signals) this.signals.stop();
-    if (this.notice) this.notice.stop();
+    for (const part of [this.signals, this.notice, this.json]) if (part) part.stop();
     if (this.observer) this.observer.disconnect();
     clearInterval(this.urlTimer);
     clearTimeout(this.timer);
@@ -301,12 +302,12 @@ class Capture {
     // Streaming and the title change along with the page outside the composer: a
     // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
+    const shown = this.json.view(count, (i) => this.read(this.els[i])); // completed by page-json.js
     const plan = planSnapshot(
       this.last,
       {
-        count,
-        from,
-        read: (i) => this.read(this.els[i]),
+        ...shown,
+        from: Math.min(from, shown.from),
         expected,
         acted: performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS,
         ...this.readMeta(typingOnly),

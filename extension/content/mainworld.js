@@ -10,7 +10,11 @@
 //   incomplete  its stream ended, or broke, before the final event
 //   aborted     the page aborted it (the user pressed stop)
 //   complete    its stream ended with the final event
-// The page gets its own, untouched Response: we read a clone.
+// It also reads the conversation the page itself loads when a chat opens (GET
+// /backend-api/conversation/{id}: 200, JSON, at most MAX_JSON characters) and posts
+// its text for content/page-json.js: {source, event: "conversation", id, body}; the
+// latest again when page-json.js asks ({source: WANT_SOURCE}: it starts later).
+// We never send requests of our own. The page gets its own, untouched Response: we read a clone.
 // Classic script (MAIN-world content scripts cannot be modules).
 (() => {
   const INSTALLED = Symbol.for("draftvault.mainworld");
@@ -22,8 +26,13 @@
   // Events whose JSON may say the answer finished; others are skipped unparsed.
   const FINAL_HINT = /message_stream_complete|end_turn|finished_successfully/;
   const ALIVE_MS = 2000;
+  // A conversation id is a UUID: other words there (textdocs, init, …) are other answers.
+  const THREAD_PATH = /^\/backend-api\/conversation\/([0-9a-fA-F-]{32,40})\/?$/;
+  const MAX_JSON = 16 * 1024 * 1024; // characters of one conversation's JSON
+  const WANT_SOURCE = "draftvault-content";
   const originalFetch = window.fetch;
   let requests = 0;
+  let latest = null; // the last conversation read: {id, body}
 
   // Never let our reporting break the page's own fetch.
   function post(message) {
@@ -34,13 +43,52 @@
     }
   }
 
-  function isConversationRequest(input, init) {
+  // What a request is to us: "answer" (the POST that streams an answer), the id of the
+  // conversation it loads (a GET), or null.
+  function requestKind(input, init) {
     const request = input instanceof Request ? input : null;
     const method = String((init && init.method) || (request && request.method) || "GET").toUpperCase();
-    if (method !== "POST") return false;
     const url = new URL(request ? request.url : String(input), window.location.href);
-    return CONVERSATION_PATH.test(url.pathname);
+    if (method === "POST") return CONVERSATION_PATH.test(url.pathname) ? "answer" : null;
+    const m = method === "GET" && url.origin === window.location.origin && THREAD_PATH.exec(url.pathname);
+    return m ? { id: m[1] } : null;
   }
+
+  // The body as text, or null past MAX_JSON characters (we stop reading our copy there).
+  async function cappedText(body) {
+    const reader = body.getReader();
+    const decoder = new TextDecoder();
+    let text = "";
+    for (;;) {
+      const { done, value } = await reader.read();
+      text += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      if (done) return text;
+      if (text.length > MAX_JSON) {
+        reader.cancel().catch(() => {});
+        return null;
+      }
+    }
+  }
+
+  function readThread(promise, id) {
+    promise
+      .then(async (response) => {
+        const type = response.headers.get("content-type") || "";
+        if (response.status !== 200 || !response.body || !/json/i.test(type)) return;
+        const length = Number(response.headers.get("content-length"));
+        if (length > MAX_JSON) return;
+        const body = await cappedText(response.clone().body);
+        if (body === null) return;
+        latest = { id, body };
+        post({ event: "conversation", id, body });
+      })
+      .catch(() => {}); // the page's own fetch failed, or our copy did: nothing to read
+  }
+
+  window.addEventListener("message", (e) => {
+    const d = e.source === window ? e.data : null;
+    if (d && d.source === WANT_SOURCE && latest) post({ event: "conversation", ...latest });
+  });
 
   // Does one server-sent event's data say the answer is complete? Old format: the
   // assistant message with end_turn true; delta format: a patch setting end_turn;
@@ -119,14 +167,15 @@
   }
 
   window.fetch = function fetch(input, init) {
-    let watched = false;
+    let kind = null;
     try {
-      watched = isConversationRequest(input, init);
+      kind = requestKind(input, init);
     } catch (err) {
-      watched = false; // a URL we cannot parse is not ours to watch; fetch decides
+      kind = null; // a URL we cannot parse is not ours to watch; fetch decides
     }
     const promise = originalFetch.apply(this, arguments);
-    if (watched) watch(promise, ++requests);
+    if (kind === "answer") watch(promise, ++requests);
+    else if (kind) readThread(promise, kind.id);
     return promise;
   };
 })();

@@ -33,9 +33,14 @@ export const MSG = Object.freeze({
 
 // The main-world bridge: content/mainworld.js (a classic script, it cannot import
 // this module) posts {source: MAIN_WORLD.source, event, request, status?, detail?}
-// to the page window; content/signals.js reads them. tests/test_extension_static.py
-// checks that mainworld.js spells the same source and events.
+// to the page window; content/signals.js reads them. It also posts {source, event:
+// MAIN_WORLD.conversation, id, body} (the conversation JSON the page loaded), which
+// content/page-json.js reads, and posts again when page-json.js posts {source:
+// MAIN_WORLD.want}. tests/test_extension_static.py checks that mainworld.js spells the
+// same source and events.
 export const MAIN_WORLD = Object.freeze({
   source: "draftvault-main",
   events: Object.freeze(["started", "alive", "http_error", "incomplete", "aborted", "complete"]),
+  conversation: "conversation",
+  want: "draftvault-content",
 });

@@ -1,0 +1,437 @@
+// ChatGPT's conversation JSON (what the page itself loads when a chat opens: GET
+// /backend-api/conversation/{id}, the same `mapping` tree as the data export) as the
+// thread ChatGPT shows, in the vault's Markdown. Pure (no DOM, no chrome.*):
+// content/page-json.js feeds it what mainworld.js read; tests/node/chatgpt-json.test.mjs
+// runs it on the real exports and tests/test_chatgpt_json.py checks it against the
+// Python importer (server/draftvault/importers/chatgpt.py), whose rendering it follows.
+//
+// The JSON reaches us through the page, which can forge it: every field is checked and
+// capped here, and capture only uses it to complete or check what the DOM shows.
+
+import { fenced } from "./dom-to-markdown.js";
+
+export const MAX_NODES = 50_000;
+const MAX_TEXT = 2_000_000; // one message (snapshot.js FRAME_TEXT_BUDGET)
+const MAX_NAME = 512; // a file or document name
+const MAX_FILES = 100; // attachments of one message
+const ID = /^[A-Za-z0-9_-]{1,200}$/;
+
+const SKIPPED = new Set(["thoughts", "reasoning_recap", "user_editable_context", "model_editable_context"]);
+const ROLES = new Set(["user", "assistant", "system", "tool"]);
+const SEARCH_MARK = /【(\d+)†([^†】]*)(?:†([^】]*))?】/g;
+const LEFTOVER_CITATION = /【\d+(?::\d+)*†[^】]*】|\ue200[^\ue201]*\ue201/g;
+// Canvas: the assistant calls these tools; the page shows the document, not the call.
+const CANVAS_CREATE = "canmore.create_textdoc";
+const CANVAS_UPDATE = "canmore.update_textdoc";
+
+const isObject = (v) => v !== null && typeof v === "object" && !Array.isArray(v);
+const str = (v) => (typeof v === "string" ? v : null);
+const int = (v) => (Number.isInteger(v) ? v : null);
+const cap = (text, max) => (text.length > max ? text.slice(0, max) : text);
+
+// ---- Markdown, as server/draftvault/markdown.py writes it ----------------------------
+
+function fence(code, language = "") {
+  return fenced(code.replace(/\n+$/, ""), language);
+}
+
+function link(label, url) {
+  const text = (label || url).replace(/\\/g, "\\\\").replace(/\[/g, "\\[").replace(/\]/g, "\\]");
+  return `[${text}](${url.replace(/ /g, "%20").replace(/\(/g, "%28").replace(/\)/g, "%29")})`;
+}
+
+function quote(text) {
+  return text
+    .replace(/^\n+|\n+$/g, "")
+    .split("\n")
+    .map((line) => (line ? "> " + line : ">"))
+    .join("\n");
+}
+
+const FENCE = /^\s*(`{3,}|~{3,})(.*)$/;
+const MATH = "$$";
+
+// Each line, and whether it is inside a code or math block (fences included).
+function scanBlocks(text) {
+  let opener = null;
+  return text.split("\n").map((line) => {
+    if (opener !== null) {
+      const m = FENCE.exec(line);
+      const closes = opener === MATH ? line.trim() === MATH : Boolean(m) && m[1].startsWith(opener) && !m[2].trim();
+      if (closes) opener = null;
+      return [line, true];
+    }
+    const m = FENCE.exec(line);
+    if (m || line.trim() === MATH) {
+      opener = m ? m[1] : MATH;
+      return [line, true];
+    }
+    return [line, false];
+  });
+}
+
+const OTHER_MATH =
+  /(?<code>(?<!`)(`+)(?!`).+?(?<!`)\2(?!`))|(?<link>\[(?:\\.|[^\]\\\n])*\]\([^)\s]*\))|(?<space>[ \t]*)\\\[(?<display>.+?)\\\][ \t]*|\\\((?<inline>.+?)\\\)/gs;
+const ITEM = /^\s*(?:(?:[-*+]|\d{1,9}[.)])\s+)?/;
+
+function mathOf(...args) {
+  const g = args[args.length - 1];
+  const [whole, start, text] = [args[0], args[args.length - 3], args[args.length - 2]];
+  if (g.display !== undefined) {
+    // On lines of their own, indented like the line it was on (a list item's).
+    const line = text.slice(text.lastIndexOf("\n", start - 1) + 1, start);
+    const rest = text.slice(start + whole.length).split("\n", 1)[0];
+    const indent = line.trim() ? " ".repeat(ITEM.exec(line)[0].length) : line + g.space;
+    const head = line.trim() ? `\n${indent}` : g.space;
+    const tail = rest.trim() ? `\n${indent}` : "";
+    return `${head}${MATH}\n${indent}${g.display.trim()}\n${indent}${MATH}${tail}`;
+  }
+  if (g.inline !== undefined) return `$${g.inline.trim()}$`;
+  return whole;
+}
+
+/** `\( x \)` as `$x$` and `\[ x \]` as `$$` lines around x, except in code. */
+export function normaliseMath(text) {
+  if (!text.includes("\\(") && !text.includes("\\[")) return text;
+  const out = [];
+  let prose = [];
+  const flush = () => {
+    if (prose.length) out.push(prose.join("\n").replace(OTHER_MATH, mathOf));
+    prose = [];
+  };
+  for (const [line, inside] of scanBlocks(text)) {
+    if (inside) {
+      flush();
+      out.push(line);
+    } else prose.push(line);
+  }
+  flush();
+  return out.join("\n");
+}
+
+// ---- one message ---------------------------------------------------------------------
+
+// Citation markers as Markdown links to the cited pages. Offsets count code points.
+function withCitations(text, meta) {
+  const chars = Array.from(text);
+  const spans = [];
+  for (const c of Array.isArray(meta.citations) ? meta.citations : []) {
+    const m = isObject(c) && isObject(c.metadata) ? c.metadata : {};
+    const [s, e] = isObject(c) ? [int(c.start_ix), int(c.end_ix)] : [null, null];
+    if (s !== null && e !== null && 0 <= s && s <= e && e <= chars.length) {
+      spans.push([s, e, str(m.url) ? [link(str(m.title), m.url)] : []]);
+    }
+  }
+  for (const r of Array.isArray(meta.content_references) ? meta.content_references : []) {
+    if (!isObject(r)) continue;
+    const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
+    if (s === null || e === null || !matched || chars.slice(s, e).join("") !== matched) continue;
+    const items = Array.isArray(r.items) ? r.items.filter((i) => isObject(i) && str(i.url)) : [];
+    let links = items.map((i) => link(str(i.title), i.url));
+    if (!links.length && str(r.url)) links = [link(str(r.title), r.url)];
+    spans.push([s, e, links]);
+  }
+  // Adjacent markers (one claim, several sources) become one parenthesis.
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || compareLists(a[2], b[2]));
+  const merged = [];
+  for (const [s, e, links] of spans) {
+    const last = merged[merged.length - 1];
+    if (last && s < last[1]) continue; // overlapping: both schemes describe the same marker
+    if (last && s === last[1]) merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
+    else merged.push([s, e, links]);
+  }
+  for (const [s, e, links] of merged.reverse()) {
+    const unique = [...new Set(links)];
+    chars.splice(s, e - s, ...(unique.length ? Array.from(` (${unique.join(", ")})`) : []));
+  }
+  return chars.join("").replace(LEFTOVER_CITATION, "");
+}
+
+function compareLists(a, b) {
+  for (let i = 0; i < Math.min(a.length, b.length); i++) if (a[i] !== b[i]) return a[i] < b[i] ? -1 : 1;
+  return a.length - b.length;
+}
+
+function partText(part) {
+  if (typeof part === "string") return part;
+  if (!isObject(part)) return "";
+  const kind = part.content_type;
+  if (kind === "image_asset_pointer") {
+    const dalle = isObject(part.metadata) && isObject(part.metadata.dalle) ? part.metadata.dalle : {};
+    const prompt = str(dalle.prompt) && dalle.prompt.trim().split(/\s+/).join(" ");
+    return prompt ? `[Image: ${prompt}]` : "[Image]";
+  }
+  if (kind === "audio_asset_pointer") return "[Audio]";
+  if (kind === "video_container_asset_pointer") return "[Video]";
+  return str(part.text) || "";
+}
+
+const partsText = (parts) => (Array.isArray(parts) ? parts.map(partText).filter(Boolean).join("\n\n") : "");
+
+// A message's text as ChatGPT shows it, or null for what it hides.
+function renderText(msg, role, meta) {
+  if (meta.is_visually_hidden_from_conversation || meta.is_user_system_message) return null;
+  const c = msg.content;
+  const kind = c.content_type;
+  if (SKIPPED.has(kind)) return null;
+  let text;
+  if (kind === "text" || kind === "multimodal_text") {
+    text = partsText(c.parts);
+    if (!meta.draftvault_markdown) {
+      text = withCitations(text, meta);
+      if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
+    }
+  } else if (kind === "code") {
+    const lang = str(c.language) && c.language !== "unknown" ? c.language : "";
+    text = fence(str(c.text) || "", lang || (msg.recipient === "python" ? "python" : ""));
+  } else if (kind === "execution_output") {
+    text = fence(str(c.text) || "");
+  } else if (kind === "tether_browsing_display") {
+    const result = (str(c.result) || "").replace(SEARCH_MARK, (_, n, title, where) => `[${n}] ${title}` + (where ? ` (${where})` : ""));
+    text = result.trim() ? quote(result) : "";
+  } else if (kind === "tether_quote") {
+    const title = str(c.title) || str(c.domain);
+    const source = str(c.url) ? link(title, c.url) : str(c.title) || "";
+    text = quote(str(c.text) || "") + (source ? `\n\n${source}` : "");
+  } else if (kind === "system_error") {
+    text = `**Error${str(c.name) ? ` (${c.name})` : ""}:** ${str(c.text) || ""}`;
+  } else {
+    text = str(c.text) || str(c.result) || partsText(c.parts); // a type not known: whatever text it has
+  }
+  return text.trim() ? cap(text, MAX_TEXT) : null;
+}
+
+// Uploaded files the message names (metadata.attachments): name, type and size, as
+// protocol Attachment frames name them (name, mime, size).
+function attachmentsOf(meta) {
+  const files = Array.isArray(meta.attachments) ? meta.attachments.slice(0, MAX_FILES) : [];
+  return files
+    .filter((f) => isObject(f) && str(f.name))
+    .map((f) => {
+      const file = { name: cap(f.name, MAX_NAME) };
+      if (str(f.mime_type)) file.mime = cap(f.mime_type, MAX_NAME);
+      if (Number.isSafeInteger(f.size) && f.size >= 0) file.size = f.size;
+      return file;
+    });
+}
+
+function parseJson(text) {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    return null;
+  }
+}
+
+// A canvas call (create or update), or null. Its text is the tool's JSON input.
+function canvasCall(msg) {
+  const to = msg.recipient;
+  if (to !== CANVAS_CREATE && to !== CANVAS_UPDATE) return null;
+  const input = parseJson(str(msg.content.text) || str(msg.content.parts && msg.content.parts[0]) || "");
+  return { create: to === CANVAS_CREATE, input: isObject(input) ? input : {} };
+}
+
+// The canvas documents of a thread, in the shape of a turn's documents (protocol
+// Document: {title, kind, text, language?}). A create gives a document; an update edits
+// the latest one (ChatGPT's update names none: it edits the document in the canvas). An
+// edit that cannot be applied here gives nothing, and the document is unknown until
+// it is written whole again: the JSON only ever completes, never guesses.
+class Canvas {
+  constructor() {
+    this.current = null; // {title, kind, text, language?}; text null: unknown
+  }
+
+  apply({ create, input }) {
+    if (create) {
+      const text = str(input.content);
+      if (text === null) return null;
+      this.current = { title: cap(str(input.name) || "", MAX_NAME), ...kindOf(str(input.type) || "document"), text };
+    } else {
+      if (!this.current) return null;
+      let text = this.current.text;
+      for (const u of Array.isArray(input.updates) ? input.updates : []) {
+        text = isObject(u) && str(u.pattern) !== null && str(u.replacement) !== null ? replace(text, u) : null;
+      }
+      this.current = { ...this.current, text };
+    }
+    const { text } = this.current;
+    return text === null ? null : { ...this.current, text: cap(text, MAX_TEXT) };
+  }
+}
+
+// A canvas type ("document", "code/python", "webview": a page of HTML) as kind and language.
+function kindOf(type) {
+  if (type === "document") return { kind: "document" };
+  const language = type === "webview" ? "html" : type.replace(/^code\//, "");
+  return /^[a-z0-9+#-]{1,32}$/.test(language) && language !== "other" ? { kind: "code", language } : { kind: "code" };
+}
+
+// One update of a document (a regular expression and its replacement), or null: not
+// applied (an unknown text, no match, Python syntax JavaScript does not know).
+function replace(content, { pattern, replacement, multiple }) {
+  if (pattern === ".*" || pattern === "(?s).*" || pattern === "[\\s\\S]*") return replacement; // the whole document
+  if (content === null || pattern.length > 2000) return null;
+  try {
+    const flags = multiple ? "g" : "";
+    return new RegExp(pattern, flags).test(content) ? content.replace(new RegExp(pattern, flags), () => replacement) : null;
+  } catch (err) {
+    return null;
+  }
+}
+
+// ---- the tree ------------------------------------------------------------------------
+
+/**
+ * The thread ChatGPT shows (current_node back to the root) and the other branches,
+ * as importers/tree.py lays them out: {main, branches: [{start, turns}], mainIds}. `render(id)`
+ * gives a message's turns ([] for what the site hides).
+ */
+export function threads(parents, current, render) {
+  const rendered = new Map();
+  const where = new Map(); // taken message -> [its path's turns, how many up to it, first position]
+  const turnsOf = (k) => {
+    if (!rendered.has(k)) rendered.set(k, render(k));
+    return rendered.get(k);
+  };
+  const take = (leaf) => {
+    const path = [];
+    let node = leaf;
+    while (parents.has(node) && !where.has(node)) {
+      where.set(node, [[], 0, 0]); // taken (also stops a cycle); lay() fills it in
+      path.push(node);
+      node = parents.get(node);
+    }
+    return [path.reverse(), where.has(node) ? node : null];
+  };
+  const lay = (path, start) => {
+    const turns = [];
+    for (const k of path) {
+      turns.push(...turnsOf(k));
+      where.set(k, [turns, turns.length, start]);
+    }
+    return turns;
+  };
+  const mainIds = current !== null ? take(current)[0] : [];
+  const main = lay(mainIds, 0);
+  const hasChild = new Set([...parents.values()].filter((p) => p !== null));
+  const same = (a, b) => a.length === b.length && a.every((t, i) => t.role === b[i].role && t.text === b[i].text);
+  const branches = [];
+  const seen = new Set();
+  for (const leaf of parents.keys()) {
+    if (hasChild.has(leaf) || where.has(leaf)) continue;
+    const [path, fork] = take(leaf);
+    const [on, upto, base] = fork !== null ? where.get(fork) : [[], 0, 0];
+    const own = lay(path, base + upto);
+    if (!own.length) continue;
+    let start = base + upto;
+    if (fork !== null) {
+      if (same(on.slice(upto), own)) continue; // the same turns as the path it branches from
+      const key = JSON.stringify([fork, own.map((t) => [t.role, t.text])]);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      if (upto) {
+        own.unshift(on[upto - 1]);
+        start -= 1;
+        for (const k of path) where.set(k, [own, where.get(k)[1] + 1, start]);
+      }
+    }
+    branches.push({ start, turns: own });
+  }
+  return { main, branches, mainIds };
+}
+
+// The message of a node, checked, or null.
+function messageOf(node) {
+  const msg = isObject(node) ? node.message : null;
+  if (!isObject(msg) || !isObject(msg.author) || !str(msg.author.role) || !isObject(msg.content)) return null;
+  return str(msg.content.content_type) ? msg : null;
+}
+
+/**
+ * The conversation `conv` (the page's JSON, parsed) as {id, title, messages, branches,
+ * turns}, or null when it is not one (or not conversation `expectedId`):
+ *   messages  the thread's messages as the importer gives them: {message_id, role, text,
+ *             recipient, attachments?, documents?} (documents: the canvas documents
+ *             the message came with, as they were then)
+ *   branches  the other branches ({start, turns}) as the importer keeps them
+ *   turns     the thread as the page shows its turns (turnsOnPage)
+ */
+export function conversationThread(conv, expectedId = null) {
+  if (!isObject(conv) || !isObject(conv.mapping)) return null;
+  const id = str(conv.conversation_id) || str(conv.id);
+  if (expectedId !== null && id !== null && id !== expectedId) return null;
+  const keys = Object.keys(conv.mapping);
+  if (keys.length > MAX_NODES) return null;
+  const mapping = conv.mapping;
+  const parents = new Map(keys.map((k) => [k, isObject(mapping[k]) ? str(mapping[k].parent) : null]));
+  let current = str(conv.current_node);
+  if (current === null || !parents.has(current)) current = newestLeaf(mapping, keys);
+  const render = (k) => {
+    const msg = messageOf(mapping[k]);
+    if (!msg || canvasCall(msg)) return [];
+    const meta = isObject(msg.metadata) ? msg.metadata : {};
+    const role = ROLES.has(msg.author.role) ? msg.author.role : "tool";
+    if (role === "tool" && /^canmore\./.test(str(msg.author.name) || "")) return []; // the canvas tool's receipt
+    const text = renderText(msg, role, meta);
+    if (text === null) return [];
+    const turn = { message_id: ID.test(k) ? k : null, role, text, recipient: str(msg.recipient) || "all" };
+    const attachments = attachmentsOf(meta);
+    if (attachments.length) turn.attachments = attachments;
+    return [turn];
+  };
+  const { main, branches, mainIds } = threads(parents, current, render);
+  const messages = withDocuments(main, mainIds, mapping);
+  return { id, title: str(conv.title), messages, branches, turns: turnsOnPage(messages) };
+}
+
+// The canvas documents made or changed along the thread, each given to the first
+// message shown after its call (the answer that made it; trailing ones to the last).
+function withDocuments(main, mainIds, mapping) {
+  const canvas = new Canvas();
+  const out = main.map((t) => ({ ...t }));
+  const shown = new Map(out.map((t) => [t.message_id, t]));
+  let pending = [];
+  for (const k of mainIds) {
+    const msg = messageOf(mapping[k]);
+    const call = msg && canvasCall(msg);
+    const doc = call && canvas.apply(call);
+    if (doc) pending.push(doc);
+    else if (pending.length && shown.has(k)) {
+      shown.get(k).documents = pending;
+      pending = [];
+    }
+  }
+  if (pending.length && out.length) out[out.length - 1].documents = [...(out[out.length - 1].documents || []), ...pending];
+  return out;
+}
+
+function newestLeaf(mapping, keys) {
+  let best = null;
+  let bestAt = -Infinity;
+  for (const k of keys) {
+    const node = mapping[k];
+    const children = isObject(node) && Array.isArray(node.children) ? node.children : [];
+    if (children.some((c) => typeof c === "string" && Object.hasOwn(mapping, c))) continue;
+    const msg = messageOf(node);
+    const at = msg && typeof msg.create_time === "number" ? msg.create_time : 0;
+    if (at > bestAt) [best, bestAt] = [k, at];
+  }
+  return best;
+}
+
+/**
+ * The thread's messages as the page shows them: the user's, and what the assistant said
+ * to the user (tool calls and tool output left out: the page folds them away). The
+ * page may show several of these in one turn element (its data-message-id is the
+ * last one's), or one after another: capture matches them by message id.
+ */
+export function turnsOnPage(messages) {
+  return messages
+    .filter((m) => m.role === "user" || (m.role === "assistant" && m.recipient === "all"))
+    .map(({ message_id, role, text, attachments, documents }) => {
+      const t = { role, text, message_id };
+      if (attachments) t.attachments = attachments;
+      if (documents) t.documents = documents;
+      return t;
+    });
+}

@@ -1,0 +1,151 @@
+"""ChatGPT's own conversation JSON as a second source (issue 13, item 8): the real
+extension in Chromium on the real chatgpt.com capture, whose page loads its
+conversation (GET /backend-api/conversation/{id}, answered from JSON built from the
+same capture) the way ChatGPT does when a chat opens. mainworld.js reads the page's
+answer passively; capture completes a broken or poorer DOM from it, reports the
+adapter broken, and without the JSON captures from the DOM alone as before."""
+
+from __future__ import annotations
+
+import json
+from urllib.parse import urlsplit
+
+import pytest
+
+from sitepages.base import element_span, read_adapter, real_capture_html, set_children, wait_for
+from test_capture import holds
+
+pytestmark = pytest.mark.browser
+
+CAPTURE = "chatgpt-pages-2026-01/chatgpt-chat-simple.2026-01-29.html"
+CHAT = "6979a1b2-0c3d-4e8f-9a10-5b2c0f1e7d43"
+URL = f"https://chatgpt.com/c/{CHAT}"
+API = f"/backend-api/conversation/{CHAT}"
+MARK = " (from the JSON)"  # the JSON's texts differ from the DOM's by this
+
+
+def intact_page() -> str:
+    return real_capture_html(CAPTURE, "Planning a trip")
+
+
+def dom_turns(context) -> list[dict]:
+    """The adapter's reading of the intact capture: role, text, message_id per turn."""
+    turns = read_adapter(context, URL, intact_page(), "chatgpt")["turns"]
+    assert len(turns) == 9 and all(t["text"].strip() and t["message_id"] for t in turns)
+    return turns
+
+
+def conversation_json(turns: list[dict]) -> dict:
+    """The page's conversation in ChatGPT's format: a hidden system root, then the
+    turns in a chain (texts with MARK added, so that where they came from shows)."""
+    mapping = {"client-created-root": {"id": "client-created-root", "message": None, "parent": None, "children": []}}
+    parent = "client-created-root"
+    for t in turns:
+        key = t["message_id"]
+        message = {
+            "id": key,
+            "author": {"role": t["role"], "name": None, "metadata": {}},
+            "content": {"content_type": "text", "parts": [t["text"] + MARK]},
+            "status": "finished_successfully",
+            "recipient": "all",
+            "metadata": {},
+        }
+        mapping[key] = {"id": key, "message": message, "parent": parent, "children": []}
+        mapping[parent]["children"].append(key)
+        parent = key
+    return {"conversation_id": CHAT, "title": "Planning a trip", "current_node": parent, "mapping": mapping}
+
+
+# The page fetches its conversation as ChatGPT does (its own fetch; mainworld.js sees it).
+PAGE_FETCH = (
+    f"window.pageGot = fetch({json.dumps(API)})"
+    ".then(r => r.status === 200 ? r.json().then(c => Object.keys(c.mapping).length) : r.status)"
+)
+
+
+def open_chat(browser_ctx, markup: str, conversation: dict | None, *, fetch_on_load: bool = True):
+    """The chat at URL, showing `markup`; as it loads, the page fetches its conversation,
+    answered with `conversation` (None: 404). Returns (page, requests to the site's API)."""
+    api_requests: list[str] = []
+    script = f"<script>{PAGE_FETCH}</script>" if fetch_on_load else ""
+
+    def handle(route):
+        request = route.request
+        path = urlsplit(request.url).path
+        if request.resource_type == "document":
+            route.fulfill(status=200, content_type="text/html; charset=utf-8", body=markup.replace("</head>", script + "</head>", 1))
+        elif path.startswith("/backend-api/"):
+            api_requests.append(f"{request.method} {path}")
+            if path == API and conversation is not None:
+                route.fulfill(status=200, content_type="application/json", body=json.dumps(conversation))
+            else:
+                route.fulfill(status=404, content_type="application/json", body='{"detail": "not found"}')
+        else:
+            route.fulfill(status=404, body="")
+
+    browser_ctx.route_site("https://chatgpt.com/**", handle)
+    page = browser_ctx.context.new_page()
+    page.goto(URL)
+    return page, api_requests
+
+
+def degraded_detail(server):
+    items = server.api("GET", "/api/capture-health")["degraded"]
+    return items[0]["detail"] if items else None
+
+
+def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(browser_ctx, context, server):
+    turns = dom_turns(context)
+    conversation = conversation_json(turns)
+    # ChatGPT changed its markup: no turn element, no role attribute the adapter knows.
+    broken = (
+        intact_page()
+        .replace("<article", "<section").replace("</article>", "</section>")
+        .replace('data-testid="conversation-turn', 'data-testid="thread-item')
+        .replace("data-message-author-role", "data-author-role")
+    )
+    assert read_adapter(context, URL, broken, "chatgpt")["listed"] == 0
+    page, api_requests = open_chat(browser_ctx, broken, conversation)
+
+    expected = [(t["role"], t["text"] + MARK) for t in turns]
+    wait_for(holds(server, CHAT, expected), what="the turns taken from the page's JSON")
+    detail = wait_for(lambda: degraded_detail(server), what="capture reported degraded")
+    assert "taken from the page's JSON" in detail
+    # The page got its own answer whole, and nothing but the page asked the site.
+    assert page.evaluate("window.pageGot") == len(conversation["mapping"])
+    assert api_requests == [f"GET {API}"]
+
+
+@pytest.mark.parametrize("when", ["as the chat opens", "later"])
+def test_answers_the_dom_reads_empty_are_completed_from_the_json(browser_ctx, context, server, when):
+    turns = dom_turns(context)
+    # Every answer's content in a form the adapter does not read: its text is empty.
+    markup = intact_page()
+    at = markup.find('class="markdown prose')
+    while at >= 0:
+        start = markup.rindex("<div", 0, at)
+        markup = set_children(markup, start, "<x-new-renderer></x-new-renderer>")
+        at = markup.find('class="markdown prose', element_span(markup, start)[1])
+    read = read_adapter(context, URL, markup, "chatgpt")["turns"]
+    assert [t["text"] == "" for t in read] == [t["role"] == "assistant" for t in turns]
+    later = when == "later"
+    page, _ = open_chat(browser_ctx, markup, conversation_json(turns), fetch_on_load=not later)
+    if later:
+        # Captured from the DOM first (empty answers), then the page loads its conversation.
+        wait_for(holds(server, CHAT, [(t["role"], t["text"]) for t in read]), what="the DOM's reading")
+        page.evaluate(PAGE_FETCH)
+
+    # The empty answers come from the JSON; the user turns the DOM reads stay as read.
+    expected = [(t["role"], t["text"] + MARK if t["role"] == "assistant" else t["text"]) for t in turns]
+    wait_for(holds(server, CHAT, expected), what="the answers completed from the page's JSON")
+    detail = wait_for(lambda: degraded_detail(server), what="capture reported degraded")
+    assert detail == "5 of 9 turns read much shorter than in the page's JSON"
+
+
+def test_without_the_json_capture_reads_the_dom_as_before(browser_ctx, context, server):
+    turns = dom_turns(context)
+    page, api_requests = open_chat(browser_ctx, intact_page(), None)
+    wait_for(holds(server, CHAT, [(t["role"], t["text"]) for t in turns]), what="the turns read from the DOM")
+    assert page.evaluate("window.pageGot") == 404
+    assert api_requests == [f"GET {API}"]
+    assert degraded_detail(server) is None

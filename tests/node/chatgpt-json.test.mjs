@@ -1,0 +1,217 @@
+// content/chatgpt-json.js and the pure part of content/page-json.js under Node: ChatGPT's
+// conversation JSON (the real exports' `mapping` format, which the page's own
+// /backend-api/conversation/{id} answer shares) as the page's turns, and how capture
+// uses it to complete and check what the DOM gave. tests/test_chatgpt_json.py checks
+// the texts and branches against the Python importer.
+
+import assert from "node:assert/strict";
+import { readFileSync, readdirSync } from "node:fs";
+import path from "node:path";
+import { describe, test } from "node:test";
+import { fileURLToPath } from "node:url";
+
+import { conversationThread, MAX_NODES } from "../../extension/content/chatgpt-json.js";
+import { completeTurn, covers, degraded, disagreement, threadFromMessage } from "../../extension/content/page-json.js";
+import { MAIN_WORLD } from "../../extension/lib/messages.js";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+const REAL = path.resolve(process.env.DRAFTVAULT_REAL_FIXTURES || path.join(ROOT, "..", "shared", "fixtures", "real"));
+const EXPORTS = path.join(REAL, "chatgpt-export");
+const load = (name) => JSON.parse(readFileSync(path.join(EXPORTS, name), "utf8"));
+const realConversations = () =>
+  readdirSync(EXPORTS)
+    .filter((f) => f.endsWith(".json"))
+    .flatMap((f) => load(f));
+
+// What mainworld.js posts for a conversation the page loaded.
+const posted = (conv, id = conv.conversation_id) => ({
+  source: MAIN_WORLD.source,
+  event: MAIN_WORLD.conversation,
+  id,
+  body: JSON.stringify(conv),
+});
+
+// A conversation in the page's format: messages [id, role, content, extra] in a chain.
+function chain(messages, extra = {}) {
+  const mapping = { root: { id: "root", message: null, parent: null, children: [] } };
+  let parent = "root";
+  for (const [id, role, content, more = {}] of messages) {
+    const text = typeof content === "string" ? { content_type: "text", parts: [content] } : content;
+    mapping[id] = { id, message: { id, author: { role, ...(more.author || {}) }, content: text, recipient: more.recipient || "all", metadata: more.metadata || {} }, parent, children: [] };
+    mapping[parent].children.push(id);
+    parent = id;
+  }
+  return { conversation_id: "conv-0001", title: "T", mapping, current_node: parent, ...extra };
+}
+
+describe("the real exports", () => {
+  test("every conversation gives its thread, and the turns the page shows of it", () => {
+    const convs = realConversations();
+    assert.ok(convs.length >= 4);
+    for (const conv of convs) {
+      const t = conversationThread(conv, conv.conversation_id);
+      assert.ok(t, conv.title);
+      assert.equal(t.id, conv.conversation_id);
+      assert.ok(t.messages.length > 0 && t.turns.length > 0, conv.title);
+      for (const m of t.messages) {
+        assert.ok(["user", "assistant", "system", "tool"].includes(m.role));
+        assert.ok(m.text.trim());
+        assert.ok(Object.hasOwn(conv.mapping, m.message_id), "a message id is its node's");
+      }
+      // What the page shows: the user's words and what the assistant said to the user.
+      const shown = t.messages.filter((m) => m.role === "user" || (m.role === "assistant" && m.recipient === "all"));
+      assert.deepEqual(t.turns.map((x) => [x.message_id, x.role, x.text]), shown.map((m) => [m.message_id, m.role, m.text]));
+    }
+  });
+
+  test("the edited and regenerated tree: the current thread, the other branch", () => {
+    const [conv] = load("chatgpt-tree.json");
+    const t = conversationThread(conv);
+    assert.deepEqual(t.turns.map((x) => x.role), ["user", "assistant", "user", "assistant", "user", "assistant"]);
+    assert.deepEqual(t.turns.filter((x) => x.role === "user").map((x) => x.text), ["hi there", "hi again", "tell me a joke"]);
+    assert.equal(t.turns[5].message_id, conv.current_node);
+    assert.match(t.turns[5].text, /make up everything/);
+    assert.equal(t.branches.length, 1);
+    assert.deepEqual(t.branches[0].turns.slice(1, 2).map((x) => x.text), ["so cool bro"]);
+  });
+
+  test("the browsing conversation: search calls and results are not the answer's words", () => {
+    const conv = load("chatgpt-export.json")[0];
+    const t = conversationThread(conv);
+    const tool = t.messages.filter((m) => m.role === "tool");
+    assert.ok(tool.length > 0, "the importer keeps tool output as turns");
+    assert.deepEqual(t.turns.map((x) => x.role).slice(0, 2), ["user", "assistant"]);
+    assert.ok(t.turns.every((turn) => !turn.text.includes("search(")));
+  });
+
+  test("citations become links, as the importer writes them", () => {
+    const [conv] = load("chatgpt-citations.json");
+    const answer = conversationThread(conv).turns.at(-1);
+    assert.match(answer.text, /\]\(https?:\/\/[^)]+\)/);
+    assert.doesNotMatch(answer.text, /【/);
+  });
+});
+
+describe("attachments and canvas", () => {
+  test("uploaded files are named with their type and size; malformed entries are dropped", () => {
+    const files = [{ id: "file-1", name: "report.pdf", size: 48213, mime_type: "application/pdf" }, { size: 3 }, "x", { name: "photo.png", size: -1 }];
+    const t = conversationThread(chain([["u1-abcdefgh", "user", "Summarise this", { metadata: { attachments: files } }], ["a1-abcdefgh", "assistant", "It says..."]]));
+    assert.deepEqual(t.turns[0].attachments, [{ name: "report.pdf", mime: "application/pdf", size: 48213 }, { name: "photo.png" }]);
+    assert.equal(t.turns[1].attachments, undefined);
+  });
+
+  test("canvas documents go with the answer that made or edited them, not into its text", () => {
+    const code = (input) => ({ content_type: "code", language: "json", text: JSON.stringify(input) });
+    const create = { name: "page.html", type: "code/html", content: "<h1>Hi</h1>\n<p>one</p>" };
+    const update = (pattern, replacement) => code({ updates: [{ pattern, multiple: false, replacement }] });
+    const t = conversationThread(
+      chain([
+        ["u1", "user", "Make a page"],
+        ["c1", "assistant", code(create), { recipient: "canmore.create_textdoc" }],
+        ["r1", "tool", "Successfully created text document 'page.html'", { author: { name: "canmore.create_textdoc" } }],
+        ["a1", "assistant", "Here is the page."],
+        ["u2", "user", "Say two"],
+        ["c2", "assistant", update("one", "two"), { recipient: "canmore.update_textdoc" }],
+        ["a2", "assistant", "Done."],
+        ["u3", "user", "And three"],
+        ["c3", "assistant", update("(?P<x>two)", "three"), { recipient: "canmore.update_textdoc" }],
+        ["a3", "assistant", "Done again."],
+        ["u4", "user", "Now as notes"],
+        ["c4", "assistant", code({ name: "notes", type: "document", content: "# Notes" }), { recipient: "canmore.create_textdoc" }],
+        ["c5", "assistant", update(".*", "# Notes\n\n- three"), { recipient: "canmore.update_textdoc" }],
+      ])
+    );
+    assert.deepEqual(t.turns.map((x) => [x.role, x.text]), [
+      ["user", "Make a page"],
+      ["assistant", "Here is the page."],
+      ["user", "Say two"],
+      ["assistant", "Done."],
+      ["user", "And three"],
+      ["assistant", "Done again."],
+      ["user", "Now as notes"],
+    ]);
+    assert.deepEqual(t.turns[1].documents, [{ title: "page.html", kind: "code", language: "html", text: create.content }]);
+    assert.deepEqual(t.turns[3].documents, [{ title: "page.html", kind: "code", language: "html", text: "<h1>Hi</h1>\n<p>two</p>" }]);
+    // An edit in Python's syntax cannot be applied here: no document rather than a wrong one.
+    assert.equal(t.turns[5].documents, undefined);
+    // Calls with no answer after them go with the last turn shown.
+    assert.deepEqual(t.turns[6].documents.map((d) => [d.kind, d.text]), [["document", "# Notes"], ["document", "# Notes\n\n- three"]]);
+  });
+});
+
+describe("what the page can send", () => {
+  const good = chain([["u1-abcdefgh", "user", "hello"], ["a1-abcdefgh", "assistant", "hi"]]);
+
+  test("a conversation the page posted is read; anything else is not", () => {
+    assert.equal(threadFromMessage(posted(good)).turns.length, 2);
+    assert.equal(threadFromMessage({ ...posted(good), source: "someone" }), null);
+    assert.equal(threadFromMessage({ ...posted(good), event: "complete" }), null);
+    assert.equal(threadFromMessage(posted(good, "other-conversation")), null, "another conversation's JSON");
+    assert.equal(threadFromMessage(posted(good, "../../x")), null);
+    assert.equal(threadFromMessage({ ...posted(good), body: "{not json" }), null);
+    assert.equal(threadFromMessage({ ...posted(good), body: { mapping: {} } }), null);
+    assert.equal(threadFromMessage({ ...posted(good), body: "x".repeat(16 * 1024 * 1024 + 1) }), null);
+    for (const conv of [null, [], { mapping: [] }, { mapping: "x" }]) {
+      assert.equal(threadFromMessage({ ...posted(good), body: JSON.stringify(conv) }), null);
+    }
+  });
+
+  test("malformed nodes, cycles and wrong types are skipped, never thrown", () => {
+    const conv = chain([["u1", "user", "hello"], ["a1", "assistant", "hi"]]);
+    conv.mapping.x = { parent: "y", message: { author: { role: 7 }, content: null } };
+    conv.mapping.y = { parent: "x", message: "nonsense" };
+    conv.mapping.z = null;
+    conv.mapping.a1.message.metadata = { citations: [{ start_ix: "0", end_ix: 99 }, null], attachments: "x" };
+    const t = conversationThread(conv);
+    assert.deepEqual(t.turns.map((x) => x.text), ["hello", "hi"]);
+    conv.current_node = "x";
+    assert.deepEqual(conversationThread(conv).turns, []);
+  });
+
+  test("a tree with too many nodes is refused", () => {
+    const mapping = {};
+    for (let i = 0; i <= MAX_NODES; i++) mapping[`n${i}`] = { parent: i ? `n${i - 1}` : null };
+    assert.equal(conversationThread({ mapping }), null);
+  });
+});
+
+describe("completing and checking the DOM", () => {
+  const long = "The quick brown fox jumps over the lazy dog near the river bank. ".repeat(6).trim();
+  const thread = threadFromMessage(
+    posted(chain([["u1-abcdefgh", "user", "Tell me about foxes"], ["a1-abcdefgh", "assistant", long], ["u2-abcdefgh", "user", "More"], ["a2-abcdefgh", "assistant", long + " Again."]]))
+  );
+  const dom = (id, role, text) => ({ role, text, message_id: id });
+
+  test("an empty or much poorer DOM text is completed from the JSON", () => {
+    assert.equal(completeTurn(dom("a1-abcdefgh", "assistant", ""), thread.byId).text, long);
+    assert.equal(completeTurn(dom("a1-abcdefgh", "assistant", "The quick brown fox"), thread.byId).text, long);
+  });
+
+  test("the DOM's words are never dropped for the JSON's", () => {
+    const healthy = dom("a1-abcdefgh", "assistant", long.replace("fox", "**fox**"));
+    assert.equal(completeTurn(healthy, thread.byId), healthy, "a full DOM text stays as read");
+    const own = dom("a1-abcdefgh", "assistant", "Something the JSON never said");
+    assert.equal(completeTurn(own, thread.byId).text, own.text);
+    assert.equal(completeTurn(dom("a1-abcdefgh", "user", ""), thread.byId).text, "", "another role: not this turn");
+    assert.equal(completeTurn(dom("unknown-id", "assistant", ""), thread.byId).text, "");
+    assert.equal(completeTurn(dom(null, "assistant", ""), thread.byId).text, "");
+  });
+
+  test("degraded and covers", () => {
+    assert.ok(degraded("", "x"));
+    assert.ok(!degraded("", ""));
+    assert.ok(!degraded("short", "a bit longer but under the minimum"));
+    assert.ok(degraded("a", long));
+    assert.ok(covers("Alpha beta, gamma!", "alpha GAMMA"));
+    assert.ok(!covers("alpha beta", "alpha delta"));
+  });
+
+  test("disagreement: most turns much poorer, or far fewer turns; none when they agree", () => {
+    const agree = [dom("u1-abcdefgh", "user", "Tell me about foxes"), dom("a1-abcdefgh", "assistant", long), dom("u2-abcdefgh", "user", "More"), dom("a2-abcdefgh", "assistant", long)];
+    assert.equal(disagreement(agree, thread), null);
+    const empty = agree.map((t) => (t.role === "assistant" ? { ...t, text: "" } : t));
+    assert.equal(disagreement(empty, thread), "2 of 4 turns read much shorter than in the page's JSON");
+    assert.equal(disagreement(agree.slice(0, 1), thread), "1 turns read, the page's JSON has 4");
+    assert.equal(disagreement([dom(null, "user", "new chat")], { turns: [], byId: new Map() }), null);
+  });
+});
