@@ -6,7 +6,7 @@
 import { api } from "../lib/api.js";
 import { lostPrompt } from "../lib/drafts.js";
 import { t } from "../lib/i18n.js";
-import { kindInWords, TARGETS } from "../lib/vocabulary.js";
+import { kindInWords, siteName } from "../lib/vocabulary.js";
 
 const MAX_RECOVERED_NOTES = 3; // a long outage may leave many chats; the popup lists them all
 
@@ -70,14 +70,13 @@ export function parseNotificationId(id) {
 }
 
 function notifyRecovered(failure, detail, prompt) {
-  const site = TARGETS[detail.site] ? TARGETS[detail.site].name : detail.site;
   const where = detail.title ? t("quotedTitle", detail.title) : t("yourChat");
   chrome.notifications.create(
     `recovered:${failure.id}:${failure.conversation}`,
     {
       type: "basic",
       iconUrl: chrome.runtime.getURL("icons/icon128.png"),
-      title: t("siteAnswersAgain", site),
+      title: t("siteAnswersAgain", siteName(detail.site)),
       message: prompt.source === "draft" ? t("recoveredDraft", where) : t("recoveredPrompt", where),
       buttons: [{ title: t("sendAgain") }],
       priority: 1,
