@@ -7,6 +7,7 @@
 import { api } from "./lib/api.js";
 import { showBadge } from "./lib/badge.js";
 import { Connection } from "./lib/connection.js";
+import { t } from "./lib/i18n.js";
 import { MSG } from "./lib/messages.js";
 import * as outbox from "./lib/outbox.js";
 import { isPaused, loadSettings } from "./lib/settings.js";
@@ -147,12 +148,12 @@ chrome.commands.onCommand.addListener(async (command, tab) => {
   let message;
   try {
     const { chars } = await copyPackOfTab(active);
-    message = `Resume pack copied (${chars.toLocaleString()} characters). Paste it into any assistant.`;
+    message = t("packCopied", chars.toLocaleString());
   } catch (err) {
-    message = `Nothing copied: ${err.message}.`;
+    message = t("nothingCopied", err.message);
   }
   chrome.notifications.create(
-    { type: "basic", iconUrl: chrome.runtime.getURL("icons/icon128.png"), title: "DraftVault", message },
+    { type: "basic", iconUrl: chrome.runtime.getURL("icons/icon128.png"), title: t("extName"), message },
     () => void chrome.runtime.lastError
   );
 });

@@ -108,9 +108,11 @@ def test_ui_never_uses_innerhtml(folder):
 
 
 def run_module(module: str, name: str, expression: str, arg):
-    """Import `name` from extension/`module` under Node, evaluate `expression` with
-    `arg` (JSON) bound, and return its JSON value."""
+    """Import `name` from extension/`module` under Node (chrome.i18n there in English:
+    tests/node/chrome-i18n.mjs), evaluate `expression` with `arg` (JSON) bound, and
+    return its JSON value."""
     script = (
+        f"import {json.dumps((ROOT / 'tests' / 'node' / 'chrome-i18n.mjs').as_uri())};\n"
         f"import {{ {name} }} from {json.dumps((EXT / module).as_uri())};\n"
         "const arg = JSON.parse(process.argv[1]);\n"
         f"process.stdout.write(JSON.stringify({expression}));\n"

@@ -52,6 +52,14 @@ def code_of(folder: Path) -> str:
     return "\n".join(p.read_text() for p in folder.rglob("*.js"))
 
 
+def assert_carries_its_words(folder: Path, manifest: dict) -> None:
+    """The build's words are in its _locales (README "Translations"): the manifest's
+    __MSG_ names among them."""
+    messages = json.loads((folder / "_locales" / manifest["default_locale"] / "messages.json").read_text(encoding="utf-8"))
+    named = re.findall(r"__MSG_(\w+)__", json.dumps(manifest))
+    assert named and all(n in messages for n in named), named
+
+
 def test_chrome_build_has_no_development_key_and_only_used_permissions(tmp_path):
     folder = build(tmp_path, "chrome")
     manifest = json.loads((folder / "manifest.json").read_text())
@@ -62,6 +70,7 @@ def test_chrome_build_has_no_development_key_and_only_used_permissions(tmp_path)
     assert not unused, f"permissions the Chrome build asks for but does not use: {unused}"
     assert (folder / "offscreen" / "offscreen.html").is_file()
     assert not list(folder.rglob("*.md"))
+    assert_carries_its_words(folder, manifest)
 
 
 def test_firefox_build_runs_background_scripts_without_offscreen(tmp_path):
@@ -79,6 +88,7 @@ def test_firefox_build_runs_background_scripts_without_offscreen(tmp_path):
     assert manifest["commands"]["copy-resume-pack"]["suggested_key"]["default"] == "Alt+Shift+Y"
     # Without the offscreen document the background writes the clipboard itself.
     assert "navigator.clipboard.writeText" in (folder / "lib" / "clipboard.js").read_text()
+    assert_carries_its_words(folder, manifest)
 
 
 def test_writing_again_replaces_the_build_and_spares_other_folders(tmp_path):
@@ -169,6 +179,7 @@ def serves_history_page(draftvault: Path, tmp_path: Path) -> None:
     assert written.returncode == 0, written.stderr
     manifest = json.loads((away / "ext" / "manifest.json").read_text())
     assert manifest["browser_specific_settings"]["gecko"]["id"]
+    assert_carries_its_words(away / "ext", manifest)
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import pytest
 
 from test_extension_static import run_module
 
-NOTICE = "(globalThis.chrome = {runtime: {id: 'abcdefghijklmnop'}}, noticeFor(arg.status, arg.lna))"
+NOTICE = "(globalThis.chrome.runtime = {id: 'abcdefghijklmnop'}, noticeFor(arg.status, arg.lna))"
 
 
 @pytest.mark.parametrize("state, lna, words", [

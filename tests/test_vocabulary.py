@@ -27,13 +27,29 @@ def test_a_stale_copy_fails_the_check(tmp_path, monkeypatch, capsys):
     copies = tuple(tmp_path / p.name.replace(".js", f"-{i}.js") for i, p in enumerate(schema.VOCABULARY_JS))
     for copy, real in zip(copies, schema.VOCABULARY_JS):
         copy.write_text(real.read_text())
+    messages = tmp_path / "messages.json"
+    messages.write_text(schema.MESSAGES_JSON.read_text(encoding="utf-8"), encoding="utf-8")
     monkeypatch.setattr(schema, "REPO", tmp_path.parent)
     monkeypatch.setattr(schema, "VOCABULARY_JS", copies)
+    monkeypatch.setattr(schema, "MESSAGES_JSON", messages)
     monkeypatch.setattr(schema, "documents", lambda: {})
     assert schema.main(["--check"]) == 0
     monkeypatch.setitem(vocabulary.SITES, "claude", vocabulary.SiteInfo("Claude.ai", ("claude.ai",), (), "x"))
     assert schema.main(["--check"]) == 1
-    assert copies[0].name in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert copies[0].name in err and messages.name in err
+
+
+def test_the_extension_messages_carry_the_vocabulary_and_keep_the_rest(tmp_path, monkeypatch):
+    # gen-schema rewrites only the vocab_* messages: the hand-written ones stay, in order.
+    path = tmp_path / "messages.json"
+    path.write_text(json.dumps({"b": {"message": "B"}, "vocab_site_gone": {"message": "x"}, "a": {"message": "A"}}))
+    monkeypatch.setitem(vocabulary.SITES, "claude", vocabulary.SiteInfo("Claude.ai", ("claude.ai",), (), "x"))
+    messages = schema.messages(path)
+    assert list(messages)[:2] == ["b", "a"] and "vocab_site_gone" not in messages
+    assert messages["vocab_site_claude"]["message"] == "Claude.ai"
+    assert messages["vocab_failure_capacity"]["message"] == "$site$ was at capacity"
+    assert messages["vocab_failure_capacity"]["placeholders"]["site"]["content"] == "$1"
 
 
 def test_the_copies_carry_the_do_not_edit_header():
@@ -59,9 +75,15 @@ def test_no_other_script_spells_the_vocabulary(path):
     assert not found, f"{path.name} spells words of vocabulary.py (import vocabulary.js instead): {found}"
 
 
-def test_the_javascript_copy_says_what_python_says():
+# Without chrome.i18n (the history page) the copy says its own English; in the
+# extension the words come from _locales/en/messages.json's vocab_* messages.
+I18N = ["", f"import {json.dumps((ROOT / 'tests' / 'node' / 'chrome-i18n.mjs').as_uri())};"]
+
+
+@pytest.mark.parametrize("i18n", I18N, ids=["page", "extension"])
+def test_the_javascript_copy_says_what_python_says(i18n):
     cases = [(kind, site) for kind in get_args(FailureKind) for site in (*vocabulary.SITES, None)]
-    script = f"""
+    script = f"""{i18n}
       const v = await import({json.dumps((ROOT / 'extension' / 'lib' / 'vocabulary.js').as_uri())});
       const cases = {json.dumps(cases)};
       console.log(JSON.stringify({{

@@ -8,6 +8,7 @@
 //
 // Cost: while no error shows, `show(null)` is one comparison.
 
+import { t } from "../lib/i18n.js";
 import { TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 
@@ -29,16 +30,6 @@ button:disabled { opacity: .6; cursor: default; }
   .said { color: #c4c7c5; }
 }`;
 
-const WORDS = {
-  label: "DraftVault saved this chat:",
-  restore: "Restore draft",
-  resume: "Resume in a new chat",
-  open: "Open in",
-  restored: "Your draft is back in the composer.",
-  resumed: "A new chat has the resume pack in its composer: press Send when ready.",
-  copied: "Copied: paste it into the composer.",
-};
-
 function el(doc, tag, props = {}, children = []) {
   const node = Object.assign(doc.createElement(tag), props);
   node.append(...children);
@@ -53,12 +44,12 @@ export function noticeControl({ doc, site, pageId }) {
   function build() {
     const box = el(doc, "div", { className: "box" });
     box.setAttribute("role", "group");
-    box.setAttribute("aria-label", "DraftVault");
+    box.setAttribute("aria-label", t("extName"));
     const said = el(doc, "div", { className: "said" });
     said.setAttribute("role", "status");
     const others = Object.entries(TARGETS).filter(([key, spec]) => key !== site && spec.url);
     const select = el(doc, "select", {}, others.map(([key, spec]) => el(doc, "option", { value: key, textContent: spec.name })));
-    select.setAttribute("aria-label", "Assistant to open");
+    select.setAttribute("aria-label", t("openTargetLabel"));
     const button = (name, text, extra) => {
       const b = el(doc, "button", { type: "button", textContent: text });
       b.dataset.action = name;
@@ -66,10 +57,10 @@ export function noticeControl({ doc, site, pageId }) {
       return b;
     };
     box.append(
-      el(doc, "span", { className: "label", textContent: WORDS.label }),
-      button("restore", WORDS.restore),
-      button("resume", WORDS.resume),
-      button("open", WORDS.open, () => select.value),
+      el(doc, "span", { className: "label", textContent: t("noticeSaved") }),
+      button("restore", t("restoreDraft")),
+      button("resume", t("resumeNewChat")),
+      button("open", t("openIn"), () => select.value),
       select,
       said
     );
@@ -85,11 +76,11 @@ export function noticeControl({ doc, site, pageId }) {
     said.textContent = "…";
     try {
       const answer = await chrome.runtime.sendMessage({ type: MSG.PAGE_ACTION, page_id: pageId, action, target });
-      if (!answer || !answer.ok) said.textContent = (answer && answer.error) || "DraftVault did not answer.";
-      else if (!answer.filled) said.textContent = WORDS.copied;
-      else said.textContent = action === "restore" ? WORDS.restored : WORDS.resumed;
+      if (!answer || !answer.ok) said.textContent = (answer && answer.error) || t("noticeNoAnswer");
+      else if (!answer.filled) said.textContent = t("copiedPasteComposer");
+      else said.textContent = action === "restore" ? t("draftRestored") : t("noticeResumed");
     } catch (err) {
-      said.textContent = "DraftVault did not answer.";
+      said.textContent = t("noticeNoAnswer");
     } finally {
       buttons.forEach((b) => (b.disabled = false));
     }

@@ -1,5 +1,6 @@
 // The service's HTTP API with the stored token (used by the worker and the popup).
 
+import { t } from "./i18n.js";
 import { apiUrl, loadSettings } from "./settings.js";
 
 export class ApiError extends Error {
@@ -22,7 +23,7 @@ async function request(method, path, body) {
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch (err) {
-    throw new ApiError(0, `the DraftVault service at ${serverUrl} is not reachable`);
+    throw new ApiError(0, t("serviceUnreachable", serverUrl));
   }
   if (!response.ok) {
     let detail = "";

@@ -1,6 +1,8 @@
 // The toolbar badge: failure (red "!"), not paired (grey "!"), frames queued
 // (their number), connected (no text).
 
+import { t } from "./i18n.js";
+
 const RED = "#d93025";
 const GREY = "#80868b";
 const AMBER = "#e37400";
@@ -13,22 +15,21 @@ function short(n) {
 // {state, queued, failures} -> what the badge shows (pure, for tests and the popup).
 export function badgeFor({ state, queued, failures }) {
   if (failures > 0) {
-    const what = failures === 1 ? "1 failed session" : `${failures} failed sessions`;
-    return { text: "!", color: RED, title: `DraftVault: ${what} — click to resume` };
+    return { text: "!", color: RED, title: failures === 1 ? t("badgeFailedOne") : t("badgeFailedMany", failures) };
   }
   if (state === "unpaired") {
-    return { text: "!", color: GREY, title: "DraftVault: not paired — click to pair" };
+    return { text: "!", color: GREY, title: t("badgeUnpaired") };
   }
   if (state === "service_outdated" || state === "extension_outdated") {
-    const which = state === "service_outdated" ? "the service" : "the extension";
-    return { text: "!", color: AMBER, title: `DraftVault: update ${which} — click for how` };
+    const title = state === "service_outdated" ? t("badgeServiceOutdated") : t("badgeExtensionOutdated");
+    return { text: "!", color: AMBER, title };
   }
   if (queued > 0) {
-    const where = state === "connected" ? "sending" : "the service is not reachable";
-    return { text: short(queued), color: AMBER, title: `DraftVault: ${queued} queued (${where})` };
+    const title = state === "connected" ? t("badgeQueuedSending", queued) : t("badgeQueuedOffline", queued);
+    return { text: short(queued), color: AMBER, title };
   }
-  if (state === "connected") return { text: "", color: GREEN, title: "DraftVault: connected, everything saved" };
-  return { text: "…", color: GREY, title: "DraftVault: connecting to the service" };
+  if (state === "connected") return { text: "", color: GREEN, title: t("badgeConnected") };
+  return { text: "…", color: GREY, title: t("badgeConnecting") };
 }
 
 let last = null;

@@ -3,6 +3,7 @@
 // Firefox runs the background as an event page, which has a DOM and no offscreen
 // API: there navigator.clipboard writes directly (the clipboardWrite permission).
 
+import { t } from "./i18n.js";
 import { MSG } from "./messages.js";
 
 const OFFSCREEN = "offscreen/offscreen.html";
@@ -18,7 +19,7 @@ async function ensureOffscreen() {
     await chrome.offscreen.createDocument({
       url: OFFSCREEN,
       reasons: ["CLIPBOARD"],
-      justification: "Copy a resume pack when the keyboard shortcut is pressed",
+      justification: t("offscreenJustification"),
     });
   } catch (err) {
     // Two copies at once: the other call created it.
@@ -30,5 +31,5 @@ export async function copyFromWorker(text) {
   if (!chrome.offscreen) return navigator.clipboard.writeText(text);
   await ensureOffscreen();
   const answer = await chrome.runtime.sendMessage({ type: MSG.OFFSCREEN_COPY, text });
-  if (!answer || !answer.ok) throw new Error("copying to the clipboard failed");
+  if (!answer || !answer.ok) throw new Error(t("copyFailed"));
 }

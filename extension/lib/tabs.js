@@ -2,6 +2,7 @@
 // site's content script (dv:fill-composer), or for a site without one, by
 // injecting a small generic filler (needs that site's host permission).
 
+import { t } from "./i18n.js";
 import { MSG } from "./messages.js";
 
 const READY_TIMEOUT_MS = 30_000;
@@ -32,7 +33,7 @@ export async function waitForContentScript(tabId, timeoutMs = READY_TIMEOUT_MS) 
     }
     await sleep(200);
   }
-  throw new Error("the page did not load its DraftVault script in time");
+  throw new Error(t("pageScriptTimeout"));
 }
 
 // The composer may appear after the script: retry the fill for a while.

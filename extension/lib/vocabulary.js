@@ -4,7 +4,14 @@
 
 const freeze = (o) => Object.freeze(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Object.freeze(v)])));
 
-export const SITES = freeze({
+// In the extension the words a person sees come from _locales/<language>/messages.json
+// ("vocab_*", generated from vocabulary.py too), so a translation names them; where there is
+// no chrome.i18n (the history page, Node) they are the English here.
+const word = (key, english, subs) => globalThis.chrome?.i18n?.getMessage(key, subs) || english;
+const named = (group, o) =>
+  freeze(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, { ...v, name: word(`vocab_${group}_${k}`, v.name) }])));
+
+export const SITES = named("site", {
   "chatgpt": {
     "name": "ChatGPT",
     "hosts": [
@@ -39,7 +46,7 @@ export const SITES = freeze({
   }
 });
 
-export const TARGETS = freeze({
+export const TARGETS = named("target", {
   "chatgpt": {
     "name": "ChatGPT",
     "url": "https://chatgpt.com/",
@@ -111,10 +118,12 @@ export const ALERT_WORDS = /went wrong|error|network|capacity|too many requests|
 
 /** A site's name as the UI says it. */
 export function siteName(site) {
-  return Object.hasOwn(SITES, site) ? SITES[site].name : site || "The site";
+  return Object.hasOwn(SITES, site) ? SITES[site].name : site || word("vocab_site_unknown", "The site");
 }
 
 /** What went wrong, in words right for the site. */
 export function kindInWords(kind, site) {
-  return Object.hasOwn(FAILURE_WORDS, kind) ? FAILURE_WORDS[kind].replace("{site}", siteName(site)) : kind;
+  if (!Object.hasOwn(FAILURE_WORDS, kind)) return kind;
+  const name = siteName(site);
+  return word(`vocab_failure_${kind}`, FAILURE_WORDS[kind].replace("{site}", name), [name]);
 }

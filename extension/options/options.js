@@ -2,16 +2,21 @@
 // provider status-page check (a setting of the service, set through its API).
 
 import { api } from "../lib/api.js";
+import { localize, t } from "../lib/i18n.js";
 import { MSG } from "../lib/messages.js";
 import { loadSettings, saveSettings, setSitePaused } from "../lib/settings.js";
 import { SITES } from "../lib/vocabulary.js";
 
 const $ = (id) => document.getElementById(id);
+localize();
+
 const STATE_WORDS = {
-  connected: "Connected to the service",
-  connecting: "Connecting…",
-  offline: "The service is not reachable",
-  unpaired: "Not paired: open the DraftVault popup and enter the code from “draftvault pair”",
+  connected: t("optionsStateConnected"),
+  connecting: t("stateConnecting"),
+  offline: t("optionsStateOffline"),
+  unpaired: t("optionsStateUnpaired"),
+  service_outdated: t("stateServiceOutdated"),
+  extension_outdated: t("stateExtensionOutdated"),
 };
 
 function say(text) {
@@ -49,17 +54,17 @@ $("server-form").addEventListener("submit", async (event) => {
   event.preventDefault();
   const url = new URL($("server-url").value);
   await saveSettings({ serverUrl: url.origin });
-  say(`Saved: DraftVault talks to ${url.origin}.`);
+  say(t("savedServer", url.origin));
 });
 
 // The service polls the page, not the browser: the note says exactly what it contacts.
 function renderStatusCheck(check) {
   $("status-check").checked = check.enabled;
   $("status-check").disabled = false;
-  const every = `every ${Math.round(check.interval_s)} s`;
+  const seconds = Math.round(check.interval_s);
   $("status-check-note").textContent = check.enabled
-    ? `On: the DraftVault service fetches ${check.url} (${check.host}) ${every}, to label failures as outages and to tell when the site is back.`
-    : `Off. When on, the DraftVault service fetches ${check.url} (${check.host}) ${every}; nothing else is sent.`;
+    ? t("statusCheckOn", check.url, check.host, seconds)
+    : t("statusCheckOff", check.url, check.host, seconds);
 }
 
 async function loadStatusCheck() {
@@ -75,7 +80,7 @@ $("status-check").addEventListener("change", async (e) => {
   try {
     renderStatusCheck(await api.setStatusCheck(e.target.checked));
   } catch (err) {
-    say(`The status check was not changed: ${err.message}`);
+    say(t("statusCheckFailed", err.message));
     await loadStatusCheck();
   }
 });
@@ -84,7 +89,7 @@ $("capture-temporary").addEventListener("change", (e) => saveSettings({ captureT
 
 $("unpair").addEventListener("click", async () => {
   await chrome.storage.local.remove("token");
-  say("Unpaired. Pair again from the popup to resume saving.");
+  say(t("unpaired"));
 });
 
 chrome.storage.onChanged.addListener((changes, area) => {

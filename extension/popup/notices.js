@@ -4,15 +4,11 @@
 // extension from reaching the service on this computer (Chrome 142+ asks once;
 // the answer is readable through navigator.permissions).
 
+import { t } from "../lib/i18n.js";
+
 const VERSION_NOTICES = {
-  service_outdated:
-    "This extension is newer than the DraftVault service on your computer, so they cannot talk. " +
-    "Update the service: run `pipx upgrade draftvault` in a terminal (or `uv tool upgrade draftvault`). " +
-    "Your chats are kept in the extension until then.",
-  extension_outdated:
-    "The DraftVault service on your computer is newer than this extension. " +
-    "Update the extension: in Chrome open chrome://extensions and click Update; " +
-    "in Firefox open about:addons and choose Check for Updates.",
+  service_outdated: () => t("noticeServiceOutdated"),
+  extension_outdated: () => t("noticeExtensionOutdated"),
 };
 
 // Chrome's names for the permission: "loopback-network" (127.0.0.1) since 145,
@@ -32,18 +28,11 @@ export async function localNetworkState() {
 
 // The notice for this worker status and Local Network Access state, or null.
 export function noticeFor(status, lnaState) {
-  if (VERSION_NOTICES[status.state]) return VERSION_NOTICES[status.state];
+  if (Object.hasOwn(VERSION_NOTICES, status.state)) return VERSION_NOTICES[status.state]();
   if (status.state !== "offline") return null;
   if (lnaState === "denied") {
-    return "Chrome is blocking DraftVault from reaching the service on this computer. " +
-      `Open chrome://settings/content/siteDetails?site=chrome-extension://${chrome.runtime.id} ` +
-      "and set “Local network access” to Allow.";
+    return t("noticeLnaDenied", `chrome://settings/content/siteDetails?site=chrome-extension://${chrome.runtime.id}`);
   }
-  const start = "If the service is not running, start it: `draftvault serve`, or `draftvault service install` " +
-    "to have it start at every log-in. `draftvault doctor` says what is wrong.";
-  if (lnaState === "prompt") {
-    return "If Chrome asks whether DraftVault may connect to devices or apps on this computer " +
-      `(“local network access”), click Allow: that is the DraftVault service. ${start}`;
-  }
-  return start;
+  if (lnaState === "prompt") return t("noticeLnaPrompt", t("noticeStart"));
+  return t("noticeStart");
 }

@@ -5,6 +5,7 @@
 
 import { api } from "../lib/api.js";
 import { lostPrompt, unsentDraft } from "../lib/drafts.js";
+import { localize, t } from "../lib/i18n.js";
 import { kindInWords, siteName, TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import { isPaused, setSitePaused, setTabPaused } from "../lib/settings.js";
@@ -13,13 +14,15 @@ import { localNetworkState, noticeFor } from "./notices.js";
 const $ = (id) => document.getElementById(id);
 const send = (message) => chrome.runtime.sendMessage(message);
 
+localize();
+
 const STATE_WORDS = {
-  connected: "Connected",
-  connecting: "Connecting…",
-  offline: "Service not reachable",
-  unpaired: "Not paired",
-  service_outdated: "Update the service",
-  extension_outdated: "Update the extension",
+  connected: t("stateConnected"),
+  connecting: t("stateConnecting"),
+  offline: t("stateOffline"),
+  unpaired: t("stateUnpaired"),
+  service_outdated: t("stateServiceOutdated"),
+  extension_outdated: t("stateExtensionOutdated"),
 };
 
 let status = null;
@@ -36,17 +39,17 @@ function say(text, isError = false) {
 
 function ago(ms) {
   const s = Math.max(0, Math.round(ms / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
-  return `${Math.round(s / 86400)} d ago`;
+  if (s < 60) return t("agoSeconds", s);
+  if (s < 3600) return t("agoMinutes", Math.round(s / 60));
+  if (s < 86400) return t("agoHours", Math.round(s / 3600));
+  return t("agoDays", Math.round(s / 86400));
 }
 
 function renderStatus() {
   if (!status) return;
   const parts = [STATE_WORDS[status.state] || status.state];
-  if (status.state === "connected" && status.lastAckAt) parts.push(`saved ${ago(Date.now() - status.lastAckAt)}`);
-  if (status.queued > 0) parts.push(`${status.queued} queued`);
+  if (status.state === "connected" && status.lastAckAt) parts.push(t("statusSaved", ago(Date.now() - status.lastAckAt)));
+  if (status.queued > 0) parts.push(t("statusQueued", status.queued));
   $("status-text").textContent = parts.join(" · ");
   // the dot is the connection alone: failed sessions have their own list below (and the badge)
   $("status").querySelector(".dot").className = `dot ${status.state}`;
@@ -72,11 +75,11 @@ $("pair-form").addEventListener("submit", async (event) => {
   button.disabled = false;
   if (answer && answer.ok) {
     $("pair-code").value = "";
-    say("Paired. DraftVault now saves your chats.");
+    say(t("paired"));
     await refreshStatus();
     await loadFailures();
   } else {
-    say(`Pairing failed: ${answer ? answer.error : "no answer"}`, true);
+    say(t("pairingFailed", answer ? answer.error : t("noAnswer")), true);
   }
 });
 
@@ -94,12 +97,15 @@ async function loadTab() {
   tabState = tabId == null ? null : await chrome.tabs.sendMessage(tabId, { type: MSG.TAB_STATE }).catch(() => null);
   if (!tabState) return;
   const site = siteName(tabState.site);
-  const turns = `${tabState.turns} turn${tabState.turns === 1 ? "" : "s"}`;
-  const draft = tabState.draftChars ? `draft ${tabState.draftChars.toLocaleString()} characters` : "no draft";
-  let text = `${site} · ${turns} · ${draft}`;
-  if (tabState.broken) text += " · DraftVault cannot read this page (adapter broken)";
-  $("tab-text").textContent = text;
-  $("site-name").textContent = site;
+  const chars = tabState.draftChars;
+  const parts = [
+    site,
+    tabState.turns === 1 ? t("turnsOne") : t("turnsMany", tabState.turns),
+    !chars ? t("noDraft") : chars === 1 ? t("draftOne") : t("draftMany", chars.toLocaleString()),
+  ];
+  if (tabState.broken) parts.push(t("adapterBroken"));
+  $("tab-text").textContent = parts.join(" · ");
+  $("pause-site-text").textContent = t("pauseSite", site);
   const { pausedSites = [] } = await chrome.storage.local.get("pausedSites");
   $("pause-site").checked = pausedSites.includes(tabState.site);
   $("pause-tab").checked = await isPaused(tabId, null);
@@ -116,9 +122,9 @@ $("pause-site").addEventListener("change", (e) => setSitePaused(tabState.site, e
 // The assistants a pack can be opened in (those with a page; ChatGPT has its own
 // button) or copied for.
 const targetOptions = (keep) =>
-  Object.entries(TARGETS).filter(keep).map(([value, t]) => Object.assign(document.createElement("option"), { value, textContent: t.name }));
+  Object.entries(TARGETS).filter(keep).map(([value, spec]) => Object.assign(document.createElement("option"), { value, textContent: spec.name }));
 const failureTemplate = $("failure-template").content;
-failureTemplate.querySelector(".open-target").append(...targetOptions(([key, t]) => t.url && key !== "chatgpt"));
+failureTemplate.querySelector(".open-target").append(...targetOptions(([key, spec]) => spec.url && key !== "chatgpt"));
 failureTemplate.querySelector(".copy-target").append(...targetOptions(() => true));
 
 async function copy(text) {
@@ -144,7 +150,7 @@ async function failuresChanged() {
 }
 
 function checkAnswer(answer) {
-  if (!answer || !answer.ok) throw new Error((answer && answer.error) || "the worker did not answer");
+  if (!answer || !answer.ok) throw new Error((answer && answer.error) || t("workerNoAnswer"));
   return answer;
 }
 
@@ -154,10 +160,10 @@ function renderFailure(failure, detail) {
   item.dataset.conversation = failure.conversation;
   // Title and site come with the failure; the conversation itself only for its drafts and prompt.
   const site = failure.site ? siteName(failure.site) : "";
-  item.querySelector(".title").textContent = failure.title || (site ? `Untitled ${site} chat` : "Untitled chat");
+  item.querySelector(".title").textContent = failure.title || (site ? t("untitledSiteChat", site) : t("untitledChat"));
   let kind = kindInWords(failure.kind, failure.site);
-  if (failure.provider_outage) kind += " — outage confirmed by the provider";
-  if (failure.detail) kind += `: “${failure.detail}”`;
+  if (failure.provider_outage) kind = t("kindWithOutage", kind);
+  if (failure.detail) kind = t("kindWithDetail", kind, failure.detail);
   item.querySelector(".kind").textContent = kind;
   const when = new Date(failure.detected_at);
   item.querySelector(".when").textContent = `${ago(Date.now() - when.getTime())} · ${when.toLocaleString()}`;
@@ -171,7 +177,7 @@ function renderFailure(failure, detail) {
   const prompt = detail && failure.recovered_at ? lostPrompt(detail, failure.kind) : null;
   if (prompt) {
     const back = item.querySelector(".back");
-    back.textContent = `${site || "The site"} answers again since ${new Date(failure.recovered_at).toLocaleTimeString()}.`;
+    back.textContent = t("siteBackSince", siteName(failure.site), new Date(failure.recovered_at).toLocaleTimeString());
     back.classList.remove("hidden");
     item.querySelector(".again").classList.remove("hidden");
   }
@@ -181,9 +187,9 @@ function renderFailure(failure, detail) {
       const answer = checkAnswer(
         await send({ type: MSG.SEND_AGAIN, conversation: failure.conversation, failure: failure.id })
       );
-      if (!answer.filled) say("Copied: paste it into the composer.");
-      else if (answer.newChat) say("The chat is gone: a new chat has the resume pack in its composer. Press Send when ready.");
-      else say("Your lost prompt is back in the composer: press Send when ready.");
+      if (!answer.filled) say(t("copiedPasteComposer"));
+      else if (answer.newChat) say(t("sendAgainNewChat"));
+      else say(t("promptRestored"));
       await failuresChanged();
     })
   );
@@ -193,8 +199,7 @@ function renderFailure(failure, detail) {
         await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id,
                      replaced: replaced() })
       );
-      say(answer.filled ? "Opened a new ChatGPT chat with the pack in its composer: press Send when ready."
-                        : "Copied the pack: paste it into a new ChatGPT chat.");
+      say(answer.filled ? t("resumedInChatGPT") : t("copiedForChatGPT"));
       await failuresChanged();
     })
   );
@@ -203,7 +208,7 @@ function renderFailure(failure, detail) {
       const answer = checkAnswer(
         await send({ type: MSG.RESTORE_DRAFT, conversation: failure.conversation, failure: failure.id })
       );
-      say(answer.filled ? "Your draft is back in the composer." : "Copied the draft: paste it into the composer.");
+      say(answer.filled ? t("draftRestored") : t("copiedDraft"));
       await failuresChanged();
     })
   );
@@ -222,12 +227,12 @@ function renderFailure(failure, detail) {
           await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id,
                        replaced: replaced() })
         );
-        say(answer.filled ? `Opened ${spec.name} with the pack in its composer.` : `Copied — paste it into ${spec.name}.`);
+        say(answer.filled ? t("openedIn", spec.name) : t("copiedPasteInto", spec.name));
         await failuresChanged();
       } else {
         const pack = await api.resume(failure.conversation, target, replaced());
         await copy(pack.text);
-        say(`Copied — paste it into ${spec.name}.`);
+        say(t("copiedPasteInto", spec.name));
       }
     })
   );
@@ -236,8 +241,10 @@ function renderFailure(failure, detail) {
       const target = item.querySelector(".copy-target").value;
       const pack = await api.resume(failure.conversation, target, replaced());
       await copy(pack.text);
-      const omitted = pack.omitted_turns ? ` (${pack.omitted_turns} older turns left out to fit)` : "";
-      say(`Copied the pack for ${TARGETS[target].name}${omitted}.`);
+      const name = TARGETS[target].name;
+      const omitted = pack.omitted_turns;
+      say(!omitted ? t("copiedPackFor", name)
+        : omitted === 1 ? t("copiedPackForOmittedOne", name) : t("copiedPackForOmittedMany", name, omitted));
     })
   );
   return item;
@@ -280,7 +287,7 @@ async function loadDegraded() {
     ...degraded.map((d) => {
       const p = document.createElement("p");
       p.className = "degraded";
-      p.textContent = `Capture degraded on ${d.host} since ${new Date(d.since).toLocaleString()}`;
+      p.textContent = t("captureDegraded", d.host, new Date(d.since).toLocaleString());
       p.title = d.detail || "";
       return p;
     })
@@ -295,7 +302,7 @@ $("history").addEventListener("click", async () => {
     const { url } = await api.loginLink();
     await chrome.tabs.create({ url });
   } catch (err) {
-    say(`Cannot open the history page: ${err.message}`, true);
+    say(t("historyFailed", err.message), true);
   }
 });
 

@@ -5,7 +5,8 @@
 
 import { api } from "../lib/api.js";
 import { lostPrompt } from "../lib/drafts.js";
-import { kindInWords, TARGETS } from "../lib/vocabulary.js";
+import { t } from "../lib/i18n.js";
+import { kindInWords, siteName } from "../lib/vocabulary.js";
 
 const MAX_RECOVERED_NOTES = 3; // a long outage may leave many chats; the popup lists them all
 
@@ -69,17 +70,15 @@ export function parseNotificationId(id) {
 }
 
 function notifyRecovered(failure, detail, prompt) {
-  const site = TARGETS[detail.site] ? TARGETS[detail.site].name : detail.site;
-  const where = detail.title ? `“${detail.title}”` : "your chat";
-  const what = prompt.source === "draft" ? "the draft you could not send" : "the prompt that got no answer";
+  const where = detail.title ? t("quotedTitle", detail.title) : t("yourChat");
   chrome.notifications.create(
     `recovered:${failure.id}:${failure.conversation}`,
     {
       type: "basic",
       iconUrl: chrome.runtime.getURL("icons/icon128.png"),
-      title: `${site} answers again`,
-      message: `Send ${what} in ${where} again? DraftVault puts it in the composer; you press Send.`,
-      buttons: [{ title: "Send again" }],
+      title: t("siteAnswersAgain", siteName(detail.site)),
+      message: prompt.source === "draft" ? t("recoveredDraft", where) : t("recoveredPrompt", where),
+      buttons: [{ title: t("sendAgain") }],
       priority: 1,
     },
     () => void chrome.runtime.lastError
@@ -87,16 +86,16 @@ function notifyRecovered(failure, detail, prompt) {
 }
 
 function notify(failure) {
-  const where = failure.title ? `“${failure.title}”` : "A chat";
-  const outage = failure.provider_outage ? " (outage confirmed by the provider)" : "";
+  const where = failure.title ? t("quotedTitle", failure.title) : t("aChat");
+  const kind = kindInWords(failure.kind, failure.site);
   chrome.notifications.create(
     `failure:${failure.id}:${failure.conversation}`,
     {
       type: "basic",
       iconUrl: chrome.runtime.getURL("icons/icon128.png"),
-      title: `${kindInWords(failure.kind, failure.site)}${outage}`,
-      message: `${where} was saved by DraftVault. Resume it where you left off.`,
-      buttons: [{ title: "Resume in ChatGPT" }],
+      title: failure.provider_outage ? t("kindWithOutageNote", kind) : kind,
+      message: t("failureSaved", where),
+      buttons: [{ title: t("resumeInChatGPT") }],
       priority: 2,
     },
     () => void chrome.runtime.lastError

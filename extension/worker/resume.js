@@ -8,6 +8,7 @@
 import { api } from "../lib/api.js";
 import { copyFromWorker } from "../lib/clipboard.js";
 import { lostPrompt, unsentDraft } from "../lib/drafts.js";
+import { t } from "../lib/i18n.js";
 import { TARGETS } from "../lib/vocabulary.js";
 import { MSG } from "../lib/messages.js";
 import * as tabs from "../lib/tabs.js";
@@ -16,7 +17,7 @@ import * as tabs from "../lib/tabs.js";
  * is not permitted or has no composer, copies the pack instead. */
 export async function resumeIn(failures, conversation, target, failureId, replaced = false) {
   const spec = TARGETS[target];
-  if (!spec) throw new Error(`unknown target ${target}`);
+  if (!spec) throw new Error(t("unknownTarget", target));
   const pack = await api.resume(conversation, target, replaced);
   const permitted = spec.origin && (await chrome.permissions.contains({ origins: [spec.origin] }));
   let filled = false;
@@ -36,7 +37,7 @@ export async function resumeIn(failures, conversation, target, failureId, replac
 export async function restoreDraft(failures, conversation, failureId) {
   const detail = await api.conversation(conversation);
   const text = unsentDraft(detail);
-  if (!text) return { ok: false, error: "No unsent draft was saved for this chat." };
+  if (!text) return { ok: false, error: t("noDraftSaved") };
   return fillChat(failures, failureId, detail.url || TARGETS[detail.site].url, text);
 }
 
@@ -47,7 +48,7 @@ export async function sendAgain(failures, conversation, failureId) {
   const detail = await api.conversation(conversation);
   const failure = failures.items.find((f) => f.id === failureId);
   const prompt = lostPrompt(detail, failure ? failure.kind : null);
-  if (!prompt) return { ok: false, error: "No lost prompt was saved for this chat." };
+  if (!prompt) return { ok: false, error: t("noPromptSaved") };
   const gone = !detail.conversation_id || !detail.url;
   if (!gone) return { ...(await fillChat(failures, failureId, detail.url, prompt.text)), newChat: false };
   const pack = await api.resume(conversation, detail.site);
@@ -70,22 +71,22 @@ async function fillChat(failures, failureId, url, text, reuse = true) {
  * page that shows the error: its newest open failure is the one they resolve. */
 export async function pageAction(failures, { page_id, action, target }) {
   const [conversation] = page_id ? await api.conversations({ page_id }) : [];
-  if (!conversation) return { ok: false, error: "DraftVault has not saved this chat yet." };
+  if (!conversation) return { ok: false, error: t("chatNotSaved") };
   const failure = failures.items.filter((f) => f.conversation === conversation.id).at(-1);
   const failureId = failure ? failure.id : null;
   if (action === "restore") return restoreDraft(failures, conversation.id, failureId);
   if (action === "resume") return resumeIn(failures, conversation.id, conversation.site, failureId);
   if (action === "open" && TARGETS[target]) return resumeIn(failures, conversation.id, target, failureId);
-  return { ok: false, error: `unknown action ${action}` };
+  return { ok: false, error: t("unknownAction", action) };
 }
 
 /** Copies the resume pack of the chat a tab shows (the keyboard shortcut). */
 export async function copyPackOfTab(tab, target = "generic") {
   const state = await chrome.tabs.sendMessage(tab.id, { type: MSG.TAB_STATE }).catch(() => null);
-  if (!state) throw new Error("DraftVault does not capture this tab");
+  if (!state) throw new Error(t("tabNotCaptured"));
   // The service knows which conversation each page's frames went to.
   const [conversation] = state.page_id ? await api.conversations({ page_id: state.page_id }) : [];
-  if (!conversation) throw new Error("this chat is not in the vault yet");
+  if (!conversation) throw new Error(t("chatNotInVault"));
   const pack = await api.resume(conversation.id, target);
   await copyFromWorker(pack.text);
   return { ok: true, chars: pack.chars };

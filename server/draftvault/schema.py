@@ -1,5 +1,7 @@
-"""Generate the JSON Schema in shared_schema/ from the msgspec Structs, and the
-JavaScript copies of vocabulary.py for the extension and the history page.
+"""Generate the JSON Schema in shared_schema/ from the msgspec Structs, the
+JavaScript copies of vocabulary.py for the extension and the history page, and the
+vocabulary's English messages (`vocab_*`) in the extension's `_locales/en/messages.json`
+(its other messages are written by hand and kept as they are).
 
 `python -m draftvault.schema` writes the files; `--check` exits 1 when the
 committed files differ from what the sources generate (tests/test_schema.py runs it).
@@ -21,6 +23,7 @@ ROOT = REPO / "shared_schema"
 # The vocabulary's JavaScript copies: the page is served by the service and cannot
 # import the extension's files, so each gets its own.
 VOCABULARY_JS = (REPO / "extension" / "lib" / "vocabulary.js", Path(__file__).parent / "web" / "static" / "vocabulary.js")
+MESSAGES_JSON = REPO / "extension" / "_locales" / "en" / "messages.json"
 
 
 def _schema(title: str, union_names: dict[str, object]) -> dict:
@@ -73,10 +76,19 @@ def render(doc: dict) -> str:
     return json.dumps(doc, indent=2, sort_keys=False, ensure_ascii=False) + "\n"
 
 
+def messages(path: Path) -> dict:
+    """The messages file at `path` with its `vocab_*` messages made from vocabulary.py
+    (after the hand-written ones, which keep their order)."""
+    current = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    own = {k: v for k, v in current.items() if not k.startswith(vocabulary.MESSAGE_PREFIX)}
+    return {**own, **vocabulary.messages()}
+
+
 def generated() -> dict[Path, str]:
     """Every generated file and its text."""
     files = {ROOT / name: render(doc) for name, doc in documents().items()}
     files.update(dict.fromkeys(VOCABULARY_JS, vocabulary.javascript()))
+    files[MESSAGES_JSON] = render(messages(MESSAGES_JSON))
     return files
 
 
@@ -85,10 +97,11 @@ def main(argv: list[str]) -> int:
     stale = []
     for path, text in generated().items():
         if check:
-            if not path.exists() or path.read_text() != text:
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append(str(path.relative_to(REPO)))
         else:
-            path.write_text(text)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
             print(f"wrote {path}")
     if stale:
         print(f"stale generated files: {', '.join(stale)}; run scripts/gen-schema", file=sys.stderr)

@@ -5,8 +5,10 @@ show when something failed.
 The extension and the history page use the same words: `scripts/gen-schema` writes
 this module as JavaScript to `extension/lib/vocabulary.js` and
 `server/draftvault/web/static/vocabulary.js` (the page is served by the service and
-cannot import extension files), and `python -m draftvault.schema --check` fails when
-they are stale. Edit the words here, never in the generated files.
+cannot import extension files), and the words the extension shows (site and target
+names, failure kinds) as the `vocab_*` messages of `extension/_locales/en/messages.json`,
+where translations find them; `python -m draftvault.schema --check` fails when they
+are stale. Edit the words here, never in the generated files.
 """
 
 from __future__ import annotations
@@ -145,6 +147,34 @@ def failure_in_words(kind: str, site: str | None = None) -> str:
     return words.format(site=site_name(site)) if words else kind
 
 
+# ---- the extension's messages ----------------------------------------------------------
+
+# The words the extension shows go through chrome.i18n as these messages (the
+# JavaScript copy looks them up, English when there is no chrome.i18n); role headings,
+# branch reasons and the phrases are the history page's or the sites' words.
+MESSAGE_PREFIX = "vocab_"
+
+
+def _message(text: str, description: str) -> dict:
+    """A chrome.i18n message; {site} becomes its placeholder $site$ (filled with $1)."""
+    message: dict = {"message": text.replace("$", "$$").replace("{site}", "$site$"), "description": description}
+    if "{site}" in text:
+        message["placeholders"] = {"site": {"content": "$1", "example": SITES["chatgpt"].name}}
+    return message
+
+
+def messages() -> dict[str, dict]:
+    """The extension's `vocab_*` messages (English), in vocabulary.py's order."""
+    where = "(generated from server/draftvault/vocabulary.py: edit the English there)"
+    out = {f"{MESSAGE_PREFIX}site_{k}": _message(s.name, f"A chat site's name {where}") for k, s in SITES.items()}
+    out[f"{MESSAGE_PREFIX}site_unknown"] = _message(UNKNOWN_SITE, f"Stands for a site's name when it is unknown {where}")
+    out.update({f"{MESSAGE_PREFIX}target_{k}": _message(t.name, f"Where a resume pack can go {where}")
+                for k, t in TARGETS.items()})
+    out.update({f"{MESSAGE_PREFIX}failure_{k}": _message(w, f"What went wrong in a failed chat session {where}")
+                for k, w in FAILURE_WORDS.items()})
+    return out
+
+
 # ---- the JavaScript copy --------------------------------------------------------------
 
 def _js_regexp(phrases: tuple[str, ...]) -> str:
@@ -169,9 +199,16 @@ def javascript() -> str:
 
 const freeze = (o) => Object.freeze(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, Object.freeze(v)])));
 
-export const SITES = freeze({_js_data(sites)});
+// In the extension the words a person sees come from _locales/<language>/messages.json
+// ("{MESSAGE_PREFIX}*", generated from vocabulary.py too), so a translation names them; where there is
+// no chrome.i18n (the history page, Node) they are the English here.
+const word = (key, english, subs) => globalThis.chrome?.i18n?.getMessage(key, subs) || english;
+const named = (group, o) =>
+  freeze(Object.fromEntries(Object.entries(o).map(([k, v]) => [k, {{ ...v, name: word(`{MESSAGE_PREFIX}${{group}}_${{k}}`, v.name) }}])));
 
-export const TARGETS = freeze({_js_data(targets)});
+export const SITES = named("site", {_js_data(sites)});
+
+export const TARGETS = named("target", {_js_data(targets)});
 
 export const ROLE_HEADINGS = Object.freeze({_js_data(ROLE_HEADINGS)});
 
@@ -189,11 +226,13 @@ export const ALERT_WORDS = {_js_regexp(ALERT_WORDS)};
 
 /** A site's name as the UI says it. */
 export function siteName(site) {{
-  return Object.hasOwn(SITES, site) ? SITES[site].name : site || {json.dumps(UNKNOWN_SITE)};
+  return Object.hasOwn(SITES, site) ? SITES[site].name : site || word("{MESSAGE_PREFIX}site_unknown", {json.dumps(UNKNOWN_SITE)});
 }}
 
 /** What went wrong, in words right for the site. */
 export function kindInWords(kind, site) {{
-  return Object.hasOwn(FAILURE_WORDS, kind) ? FAILURE_WORDS[kind].replace("{{site}}", siteName(site)) : kind;
+  if (!Object.hasOwn(FAILURE_WORDS, kind)) return kind;
+  const name = siteName(site);
+  return word(`{MESSAGE_PREFIX}failure_${{kind}}`, FAILURE_WORDS[kind].replace("{{site}}", name), [name]);
 }}
 """

@@ -33,8 +33,9 @@ ASK_WORKER = """message => Promise.race([
 class BrowserCtx:
     """One browser profile with the extension; see the module docstring."""
 
-    def __init__(self, playwright, server, profile_dir: Path):
+    def __init__(self, playwright, server, profile_dir: Path, extension_dir: Path = EXTENSION_DIR):
         self.server = server
+        self.extension_dir = extension_dir  # a copy of extension/ with changes, for some tests
         self.extension_id = EXTENSION_ID
         self.client_id = "test-" + secrets.token_urlsafe(9)
         self._playwright = playwright
@@ -49,8 +50,8 @@ class BrowserCtx:
             executable_path=CHROMIUM,
             headless=True,
             args=[
-                f"--disable-extensions-except={EXTENSION_DIR}",
-                f"--load-extension={EXTENSION_DIR}",
+                f"--disable-extensions-except={self.extension_dir}",
+                f"--load-extension={self.extension_dir}",
                 *CHROMIUM_FLAGS,
             ],
         )
