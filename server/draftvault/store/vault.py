@@ -249,9 +249,10 @@ class Vault:
             return None
 
         def parts() -> Iterator[bytes]:
-            for n in range(file.parts):
+            for n in range(file.parts):  # the lock is let go before each yield: the next part may be read on another thread
                 with self._tx.read() as tx:
-                    yield attachments.part(tx, self._rec, file.aid, n)
+                    data = attachments.part(tx, self._rec, file.aid, n)
+                yield data
 
         return file, parts()
 
