@@ -4,9 +4,13 @@ per file, deletion and verify (protocol.Attachment, store/attachments.py, routes
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import sqlite3
+import urllib.parse
+import zipfile
 
 import frames
 from draftvault import config, protocol
@@ -172,3 +176,22 @@ def test_files_survive_a_restart_and_unfinished_uploads_go_after_a_day(home):
         assert v.db.execute("SELECT COUNT(*) FROM attachments").fetchone()[0] == 1
     finally:
         v.close()
+
+
+def test_exports_carry_the_files_with_links_that_resolve_and_packs_name_them(server):
+    with server.connect() as (ws, _):
+        send_all(ws, [two_turns(1)])
+        send_all(ws, frames.attachment(2, PNG, turn=0, name="my cat (1).png"))
+        send_all(ws, frames.attachment(3, None, turn=0, name="notes.pdf", mime="application/pdf", size=30_000_000))
+    conv = detail(server)
+    body = server.api("POST", "/api/export", json={"ids": [conv["id"]]})
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        [note] = [n for n in zf.namelist() if n.endswith(".md")]
+        md = zf.read(note).decode()
+        [target] = re.findall(r"!\[my cat \(1\)\.png\]\(([^)]+)\)", md.replace("\\(", "(").replace("\\)", ")"))
+        assert not target.startswith("/") and zf.read(urllib.parse.unquote(target)) == PNG
+        assert "[file: notes.pdf]" in md
+    single = server.request("GET", f"/api/conversations/{conv['id']}/export.md").body.decode()
+    assert "[image: my cat (1).png]" in single  # a note alone has nowhere to link
+    pack = server.api("GET", f"/api/conversations/{conv['id']}/resume", params={"target": "claude"})["text"]
+    assert "[image: my cat (1).png]" in pack and "[file: notes.pdf]" in pack
