@@ -1,0 +1,146 @@
+"""Images in a ChatGPT conversation, end to end: the real extension in Chromium on the fake
+chatgpt.com built from the real capture, with an uploaded image in the person's turn and a
+generated image in the answer, inserted as chatgpt.com renders them (estuary URLs that need
+the page's cookie); the real service. The vault holds the bytes the page was served, the
+history page shows them, and the export's Markdown links to them inside the zip."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import struct
+import urllib.parse
+import zipfile
+import zlib
+
+import pytest
+from sitepages import chatgpt
+from sitepages.base import wait_for
+
+pytestmark = pytest.mark.browser
+
+ESTUARY = "https://chatgpt.com/backend-api/estuary/content"
+COOKIE = {"name": "__Secure-next-auth.session-token", "value": "test-session", "domain": "chatgpt.com", "path": "/",
+          "secure": True}
+TURNS = [("user", "What is in this photo? Draw me one like it."), ("assistant", "A lighthouse. Here is yours:")]
+UPLOADED = (  # as chatgpt.com shows a picture the person attached, above the bubble
+    '<div class="flex w-full flex-col gap-1 empty:hidden items-end rtl:items-start"><div class="overflow-hidden '
+    'rounded-lg"><button type="button" aria-label="Open image"><img alt="Uploaded image" width="64" height="64" '
+    'class="max-w-full object-cover" src="{src}"></button></div></div>'
+)
+GENERATED = (  # as chatgpt.com shows a generated image: the final image over a blurred copy of it
+    '<div id="image-7b0e61c2-5a9e-4a43-9f0e-2b1d6f8a9c10" class="group/imagegen-image relative w-full"><div '
+    'class="relative"><img alt="Generated image" class="absolute top-0 z-1 w-full" src="{src}"><img '
+    'alt="Generated image" aria-hidden="true" class="absolute top-0 w-full blur-2xl" src="{src}"></div></div>'
+)
+INSERT = """([user, answer]) => {
+  const [u, a] = document.querySelectorAll('[data-message-author-role]');
+  u.insertAdjacentHTML('afterbegin', user);
+  a.insertAdjacentHTML('afterbegin', answer);
+}"""
+
+
+def png(seed: int, side: int = 64) -> bytes:
+    """A real PNG (side x side pixels) whose pixels depend on `seed`."""
+    rows = b"".join(b"\0" + bytes((x * seed + y * 7 + c * 31) % 256 for x in range(side) for c in range(3))
+                    for y in range(side))
+    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+class Estuary:
+    """chatgpt.com's file endpoint: the bytes for a request with the session cookie, 403 without.
+    Counts the requests the page makes for each file, by kind (the page's <img>, the capture's fetch)."""
+
+    def __init__(self, context, files: dict[str, bytes]):
+        self.files, self.requests = files, []
+        context.add_cookies([COOKIE])
+        context.route(f"{ESTUARY}**", self.handle)  # after chatgpt.serve: routes added later win
+
+    def url(self, id: str) -> str:
+        return f"{ESTUARY}?id={id}&ts=496764&p=fs&cid=1&sig=d920e074ba57cf45&v=0"
+
+    def handle(self, route):
+        request = route.request
+        id = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)["id"][0]
+        authed = "test-session" in (request.headers.get("cookie") or request.all_headers().get("cookie") or "")
+        self.requests.append((id, request.resource_type, authed))
+        if not authed or id not in self.files:
+            route.fulfill(status=403, body="")
+        else:
+            route.fulfill(status=200, content_type="image/png", body=self.files[id])
+
+    def fetched(self, id: str) -> list[bool]:
+        return [authed for i, kind, authed in self.requests if i == id and kind == "fetch"]
+
+
+def open_chat(browser_ctx, conv: str, files: dict[str, bytes]):
+    site = chatgpt.serve(browser_ctx.context)
+    estuary = Estuary(browser_ctx.context, files)
+    tab = site.open(conv, turns=TURNS, title="A lighthouse")
+    ids = list(files)
+    tab.page.evaluate(INSERT, [UPLOADED.format(src=estuary.url(ids[0])), GENERATED.format(src=estuary.url(ids[1]))])
+    return tab, estuary
+
+
+def stored(server, tab, conv: str, want: int):
+    def check():
+        tab.page.evaluate("1")  # sync Playwright runs the route handlers (the page's file requests) only inside its calls
+        items = [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] == conv]
+        if not items:
+            return None
+        d = server.api("GET", f"/api/conversations/{items[0]['id']}")
+        found = [a for t in d["turns"] for a in t.get("attachments", [])]
+        return d if len(found) >= want else None
+
+    return check
+
+
+def test_uploaded_and_generated_images_are_kept_as_bytes_and_exported_with_links(browser_ctx):
+    server = browser_ctx.server
+    files = {"file_00000000a6081f5aa52a9864da8eba6": png(3), "file_000000005c8820a871a60df847063cb": png(11)}
+    tab, estuary = open_chat(browser_ctx, "6b2c-lighthouse", files)
+    d = wait_for(stored(server, tab, "6b2c-lighthouse", 2), what="both images in the vault")
+    [uploaded], [generated] = (t.get("attachments") for t in d["turns"])
+    for shown, id in ((uploaded, "file_00000000a6081f5aa52a9864da8eba6"), (generated, "file_000000005c8820a871a60df847063cb")):
+        assert shown["type"] == "image/png" and shown["bytes"] == len(files[id])
+        body = server.api("GET", f"/api/attachments/{shown['id']}")
+        assert hashlib.sha256(body).hexdigest() == hashlib.sha256(files[id]).hexdigest()
+    assert uploaded["name"].startswith("uploaded-image-") and generated["name"].startswith("generated-image-")
+    # Fetched once each, with the page's cookie, however many <img> show it and however the page changes.
+    tab.type("thanks")
+    wait_for(lambda: (server.api("GET", f"/api/conversations/{d['id']}")["draft"] or {}).get("text") == "thanks",
+             what="the draft after the images")
+    assert estuary.fetched("file_00000000a6081f5aa52a9864da8eba6") == [True]
+    assert estuary.fetched("file_000000005c8820a871a60df847063cb") == [True]
+
+    body = server.api("POST", "/api/export", json={"ids": [d["id"]]})
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        [note] = [n for n in zf.namelist() if n.endswith(".md")]
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", zf.read(note).decode())
+        assert len(links) == 2
+        assert sorted(zf.read(urllib.parse.unquote(link)) for link in links) == sorted(files.values())
+
+    page = browser_ctx.context.new_page()
+    link = server.api("POST", "/api/login-link")["url"]
+    page.goto(link)
+    page.wait_for_url(server.url + "/")
+    page.goto(f"{server.url}/#c={d['id']}")
+    page.reload()  # the page opens the conversation its address names when it loads
+    images = page.locator(".turn .attachments img")
+    images.nth(1).wait_for()
+    wait_for(lambda: page.evaluate("[...document.querySelectorAll('.turn .attachments img')]"
+                                   ".every((i) => i.complete && i.naturalWidth === 64)"), what="the images shown")
+
+
+def test_an_image_over_the_cap_is_kept_by_name_type_and_size(browser_ctx):
+    server = browser_ctx.server
+    browser_ctx.set_storage(attachmentMaxMB=0)
+    files = {"file_1": png(5), "file_2": png(6)}
+    tab, _ = open_chat(browser_ctx, "6b2c-capped", files)
+    d = wait_for(stored(server, tab, "6b2c-capped", 2), what="both images recorded")
+    shown = [a for t in d["turns"] for a in t.get("attachments", [])]
+    assert [(a["id"], a["type"], a["bytes"]) for a in shown] == [(None, "image/png", len(files["file_1"])),
+                                                                 (None, "image/png", len(files["file_2"]))]
