@@ -9,71 +9,17 @@ from __future__ import annotations
 import hashlib
 import io
 import re
-import struct
 import urllib.parse
 import zipfile
-import zlib
 
 import pytest
 from sitepages import chatgpt
 from sitepages.base import wait_for
+from sitepages.images import GENERATED, INSERT, UPLOADED, Estuary, png
 
 pytestmark = pytest.mark.browser
 
-ESTUARY = "https://chatgpt.com/backend-api/estuary/content"
-COOKIE = {"name": "__Secure-next-auth.session-token", "value": "test-session", "domain": "chatgpt.com", "path": "/",
-          "secure": True}
 TURNS = [("user", "What is in this photo? Draw me one like it."), ("assistant", "A lighthouse. Here is yours:")]
-UPLOADED = (  # as chatgpt.com shows a picture the person attached, above the bubble
-    '<div class="flex w-full flex-col gap-1 empty:hidden items-end rtl:items-start"><div class="overflow-hidden '
-    'rounded-lg"><button type="button" aria-label="Open image"><img alt="Uploaded image" width="64" height="64" '
-    'class="max-w-full object-cover" src="{src}"></button></div></div>'
-)
-GENERATED = (  # as chatgpt.com shows a generated image: the final image over a blurred copy of it
-    '<div id="image-7b0e61c2-5a9e-4a43-9f0e-2b1d6f8a9c10" class="group/imagegen-image relative w-full"><div '
-    'class="relative"><img alt="Generated image" class="absolute top-0 z-1 w-full" src="{src}"><img '
-    'alt="Generated image" aria-hidden="true" class="absolute top-0 w-full blur-2xl" src="{src}"></div></div>'
-)
-INSERT = """([user, answer]) => {
-  const [u, a] = document.querySelectorAll('[data-message-author-role]');
-  u.insertAdjacentHTML('afterbegin', user);
-  a.insertAdjacentHTML('afterbegin', answer);
-}"""
-
-
-def png(seed: int, side: int = 64) -> bytes:
-    """A real PNG (side x side pixels) whose pixels depend on `seed`."""
-    rows = b"".join(b"\0" + bytes((x * seed + y * 7 + c * 31) % 256 for x in range(side) for c in range(3))
-                    for y in range(side))
-    chunk = lambda kind, data: struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))  # noqa: E731
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-class Estuary:
-    """chatgpt.com's file endpoint: the bytes for a request with the session cookie, 403 without.
-    Counts the requests the page makes for each file, by kind (the page's <img>, the capture's fetch)."""
-
-    def __init__(self, context, files: dict[str, bytes]):
-        self.files, self.requests = files, []
-        context.add_cookies([COOKIE])
-        context.route(f"{ESTUARY}**", self.handle)  # after chatgpt.serve: routes added later win
-
-    def url(self, id: str) -> str:
-        return f"{ESTUARY}?id={id}&ts=496764&p=fs&cid=1&sig=d920e074ba57cf45&v=0"
-
-    def handle(self, route):
-        request = route.request
-        id = urllib.parse.parse_qs(urllib.parse.urlsplit(request.url).query)["id"][0]
-        authed = "test-session" in (request.headers.get("cookie") or request.all_headers().get("cookie") or "")
-        self.requests.append((id, request.resource_type, authed))
-        if not authed or id not in self.files:
-            route.fulfill(status=403, body="")
-        else:
-            route.fulfill(status=200, content_type="image/png", body=self.files[id])
-
-    def fetched(self, id: str) -> list[bool]:
-        return [authed for i, kind, authed in self.requests if i == id and kind == "fetch"]
 
 
 def open_chat(browser_ctx, conv: str, files: dict[str, bytes]):
@@ -81,7 +27,7 @@ def open_chat(browser_ctx, conv: str, files: dict[str, bytes]):
     estuary = Estuary(browser_ctx.context, files)
     tab = site.open(conv, turns=TURNS, title="A lighthouse")
     ids = list(files)
-    tab.page.evaluate(INSERT, [UPLOADED.format(src=estuary.url(ids[0])), GENERATED.format(src=estuary.url(ids[1]))])
+    tab.page.evaluate(INSERT, [[0, UPLOADED.format(src=estuary.url(ids[0]))], [1, GENERATED.format(src=estuary.url(ids[1]))]])
     return tab, estuary
 
 
