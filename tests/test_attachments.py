@@ -195,3 +195,16 @@ def test_exports_carry_the_files_with_links_that_resolve_and_packs_name_them(ser
     assert "[image: my cat (1).png]" in single  # a note alone has nowhere to link
     pack = server.api("GET", f"/api/conversations/{conv['id']}/resume", params={"target": "claude"})["text"]
     assert "[image: my cat (1).png]" in pack and "[file: notes.pdf]" in pack
+
+
+def test_a_damaged_file_is_refused_with_a_clear_answer(server):
+    with server.connect() as (ws, _):
+        send_all(ws, [two_turns(1)])
+        send_all(ws, frames.attachment(2, PNG))
+    [shown] = detail(server)["turns"][0]["attachments"]
+    conn = sqlite3.connect(config.db_path(server.home))
+    with conn:
+        conn.execute("UPDATE attachments SET size = size + 1")  # the row no longer matches its tag
+    conn.close()
+    res = server.request("GET", f"/api/attachments/{shown['id']}")
+    assert res.status == 410 and "integrity" in res.json()["detail"]

@@ -7,10 +7,10 @@
 // 25 MB by default), an image the page no longer serves, and a file the page shows
 // only by its name are recorded by name, type and size alone (`parts: 0`).
 //
-// Cost: off the keystroke path. After a flush whose sent turns did not change (a
-// keystroke) nothing is looked at; otherwise the document's images are walked once
-// (each image element settled once), and fetching runs later, one file at a time,
-// remembered by page and URL. An image still loading is looked at again when it loads.
+// Cost: off the keystroke path. After a flush that read no turn again (a keystroke)
+// nothing is looked at; otherwise the document's images are walked (each
+// image element settled once) and the turns read again are searched for file tiles.
+// Fetching runs later, one file at a time, remembered by page and URL. An image still loading is looked at again when it loads.
 // Its own time goes into capture's flush metrics (debugCapture) like the observer's.
 
 import { MSG } from "../lib/messages.js";
@@ -68,6 +68,7 @@ class Attachments {
     this.queue = [];
     this.running = false;
     this.turnsLooked = null;
+    this.turnRead = new WeakMap(); // turn element -> the turn object last looked at
     this.keys = 0;
     capture.subscribe(() => this.afterFlush());
     // Load events do not bubble; in the capture phase the document hears every image's.
@@ -77,14 +78,24 @@ class Attachments {
   }
 
   afterFlush() {
-    const turns = this.capture.last.turns;
-    if (turns === this.turnsLooked) return; // a keystroke: the turns sent did not change
-    this.turnsLooked = turns;
-    this.look();
+    const c = this.capture;
+    // The turns read again (capture caches a new object for each) are where new file
+    // tiles can be; a keystroke reads none, and then nothing more is looked at.
+    const changed = [];
+    const n = Math.min(c.els.length, c.last.turns.length);
+    for (let i = 0; i < n; i++) {
+      const turn = c.cache.get(c.els[i]);
+      if (this.turnRead.get(c.els[i]) !== turn) {
+        this.turnRead.set(c.els[i], turn);
+        changed.push(i);
+      }
+    }
+    if (changed.length || c.last.turns !== this.turnsLooked) this.look(changed);
+    this.turnsLooked = c.last.turns;
   }
 
-  // Walks the images and file tiles of the turns sent so far; queues what is new.
-  look() {
+  // Walks the images of the turns sent so far, and the file tiles of the `changed` turns; queues what is new.
+  look(changed = []) {
     const c = this.capture;
     if (c.inactive) return;
     const t0 = performance.now();
@@ -98,7 +109,7 @@ class Attachments {
       if (!/^(https?|blob|data):/.test(url) || Math.max(img.naturalWidth, img.naturalHeight) < MIN_SIDE) continue;
       this.add({ index, url, img });
     }
-    for (const el of c.doc.querySelectorAll(FILE_TILES)) {
+    for (const el of changed.flatMap((i) => (c.els[i] ? [...c.els[i].querySelectorAll(FILE_TILES)] : []))) {
       if (this.settled.has(el)) continue;
       const index = this.turnOf(el);
       if (index === undefined) continue;

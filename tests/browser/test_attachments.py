@@ -81,12 +81,13 @@ def test_uploaded_and_generated_images_are_kept_as_bytes_and_exported_with_links
                                    ".every((i) => i.complete && i.naturalWidth === 64)"), what="the images shown")
 
 
-def test_an_image_over_the_cap_is_kept_by_name_type_and_size(browser_ctx):
+def test_an_image_over_the_cap_and_a_file_shown_by_name_are_kept_by_name_type_and_size(browser_ctx):
     server = browser_ctx.server
     browser_ctx.set_storage(attachmentMaxMB=0)
     files = {"file_1": png(5), "file_2": png(6)}
     tab, _ = open_chat(browser_ctx, "6b2c-capped", files)
-    d = wait_for(stored(server, tab, "6b2c-capped", 2), what="both images recorded")
-    shown = [a for t in d["turns"] for a in t.get("attachments", [])]
-    assert [(a["id"], a["type"], a["bytes"]) for a in shown] == [(None, "image/png", len(files["file_1"])),
-                                                                 (None, "image/png", len(files["file_2"]))]
+    tab.page.evaluate(INSERT, [[0, '<a download="minutes 2026.pdf" href="#"><span>minutes 2026.pdf</span></a>']])
+    d = wait_for(stored(server, tab, "6b2c-capped", 3), what="both images and the file recorded")
+    shown = sorted((a["name"].split("-")[0], a["id"], a["type"], a["bytes"]) for t in d["turns"] for a in t.get("attachments", []))
+    assert shown == [("generated", None, "image/png", len(files["file_2"])), ("minutes 2026.pdf", None, "application/pdf", 0),
+                     ("uploaded", None, "image/png", len(files["file_1"]))]

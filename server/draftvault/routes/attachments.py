@@ -15,8 +15,10 @@ import re
 from urllib.parse import quote
 
 from litestar import Request, get
+from litestar.exceptions import HTTPException
 from litestar.response import Stream
 
+from ..crypto import Tampered
 from .base import errors, found, vault_of
 
 INLINE = {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"}
@@ -37,9 +39,12 @@ def disposition(mime: str, name: str) -> str:
     return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name[:200], safe='')}"
 
 
-@get("/attachments/{id:str}", sync_to_thread=True, responses=errors(401, 404))
+@get("/attachments/{id:str}", sync_to_thread=True, responses=errors(401, 404, 410))
 def attachment(request: Request, id: str) -> Stream:
-    file, parts = found(vault_of(request).attachment(id), "attachment")
+    try:
+        file, parts = found(vault_of(request).attachment(id), "attachment")
+    except Tampered:
+        raise HTTPException(status_code=410, detail="this file failed its integrity check; `draftvault verify` names it") from None
     mime = served_type(file.type)
     return Stream(parts, media_type=mime, headers={
         "Content-Length": str(file.size),
