@@ -208,3 +208,15 @@ def test_a_damaged_file_is_refused_with_a_clear_answer(server):
     conn.close()
     res = server.request("GET", f"/api/attachments/{shown['id']}")
     assert res.status == 410 and "integrity" in res.json()["detail"]
+
+
+def test_a_new_chats_attachments_follow_it_into_the_conversation_it_joins(vault):
+    pairs = [("user", "Look at this"), ("assistant", "Nice.")]
+    vault.apply("c1", frames.snapshot(1, pairs, page="page-aaaa", conv="c-join"))
+    vault.apply("c1", frames.snapshot(2, pairs, page="page-bbbb", conv=None))  # another tab's new chat
+    vault.apply("c1", frames.attachment(3, PNG, page="page-bbbb", conv=None)[0])
+    vault.apply("c1", frames.snapshot(4, pairs, page="page-bbbb", conv="c-join"))  # it gets the same id: joined
+    [conv] = vault.list_conversations()
+    [shown] = vault.get_conversation(conv.id).turns[0].attachments
+    assert shown.name == "image.png" and b"".join(vault.attachment(shown.id)[1]) == PNG
+    assert vault.verify().bad == []
