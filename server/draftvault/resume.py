@@ -17,7 +17,7 @@ from the answer they liked better.
 from __future__ import annotations
 
 from . import models
-from .markdown import attachment, blocks, opens_block, with_attachments
+from .markdown import blocks, opens_block, with_names
 from .vocabulary import BRANCH_REASONS, failure_in_words, role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
@@ -166,8 +166,7 @@ def build_pack(
     fixed = sum(len(p) for p in head + tail) + len(SEP) * len(head + tail)
     avail = budget - fixed  # for the transcript pieces, each followed by SEP or preceded by one
 
-    blocks = [_turn(t.role, with_attachments(t.text, [attachment(a.name, a.type) for a in t.attachments]))
-              for t in detail.turns]
+    blocks = [_turn(t.role, with_names(t.text, t.attachments)) for t in detail.turns]
     body, omitted = _select(blocks, detail.turns, avail)
     text = SEP.join(head + body + tail)
     return models.ResumePack(target=target, text=text, chars=len(text), omitted_turns=omitted)
