@@ -9,6 +9,8 @@ import json
 import os
 import re
 import sqlite3
+import subprocess
+import sys
 import urllib.parse
 import zipfile
 
@@ -220,3 +222,27 @@ def test_a_new_chats_attachments_follow_it_into_the_conversation_it_joins(vault)
     [shown] = vault.get_conversation(conv.id).turns[0].attachments
     assert shown.name == "image.png" and b"".join(vault.attachment(shown.id)[1]) == PNG
     assert vault.verify().bad == []
+
+
+def test_draftvault_export_and_verify_carry_the_files(home, tmp_path):
+    vault = Vault.open(home)
+    vault.apply("c1", two_turns(1))
+    vault.apply("c1", frames.attachment(2, PNG, turn=1, name="chart.png")[0])
+    vault.close()
+
+    def dv(*args: str) -> str:
+        done = subprocess.run([sys.executable, "-m", "draftvault", *args], capture_output=True, text=True, timeout=120,
+                              env={**os.environ, "DRAFTVAULT_HOME": str(home)})
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    dv("export", "--out", str(tmp_path / "all.zip"))
+    with zipfile.ZipFile(tmp_path / "all.zip") as zf:
+        [note] = [n for n in zf.namelist() if n.endswith(".md")]
+        [link] = re.findall(r"!\[chart\.png\]\(([^)]+)\)", zf.read(note).decode())
+        assert zf.read(link) == PNG
+    dv("export", "--out", str(tmp_path / "notes") + "/")
+    [note] = (tmp_path / "notes").glob("*.md")
+    [link] = re.findall(r"!\[chart\.png\]\(([^)]+)\)", note.read_text())
+    assert (tmp_path / "notes" / link).read_bytes() == PNG
+    assert dv("verify").endswith(", 0 bad\n")
