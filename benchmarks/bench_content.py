@@ -1,5 +1,8 @@
 """Content script cost in Chromium with the real extension, on the fake chatgpt.com
-(tests/sitepages) with a 5-turn and a 500-turn conversation.
+(tests/sitepages) with a 5-turn and a 500-turn conversation, and a 500-turn one showing
+10 images (generated images as chatgpt.com renders them, tests/sitepages/images.py), put
+in just before typing starts: content/attachments.js fetches and sends them while the
+keys and the pieces come, and its own time is counted in the flushes after it.
 
 Figures, measured in this run (capture.js reports them when chrome.storage.local
 `debugCapture` is set: the time of each debounced flush plus the MutationObserver
@@ -13,8 +16,10 @@ the content script's clock is coarse, 0.1 ms):
     typing, divided by the keys: capture, signals.js and the page, each key's whole cost
   - baseline: a naive capture that reads every turn on each change (adapter.readTurn over
     all turns, timed in the page), the cost the per-turn cache avoids
-Goals: under 2 ms per keystroke and per batch, flat from 5 to 500 turns; bytes per
-keystroke independent of the conversation's length.
+  - images kept: attachment frames in the worker's outbox at the end (one per image; each
+    fetched once: the fetches the estuary route saw)
+Goals: under 2 ms per keystroke and per batch, flat from 5 to 500 turns and with 10 images;
+bytes per keystroke independent of the conversation's length.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
 from sitepages import chatgpt  # noqa: E402
 from sitepages.base import CHROMIUM, CHROMIUM_FLAGS, EXTENSION_DIR  # noqa: E402
+from sitepages.images import GENERATED, INSERT, Estuary, png  # noqa: E402
 
 EXTENSION_ID = "chplhlmlobckblhjmicoamkpblapcgpg"
 KEYS = 25
@@ -77,14 +83,27 @@ def turns(n: int):
     return out
 
 
-def measure(context, sw, site, n: int) -> dict:
-    tab = site.open(f"bench-{n}", turns=turns(n), title=f"Bench {n}")
+QUEUED = """async () => {
+  const db = await new Promise((ok, fail) => { const r = indexedDB.open('draftvault'); r.onsuccess = () => ok(r.result);
+    r.onerror = () => fail(r.error); });
+  const all = await new Promise((ok) => { const r = db.transaction('frames').objectStore('frames').getAll();
+    r.onsuccess = () => ok(r.result); });
+  return all.filter((e) => e.frame.type === 'attachment' && e.frame.parts > 0).length;
+}"""
+
+
+def measure(context, sw, site, n: int, estuary: Estuary | None = None) -> dict:
+    tab = site.open(f"bench-{n}{'-images' if estuary else ''}", turns=turns(n), title=f"Bench {n}")
     url = tab.page.url
     deadline = time.monotonic() + 30
     while not any(f["bytes"] and f["turnCount"] == n for f in metrics(sw, url)):
         if time.monotonic() > deadline:
             raise SystemExit(f"no full snapshot of the {n}-turn chat")
         time.sleep(0.2)
+    queued = sw.evaluate(QUEUED)
+    if estuary:  # ten answers spread over the chat get a generated image each
+        tab.page.evaluate(INSERT, [[1 + k * (n // 10), GENERATED.format(src=estuary.url(id))]
+                                   for k, id in enumerate(estuary.files)])
     cdp = context.new_cdp_session(tab.page)
     cdp.send("Performance.enable")
     tab.page.click(chatgpt.CONFIG["composer"])
@@ -103,8 +122,14 @@ def measure(context, sw, site, n: int) -> dict:
     time.sleep(PAUSE)
     batches = [f for f in metrics(sw, url) if f["turnCount"] == n + 1 and f["turnsFrom"] == n]
     naive = tab.page.evaluate(NAIVE)
+    images = fetched = 0
+    if estuary:
+        deadline = time.monotonic() + 30
+        while (images := sw.evaluate(QUEUED) - queued) < len(estuary.files) and time.monotonic() < deadline:
+            tab.page.wait_for_timeout(200)  # route handlers run inside Playwright's calls
+        fetched = sum(len(estuary.fetched(id)) for id in estuary.files)
     tab.close()
-    return {"keys": keys, "batches": batches, "naive": naive, "all": all_scripts}
+    return {"keys": keys, "batches": batches, "naive": naive, "all": all_scripts, "images": images, "fetched": fetched}
 
 
 def script_seconds(cdp) -> float:
@@ -128,9 +153,10 @@ def main() -> None:
         sw.evaluate("chrome.storage.local.set({debugCapture: true, serverUrl: 'http://127.0.0.1:9'})")
         site = chatgpt.serve(context)
         results = {n: measure(context, sw, site, n) for n in (5, 500)}
+        results["images"] = measure(context, sw, site, 500, Estuary(context, {f"file_{k:02d}": png(k + 2) for k in range(10)}))
         context.close()
 
-    print(f"{'':34}{'5 turns':>14}{'500 turns':>14}")
+    print(f"{'':34}{'5 turns':>14}{'500 turns':>14}{'500 + 10 images':>16}")
     own = lambda f: f["ms"] - f["sendMs"]  # noqa: E731
     rows = [
         ("keystroke ms (median)", lambda r: statistics.median(f["ms"] for f in r["keys"])),
@@ -146,8 +172,9 @@ def main() -> None:
         ("baseline: naive re-read ms", lambda r: r["naive"]),
     ]
     for name, fn in rows:
-        print(f"{name:34}{fn(results[5]):>14.3f}{fn(results[500]):>14.3f}")
+        print(f"{name:34}{fn(results[5]):>14.3f}{fn(results[500]):>14.3f}{fn(results['images']):>16.3f}")
     print(f"samples: {len(results[500]['keys'])} keystrokes, {len(results[500]['batches'])} batches per size")
+    print(f"images kept: {results['images']['images']} of 10 (fetches: {results['images']['fetched']})")
     print("goal: < 2 ms per keystroke and per batch, flat; bytes per keystroke independent of length")
 
 

@@ -44,6 +44,21 @@ def signal(seq: int, kind: str, *, page: str = PAGE, conv: str | None = CONV, si
                            kind=kind, **fields)
 
 
+def attachment(seq: int, data: bytes | None, *, turn: int = 0, name: str = "image.png", mime: str = "image/png",
+               key: str = "k1", size: int | None = None, page: str = PAGE, conv: str | None = CONV,
+               site: str = "chatgpt") -> list[protocol.Attachment]:
+    """An image or file as the extension sends it: its parts, numbered from `seq` (one frame without
+    bytes when `data` is None: recorded by name, type and `size` only)."""
+    common = dict(page_id=page, conversation_id=conv, site=site, url=url_of(conv, site), turn_index=turn, key=key,
+                  name=name, mime=mime)
+    if data is None:
+        return [protocol.Attachment(seq=seq, size=size or 0, parts=0, **common)]
+    step = protocol.ATTACHMENT_PART_BYTES
+    chunks = [data[i : i + step] for i in range(0, len(data), step)] or [b""]
+    return [protocol.Attachment(seq=seq + n, size=len(data), parts=len(chunks), part=n, data=chunk, **common)
+            for n, chunk in enumerate(chunks)]
+
+
 def hello(token: str, client_id: str, version: int = protocol.PROTOCOL_VERSION) -> protocol.Hello:
     return protocol.Hello(protocol=version, token=token, client_id=client_id)
 

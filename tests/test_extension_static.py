@@ -100,6 +100,13 @@ def test_main_world_bridge_speaks_the_tables_words():
     assert set(re.findall(r'event: "([a-z_]+)"', script)) == {*bridge["events"], bridge["conversation"]}
 
 
+def test_attachment_parts_are_the_size_the_service_takes():
+    """The service takes parts of exactly protocol.ATTACHMENT_PART_BYTES (the last: the rest)."""
+    js = (EXT / "content" / "attachments.js").read_text()
+    [expr] = re.findall(r"^const PART_BYTES = ([\d *]+);", js, re.M)
+    assert eval(expr) == protocol.ATTACHMENT_PART_BYTES  # digits and * only
+
+
 @pytest.mark.parametrize("folder", ["popup", "options"])
 def test_ui_never_uses_innerhtml(folder):
     # Captured text is untrusted: the UI puts it in the page with textContent only.

@@ -25,13 +25,14 @@ def test_every_api_body_is_defined_not_a_reference_to_itself():
 def test_valid_examples_decode(path):
     raw = path.read_bytes()
     kind = json.loads(raw)["type"]
-    if kind in {"hello", "snapshot", "signal", "ping"}:
+    client = kind in protocol._TYPES
+    if client:
         frame = protocol.decode_client_frame(raw)
     else:
         frame = protocol.decode_server_frame(raw)
     # A round trip through the encoder gives back the same frame.
     again = protocol.encode(frame)
-    decode = protocol.decode_client_frame if kind in {"hello", "snapshot", "signal", "ping"} else protocol.decode_server_frame
+    decode = protocol.decode_client_frame if client else protocol.decode_server_frame
     assert decode(again) == frame
     assert json.loads(again)["type"] == kind
 
@@ -55,5 +56,5 @@ def test_oversized_frame_is_refused_before_parsing():
 def test_schema_lists_every_frame_type():
     doc = json.loads((EXAMPLES.parent / "protocol.schema.json").read_text())
     tags = {d["properties"]["type"]["enum"][0] for d in doc["$defs"].values() if "type" in d.get("properties", {})}
-    assert tags == {"hello", "welcome", "snapshot", "signal", "ack", "ping", "pong", "failure", "recovered", "error"}
+    assert tags == {"hello", "welcome", "snapshot", "signal", "attachment", "ack", "ping", "pong", "failure", "recovered", "error"}
     assert msgspec.json.decode(json.dumps(doc))  # valid JSON

@@ -9,6 +9,7 @@
 // outside the known turns. Each turn's Markdown is cached per element.
 
 import { adapterFor } from "../sites/index.js";
+import { startAttachments } from "./attachments.js";
 import { listen, PageSettings, Sender } from "./messaging.js";
 import { noticeControl } from "./notice-control.js";
 import { pageJson } from "./page-json.js";
@@ -134,6 +135,7 @@ class Capture {
       state: this,
       onNotice: (el) => this.notice.show(el),
     });
+    startAttachments(this);
     this.settings.refresh().then(() => this.flush("start"));
   }
 

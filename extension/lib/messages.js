@@ -5,7 +5,7 @@
 
 export const MSG = Object.freeze({
   // content script -> worker
-  FRAME: "dv:frame", // {frame}: a Snapshot or Signal without seq -> {ok, seq} | {ok: false, paused}
+  FRAME: "dv:frame", // {frame}: a Snapshot, Signal or Attachment without seq -> {ok, seq} | {ok: false, paused}
   IS_PAUSED: "dv:is-paused", // {site} -> {paused} (this tab or this site)
   // the in-page control beside the site's error notice (content/notice-control.js):
   // {page_id, action: "restore" | "resume" | "open", target?} -> as RESTORE_DRAFT / RESUME

@@ -60,12 +60,14 @@ function readMeta(store, clientId) {
 }
 
 // Numbers the frame with the client's next seq and stores it; returns the seq.
+// Attachment parts count as 0 bytes toward the limits: compaction cannot fold them, so
+// counting them would make every later frame read the whole outbox in vain.
 export async function enqueue(clientId, frame) {
   const t = await tx([FRAMES, META], "readwrite");
   const meta = await readMeta(t.objectStore(META), clientId);
   const seq = meta.lastSeq + 1;
   const numbered = { ...frame, seq };
-  const bytes = JSON.stringify(numbered).length;
+  const bytes = frame.type === "attachment" ? 0 : JSON.stringify(numbered).length;
   t.objectStore(FRAMES).put({ clientId, seq, page: frame.page_id, bytes, frame: numbered });
   t.objectStore(META).put({ ...meta, lastSeq: seq, bytes: meta.bytes + bytes });
   await done(t);

@@ -8,6 +8,7 @@ export const DEFAULTS = Object.freeze({
   clientId: null,
   pausedSites: [],
   captureTemporary: true,
+  attachmentMaxMB: 25, // content/attachments.js: larger files are kept by name, type and size only
 });
 
 function randomId() {

@@ -1,4 +1,5 @@
-// Options: service address, sites on/off, temporary chats, unpair, and the service's
+// Options: service address, sites on/off, temporary chats, the size cap of kept images
+// and files (content/attachments.js), unpair, and the service's
 // provider status-page check (a setting of the service, set through its API).
 
 import { api } from "../lib/api.js";
@@ -28,6 +29,7 @@ async function render() {
   const settings = await loadSettings();
   $("server-url").value = settings.serverUrl;
   $("capture-temporary").checked = settings.captureTemporary;
+  if (document.activeElement !== $("attachment-max")) $("attachment-max").value = settings.attachmentMaxMB;
   $("unpair").disabled = !settings.token;
   $("sites").replaceChildren(
     ...Object.entries(SITES).map(([site, { name }]) => {
@@ -83,6 +85,13 @@ $("status-check").addEventListener("change", async (e) => {
     say(t("statusCheckFailed", err.message));
     await loadStatusCheck();
   }
+});
+
+$("attachment-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const mb = Math.max(0, Math.min(256, Math.round(Number($("attachment-max").value))));
+  await saveSettings({ attachmentMaxMB: mb });
+  say(t("savedAttachmentMax", mb));
 });
 
 $("capture-temporary").addEventListener("change", (e) => saveSettings({ captureTemporary: e.target.checked }));

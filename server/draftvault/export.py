@@ -2,7 +2,9 @@
 
 Turn texts are already Markdown (code fenced with its language, math as `$...$`,
 links kept), so a conversation's Markdown is front matter, a title and one heading
-per turn around those texts.
+per turn around those texts. A turn's images and files follow its text: in a .zip or a
+notes folder the files are written under `attachments/<id>/<name>` and the Markdown links
+to them relatively (images embedded); a single exported note names them instead.
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ import re
 import unicodedata
 import zipfile
 from pathlib import Path
-from typing import BinaryIO, Literal
+from typing import BinaryIO, Callable, Literal
 
 import msgspec
 
 from . import models
+from .markdown import attachment, with_attachments
 from .vocabulary import BRANCH_REASONS, role_heading
 from .store import ExportVault
 
@@ -49,9 +52,25 @@ def front_matter(detail: models.ConversationDetail) -> str:
     return "---\n" + "\n".join(lines) + "\n---\n"
 
 
-def conversation_markdown(detail: models.ConversationDetail) -> str:
+ATTACHMENTS_DIR = "attachments"
+
+
+def attachment_path(a: models.AttachmentOut) -> str:
+    """Where an export writes a stored file, relative to the Markdown: its id keeps names apart."""
+    name = unicodedata.normalize("NFKC", a.name)
+    name = re.sub(r"[^\w.-]+", "-", name).strip("-.")[:100] or "file"
+    return f"{ATTACHMENTS_DIR}/{a.id}/{name}"
+
+
+def conversation_markdown(detail: models.ConversationDetail, files: bool = False) -> str:
+    """`files`: the stored files are written next to it (attachment_path), so link them."""
     parts = [front_matter(detail), f"\n# {_one_line(detail.title) or 'Untitled conversation'}\n"]
-    sections = [(role_heading(t.role), t.text) for t in detail.turns]
+    sections = [
+        (role_heading(t.role), with_attachments(t.text, [
+            attachment(a.name, a.type, attachment_path(a) if files and a.id else None) for a in t.attachments
+        ]))
+        for t in detail.turns
+    ]
     if detail.draft and detail.draft.text.strip():
         sections.append(("Unsent draft", detail.draft.text))
     for heading, text in sections:
@@ -118,8 +137,9 @@ def export_zip(
             detail = vault.get_conversation(id)
             if detail is not None:
                 name = _unique_name(detail, fmt, used)
-                data = conversation_markdown(detail).encode() if fmt == "md" else conversation_json(detail)
+                data = conversation_markdown(detail, files=True).encode() if fmt == "md" else conversation_json(detail)
                 zf.writestr(name, data)
+                write_files(vault, detail, lambda path: zf.open(path, "w"), used)
                 written += 1
             if progress:
                 progress(done, total)
@@ -173,11 +193,30 @@ def export_folder(vault: ExportVault, ids: list[str] | None, folder: Path, progr
         detail = vault.get_conversation(id)
         if detail is not None:
             path = notes.get(detail.id) or folder / _unique_name(detail, "md", used)
-            path.write_text(conversation_markdown(detail), encoding="utf-8")
+            path.write_text(conversation_markdown(detail, files=True), encoding="utf-8")
+            write_files(vault, detail, lambda rel: _new_file(folder / rel), set())
             written += 1
         if progress:
             progress(done, len(ids))
     return written
+
+
+def write_files(vault: ExportVault, detail: models.ConversationDetail, create: Callable[[str], BinaryIO],
+                done: set[str]) -> None:
+    """Writes the conversation's stored files at their attachment_path (each once: `done`), a part at a time."""
+    for a in (a for t in detail.turns for a in t.attachments if a.id):
+        path = attachment_path(a)
+        if path.lower() in done or (found := vault.attachment(a.id)) is None:
+            continue
+        done.add(path.lower())
+        with create(path) as f:
+            for data in found[1]:
+                f.write(data)
+
+
+def _new_file(path: Path) -> BinaryIO:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path.open("wb")
 
 
 def all_ids(vault: ExportVault, page: int = 1000) -> list[str]:

@@ -2,7 +2,7 @@
 
 `Session.handle` takes one raw client frame (`handle_many`: the frames that arrived
 together) and returns the frames to send back; the WebSocket route (pump.py) only
-moves bytes. Order of effects for a snapshot or signal: decode
+moves bytes. Order of effects for a snapshot, signal or attachment: decode
 strictly, `vault.apply` (commits durably), then the detector sees it and any failure
 it reports is pushed to every other connected session through the `Hub`, and sent to
 this one after the acks of the frames it answers (so a client never hears of a
@@ -22,7 +22,7 @@ import threading
 from typing import Callable
 
 from . import __version__, protocol
-from .store import IngestVault, NeedFull, Unavailable
+from .store import IngestVault, NeedFull, Refused, Unavailable
 
 log = logging.getLogger("draftvault.ingest")
 
@@ -84,7 +84,7 @@ class Session:
                     except protocol.ProtocolError:
                         self.done = True
                         raise
-                elif isinstance(frame, (protocol.Snapshot, protocol.Signal)):
+                elif isinstance(frame, (protocol.Snapshot, protocol.Signal, protocol.Attachment)):
                     run.append(frame)
                 else:
                     out += self._store(run)
@@ -171,6 +171,8 @@ class Session:
                 code="need_full", seq=frame.seq, have=e.have,
                 message=f"the vault holds {e.have} turns of this page; resend it from turns_from <= {e.have}",
             )]
+        except Refused as e:
+            return [protocol.Error(code="bad_frame", seq=frame.seq, message=str(e))]
         except Exception as e:  # disk full, I/O error, or a bug: nothing stored, the server stays up
             if isinstance(e, Unavailable):
                 log.warning("frame %s of client %s not stored: %s", frame.seq, self.client_id, e)
@@ -188,6 +190,8 @@ class Session:
     def _observe(self, frames, applied) -> None:
         if self.detector is not None:
             for frame, result in zip(frames, applied):
+                if isinstance(frame, protocol.Attachment):
+                    continue  # a file says nothing about the session's health
                 self._broadcast(self.detector.observe(self.client_id, frame, result))
 
     def _broadcast(self, frames: list[protocol.ServerFrame]) -> None:

@@ -30,6 +30,25 @@ def link(label: str | None, url: str) -> str:
     return f"[{text}]({url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"
 
 
+def attachment(name: str, mime: str, href: str | None = None) -> str:
+    """A turn's image or file in Markdown: an embedded image or a link to the file at `href`,
+    else its name alone ("[image: name.png]", "[file: report.pdf]"), as resume packs give it."""
+    if href is not None:
+        return ("!" if mime.startswith("image/") else "") + link(name, href)
+    kind = "image" if mime.startswith("image/") else "file"
+    return f"[{kind}: {' '.join(name.replace('[', '(').replace(']', ')').split())}]"
+
+
+def with_attachments(text: str, notes: list[str]) -> str:
+    """A turn's text followed by its attachments, one per line."""
+    return "\n\n".join([text.strip("\n"), "\n".join(notes)]) if notes else text
+
+
+def with_names(text: str, attachments) -> str:
+    """A turn's text with its images and files named after it (resume packs, assistants reading the vault)."""
+    return with_attachments(text, [attachment(a.name, a.type) for a in attachments])
+
+
 def quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.strip("\n").split("\n"))
 

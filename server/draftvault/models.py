@@ -62,10 +62,20 @@ class ConversationList(Struct):
     items: list[ConversationSummary]
 
 
-class TurnOut(Struct):
+class AttachmentOut(Struct):
+    """An image or file a turn showed (store/attachments.py)."""
+
+    id: str | None  # GET /api/attachments/{id}; null: recorded by name, type and size only (no bytes kept)
+    name: str
+    type: str  # MIME type, as the page gave it
+    bytes: int  # its size
+
+
+class TurnOut(Struct, omit_defaults=True):
     index: int
     role: Role
     text: str  # Markdown
+    attachments: list[AttachmentOut] = []  # images and files shown with the turn (left out when none)
 
 
 class DraftOut(Struct):

@@ -9,7 +9,8 @@ Flow: the client's first frame is `hello`; the server answers `welcome` with the
 highest `seq` it holds for that client. Then `snapshot` and `signal` frames, each
 with the next `seq` for the client, each answered by `ack` once it is durable (a
 frame whose seq the vault already holds is acked again and changes nothing).
-`ping` gets `pong`. The server pushes `failure` frames, and `recovered` when a site
+`attachment` frames carry the bytes of an image or file the page shows, in parts (see
+Attachment), acked like snapshots. `ping` gets `pong`. The server pushes `failure` frames, and `recovered` when a site
 answers again after failures (recovery.py). Any bad frame gets `error`
 and changes nothing; the connection stays open unless the hello itself failed.
 """
@@ -36,6 +37,12 @@ ACCEPTED_PROTOCOLS = [PROTOCOL_VERSION - 1, PROTOCOL_VERSION] if PROTOCOL_VERSIO
 # they are parsed. A full snapshot of a very long chat can be split by the
 # extension into several frames (see Snapshot.turns_from).
 MAX_FRAME_BYTES = 8 * 1024 * 1024
+# An attachment's bytes travel in parts of at most this many bytes each (base64 in the
+# JSON: a part's frame stays well under MAX_FRAME_BYTES), and a file of at most
+# MAX_ATTACHMENT_BYTES in all (the extension's own cap, 25 MB by default, is lower).
+ATTACHMENT_PART_BYTES = 1024 * 1024
+MAX_ATTACHMENT_BYTES = 256 * 1024 * 1024
+MAX_ATTACHMENT_PARTS = -(-MAX_ATTACHMENT_BYTES // ATTACHMENT_PART_BYTES)
 
 Site = Literal["chatgpt", "claude", "gemini"]
 Role = Literal["user", "assistant", "system", "tool"]
@@ -145,6 +152,34 @@ class Signal(Frame, tag="signal"):
     captured_at: Millis = 0
 
 
+class Attachment(Frame, tag="attachment"):
+    """An image or file shown in turn `turn_index` of the page's conversation.
+
+    Its bytes come in `parts` frames (part 0, 1, ... in seq order, each with `data` of
+    ATTACHMENT_PART_BYTES, the last with the rest; a file of 0 bytes: one empty part), all with the same `key` (the extension's name for this
+    upload, unique per page); the vault stores the file when the last part arrives, once
+    however many turns or conversations show the same bytes. `parts` = 0: the page did not
+    give the bytes (a file it does not expose, or one over the extension's size cap): the
+    attachment is recorded by name, type and size only, and `data` is null. A part the vault
+    cannot place (an earlier part missing, sizes that do not add up) gets `error` `bad_frame`.
+    """
+
+    seq: Seq
+    page_id: PageId
+    conversation_id: ShortText | None
+    site: Site
+    url: Url
+    turn_index: Index
+    key: Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    name: ShortText  # the file's name as the page shows it ("image.png")
+    mime: ShortText  # its MIME type ("image/png"; "application/octet-stream" when unknown)
+    size: Annotated[int, Meta(ge=0, le=2**53)]  # the whole file's bytes
+    parts: Annotated[int, Meta(ge=0, le=MAX_ATTACHMENT_PARTS)] = 1
+    part: Annotated[int, Meta(ge=0, le=MAX_ATTACHMENT_PARTS)] = 0
+    data: Annotated[bytes, Meta(max_length=ATTACHMENT_PART_BYTES)] | None = None  # base64 in the JSON
+    captured_at: Millis = 0
+
+
 class Ping(Frame, tag="ping"):
     # The page_ids open in this browser now: the detector notices silence (a tab
     # closed or crashed mid-answer) from pages that stop appearing here.
@@ -220,15 +255,15 @@ class Error(Frame, tag="error"):
     protocols: list[int] | None = None  # bad_protocol: the versions this server accepts
 
 
-ClientFrame = Union[Hello, Snapshot, Signal, Ping]
+ClientFrame = Union[Hello, Snapshot, Signal, Attachment, Ping]
 ServerFrame = Union[Welcome, Ack, Pong, Failure, Recovered, Error]
-IngestFrame = Union[Snapshot, Signal]
+IngestFrame = Union[Snapshot, Signal, Attachment]
 
 _client_decoder = msgspec.json.Decoder(ClientFrame)
 _server_decoder = msgspec.json.Decoder(ServerFrame)
 _encoder = msgspec.json.Encoder()
 
-_TYPES = {"hello", "snapshot", "signal", "ping"}
+_TYPES = {"hello", "snapshot", "signal", "attachment", "ping"}
 
 
 class _Peek(Struct):
@@ -279,6 +314,8 @@ def decode_client_frame(raw: str | bytes) -> ClientFrame:
             raise ProtocolError("bad_frame", f"{peek.type} frame: {exc}", seq) from None
         if isinstance(frame, Snapshot):
             _check_positions(frame)
+        elif isinstance(frame, Attachment):
+            _check_parts(frame)
         return frame
     except msgspec.DecodeError as exc:  # also invalid UTF-8 inside a string the peek skipped
         raise ProtocolError("bad_json", f"not a JSON object: {exc}") from None
@@ -296,6 +333,26 @@ def _check_positions(frame: Snapshot) -> None:
                 f"snapshot frame: turns[{i}].index is {turn.index}; it must be turns_from + {i} = {frame.turns_from + i}",
                 frame.seq,
             )
+
+
+def _check_parts(frame: Attachment) -> None:
+    """A part within its upload, with bytes exactly when there are parts, adding up to at most `size`."""
+    problem = None
+    if frame.parts == 0:
+        if frame.data is not None or frame.part != 0:
+            problem = "an attachment recorded without bytes (parts 0) has no data and part 0"
+    elif frame.data is None:
+        problem = f"part {frame.part} of {frame.parts} has no data"
+    elif frame.part >= frame.parts:
+        problem = f"part {frame.part} is past the last part ({frame.parts - 1})"
+    elif frame.size > MAX_ATTACHMENT_BYTES:
+        problem = f"size {frame.size} is over the limit of {MAX_ATTACHMENT_BYTES} bytes"
+    elif frame.parts != max(1, -(-frame.size // ATTACHMENT_PART_BYTES)):
+        problem = f"{frame.size} bytes come in {max(1, -(-frame.size // ATTACHMENT_PART_BYTES))} parts, not {frame.parts}"
+    elif len(frame.data) != min(ATTACHMENT_PART_BYTES, frame.size - frame.part * ATTACHMENT_PART_BYTES):
+        problem = f"part {frame.part} holds {len(frame.data)} bytes; parts hold {ATTACHMENT_PART_BYTES} bytes, the last the rest"
+    if problem:
+        raise ProtocolError("bad_frame", f"attachment frame: {problem}", frame.seq)
 
 
 def decode_server_frame(raw: str | bytes) -> ServerFrame:

@@ -1,7 +1,7 @@
 """Resume packs: the saved context of a conversation as one text to paste elsewhere.
 
 A pack is a short preamble (the chat was interrupted; continue it), the transcript
-in Markdown under role headings, then the unsent draft as the next message. When
+in Markdown under role headings (images and files named: "[image: name.png]"), then the unsent draft as the next message. When
 it is over the target's budget it keeps the first user turn and the latest turns,
 whole, and says how many turns it left out: whole turns keep code fences and math
 intact. Only when the latest turn alone is too long is it cut, from its start, at a
@@ -17,7 +17,7 @@ from the answer they liked better.
 from __future__ import annotations
 
 from . import models
-from .markdown import blocks, opens_block
+from .markdown import blocks, opens_block, with_names
 from .vocabulary import BRANCH_REASONS, failure_in_words, role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
@@ -166,7 +166,7 @@ def build_pack(
     fixed = sum(len(p) for p in head + tail) + len(SEP) * len(head + tail)
     avail = budget - fixed  # for the transcript pieces, each followed by SEP or preceded by one
 
-    blocks = [_turn(t.role, t.text) for t in detail.turns]
+    blocks = [_turn(t.role, with_names(t.text, t.attachments)) for t in detail.turns]
     body, omitted = _select(blocks, detail.turns, avail)
     text = SEP.join(head + body + tail)
     return models.ResumePack(target=target, text=text, chars=len(text), omitted_turns=omitted)

@@ -14,12 +14,12 @@ a larger limit only on the routes that need one (export's id list, import's uplo
 
 from __future__ import annotations
 
-from . import access, conversations, failures, health, search, settings, transfer
+from . import access, attachments, conversations, failures, health, search, settings, transfer
 
 # Mounted under /api behind base.require_auth.
 PROTECTED = [
     *conversations.HANDLERS, *failures.HANDLERS, search.search, access.login_link, *transfer.HANDLERS, health.capture_health,
-    *settings.HANDLERS,
+    *settings.HANDLERS, *attachments.HANDLERS,
 ]
 # Mounted under /api without a guard.
 OPEN = [health.health, access.pair]

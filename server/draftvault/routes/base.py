@@ -22,7 +22,8 @@ T = TypeVar("T")
 _WHY = {
     401: "no valid token (Authorization: Bearer) or sign-in session",
     403: "refused: a wrong, expired or used-up pairing code",
-    404: "no such conversation or failure",
+    404: "no such conversation, failure or attachment",
+    410: "the file failed its integrity check (tampered or damaged)",
     413: "the request body is larger than this route takes",
     415: "the body is not of a type this route takes",
     507: "the vault's disk is full or failing: nothing was stored",

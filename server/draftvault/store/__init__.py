@@ -14,6 +14,7 @@
 | versions | replaced and dropped turns kept as earlier versions (branches), why and when; kept turns packed |
 | conversations | lookups, lists, one conversation read whole, deletion |
 | branches | a conversation's earlier threads as the API shows them |
+| attachments | images and files: bytes stored once by keyed hash, in sealed parts; their links to turns |
 | failures | failures recorded, listed (with title and site), resolved |
 | search, snippets | search hits (named structs), snippets (pure functions) |
 | index | the sealed search index |
@@ -22,7 +23,7 @@
 """
 
 from .consumers import AppVault, DetectorVault, ExportVault, ImportVault, IngestVault
-from .errors import KeyMismatch, NeedFull, NewerSchema, Unavailable
+from .errors import KeyMismatch, NeedFull, NewerSchema, Refused, Unavailable
 from .maintenance import VerifyReport
 from ..times import now_iso
 from .records import new_id
@@ -30,5 +31,5 @@ from .vault import Applied, Vault
 
 __all__ = [
     "Applied", "AppVault", "DetectorVault", "ExportVault", "ImportVault", "IngestVault", "KeyMismatch", "NeedFull",
-    "NewerSchema", "Unavailable", "Vault", "VerifyReport", "new_id", "now_iso",
+    "NewerSchema", "Refused", "Unavailable", "Vault", "VerifyReport", "new_id", "now_iso",
 ]

@@ -8,10 +8,10 @@ from typing import Sequence
 import msgspec
 
 from .. import protocol
-from . import conversations, drafts, runs, versions
+from . import attachments, conversations, drafts, runs, versions
 from .conversations import Conv
 from .db import Tx
-from .errors import NeedFull
+from .errors import NeedFull, Refused
 from ..times import now_iso
 from .records import Records, Turn, new_id, put_blob
 
@@ -81,8 +81,8 @@ def _compatible(a: dict[int, Turn], b: dict[int, Turn]) -> bool:
     )
 
 
-def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | None:
-    """Stores a page signal; the conversation it belongs to (by the site's id, else the page's), if any."""
+def _cid_of(tx: Tx, rec: Records, f: protocol.Signal | protocol.Attachment) -> int | None:
+    """The conversation a page's frame belongs to (by the site's id, else the page's), if any."""
     cid = None
     if f.conversation_id is not None:
         conv = conversations.find(tx, "site_key=?", (rec.site_key(f.site, f.conversation_id),))
@@ -90,6 +90,21 @@ def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | No
     if cid is None:
         page = tx.one("SELECT cid FROM pages WHERE page_id=?", (f.page_id,))
         cid = page[0] if page else None
+    return cid
+
+
+def attachment(tx: Tx, rec: Records, client_id: str, f: protocol.Attachment) -> int:
+    """Stores an attachment frame (a part of a file, or its link to a turn); its conversation."""
+    cid = _cid_of(tx, rec, f)
+    if cid is None:
+        raise Refused("attachment frame: the vault holds no conversation of this page yet; its snapshot comes first")
+    attachments.store(tx, rec, client_id, cid, conversations.public_id(tx, cid), f)
+    return cid
+
+
+def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | None:
+    """Stores a page signal; the conversation it belongs to (by the site's id, else the page's), if any."""
+    cid = _cid_of(tx, rec, f)
     id = new_id()
     tx.conn.execute(
         "INSERT INTO signals VALUES (?,?,?,?,?,?,?,?)",
@@ -187,6 +202,7 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
     if lost:
         versions.add(tx, rec, dst, lost, "conflict", now)
     drafts.move_drafts(tx, rec, src, dst)
+    attachments.move(tx, rec, src.cid, dst.cid, dst.id)
     for table in ("failures", "signals", "pages"):
         tx.conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
     tx.freed.update(r[0] for r in tx.q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (src.cid,)))

@@ -5,7 +5,7 @@ ever needed, implements only that much). `Vault` implements all of them."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Protocol, Sequence, runtime_checkable
 
 from .. import models, protocol
 from .maintenance import VerifyReport
@@ -16,7 +16,7 @@ class IngestVault(Protocol):
     """ingest.Session: frames in, acks out."""
 
     def last_seq(self, client_id: str) -> int: ...
-    def apply(self, client_id: str, frame: protocol.Snapshot | protocol.Signal): ...
+    def apply(self, client_id: str, frame: protocol.IngestFrame): ...
     def transaction(self) -> AbstractContextManager[None]: ...
 
 
@@ -37,6 +37,7 @@ class ExportVault(Protocol):
 
     def get_conversation(self, id: str) -> models.ConversationDetail | None: ...
     def list_conversations(self, *, limit: int = 100, offset: int = 0) -> list[models.ConversationSummary]: ...
+    def attachment(self, id: str) -> tuple[Any, Iterator[bytes]] | None: ...
 
 
 @runtime_checkable

@@ -15,7 +15,7 @@ import msgspec
 
 from .. import models
 from ..crypto import Tampered
-from . import branches, failures, search
+from . import attachments, branches, failures, search
 from .db import Tx
 from .records import Records, turns_name
 
@@ -127,6 +127,9 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
             turns += [models.TurnOut(index=idx + k, role=role, text=text) for k, (role, text) in enumerate(run)]
         except Tampered:
             corrupt.append(turns_name(idx, n))
+    shown = attachments.by_turn(tx, rec, cid, id, corrupt)
+    for turn in turns:
+        turn.attachments = shown.get(turn.index, [])
     drafts, draft = [], None
     for did, at, tag, h, data in tx.q(
         "SELECT d.did, d.at, d.tag, b.hash, b.data FROM drafts d LEFT JOIN blobs b USING (bid) "
@@ -164,7 +167,7 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
 
 
 def delete(tx: Tx, conv: Conv) -> None:
-    """Removes the conversation's rows; its blobs are freed (collected by the caller)."""
+    """Removes the conversation's rows; its blobs are freed and its files unlinked (both collected by the caller)."""
     cid = conv.cid
     tx.freed.update(
         r[0]
@@ -175,5 +178,6 @@ def delete(tx: Tx, conv: Conv) -> None:
             {"c": cid},
         )
     )
-    for table in ("turns", "branch_turns", "branches", "drafts", "failures", "signals", "pages", "conversations"):
+    for table in ("turns", "branch_turns", "branches", "drafts", "failures", "signals", "pages", "attachment_links",
+                  "conversations"):
         tx.conn.execute(f"DELETE FROM {table} WHERE cid=?", (cid,))

@@ -15,6 +15,10 @@ class NeedFull(Exception):
         self.have = have
 
 
+class Refused(Exception):
+    """A frame the vault will never take as it is (e.g. an attachment part that follows nothing it holds): nothing was stored."""
+
+
 class Unavailable(Exception):
     """The vault could not store the frame (disk full, I/O error, locked); nothing was stored."""
 

@@ -10,7 +10,7 @@ import sqlite_utils
 
 from .. import config, models
 from ..crypto import Tampered
-from . import migrations
+from . import attachments, migrations
 from .db import Tx
 from .records import Records, turns_name
 
@@ -80,8 +80,9 @@ def verify(tx: Tx, rec: Records, db: sqlite_utils.Database) -> VerifyReport:
                 rec.open_detail(kind, id, detail)
             except (Tampered, UnicodeDecodeError):
                 bad.append(f"{kind} {id}")
+    files_checked, files_bad = attachments.verify(tx, rec)
     index_rows, index_bad = tx.index.verify()
-    return VerifyReport(checked=checked + index_rows, bad=bad + index_bad)
+    return VerifyReport(checked=checked + files_checked + index_rows, bad=bad + files_bad + index_bad)
 
 
 def reindex(tx: Tx) -> None:

@@ -107,12 +107,32 @@ def _m4_packed_versions(db: sqlite_utils.Database) -> None:
     db["branch_turns"].add_column("k", int)
 
 
+def _m5_attachments(db: sqlite_utils.Database) -> None:
+    """Images and files (store/attachments.py): `attachments` one row per distinct file (by keyed
+    hash; `upload` set while its parts arrive, `hash` once complete), `attachment_parts` its sealed
+    bytes, `attachment_links` which turn of which conversation shows it (`aid` NULL: recorded by
+    name, type and size only)."""
+    db.execute(
+        "CREATE TABLE attachments (aid INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, hash BLOB UNIQUE,"
+        " size INTEGER NOT NULL, parts INTEGER NOT NULL, tag BLOB, upload BLOB UNIQUE, started_at TEXT NOT NULL)"
+    )
+    db.execute(
+        "CREATE TABLE attachment_parts (aid INTEGER NOT NULL, part INTEGER NOT NULL, data BLOB NOT NULL,"
+        " PRIMARY KEY (aid, part)) WITHOUT ROWID"
+    )
+    db.execute(
+        "CREATE TABLE attachment_links (lid INTEGER PRIMARY KEY AUTOINCREMENT, cid INTEGER NOT NULL, idx INTEGER NOT NULL,"
+        " aid INTEGER, key BLOB NOT NULL, meta BLOB NOT NULL, tag BLOB NOT NULL, UNIQUE (cid, idx, key))"
+    )
+    db.execute("CREATE INDEX attachment_links_aid ON attachment_links(aid)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions,
+    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions, _m5_attachments,
 ]
 VERSION = len(MIGRATIONS)
 TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",
-          "failures", "segments", "postings", "unindexed")
+          "failures", "segments", "postings", "unindexed", "attachments", "attachment_parts", "attachment_links")
 
 
 def version(db: sqlite_utils.Database) -> int:

@@ -12,10 +12,17 @@ associated-data string the vault seals with (in this module only).
   detected like a tampered ciphertext.
 - Conversation fields are sealed with `conv|<vault id>|<field>`; signal and failure
   details with `signal|<id>` and `failure|<id>`; index rows with `index|<sid>|<slot>`.
+- Attachments (store/attachments.py): each part of a file's bytes sealed raw with
+  `attachment|<aid>|<part>`; the file is addressed by a keyed hash of all its bytes
+  (`attachment_hasher`, its own domain) and its row tagged over (aid, size, parts, hash).
+  A link of a file to a turn seals [name, type, size] with `attachment link|<lid>` and is
+  tagged over (conversation id, turn index, lid, the file's hash). An upload in progress
+  is found by a keyed hash of (client, page, the extension's key), never the plain key.
 """
 
 from __future__ import annotations
 
+import hmac
 import secrets
 import sqlite3
 import zlib
@@ -82,6 +89,42 @@ class Records:
 
     def draft_tag(self, id: str, did: int, at: str, h: bytes) -> bytes:
         return self.keys.mac(f"draft|{id}|{did}|{at}|".encode() + h, b"row tag")[:TAG_BYTES]
+
+    # ---- attachments ----------------------------------------------------------------------
+
+    def attachment_hasher(self) -> "hmac.HMAC":
+        """The keyed hash of a file's bytes, fed part by part (`.digest()[:HASH_BYTES]`)."""
+        return hmac.new(self.keys.mac_key(b"attachment"), digestmod="sha256")
+
+    def upload_key(self, client_id: str, page_id: str, key: str) -> bytes:
+        return self.keys.mac(f"{client_id}\0{page_id}\0{key}".encode(), b"upload")[:HASH_BYTES]
+
+    def link_key(self, h: bytes | None, name: str, type: str, size: int) -> bytes:
+        """What makes a link one: the same file (or, without bytes, the same name, type and size) at one turn."""
+        what = b"file|" + h if h is not None else msgspec.msgpack.encode(["meta", name, type, size])
+        return self.keys.mac(what, b"link")[:HASH_BYTES]
+
+    def attachment_tag(self, aid: int, size: int, parts: int, h: bytes) -> bytes:
+        return self.keys.mac(f"attachment|{aid}|{size}|{parts}|".encode() + h, b"row tag")[:TAG_BYTES]
+
+    def link_tag(self, id: str, idx: int, lid: int, h: bytes | None) -> bytes:
+        return self.keys.mac(f"link|{id}|{idx}|{lid}|".encode() + (h or b""), b"row tag")[:TAG_BYTES]
+
+    def seal_part(self, aid: int, part: int, data: bytes) -> bytes:
+        return self.keys.seal(data, f"attachment|{aid}|{part}".encode())
+
+    def open_part(self, aid: int, part: int, sealed: bytes) -> bytes:
+        return self.keys.open(sealed, f"attachment|{aid}|{part}".encode())
+
+    def seal_link(self, lid: int, name: str, type: str, size: int) -> bytes:
+        return self.keys.seal(msgspec.msgpack.encode([name, type, size]), f"attachment link|{lid}".encode())
+
+    def open_link(self, lid: int, sealed: bytes) -> tuple[str, str, int]:
+        try:
+            name, type, size = msgspec.msgpack.decode(self.keys.open(sealed, f"attachment link|{lid}".encode()))
+        except (msgspec.DecodeError, ValueError, TypeError):
+            raise Tampered("undecodable attachment link") from None
+        return str(name), str(type), int(size)
 
     # ---- sealed fields and details ----------------------------------------------------
 

@@ -26,7 +26,7 @@ import sqlite_utils
 
 from .. import config, models, protocol, times
 from ..crypto import Keyring, Tampered
-from . import apply, conversations, db, failures, index, maintenance, migrations, records, search, versions
+from . import apply, attachments, conversations, db, failures, index, maintenance, migrations, records, search, versions
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
 from .records import Records
@@ -70,6 +70,8 @@ class Vault:
             migrations.migrate(sqlite_utils.Database(conn))
             since = times.iso(datetime.now(timezone.utc) - timedelta(days=PAGE_DAYS))
             conn.execute("DELETE FROM pages WHERE seen_at < ?", (since,))
+            stale = times.iso(datetime.now(timezone.utc) - timedelta(days=attachments.STALE_DAYS))
+            attachments.forget_stale(conn, stale)
             row = conn.execute("SELECT v FROM meta WHERE k='keycheck'").fetchone()
             if row is not None and not key_path.exists():
                 raise KeyMismatch(f"the vault {path} exists but its key {key_path} is missing")
@@ -149,7 +151,7 @@ class Vault:
             row = self._conn.execute("SELECT last_seq FROM clients WHERE client_id=?", (client_id,)).fetchone()
         return row[0] if row else 0
 
-    def apply(self, client_id: str, frame: protocol.Snapshot | protocol.Signal) -> Applied:
+    def apply(self, client_id: str, frame: protocol.IngestFrame) -> Applied:
         """Stores one frame durably, once: a seq the vault already holds changes nothing."""
         with self._tx.write() as tx:
             row = tx.one("SELECT last_seq FROM clients WHERE client_id=?", (client_id,))
@@ -157,6 +159,8 @@ class Vault:
                 return Applied(seq=frame.seq, outcome="duplicate", conversation=conversations.of_page(tx, frame.page_id))
             if isinstance(frame, protocol.Snapshot):
                 cid = apply.snapshot(tx, self._rec, frame)
+            elif isinstance(frame, protocol.Attachment):
+                cid = apply.attachment(tx, self._rec, client_id, frame)
             else:
                 cid = apply.signal(tx, self._rec, client_id, frame)
             tx.conn.execute(
@@ -209,12 +213,14 @@ class Vault:
             return conversations.detail(tx, self._rec, id)
 
     def delete_conversation(self, id: str) -> bool:
-        """Removes the conversation, its turns, drafts, signals, failures and index entries."""
+        """Removes the conversation, its turns, drafts, signals, failures, attachments (the files no
+        other conversation shows) and index entries."""
         with self._tx.write() as tx:
             conv = conversations.find(tx, "id=?", (id,))
             if conv is None:
                 return False
             conversations.delete(tx, conv)
+            attachments.collect(tx)
             self._forget(tx)
             return True
 
@@ -233,6 +239,22 @@ class Vault:
         self._index.maintain(compact_now=True)  # its words leave the index, not only the results
         self._index.clear_cache()
         self._hits.clear()  # no deleted text stays in memory either
+
+    def attachment(self, id: str) -> tuple[attachments.File, Iterator[bytes]] | None:
+        """A stored file (name and type as a turn showed it) and its bytes, read one part at a time
+        (each in its own read, so a large file never holds the vault's lock for long); None: no such file."""
+        with self._tx.read() as tx:
+            file = attachments.find(tx, self._rec, id)
+        if file is None:
+            return None
+
+        def parts() -> Iterator[bytes]:
+            for n in range(file.parts):  # the lock is let go before each yield: the next part may be read on another thread
+                with self._tx.read() as tx:
+                    data = attachments.part(tx, self._rec, file.aid, n)
+                yield data
+
+        return file, parts()
 
     # ---- failures --------------------------------------------------------------------
 

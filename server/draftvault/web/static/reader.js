@@ -2,6 +2,7 @@
 // and its actions (copy a resume pack, export, delete).
 
 import { api, getJSON } from "./api.js";
+import { attachmentsOf } from "./files.js";
 import { renderMarkdown } from "./markdown-to-dom.js";
 import { renderTyped } from "./typed.js";
 import { kindInWords, siteName, TARGETS } from "./vocabulary.js";
@@ -114,6 +115,8 @@ function turnsSection(turns) {
       fold.append(el("summary", "muted", first.length > 100 ? first.slice(0, 100) + "…" : first || "output"), body);
       art.append(fold);
     } else art.append(body);
+    const files = attachmentsOf(t);
+    if (files) art.append(files);
     div.append(art);
   }
   if (!turns.length) div.append(el("p", "muted", "No turns saved."));
