@@ -15,7 +15,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from . import index
+from . import index, merge
 from .errors import NewerSchema
 
 # Kept as SQL: sqlite-utils' create_table cannot say WITHOUT ROWID or AUTOINCREMENT, and
@@ -101,12 +101,17 @@ def _m3_versions(db: sqlite_utils.Database) -> None:
     db["conversations"].add_column("streaming_turn", int)
 
 
+def _m4_index_merges(db: sqlite_utils.Database) -> None:
+    """`merging`: the index segments a merge is still writing, step by step (see merge.py)."""
+    db.execute(merge.SCHEMA)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions,
+    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_index_merges,
 ]
 VERSION = len(MIGRATIONS)
 TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",
-          "failures", "segments", "postings", "unindexed")
+          "failures", "segments", "postings", "unindexed", "merging")
 
 
 def version(db: sqlite_utils.Database) -> int:
