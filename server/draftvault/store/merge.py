@@ -11,21 +11,23 @@ whose tail holds FANIN segments (the segments after the last one bigger than cla
 that tail becomes one segment. So at most FANIN - 1 segments of each class remain,
 searches open a few segments, and each document is rewritten about once per class.
 
-Steps (`Merges.step`): each reads at most about MERGE_STEP postings (at least one bucket
-group, see `_write`). A merge that fits what is left of a step is written whole; a bigger
-one is *built*: its segment row and document table (the live documents of its sources)
-are written first, with a `merging` row naming the next bucket group to write; each step
-writes more groups and moves that mark; the step that writes the last group drops the
-sources and the `merging` row in the same transaction, so the swap is atomic. Until then
-the building segment is not searched (Index._segments leaves it out) and its sources, which
-stay, answer for its documents: search still finds everything acked. Each step commits
-with its transaction, so a crash (SIGKILL) mid-merge leaves sources that answer and a
+Steps (`Merges.step`): each stops once it has read MERGE_STEP postings (or tabled as
+many documents); only its last unit of work, one bucket group (`_write`: a bucket of
+each source, so the words of a few 3-character prefixes), may pass that. A merge that
+fits what is left of a step is written whole; a bigger one is *built*: its segment row
+and document table (the live documents of its sources) are written first, with a
+`merging` row naming the next bucket group to write; each step writes more groups and
+moves that mark; the step that writes the last group drops the sources and the
+`merging` row in the same transaction, so the swap is atomic. Until then the building
+segment is not searched (Index._segments leaves it out) and its sources, which stay,
+answer for its documents: search still finds everything acked. Each step commits with
+its transaction, so a crash (SIGKILL) mid-merge leaves sources that answer and a
 building segment that the next step goes on writing (all it needs is derived from the
 rows). One merge is built at a time; small merges of the segments flushed meanwhile
 (after its range) are written whole beside it. A document deleted meanwhile counts as
 dead in the building segment too (Index.forget counts it in every segment whose range
-holds it); a delete by a person (`compact_now`) abandons a building segment that holds a
-deleted document, so the deleted words leave the index at once.
+holds it); a delete by a person (`compact_now`) abandons a building segment that holds
+a deleted document, so the deleted words leave the index at once.
 
 Who steps: every flush (one step, in its transaction), the service between ingest
 transactions (app.py `upkeep`, each step its own short transaction under the write lock),
@@ -39,7 +41,7 @@ from itertools import accumulate
 
 from .index import FANIN, FLUSH_BATCH, Index, Segment, _buckets, _size_class, _unpack_ints
 
-MERGE_STEP = 1 << 15  # postings read per step: tens of ms on one core
+MERGE_STEP = 1 << 14  # postings read per step (and one bucket group more at most): ~10-30 ms on one core
 COMPACT_NOW_DOCS = 20_000  # a delete rewrites the segments it touched at once when they are this small
 
 SCHEMA = "CREATE TABLE IF NOT EXISTS merging (sid INTEGER PRIMARY KEY, next INTEGER NOT NULL)"
@@ -52,27 +54,34 @@ class Merges:
         self._ix = index
         self._conn = index._conn
         self._plan: tuple[tuple, list[Segment], list] | None = None  # the last merge's sources and ordinal maps
-        self.read = 0  # postings the last step read (observable: tests and soak)
+        self.read = 0  # the last step's work: postings read, documents tabled (tests observe it)
 
-    def step(self, budget: int | None = MERGE_STEP) -> bool:
-        """Merge work of about `budget` postings read (None: all); whether more is due."""
+    def step(self) -> bool:
+        """Merge work of about MERGE_STEP postings read (at least one bucket group); whether more is due."""
         spent = 0
         building = self._building()
-        while budget is None or spent < budget:
+        while spent < MERGE_STEP:
             pick = self._pick(building)
-            left = None if budget is None else budget - spent
-            if pick is not None and (left is None or sum(s.postings for s in pick) <= left):
+            left = MERGE_STEP - spent
+            if pick is not None and _cost(pick) <= left:
                 spent += self._merge_now(pick)  # small: written whole, beside a building one if any
-                continue
-            if building is None and pick is not None:
+            elif building is None and pick is not None:
                 building = self._begin(pick)
-                continue
-            if building is None:
+                spent += 0 if building is None else building.docs  # its document table: work of the same order
+            elif building is None:
                 break
-            read, done = self._write(building, left)
-            spent += read
-            building = None if done else building
+            else:
+                read, done = self._write(building, left, first=not spent)
+                spent += read
+                if not done:
+                    break
+                building = None
         self.read = spent
+        return self.due()
+
+    def due(self) -> bool:
+        """Whether a merge is being built or should begin."""
+        building = self._building()
         return building is not None or self._pick(building) is not None
 
     def compact_now(self) -> None:
@@ -157,8 +166,9 @@ class Merges:
             self._plan = (key, segs, remaps)
         return segs, remaps
 
-    def _write(self, building: Segment, budget: int | None, keep: bool = True) -> tuple[int, bool]:
-        """Writes bucket groups of `building` until `budget` postings are read (None: all); (read, swapped in).
+    def _write(self, building: Segment, budget: int | None, first: bool = False, keep: bool = True) -> tuple[int, bool]:
+        """Writes bucket groups of `building` while `budget` postings allow (None: all; `first`: at least
+        one group); (postings read, swapped in).
 
         Bucket counts are powers of two and a word's bucket is its hash modulo the count,
         so new buckets s with (s - 1) % group == r draw on the same old buckets: a group
@@ -169,8 +179,8 @@ class Merges:
         (r,) = self._conn.execute("SELECT next FROM merging WHERE sid=?", (building.sid,)).fetchone()
         group = min(building.buckets, max(seg.buckets for seg in segs))
         level = 9 if building.docs <= FLUSH_BATCH else 6  # as Index._new_segment chose for its document table
-        read = 0
-        while r < group and (budget is None or read < budget):
+        read, per_group = 0, _cost(segs) // group
+        while r < group and (budget is None or read + per_group <= budget or (first and not read)):
             read += self._write_group(building, level, segs, remaps, group, r)
             r += 1
         if r < group:
@@ -205,3 +215,10 @@ class Merges:
         for slot, words in merged.items():
             self._ix._put_bucket(building.sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
         return read
+
+
+def _cost(segs: list[Segment]) -> int:
+    """About the postings a merge of `segs` reads: a segment with fewer buckets than the most has its
+    bucket read again for each group of the others' (see Merges._write)."""
+    group = max(seg.buckets for seg in segs)
+    return sum(seg.postings * max(1, group // seg.buckets) for seg in segs)

@@ -151,8 +151,12 @@ class Vault:
 
     def maintain_index(self) -> bool:
         """One bounded step of index merging in a transaction of its own; whether more is due."""
-        with self._tx.write():
-            return self._merges.step()
+        with self._tx.lock:
+            with self._tx.read():  # idle, no write lock is taken
+                if not self._merges.due():
+                    return False
+            with self._tx.write():
+                return self._merges.step()
 
     # ---- ingest ----------------------------------------------------------------------
 
