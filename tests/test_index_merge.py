@@ -36,9 +36,9 @@ exec(SETUP)  # the same vault-filling code in-process and in the child that is k
 
 @pytest.fixture
 def small_steps(monkeypatch):
-    """Buckets of 8 postings and steps of 200: a merge of a few hundred documents takes many steps."""
+    """Buckets of 8 postings and steps of 2,000: a merge of a few hundred documents takes many steps."""
     monkeypatch.setattr(index, "POSTINGS_PER_BUCKET", 8)
-    monkeypatch.setattr(merge, "MERGE_STEP", 200)
+    monkeypatch.setattr(merge, "MERGE_STEP", 2000)
 
 
 def found(vault, q):
@@ -64,17 +64,23 @@ def test_a_big_merge_is_written_in_bounded_steps_and_search_finds_everything_thr
     ids = found(vault, "kayak")
     assert len(ids) == index.FANIN * BATCH
     (postings,) = vault.db.execute("SELECT SUM(postings) FROM segments").fetchone()
-    assert postings > 10 * merge.MERGE_STEP  # one step could not hold this merge
+    assert postings * merge.WORD_WORK > 10 * merge.MERGE_STEP  # one step could not hold this merge
     assert building(vault) == 1  # begun by the last flush, not finished there
     groups: list[int] = []  # postings read by each bucket group of the current step
     write_group = merge.Merges._write_group
-    monkeypatch.setattr(merge.Merges, "_write_group", lambda *a: groups.append(write_group(*a)) or groups[-1])
+
+    def counted(*args):
+        work, kept = write_group(*args)
+        groups.append(work)
+        return work, kept
+
+    monkeypatch.setattr(merge.Merges, "_write_group", counted)
     steps, more = 0, True
     while more:
         groups.clear()
         more = vault.maintain_index()
         steps += 1
-        assert groups and vault._merges.read == sum(groups)
+        assert groups and vault._merges.work == sum(groups)
         assert sum(groups[:-1]) < merge.MERGE_STEP  # the step stopped once its budget was spent
         assert_all_found(vault, ids)  # the sources answer until the merged segment is swapped in
     assert steps >= 5
@@ -89,7 +95,7 @@ def test_a_sigkill_mid_merge_leaves_a_vault_that_verifies_finds_everything_and_f
         import os, signal, sys
         from pathlib import Path
         from draftvault.store import Vault, index, merge
-        index.POSTINGS_PER_BUCKET, merge.MERGE_STEP = 8, 200
+        index.POSTINGS_PER_BUCKET, merge.MERGE_STEP = 8, 2000
         BATCH = {BATCH}
     """) + SETUP + textwrap.dedent("""
         vault = Vault.open(Path(sys.argv[1]))
@@ -149,6 +155,7 @@ def test_the_service_merges_between_ingest_transactions_by_itself(server):
             assert len(server.api("GET", "/api/search", params={"q": typed[0]})["items"]) == 1  # flushed: a segment
     wait_for(lambda: building(server.home) == 0 and raw(server.home, "SELECT COUNT(*) FROM segments") == [(1,)],
              what="the merge of the four chats' segments")
-    assert raw(server.home, "SELECT postings FROM segments")[0][0] > 2 * merge.MERGE_STEP
+    (postings,) = raw(server.home, "SELECT postings FROM segments")[0]
+    assert postings * (1 + merge.WORD_WORK) > 2 * merge.MERGE_STEP  # each word new: a posting each
     for typed in chats:
         assert len(server.api("GET", "/api/search", params={"q": f"{typed[1]} {typed[-1]}"})["items"]) == 1

@@ -7,16 +7,21 @@ once inside the transaction that flushed, it landed on one ack (soak: p99 ack la
 
 Policy (`_pick`): a segment whose documents are mostly deleted is rewritten without
 them; else, for the smallest size class c (floor of log FANIN of the document count)
-whose tail holds FANIN segments (the segments after the last one bigger than class c),
-that tail becomes one segment. So at most FANIN - 1 segments of each class remain,
-searches open a few segments, and each document is rewritten about once per class.
+whose tail (the segments after the last one bigger than class c) holds FANIN segments
+of class c, that tail becomes one segment. So about FANIN - 1 segments of each class
+remain, searches open a few segments, and each document is rewritten about once per
+class. (Counting the whole tail instead, as before, merged everything whenever FANIN
+segments existed: the largest segment was rewritten every few flushes, a cost that grew
+with the vault.) A merged segment records the postings it holds, not its sources' sum,
+so rewrites that drop deleted documents shrink its bucket count too.
 
-Steps (`Merges.step`): each stops once it has read MERGE_STEP postings (or tabled as
-many documents); only its last unit of work, one bucket group (`_write`: a bucket of
-each source, so the words of a few 3-character prefixes), may pass that. A merge that
+Steps (`Merges.step`): each stops once its work, counted as postings read plus WORD_WORK
+per word read plus the documents tabled, reaches MERGE_STEP; only its last unit, one
+bucket group (`_write`: a bucket of each source, so the words of a few 3-character
+prefixes), may pass that. A merge that
 fits what is left of a step is written whole; a bigger one is *built*: its segment row
 and document table (the live documents of its sources) are written first, with a
-`merging` row naming the next bucket group to write; each step writes more groups and
+`merging` row naming the next bucket group to write (and the postings written); each step writes more groups and
 moves that mark; the step that writes the last group drops the sources and the
 `merging` row in the same transaction, so the swap is atomic. Until then the building
 segment is not searched (Index._segments leaves it out) and its sources, which stay,
@@ -41,10 +46,11 @@ from itertools import accumulate
 
 from .index import FANIN, FLUSH_BATCH, Index, Segment, _buckets, _size_class, _unpack_ints
 
-MERGE_STEP = 1 << 14  # postings read per step (and one bucket group more at most): ~10-30 ms on one core
+MERGE_STEP = 1 << 17  # work per step (and one bucket group more at most): ~10-30 ms on one core
+WORD_WORK = 12  # a word read costs about as much as 12 of its postings (a Python loop turn against a slice)
 COMPACT_NOW_DOCS = 20_000  # a delete rewrites the segments it touched at once when they are this small
 
-SCHEMA = "CREATE TABLE IF NOT EXISTS merging (sid INTEGER PRIMARY KEY, next INTEGER NOT NULL)"
+SCHEMA = "CREATE TABLE IF NOT EXISTS merging (sid INTEGER PRIMARY KEY, next INTEGER NOT NULL, postings INTEGER NOT NULL)"
 
 
 class Merges:
@@ -54,10 +60,10 @@ class Merges:
         self._ix = index
         self._conn = index._conn
         self._plan: tuple[tuple, list[Segment], list] | None = None  # the last merge's sources and ordinal maps
-        self.read = 0  # the last step's work: postings read, documents tabled (tests observe it)
+        self.work = 0  # the last step's work (tests observe it)
 
     def step(self) -> bool:
-        """Merge work of about MERGE_STEP postings read (at least one bucket group); whether more is due."""
+        """Merge work of about MERGE_STEP (at least one bucket group); whether more is due."""
         spent = 0
         building = self._building()
         while spent < MERGE_STEP:
@@ -71,12 +77,12 @@ class Merges:
             elif building is None:
                 break
             else:
-                read, done = self._write(building, left, first=not spent)
-                spent += read
+                work, done = self._write(building, left, first=not spent)
+                spent += work
                 if not done:
                     break
                 building = None
-        self.read = spent
+        self.work = spent
         return self.due()
 
     def due(self) -> bool:
@@ -115,7 +121,7 @@ class Merges:
         classes = [_size_class(s) for s in segs]
         for c in sorted(set(classes)):
             start = max((i + 1 for i, k in enumerate(classes) if k > c), default=0)
-            if len(segs) - start >= FANIN:
+            if classes[start:].count(c) >= FANIN:
                 tail = segs[start:]
                 return None if building is not None and any(s.sid == building.sid for s in tail) else tail
         return None
@@ -123,7 +129,7 @@ class Merges:
     # ---- writing ------------------------------------------------------------------
 
     def _merge_now(self, segs: list[Segment]) -> int:
-        """`segs` rewritten as one segment in this transaction; the postings read."""
+        """`segs` rewritten as one segment in this transaction; the work done."""
         building = self._begin(segs)
         return 0 if building is None else self._write(building, None, keep=False)[0]
 
@@ -143,7 +149,7 @@ class Merges:
             return None
         postings = sum(seg.postings for seg in segs)  # at most: some documents are gone
         sid, _ = self._ix._new_segment(lo, hi, new_bids, lengths, postings, _buckets(postings))
-        self._conn.execute("INSERT INTO merging VALUES (?, 0)", (sid,))
+        self._conn.execute("INSERT INTO merging VALUES (?, 0, 0)", (sid,))
         return next(s for s in self._ix._segments(building=True) if s.sid == sid)
 
     def _sources(self, building: Segment, keep: bool) -> tuple[list[Segment], list]:
@@ -167,8 +173,8 @@ class Merges:
         return segs, remaps
 
     def _write(self, building: Segment, budget: int | None, first: bool = False, keep: bool = True) -> tuple[int, bool]:
-        """Writes bucket groups of `building` while `budget` postings allow (None: all; `first`: at least
-        one group); (postings read, swapped in).
+        """Writes bucket groups of `building` while `budget` allows (None: all; `first`: at least one
+        group, whatever its size); (work done, swapped in).
 
         Bucket counts are powers of two and a word's bucket is its hash modulo the count,
         so new buckets s with (s - 1) % group == r draw on the same old buckets: a group
@@ -176,30 +182,32 @@ class Merges:
         memory holds one group's postings (plus an ordinal map per segment).
         """
         segs, remaps = self._sources(building, keep)
-        (r,) = self._conn.execute("SELECT next FROM merging WHERE sid=?", (building.sid,)).fetchone()
+        r, postings = self._conn.execute("SELECT next, postings FROM merging WHERE sid=?", (building.sid,)).fetchone()
         group = min(building.buckets, max(seg.buckets for seg in segs))
         level = 9 if building.docs <= FLUSH_BATCH else 6  # as Index._new_segment chose for its document table
-        read, per_group = 0, _cost(segs) // group
-        while r < group and (budget is None or read + per_group <= budget or (first and not read)):
-            read += self._write_group(building, level, segs, remaps, group, r)
-            r += 1
+        work, last = 0, _cost(segs) // group  # the next group's work, guessed from the last one's
+        while r < group and (budget is None or work + last <= budget or (first and not work)):
+            last, kept = self._write_group(building, level, segs, remaps, group, r)
+            work, postings, r = work + last, postings + kept, r + 1
         if r < group:
-            self._conn.execute("UPDATE merging SET next=? WHERE sid=?", (r, building.sid))
-            return read, False
+            self._conn.execute("UPDATE merging SET next=?, postings=? WHERE sid=?", (r, postings, building.sid))
+            return work, False
         self._ix._drop(segs)
         self._conn.execute("DELETE FROM merging WHERE sid=?", (building.sid,))
-        return read, True
+        self._conn.execute("UPDATE segments SET postings=? WHERE sid=?", (postings, building.sid))
+        return work, True
 
-    def _write_group(self, building: Segment, level: int, segs: list[Segment], remaps: list, group: int, r: int) -> int:
-        """The new buckets s with (s - 1) % group == r; the postings read."""
-        buckets, read = building.buckets, 0
+    def _write_group(self, building: Segment, level: int, segs: list[Segment], remaps: list, group: int,
+                     r: int) -> tuple[int, int]:
+        """The new buckets s with (s - 1) % group == r; (the work done, the postings written)."""
+        buckets, work = building.buckets, 0
         merged: dict[int, dict[str, tuple[array, bytearray]]] = {}  # 9 bytes a posting, not ~40
         for seg, remap in zip(segs, remaps):
             sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
             exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
             for old in sources:
                 for word, (width, deltas, tfs) in self._ix._bucket(seg, old).items():
-                    read += len(tfs)
+                    work += WORD_WORK + len(tfs)
                     slot = r + 1 if exact else self._ix._slot(word, buckets)
                     if (slot - 1) % group != r:
                         continue  # an old bucket shared by several groups: this word is another's
@@ -214,11 +222,11 @@ class Merges:
                             kept.append(tf)
         for slot, words in merged.items():
             self._ix._put_bucket(building.sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
-        return read
+        return work, sum(len(o) for words in merged.values() for o, _ in words.values())
 
 
 def _cost(segs: list[Segment]) -> int:
-    """About the postings a merge of `segs` reads: a segment with fewer buckets than the most has its
-    bucket read again for each group of the others' (see Merges._write)."""
+    """At most about the work of a merge of `segs`: each posting may be a word of its own, and a segment
+    with fewer buckets than the most has its bucket read again for each group of the others' (see _write)."""
     group = max(seg.buckets for seg in segs)
-    return sum(seg.postings * max(1, group // seg.buckets) for seg in segs)
+    return sum(seg.postings * (1 + WORD_WORK) * max(1, group // seg.buckets) for seg in segs)
