@@ -25,7 +25,7 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, guide, ingest, logs, protocol, pump, routes, runtime, security, statuspage, transport, web
 from .detector import Detector
 from .routes import base, errors
-from .store import AppVault, Vault
+from .store import AppVault, Unavailable, Vault
 
 log = logging.getLogger("draftvault.app")
 
@@ -86,9 +86,13 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
             try:
                 more = await anyio.to_thread.run_sync(vault.maintain_index)
                 failing = False
+            except Unavailable as e:  # a full disk: once per spell, it must not flood the log
+                if not failing:
+                    log.warning("index merges wait until the vault can be written: %s", e)
+                more, failing = False, True
             except Exception:
-                if not failing:  # once per spell: a full disk must not flood the log
-                    log.exception("index maintenance failed; retrying")
+                if not failing:
+                    log.exception("index merges failed; retrying")
                 more, failing = False, True
             await asyncio.sleep(UPKEEP_PAUSE_S if more else UPKEEP_IDLE_S)
 

@@ -101,8 +101,8 @@ class Vault:
                     pass
                 # give the freed pages back to the disk (executescript steps the pragma to its end)
                 self._conn.executescript("PRAGMA incremental_vacuum;")
-            except (sqlite3.OperationalError, Unavailable):
-                pass  # busy or read-only: the pages are reused later anyway
+            except (sqlite3.OperationalError, Unavailable, Tampered):
+                pass  # busy, read-only, or a damaged index row (verify reports it): left for later
             self._conn.close()
 
     # ---- transactions ----------------------------------------------------------------
