@@ -25,13 +25,17 @@ from litestar.types import ASGIApp
 from . import __version__, auth, config, guide, ingest, logs, protocol, pump, routes, runtime, security, statuspage, transport, web
 from .detector import Detector
 from .routes import base, errors
-from .store import AppVault, Vault
+from .store import AppVault, Unavailable, Vault
 
 log = logging.getLogger("draftvault.app")
 
 # Connections of every kind past which uvicorn answers 503: far above what the
 # extension, the page and scripts open, far below the descriptors the process may hold.
 MAX_CONNECTIONS = 1000
+# Index merges between ingest transactions: a bounded step (tens of ms) holds the write
+# lock, then a pause leaves it to the acks waiting; idle, a look once a second.
+UPKEEP_PAUSE_S = 0.05
+UPKEEP_IDLE_S = 1.0
 
 
 class StrictStructSchema(StructSchemaPlugin):
@@ -76,9 +80,26 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
             except Exception:
                 log.exception("detector tick failed")
 
+    async def upkeep() -> None:
+        failing = False
+        while True:
+            try:
+                more = await anyio.to_thread.run_sync(vault.maintain_index)
+                failing = False
+            except Unavailable as e:  # a full disk: once per spell, it must not flood the log
+                if not failing:
+                    log.warning("index merges wait until the vault can be written: %s", e)
+                more, failing = False, True
+            except Exception:
+                if not failing:
+                    log.exception("index merges failed; retrying")
+                more, failing = False, True
+            await asyncio.sleep(UPKEEP_PAUSE_S if more else UPKEEP_IDLE_S)
+
     async def started(app: Litestar) -> None:
         status_check.start()
         tasks.append(asyncio.create_task(tick()))
+        tasks.append(asyncio.create_task(upkeep()))
 
     async def stopping(app: Litestar) -> None:
         for task in tasks:

@@ -9,7 +9,8 @@ every other record: on disk there are only ciphertexts and their sizes.
 
 Layout. Documents are content blobs (turns, drafts, titles), named by their blob id.
 A segment indexes a run of documents `lo..hi` (blob ids only grow, and each flush
-indexes every pending blob, so segments hold disjoint, ascending ranges). Row
+indexes every pending blob, so the searched segments hold disjoint, ascending ranges;
+a merge being built covers its sources' range, unsearched, see merge.py). Row
 `postings[sid << 16 | 0]` holds the segment's documents (blob ids and word counts);
 row `sid << 16 | s` for s in 1..buckets holds the words whose first three characters
 hash (keyed) to bucket s, each with its postings: document ordinals within the
@@ -22,11 +23,14 @@ Writes. New blobs are noted in `unindexed` and indexed in batches (`flush`): whe
 transaction leaves enough of them, and before every search, so what is acked is
 found. A streaming answer's intermediate states and a draft's keystroke versions
 are usually superseded before a flush and never reach the index. Segments merge like
-an LSM tree (the policy is in `maintain`), streaming bucket by bucket (`_merge`), and
-a segment whose documents are mostly deleted is rewritten without them. Deleted
-blobs stay in their segment until then, but searches skip them (a hit must still be a
-blob). Deleting a conversation rewrites the segments it touched at once when they are
-small (COMPACT_NOW_DOCS), so its words leave the index, not only the results.
+an LSM tree, and a segment whose documents are mostly deleted is rewritten without
+them: merge.py, in bounded steps (a flush's transaction does one, the service more
+between transactions), so no transaction waits for a big merge; a merged segment is
+built beside its sources, unsearched, and swapped in atomically when complete (a
+crash leaves the sources answering). Deleted blobs stay in their segment until then,
+but searches skip them (a hit must still be a blob). Deleting a conversation rewrites
+the segments it touched at once when they are small (merge.COMPACT_NOW_DOCS), so its
+words leave the index, not only the results.
 
 Ranking is Okapi BM25 over the per-text word counts (k1 = 1.2, b = 0.75), as FTS5's
 bm25() does; a decrypted bucket and a segment's document table are immutable, so a
@@ -54,12 +58,11 @@ import msgspec
 from ..crypto import Keyring, Tampered
 from .records import INDEX_BUCKET_KEY, index_aad
 
-FANIN = 4  # segments of one size class merged at once: each search opens <= FANIN - 1 per class
+FANIN = 4  # segments of one size class merged at once (merge.py): each search opens <= FANIN - 1 per class
 POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
 MAX_BUCKETS = 1 << 15
 FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
 FLUSH_BATCH = 4096  # documents per new segment: what a flush holds in memory at once
-COMPACT_NOW_DOCS = 20_000
 CACHE_ROWS = 512  # decoded rows of a few KB each: a few MB at most
 K1, B = 1.2, 0.75
 MAX_TF = 255
@@ -252,10 +255,10 @@ class Index:
         return self._conn.execute("SELECT COUNT(*) FROM unindexed").fetchone()[0]
 
     def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, str]]]) -> None:
-        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out), then merges.
+        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out).
 
         FLUSH_BATCH at a time, each batch a segment: a re-index of a large vault keeps
-        only one batch's postings in memory (merges stream, see _merge).
+        only one batch's postings in memory. Merges are merge.py's, in steps.
         """
         bids = [r[0] for r in self._conn.execute("SELECT bid FROM unindexed ORDER BY bid")]
         self._conn.execute("DELETE FROM unindexed")
@@ -264,93 +267,12 @@ class Index:
             docs = [(bid, Counter(words(text))) for bid, text in texts(batch)]
             if docs:
                 self._write_segment(batch[0], batch[-1], docs)
-            self.maintain()
-
-    def maintain(self, compact_now: bool = False) -> None:
-        """Rewrites mostly deleted segments (or all touched ones, when small), then merges the newest ones.
-
-        Merge policy: for the smallest size class c (floor of log FANIN of the document
-        count) whose tail holds FANIN segments (the segments after the last one bigger
-        than class c), that tail becomes one segment. So at most FANIN - 1 segments of
-        each class remain, searches open a few segments, and each document is rewritten
-        about once per class. (Runs of equal classes alone stall when sizes alternate.)
-        """
-        while True:
-            segs = self._segments()
-            dead = [s for s in segs if s.dead and (2 * s.dead >= s.docs or (compact_now and s.docs <= COMPACT_NOW_DOCS))]
-            if dead:
-                self._merge(dead[:1])
-                continue
-            classes = [_size_class(s) for s in segs]
-            for c in sorted(set(classes)):
-                start = max((i + 1 for i, k in enumerate(classes) if k > c), default=0)
-                if len(segs) - start >= FANIN:
-                    self._merge(segs[start:])
-                    break
-            else:
-                return
-
-    def _merge(self, segs: list[Segment]) -> None:
-        """Rewrites `segs` (contiguous) as one segment of their live documents.
-
-        Streams bucket by bucket: bucket counts are powers of two and a word's bucket is
-        its hash modulo the count, so the words of a new bucket come from one bucket of
-        each old segment (or a few, when the old one had more), and memory holds one
-        bucket's postings (plus an ordinal map per segment), however large the segments.
-        """
-        lo, hi = segs[0].lo, segs[-1].hi
-        alive = self._alive(lo, hi)
-        new_bids, lengths, remaps = array("q"), array("I"), []
-        for seg in segs:
-            bids, old_lengths = self._doc_table(seg)
-            if all(bid in alive for bid in bids):
-                remaps.append(len(new_bids))  # all kept: ordinals shift by this much
-                new_bids.extend(bids)
-                lengths.extend(old_lengths)
-                continue
-            remap = array("l", [-1]) * len(bids)  # old ordinal -> new ordinal, -1 for a deleted blob
-            for o, bid in enumerate(bids):
-                if bid in alive:
-                    remap[o] = len(new_bids)
-                    new_bids.append(bid)
-                    lengths.append(old_lengths[o])
-            remaps.append(remap)
-        postings = sum(seg.postings for seg in segs)  # at most: some documents are gone
-        buckets = _buckets(postings)
-        if not new_bids:
-            self._drop(segs)
-            return
-        sid, level = self._new_segment(lo, hi, new_bids, lengths, postings, buckets)
-        # Bucket groups: new buckets s with (s - 1) % group == r draw on the same old buckets,
-        # which are read once per group (old segments with fewer buckets, once per few groups).
-        group = min(buckets, max(seg.buckets for seg in segs))
-        for r in range(group):
-            merged: dict[int, dict[str, tuple[array, bytearray]]] = {}  # 9 bytes a posting, not ~40
-            for seg, remap in zip(segs, remaps):
-                sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
-                exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
-                for old in sources:
-                    for word, (width, deltas, tfs) in self._bucket(seg, old).items():
-                        slot = r + 1 if exact else self._slot(word, buckets)
-                        if (slot - 1) % group != r:
-                            continue  # an old bucket shared by several groups: this word is another's
-                        ordinals, kept = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray()))
-                        if isinstance(remap, int):
-                            ordinals.extend(map(remap.__add__, accumulate(_unpack_ints(width, deltas))))
-                            kept += tfs
-                            continue
-                        for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
-                            if (n := remap[o]) >= 0:
-                                ordinals.append(n)
-                                kept.append(tf)
-            for slot, words in merged.items():
-                self._put_bucket(sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
-        self._drop(segs)
 
     def _drop(self, segs: Iterable[Segment]) -> None:
         for seg in segs:
             self._conn.execute("DELETE FROM postings WHERE key BETWEEN ? AND ?", (seg.sid << 16, (seg.sid << 16) | 0xFFFF))
             self._conn.execute("DELETE FROM segments WHERE sid=?", (seg.sid,))
+            self._conn.execute("DELETE FROM merging WHERE sid=?", (seg.sid,))
             for slot in range(-1, seg.buckets + 1):
                 self._rows.pop((seg.sid, slot), None)
 
@@ -404,8 +326,10 @@ class Index:
 
     # ---- reading ------------------------------------------------------------------
 
-    def _segments(self) -> list[Segment]:
-        return [Segment(*r) for r in self._conn.execute(f"SELECT {_SEGMENT_COLS} FROM segments ORDER BY lo")]
+    def _segments(self, building: bool = False) -> list[Segment]:
+        """The searched segments by range (`building`: also those merge.py is still writing)."""
+        where = "" if building else " WHERE sid NOT IN (SELECT sid FROM merging)"
+        return [Segment(*r) for r in self._conn.execute(f"SELECT {_SEGMENT_COLS} FROM segments{where} ORDER BY lo")]
 
     def _slot(self, word: str, buckets: int) -> int:
         key = word[:3]
@@ -512,7 +436,7 @@ class Index:
     def verify(self) -> tuple[int, list[str]]:
         """(rows checked, the segments with a row that does not authenticate)."""
         checked, bad = 0, []
-        segs = {seg.sid: seg for seg in self._segments()}
+        segs = {seg.sid: seg for seg in self._segments(building=True)}
         for key, data in self._conn.execute("SELECT key, data FROM postings").fetchall():
             sid, slot = key >> 16, key & 0xFFFF
             checked += 1
@@ -526,7 +450,7 @@ class Index:
 
     def rebuild(self, bids: Iterable[int]) -> None:
         """Drops every segment and notes `bids` to be indexed anew (a damaged index: verify --reindex)."""
-        self._drop(self._segments())
+        self._drop(self._segments(building=True))
         self._conn.execute("DELETE FROM postings")
         self._conn.execute("DELETE FROM unindexed")
         self._conn.executemany("INSERT INTO unindexed VALUES (?)", ((b,) for b in bids))
@@ -537,7 +461,7 @@ class Index:
 
 
 def _buckets(postings: int) -> int:
-    """How many buckets a segment of this many postings gets: a power of two (see _merge)."""
+    """How many buckets a segment of this many postings gets: a power of two (see merge._write)."""
     return min(MAX_BUCKETS, 1 << max(0, -(-postings // POSTINGS_PER_BUCKET) - 1).bit_length())
 
 

@@ -15,7 +15,7 @@ from typing import Callable
 
 import sqlite_utils
 
-from . import index
+from . import index, merge
 from .errors import NewerSchema
 
 # Kept as SQL: sqlite-utils' create_table cannot say WITHOUT ROWID or AUTOINCREMENT, and
@@ -127,12 +127,17 @@ def _m5_attachments(db: sqlite_utils.Database) -> None:
     db.execute("CREATE INDEX attachment_links_aid ON attachment_links(aid)")
 
 
+def _m6_index_merges(db: sqlite_utils.Database) -> None:
+    """`merging`: the index segments a merge is still writing, step by step (see merge.py)."""
+    db.execute(merge.SCHEMA)
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
-    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions, _m5_attachments,
+    _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions, _m5_attachments, _m6_index_merges,
 ]
 VERSION = len(MIGRATIONS)
 TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",
-          "failures", "segments", "postings", "unindexed", "attachments", "attachment_parts", "attachment_links")
+          "failures", "segments", "postings", "unindexed", "merging", "attachments", "attachment_parts", "attachment_links")
 
 
 def version(db: sqlite_utils.Database) -> int:

@@ -9,7 +9,9 @@ search or list_conversations(q=), at close(), and when a transaction leaves
 index.FLUSH_DOCS of them. So a word typed in a draft is found by any search after its
 snapshot is acked, also after a crash, while the keystroke versions of a draft and the
 intermediate states of a streaming answer, superseded before the next search, are
-mostly never indexed.
+mostly never indexed. Segments merge in bounded steps (merge.py): one in each flush's
+transaction, more in `maintain_index` (the service calls it between ingest transactions),
+the rest at close().
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ import sqlite_utils
 
 from .. import config, models, protocol, times
 from ..crypto import Keyring, Tampered
-from . import apply, attachments, conversations, db, failures, index, maintenance, migrations, records, search, versions
+from . import apply, attachments, conversations, db, failures, index, maintenance, merge, migrations, records, search, versions
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
 from .records import Records
@@ -52,6 +54,7 @@ class Vault:
         self._conn = conn
         self._rec = Records(keys)
         self._index = index.Index(conn, keys, alive=lambda lo, hi: records.alive(conn, lo, hi))
+        self._merges = merge.Merges(self._index)
         self._tx = db.Transactions(conn, self._index, self._before_commit)
         self._noted = 0  # blobs noted for indexing since the last flush
         self._hits = search.HitCache()
@@ -96,10 +99,12 @@ class Vault:
         with self._tx.lock:
             try:
                 self._flush()
+                while self.maintain_index():
+                    pass
                 # give the freed pages back to the disk (executescript steps the pragma to its end)
                 self._conn.executescript("PRAGMA incremental_vacuum;")
-            except (sqlite3.OperationalError, Unavailable):
-                pass  # busy or read-only: the pages are reused later anyway
+            except (sqlite3.OperationalError, Unavailable, Tampered):
+                pass  # busy, read-only, or a damaged index row (verify reports it): left for later
             self._conn.close()
 
     # ---- transactions ----------------------------------------------------------------
@@ -118,6 +123,7 @@ class Vault:
             self._noted = self._index.pending()
             if self._noted >= index.FLUSH_DOCS:
                 self._index.flush(lambda bids: records.texts(tx, self._rec, bids))
+                self._merges.step()
                 self._noted = 0
 
     def _flush(self) -> None:
@@ -127,6 +133,7 @@ class Vault:
                 return
             with self._tx.write() as tx:
                 self._index.flush(lambda bids: records.texts(tx, self._rec, bids))
+                self._merges.step()
                 self._noted = 0
 
     def _flush_if_possible(self) -> bool:
@@ -143,6 +150,15 @@ class Vault:
             log.warning("the search index has caught up")
         self._index_behind = False
         return True
+
+    def maintain_index(self) -> bool:
+        """One bounded step of index merging in a transaction of its own; whether more is due."""
+        with self._tx.lock:
+            with self._tx.read():  # idle, no write lock is taken
+                if not self._merges.due():
+                    return False
+            with self._tx.write():
+                return self._merges.step()
 
     # ---- ingest ----------------------------------------------------------------------
 
@@ -236,7 +252,7 @@ class Vault:
     def _forget(self, tx: db.Tx) -> None:
         """After a person deleted something: its blobs, its words in the index, and its plaintext in memory go."""
         records.collect(tx)
-        self._index.maintain(compact_now=True)  # its words leave the index, not only the results
+        self._merges.compact_now()  # its words leave the index, not only the results
         self._index.clear_cache()
         self._hits.clear()  # no deleted text stays in memory either
 
