@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import frames
@@ -62,10 +63,12 @@ def test_conversation_list_and_detail_shapes(server):
 
     detail = server.api("GET", f"/api/conversations/{ids['Sorting']}")
     assert SUMMARY_KEYS <= set(detail)
+    seen = [t.pop("first_seen") for t in detail["turns"]]
     assert detail["turns"] == [
         {"index": 0, "role": "user", "text": "How do I sort a list in Python?"},
         {"index": 1, "role": "assistant", "text": "Use `sorted(xs)`."},
     ]
+    assert all(datetime.fromisoformat(s) <= datetime.fromisoformat(detail["updated_at"]) for s in seen)
     assert set(detail["draft"]) == {"text", "updated_at"} and detail["draft"]["text"] == "and in reverse?"
     assert server.api("GET", f"/api/conversations/{ids['French']}")["draft"] is None
 

@@ -20,7 +20,7 @@ from .. import models
 from ..crypto import Tampered
 from .db import Tx
 from .index import WORD, words
-from .records import Records, Turn, blobs_by_id
+from .records import Records, Turn, blobs_by_id, searchable
 from .snippets import best_turn, snippet
 
 MAX_PREFIX_WORDS = 16  # each completion costs BM25 work on every hit: keep it to the likeliest (shortest)
@@ -59,7 +59,7 @@ class HitCache:
         entry = self._hits.pop(h, None)
         if entry is None:
             content = rec.open_any(h, data)
-            entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
+            entry = (content, len(content) if isinstance(content, str) else sum(len(t[1]) for t in content))
             self._chars += entry[1]
         self._hits[h] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
@@ -163,8 +163,8 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
         if isinstance(content, str):
             text = content
         else:  # a run: its turn that matches the most query words
-            k = best_turn([t for _, t in content], found.exact, found.prefix)
-            turn, text = turn + k, content[k][1]
+            k = best_turn(texts := [searchable(t) for t in content], found.exact, found.prefix)
+            turn, text = turn + k, texts[k]
         snip, marks = snippet(text, found.exact, found.prefix)
         out.append(
             models.SearchHit(

@@ -11,8 +11,11 @@ the old ones as one branch from the first of them:
 - A replaced turn that had a row of its own (the live turns: the answer being replaced)
   keeps that row's blob, a run of one turn, already sealed and indexed: a regeneration
   costs the new answer only, not a second copy and index entries for the old one.
+- A turn's thinking and documents (a canvas or an artifact) are part of it (records.TurnMeta):
+  when only they change (a document edited later), the turn is kept as an `edited` version;
+  a branch turn with them is stored as a run of that one turn (records.py), one without as a text.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
-  new one is not a version. Empty texts are not kept, and a branch identical to one
+  new one is not a version (its thinking and documents may change with it). Empty texts are not kept, and a branch identical to one
   already kept (same turns at the same places, compared by blob) is not kept twice.
 """
 
@@ -21,24 +24,26 @@ from __future__ import annotations
 from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, put_blob
+from .records import Records, Turn, encode_run, meta_of, put_blob
 from .runs import Replaced
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
          unfinished: int | None, stale: bool, now: str) -> int | None:
     """Keeps the replaced turns that deserve it as a branch; its number, or None."""
     kept: dict[int, Replaced] = {}
-    for idx, ((role, text), bid) in replaced.items():
+    for idx, (turn, bid) in replaced.items():
         new = incoming.get(idx) if idx < count else None
-        grows = new is not None and idx == unfinished and new[0] == role and new[1].startswith(text)
-        if text.strip() and not grows:
-            kept[idx] = ((role, text), bid)
+        grows = new is not None and idx == unfinished and new[0] == turn[0] and new[1].startswith(turn[1])
+        meta = meta_of(turn)
+        if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows:
+            kept[idx] = (turn, bid)
     if not kept:
         return None
     first = min(kept)
+    same_text = all(idx in incoming and idx < count and incoming[idx][:2] == turn[:2] for idx, (turn, _) in kept.items())
     if stale:
         reason: Reason = "conflict"
-    elif max(kept) >= count or any(role == "user" for (role, _), _ in kept.values()):
+    elif max(kept) >= count or any(turn[0] == "user" for turn, _ in kept.values()) or same_text:
         reason = "edited"
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
@@ -52,9 +57,14 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     `blobs`: for some indexes, the blob of the row that held that turn alone (a run of one, already
     sealed and indexed): the branch keeps it instead of sealing the text again."""
     rows = []
-    for idx, (role, text) in turns:
+    for idx, turn in turns:
+        role, text = turn[0], turn[1]
         bid = (blobs or {}).get(idx)
-        if bid is None:
+        if bid is None and meta_of(turn) is not None:
+            payload = encode_run([turn])
+            h = rec.run_hash(payload)
+            bid = put_blob(tx, rec, payload, h, run=True)
+        elif bid is None:
             h = rec.text_hash(text)
             bid = put_blob(tx, rec, text.encode(), h)
         else:
