@@ -148,7 +148,7 @@ def test_import_upload(server):
     res = server.request("POST", "/api/import", params={"name": "conversations.json", "kind": "claude-export"},
                          data=claude.read_bytes())
     assert (res.status, res.json()["created"]) == (200, 1), res.body
-    assert res.json()["notes"] == ["10 thinking blocks were left out of the text: the vault has no place for them yet"]
+    assert res.json()["notes"] == ["10 thinking blocks kept apart from the answers' text"]
     again = server.api("POST", "/api/import", params={"name": "conversations.json"}, data=claude.read_bytes())
     assert (again["created"], again["unchanged"]) == (0, 1)
     takeout = b'[{"header": "Gemini Apps", "title": "Prompted hi", "time": "2025-01-01T00:00:00Z"}]'

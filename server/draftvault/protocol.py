@@ -88,7 +88,7 @@ class Frame(Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=
     """Base of every frame: the `type` field is the tag."""
 
 
-class Document(Struct, forbid_unknown_fields=True, omit_defaults=True):
+class Document(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
     """A ChatGPT canvas document or a Claude artifact, kept with the turn that made it
     (also the shape of a turn's `documents` in the API and in the vault)."""
 

@@ -89,6 +89,16 @@ def turn_out(index: int, turn: Turn):
                    documents=list(meta.documents))
 
 
+def content_key(turn: Turn) -> tuple:
+    """Role, text, thinking and documents: what the turn says (when it was first seen aside)."""
+    meta = meta_of(turn) or NO_META
+    return (turn[0], turn[1], meta.thinking, meta.documents)
+
+
+def same_content(a: Turn, b: Turn) -> bool:
+    return content_key(a) == content_key(b)
+
+
 def with_meta(role: str, text: str, meta: TurnMeta | None) -> Turn:
     """The turn, its meta left out when there is nothing in it (it stores as a pair then)."""
     return (role, text) if meta is None or meta == NO_META else (role, text, meta)

@@ -24,7 +24,7 @@ from __future__ import annotations
 from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, encode_run, meta_of, put_blob
+from .records import Records, Turn, encode_run, meta_of, put_blob, same_content
 from .runs import Replaced
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
@@ -35,7 +35,8 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
         new = incoming.get(idx) if idx < count else None
         grows = new is not None and idx == unfinished and new[0] == turn[0] and new[1].startswith(turn[1])
         meta = meta_of(turn)
-        if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows:
+        same = new is not None and same_content(new, turn)  # e.g. an import giving another time
+        if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows and not same:
             kept[idx] = (turn, bid)
     if not kept:
         return None
