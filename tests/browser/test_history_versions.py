@@ -95,6 +95,7 @@ def test_a_regenerated_answer_is_read_back_in_the_switcher(browser_ctx, chromium
         page = signed_in_page(ctx, server)
         page.locator("#results .row", has_text="Colours").click()
         pane = page.locator("#conv-pane")
+        pane.locator(".turn.role-assistant").wait_for()  # the pane is filled after the click
         assert texts(pane) == ["Name a colour", "Vermilion"]
         pane.locator(".versions").get_by_role("button", name="Earlier version").click()
         pane.locator(".version-count", has_text="1 / 2").wait_for()
