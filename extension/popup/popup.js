@@ -164,7 +164,10 @@ function renderFailure(failure, detail) {
   item.querySelector(".when").title = failure.detected_at;
   // The pack can carry the answer the last answer replaced (a regenerated one, say).
   if (detail && hasReplacedAnswer(detail)) item.querySelector(".replaced").classList.remove("hidden");
-  const replaced = () => item.querySelector(".with-replaced").checked;
+  // Thinking stays out of packs unless asked for (resume.py).
+  if (detail?.turns.some((t) => t.thinking)) item.querySelector(".thinking").classList.remove("hidden");
+  const options = () => ({ replaced: item.querySelector(".with-replaced").checked,
+                           thinking: item.querySelector(".with-thinking").checked });
   const restore = item.querySelector(".restore");
   if (!detail || !unsentDraft(detail)) restore.classList.add("hidden");
   // The site answers again (recovery.py): offer the lost prompt, to send by hand.
@@ -191,7 +194,7 @@ function renderFailure(failure, detail) {
     act(e.target, async () => {
       const answer = checkAnswer(
         await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id,
-                     replaced: replaced() })
+                     ...options() })
       );
       say(answer.filled ? "Opened a new ChatGPT chat with the pack in its composer: press Send when ready."
                         : "Copied the pack: paste it into a new ChatGPT chat.");
@@ -220,12 +223,12 @@ function renderFailure(failure, detail) {
       if (await chrome.permissions.contains({ origins: [spec.origin] })) {
         const answer = checkAnswer(
           await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id,
-                       replaced: replaced() })
+                       ...options() })
         );
         say(answer.filled ? `Opened ${spec.name} with the pack in its composer.` : `Copied — paste it into ${spec.name}.`);
         await failuresChanged();
       } else {
-        const pack = await api.resume(failure.conversation, target, replaced());
+        const pack = await api.resume(failure.conversation, target, options());
         await copy(pack.text);
         say(`Copied — paste it into ${spec.name}.`);
       }
@@ -234,7 +237,7 @@ function renderFailure(failure, detail) {
   item.querySelector(".copy").addEventListener("click", (e) =>
     act(e.target, async () => {
       const target = item.querySelector(".copy-target").value;
-      const pack = await api.resume(failure.conversation, target, replaced());
+      const pack = await api.resume(failure.conversation, target, options());
       await copy(pack.text);
       const omitted = pack.omitted_turns ? ` (${pack.omitted_turns} older turns left out to fit)` : "";
       say(`Copied the pack for ${TARGETS[target].name}${omitted}.`);
