@@ -43,6 +43,7 @@ const CANVAS_TITLE = ["span.min-w-0.truncate", ".truncate"];
 const THOUGHT_SUMMARY = ".text-token-text-secondary.markdown";
 const THOUGHT_LABEL = /^(Thought|Reasoned|Thinking)\b.{0,40}$/;
 const APART = `${CANVAS}, ${THOUGHT_SUMMARY}`;
+const ANSWER_PARTS = ".markdown:not(.text-token-text-secondary)";
 
 function canvases(el) {
   return [...el.querySelectorAll(CANVAS)].map((card) => {
@@ -97,7 +98,7 @@ function messageMarkdown(msg, special) {
   }
   // An answer in parts (text, a canvas or tool card, more text): every part, in order;
   // canvas documents and thinking are the turn's parts, not its text.
-  return partsMarkdown(msg, ".markdown", { special }, APART);
+  return partsMarkdown(msg, ANSWER_PARTS, { special }, APART);
 }
 
 export default {

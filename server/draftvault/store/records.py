@@ -95,8 +95,11 @@ def content_key(turn: Turn) -> tuple:
     return (turn[0], turn[1], meta.thinking, meta.documents)
 
 
-def same_content(a: Turn, b: Turn) -> bool:
-    return content_key(a) == content_key(b)
+def only_adds(new: Turn, old: Turn) -> bool:
+    """`new` says what `old` said and more: the same text, and thinking or documents where
+    `old` had none of them (a canvas rendered after the answer). Nothing of `old` is lost."""
+    a, b = meta_of(new) or NO_META, meta_of(old) or NO_META
+    return new[:2] == old[:2] and b.thinking in (None, a.thinking) and set(b.documents) <= set(a.documents)
 
 
 def with_meta(role: str, text: str, meta: TurnMeta | None) -> Turn:

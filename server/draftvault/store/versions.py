@@ -13,6 +13,7 @@ the old ones as one branch from the first of them:
   costs the new answer only, not a second copy and index entries for the old one.
 - A turn's thinking and documents (a canvas or an artifact) are part of it (records.TurnMeta):
   when only they change (a document edited later), the turn is kept as an `edited` version;
+  a turn that only gains them (or another time) loses nothing and leaves no version;
   a branch turn with them is stored as a run of that one turn (records.py), one without as a text.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
   new one is not a version (its thinking and documents may change with it). Empty texts are not kept, and a branch identical to one
@@ -24,7 +25,7 @@ from __future__ import annotations
 from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, encode_run, meta_of, put_blob, same_content
+from .records import Records, Turn, encode_run, meta_of, put_blob, only_adds
 from .runs import Replaced
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
@@ -35,7 +36,7 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
         new = incoming.get(idx) if idx < count else None
         grows = new is not None and idx == unfinished and new[0] == turn[0] and new[1].startswith(turn[1])
         meta = meta_of(turn)
-        same = new is not None and same_content(new, turn)  # e.g. an import giving another time
+        same = new is not None and only_adds(new, turn)  # e.g. an import giving another time, a canvas shown
         if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows and not same:
             kept[idx] = (turn, bid)
     if not kept:
