@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from sitepages.base import REAL_FIXTURES
-from test_history import signed_in_page, upload, wait_rows
+from test_history import open_imported
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,7 @@ TITLE = "LLM Pricing Calculator"
 
 
 def test_documents_under_their_turn_and_thinking_collapsed(context, server):
-    page = signed_in_page(context, server)
-    upload(page, ARTIFACTS)
-    wait_rows(page, [TITLE])
-    page.locator("#results .row").first.click()
-    pane = page.locator("#conv-pane")
-    pane.locator(".conv-title", has_text=TITLE).wait_for()
+    _, pane = open_imported(context, server, ARTIFACTS, TITLE)
     answer = pane.locator(".turn.role-assistant").first
 
     # The artifact: under the answer that made it, titled, its HTML shown as code (text, never markup).

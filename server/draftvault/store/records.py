@@ -63,32 +63,6 @@ def meta_of(turn: Turn) -> TurnMeta | None:
     return turn[2] if len(turn) > 2 else None  # type: ignore[misc]
 
 
-# (role, text), or (role, text, meta): callers that only need the text read t[0] and t[1].
-Turn = tuple[str, str] | tuple[str, str, TurnMeta]
-
-
-class _StoredTurn(msgspec.Struct, array_like=True):
-    role: str
-    text: str
-    meta: TurnMeta | None = None
-
-
-_run_decoder = msgspec.msgpack.Decoder(list[_StoredTurn])
-
-
-def meta_of(turn: Turn) -> TurnMeta | None:
-    return turn[2] if len(turn) > 2 else None  # type: ignore[misc]
-
-
-def turn_out(index: int, turn: Turn):
-    """The API's view of a stored turn."""
-    from ..models import TurnOut  # models imports nothing of the store; keep it that way round
-
-    meta = meta_of(turn) or NO_META
-    return TurnOut(index=index, role=turn[0], text=turn[1], first_seen=meta.first_seen, thinking=meta.thinking,
-                   documents=list(meta.documents))
-
-
 def content_key(turn: Turn) -> tuple:
     """Role, text, thinking and documents: what the turn says (when it was first seen aside)."""
     meta = meta_of(turn) or NO_META
