@@ -14,7 +14,7 @@ from .conversations import Conv
 from .db import Tx
 from .errors import NeedFull
 from ..times import now_iso
-from .records import Records, Turn, TurnMeta, meta_of, new_id, put_blob, with_meta
+from .records import NO_META, Records, Turn, TurnMeta, meta_of, new_id, put_blob, with_meta
 
 
 def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
@@ -154,13 +154,13 @@ def _incoming(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str) ->
     for i, t in enumerate(f.turns, f.turns_from):
         old = stored.get(i)
         meta = TurnMeta(first_seen=now, thinking=t.thinking, documents=tuple(t.documents))
-        if old is not None and old[:2] != (t.role, t.text) and (kept := _kept_version(tx, rec, cid, i, t.role, t.text)):
-            meta = TurnMeta(first_seen=(meta_of(kept) or TurnMeta()).first_seen, thinking=t.thinking,
-                            documents=tuple(t.documents))
-        elif old is not None and old[0] == t.role and t.text.startswith(old[1]):
-            was = meta_of(old) or TurnMeta()
+        if old is not None and old[0] == t.role and t.text.startswith(old[1]):
+            was = meta_of(old) or NO_META
             meta = TurnMeta(first_seen=was.first_seen, thinking=t.thinking if t.thinking is not None else was.thinking,
                             documents=meta.documents or was.documents)
+        elif old is not None and (kept := _kept_version(tx, rec, cid, i, t.role, t.text)):
+            meta = TurnMeta(first_seen=(meta_of(kept) or NO_META).first_seen, thinking=t.thinking,
+                            documents=meta.documents)
         out.append(with_meta(t.role, t.text, meta))
     return out
 

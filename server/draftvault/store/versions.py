@@ -16,8 +16,9 @@ the old ones as one branch from the first of them:
   a turn that only gains them (or another time) loses nothing and leaves no version;
   a branch turn with them is stored as a run of that one turn (records.py), one without as a text.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
-  new one is not a version (its thinking and documents may change with it). Empty texts are not kept, and a branch identical to one
-  already kept (same turns at the same places, compared by blob) is not kept twice.
+  new one is not a version (its thinking and documents may change with it). Empty texts
+  are not kept, and a branch identical to one already kept (same turns at the same
+  places, compared by blob) is not kept twice.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from __future__ import annotations
 from ..models import BranchReason as Reason
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, encode_run, meta_of, put_blob, only_adds
+from .records import Records, Turn, encode_run, meta_of, only_adds, put_blob
 from .runs import Replaced
 
 def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incoming: dict[int, Turn], count: int, *,
