@@ -133,7 +133,8 @@ function diffTurns(sent, n, from, read, full) {
     const turn = read(i);
     if (first === n) {
       const old = sent[i];
-      if (full || !old || old.text !== turn.text || old.role !== turn.role || partsKey(old) !== partsKey(turn)) first = i;
+      const same = old && old.text === turn.text && old.role === turn.role && partsKey(old) === partsKey(turn);
+      if (full || !same) first = i;
     }
     next.push(turn);
   }

@@ -15,8 +15,9 @@ export function readDocument(title, body, label = "") {
   const name = (title || "").replace(/\s+/g, " ").trim() || "Untitled";
   if (cm || code) {
     const text = (cm ? codeMirrorText(cm) : code.textContent).replace(/\n+$/, "");
+    const doc = { title: name, kind: "code", text: text + "\n" };
     const language = languageOf(cm || code, label);
-    return language ? { title: name, kind: "code", text: text + "\n", language } : { title: name, kind: "code", text: text + "\n" };
+    return language ? { ...doc, language } : doc;
   }
   return { title: name, kind: "document", text: toMarkdown(body) };
 }

@@ -163,7 +163,9 @@ export default {
     const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
     let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
     if (!ROLES.has(role)) role = "assistant";
-    const text = msgs.length ? msgs.map((m) => messageMarkdown(m, apart)).filter(Boolean).join("\n\n") : toMarkdown(el, { special: apart });
+    const text = msgs.length
+      ? msgs.map((m) => messageMarkdown(m, apart)).filter(Boolean).join("\n\n")
+      : toMarkdown(el, { special: apart });
     const last = msgs[msgs.length - 1];
     const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
     const turn = { role, text, message_id };
