@@ -23,10 +23,11 @@ export function readDocument(title, body, label = "") {
 }
 
 // CodeMirror 6 names its language in data-language; a code element in its class.
+// Anything else than a short name is no language (the protocol takes 64 characters).
 function languageOf(el, label) {
-  const data = el.getAttribute("data-language");
-  if (data) return data.trim().toLowerCase();
-  const m = (el.getAttribute("class") || "").match(/(?:^|\s)(?:language|lang)-([\w#+.-]+)/);
+  const data = (el.getAttribute("data-language") || "").trim();
+  if (/^[\w#+.-]{1,30}$/.test(data)) return data.toLowerCase();
+  const m = (el.getAttribute("class") || "").match(/(?:^|\s)(?:language|lang)-([\w#+.-]{1,30})(?:\s|$)/);
   if (m) return m[1].toLowerCase();
   const named = label.split("·").pop();
   return labelLanguage(named || "");
