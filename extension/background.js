@@ -173,7 +173,8 @@ const handlers = {
     await failures.load();
     return status();
   },
-  [MSG.RESUME]: (m) => resumeIn(failures, m.conversation, m.target, m.failure, m.replaced === true),
+  [MSG.RESUME]: (m) => resumeIn(failures, m.conversation, m.target, m.failure,
+                                { replaced: m.replaced === true, thinking: m.thinking === true }),
   [MSG.RESTORE_DRAFT]: (m) => restoreDraft(failures, m.conversation, m.failure),
   [MSG.SEND_AGAIN]: (m) => sendAgain(failures, m.conversation, m.failure),
   [MSG.PAGE_ACTION]: (m) => pageAction(failures, m),

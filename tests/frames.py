@@ -2,7 +2,8 @@
 
 `snapshot` and `signal` build protocol Structs (for the vault, the detector and
 `ingest.Session` in-process); `encode` turns any frame into the JSON text a
-WebSocket carries. Turns are given as (role, text) pairs; their indexes follow
+WebSocket carries. Turns are given as (role, text) pairs, or (role, text, extras) with
+extras the optional Turn fields (thinking, documents as dicts); their indexes follow
 `turns_from`, and `turn_count` defaults to the length after applying them.
 """
 
@@ -21,11 +22,16 @@ def url_of(conv: str | None, site: str = "chatgpt") -> str:
     return f"https://{host}/{conv}" if conv else f"https://{host.split('/')[0]}/"
 
 
-def turns(pairs: Iterable[tuple[str, str]], start: int = 0) -> list[protocol.Turn]:
-    return [protocol.Turn(index=start + i, role=role, text=text) for i, (role, text) in enumerate(pairs)]
+def turns(pairs: Iterable[tuple], start: int = 0) -> list[protocol.Turn]:
+    out = []
+    for i, (role, text, *extras) in enumerate(pairs):
+        fields = dict(extras[0]) if extras else {}
+        fields["documents"] = [protocol.Document(**d) for d in fields.get("documents", [])]
+        out.append(protocol.Turn(index=start + i, role=role, text=text, **fields))
+    return out
 
 
-def snapshot(seq: int, pairs: Iterable[tuple[str, str]] = (), *, page: str = PAGE, conv: str | None = CONV,
+def snapshot(seq: int, pairs: Iterable[tuple] = (), *, page: str = PAGE, conv: str | None = CONV,
              site: str = "chatgpt", turns_from: int = 0, turn_count: int | None = None, url: str | None = None,
              **fields) -> protocol.Snapshot:
     """A snapshot; `fields` are the optional ones (draft, title, model, streaming...)."""

@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import zipfile
+from datetime import datetime
 from pathlib import Path
 
 import frames
@@ -62,10 +63,12 @@ def test_conversation_list_and_detail_shapes(server):
 
     detail = server.api("GET", f"/api/conversations/{ids['Sorting']}")
     assert SUMMARY_KEYS <= set(detail)
+    seen = [t.pop("first_seen") for t in detail["turns"]]
     assert detail["turns"] == [
         {"index": 0, "role": "user", "text": "How do I sort a list in Python?"},
         {"index": 1, "role": "assistant", "text": "Use `sorted(xs)`."},
     ]
+    assert all(datetime.fromisoformat(s) <= datetime.fromisoformat(detail["updated_at"]) for s in seen)
     assert set(detail["draft"]) == {"text", "updated_at"} and detail["draft"]["text"] == "and in reverse?"
     assert server.api("GET", f"/api/conversations/{ids['French']}")["draft"] is None
 
@@ -145,7 +148,7 @@ def test_import_upload(server):
     res = server.request("POST", "/api/import", params={"name": "conversations.json", "kind": "claude-export"},
                          data=claude.read_bytes())
     assert (res.status, res.json()["created"]) == (200, 1), res.body
-    assert res.json()["notes"] == ["10 thinking blocks were left out of the text: the vault has no place for them yet"]
+    assert res.json()["notes"] == ["10 thinking blocks kept apart from the answers' text"]
     again = server.api("POST", "/api/import", params={"name": "conversations.json"}, data=claude.read_bytes())
     assert (again["created"], again["unchanged"]) == (0, 1)
     takeout = b'[{"header": "Gemini Apps", "title": "Prompted hi", "time": "2025-01-01T00:00:00Z"}]'

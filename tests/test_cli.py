@@ -163,7 +163,7 @@ def test_import_chatgpt_export(home, tmp_path):
 def test_import_claude_and_gemini(home, tmp_path):
     out = dv("import", "claude-export", str(REAL.parent / "claude-export" / "artifacts.json")).stdout
     assert out == ("1 conversations: 1 new, 0 updated, 0 unchanged; 20 turns\n"
-                   "10 thinking blocks were left out of the text: the vault has no place for them yet\n")
+                   "10 thinking blocks kept apart from the answers' text\n")
     takeout = tmp_path / "My Activity.json"
     takeout.write_text(json.dumps([
         {"header": "Gemini Apps", "title": "Prompted Name a blue fruit", "time": "2025-01-01T10:05:00Z",

@@ -134,20 +134,20 @@ def test_markdown_export_of_an_import_reads_as_expected(vault):
         f"created: {c.created_at}\n"
         f"updated: {c.updated_at}\n"
         'model: "text-davinci-002-render-sha"\n'
-        "---\n"
+        "---\n"  # each turn's heading says when it was sent (the export's create_time)
         "\n# Assist user with summary\n"
-        "\n## User\n\nhi there\n"
-        "\n## Assistant\n\nHello! How can I assist you today?\n"
-        "\n## User\n\nhi again\n"
-        "\n## Assistant\n\nHey! Welcome back. What's on your mind?\n"
-        "\n## User\n\ntell me a joke\n"
-        "\n## Assistant\n\nSure, here's one for you:\n\nWhy don't scientists trust atoms?\n\nBecause they make up everything!\n"
+        "\n## User (2024-05-01 17:37 UTC)\n\nhi there\n"
+        "\n## Assistant (2024-05-01 17:37 UTC)\n\nHello! How can I assist you today?\n"
+        "\n## User (2024-05-01 17:37 UTC)\n\nhi again\n"
+        "\n## Assistant (2024-05-01 17:37 UTC)\n\nHey! Welcome back. What's on your mind?\n"
+        "\n## User (2024-05-01 17:37 UTC)\n\ntell me a joke\n"
+        "\n## Assistant (2024-05-01 17:37 UTC)\n\nSure, here's one for you:\n\nWhy don't scientists trust atoms?\n\nBecause they make up everything!\n"
         # The edited-away thread, collapsed, every line quoted (its Markdown rule too).
         "\n> [!note]- Earlier version, imported (from turn 3)\n"
-        "> ### User\n>\n> so cool bro\n>\n"
-        "> ### Assistant\n>\n> Thanks! What brings you here today?\n>\n"
-        "> ### User\n>\n> tell me a story\n>\n"
-        "> ### Assistant\n>\n> Sure! Here's a short story for you:\n>\n> ---\n>\n"
+        "> ### User (2024-05-01 17:37 UTC)\n>\n> so cool bro\n>\n"
+        "> ### Assistant (2024-05-01 17:37 UTC)\n>\n> Thanks! What brings you here today?\n>\n"
+        "> ### User (2024-05-01 17:37 UTC)\n>\n> tell me a story\n>\n"
+        "> ### Assistant (2024-05-01 17:37 UTC)\n>\n> Sure! Here's a short story for you:\n>\n> ---\n>\n"
         "> Once upon a time, in a small village nestled between rolling\n"
     )
 

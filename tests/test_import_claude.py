@@ -31,10 +31,10 @@ def by_title(vault) -> dict:
     return {c.title: vault.get_conversation(c.id) for c in vault.list_conversations()}
 
 
-def test_legacy_export_in_time_order_thinking_left_out_artifacts_fenced(vault):
+def test_legacy_export_in_time_order_thinking_and_artifacts_apart_from_the_text(vault):
     result = import_claude_export(vault, ARTIFACTS)
     assert (result.conversations, result.created, result.turns) == (1, 1, 20)
-    assert result.notes == ["10 thinking blocks were left out of the text: the vault has no place for them yet"]
+    assert result.notes == ["10 thinking blocks kept apart from the answers' text"]
     c = by_title(vault)["LLM Pricing Calculator"]
     assert (c.site, c.url) == ("claude", "https://claude.ai/chat/91098bc8-f2c4-427b-b71b-1e25efa2e871")
     assert c.created_at.startswith("2024-10-17T03:28:33.480")
@@ -46,8 +46,14 @@ def test_legacy_export_in_time_order_thinking_left_out_artifacts_fenced(vault):
     answer = c.turns[1].text
     assert answer.startswith("Certainly! I'll create an HTML artifact with a pricing calculator")
     assert "antThinking" not in answer and "This request is suitable for an artifact" not in answer
-    assert "\n\n**LLM Pricing Calculator**\n\n```html\n<!DOCTYPE html>\n" in answer
+    assert "This request is suitable for an artifact" in c.turns[1].thinking
+    (artifact,) = c.turns[1].documents
+    assert (artifact.title, artifact.kind, artifact.language) == ("LLM Pricing Calculator", "code", "html")
+    assert artifact.text.startswith("<!DOCTYPE html>\n") and "<!DOCTYPE" not in answer
+    # Each later edit of the artifact is kept with the answer that made it.
+    assert [t.documents[0].title for t in c.turns[1::2]][-1] == "LLM Pricing Calculator with Responsive Layout and Refined Output"
     assert not any("<antArtifact" in t.text or "<antThinking" in t.text for t in c.turns)
+    assert [t.first_seen[:19] for t in c.turns[:2]] == [m["created_at"][:19] for m in raw[:2]]
 
 
 def test_files_are_named_and_reimport_adds_nothing(vault):
@@ -108,7 +114,7 @@ def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
     result = import_claude_export(vault, archive)
     assert (result.conversations, result.created) == (2, 2)
     assert result.notes == [
-        "1 thinking blocks were left out of the text: the vault has no place for them yet",
+        "1 thinking blocks kept apart from the answers' text",
         "1 attachments' extracted text kept with their messages",
         '1 projects imported as conversations titled "Project: NAME"',
     ]
@@ -123,7 +129,8 @@ def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
         ("user", "Thanks! How do I free space?"),  # the newest leaf is the thread; the edit a branch
         ("assistant", "Delete old logs."),
     ]
-    assert not vault.search("musings")  # thinking is not stored
+    assert c.turns[1].thinking == "The user wants the cause. Secret musings."
+    assert not vault.search("musings")  # search finds answers, not thinking (docs/markdown.md)
     assert [h.conversation for h in vault.search("first wording")] == [c.id]  # the edited-away branch is
     p = convs["Project: Ops"]
     assert [(t.role, t.text) for t in p.turns] == [

@@ -128,3 +128,19 @@ def test_a_packed_row_pointed_at_another_item_is_detected(vault, home, monkeypat
     raw(home, "UPDATE branch_turns SET k=1 - k")
     assert vault.get_conversation(id).corrupt == ["turn 1 of branch 0", "turn 1 of branch 1"]
     assert len(vault.verify().bad) == 2
+
+
+def test_turn_parts_survive_packing_into_runs_and_are_sealed(vault, home):
+    """Settled turns are packed into runs (runs.py): each keeps its thinking and documents,
+    and none of their text is on disk in the clear."""
+    doc = {"title": "Plan", "kind": "document", "text": "PLAINDOCWORD launch"}
+    turns = [("user", f"question {i}") if i % 2 == 0 else ("assistant", f"answer {i}", {"thinking": f"THINKWORD {i}",
+             "documents": [doc]}) for i in range(40)]
+    tab = Tab(vault)
+    id = tab.snap(turns[:20], conv="c-pack").conversation
+    tab.snap(turns[20:], start=20)
+    assert raw(home, "SELECT MAX(n) FROM turns")[0][0] > 1  # packed
+    d = vault.get_conversation(id)
+    assert [t.thinking for t in d.turns[1::2]] == [f"THINKWORD {i}" for i in range(1, 40, 2)]
+    assert all(t.documents[0].text == "PLAINDOCWORD launch" for t in d.turns[1::2]) and d.branches == []
+    assert not any(b"PLAINDOCWORD" in data or b"THINKWORD" in data for (data,) in raw(home, "SELECT data FROM blobs"))

@@ -82,7 +82,7 @@ function math(el) {
 
 // ---- code -------------------------------------------------------------------------
 
-function codeMirrorText(content) {
+export function codeMirrorText(content) {
   const lines = content.querySelectorAll(".cm-line");
   if (lines.length) return [...lines].map((l) => l.textContent).join("\n");
   let out = "";

@@ -8,14 +8,15 @@
 // goes in several frames, each under the service's 8 MiB frame limit.
 export const FRAME_TEXT_BUDGET = 2_000_000;
 const MAX_URL = 8192;
-const MAX_FIELD = 2048; // title, model, message id, signal detail
+const MAX_FIELD = 2048; // title, model, message id, signal detail, document title
+const MAX_DOCUMENTS = 64; // a turn's documents (protocol.Turn)
 
 const cap = (text, max) => (text && text.length > max ? text.slice(0, max) : text);
 
 /** What the vault holds of a page before its first snapshot. */
 export const NOTHING_SENT = Object.freeze({
   started: false, // a snapshot was sent
-  turns: Object.freeze([]), // the turns as last sent ({role, text, message_id?})
+  turns: Object.freeze([]), // the turns as last sent ({role, text, message_id?, thinking?, documents?})
   draft: null,
   streaming: false,
   title: null,
@@ -132,7 +133,8 @@ function diffTurns(sent, n, from, read, full) {
     const turn = read(i);
     if (first === n) {
       const old = sent[i];
-      if (full || !old || old.text !== turn.text || old.role !== turn.role) first = i;
+      const same = old && old.text === turn.text && old.role === turn.role && partsKey(old) === partsKey(turn);
+      if (full || !same) first = i;
     }
     next.push(turn);
   }
@@ -144,8 +146,19 @@ function diffTurns(sent, n, from, read, full) {
 function wireTurn(turn, index) {
   const t = { index, role: turn.role, text: turn.text };
   if (turn.message_id) t.message_id = cap(turn.message_id, MAX_FIELD);
+  if (turn.thinking) t.thinking = turn.thinking;
+  if (turn.documents?.length) {
+    t.documents = turn.documents.slice(0, MAX_DOCUMENTS).map((d) => ({ ...d, title: cap(d.title, MAX_FIELD) }));
+  }
   return t;
 }
+
+// A turn's thinking and documents, compared as one string (a canvas edited in place changes it).
+const partsKey = (turn) => (turn.thinking || turn.documents ? JSON.stringify([turn.thinking, turn.documents]) : "");
+
+// Characters a turn puts in a frame: its text, thinking and documents.
+const turnSize = (turn) =>
+  turn.text.length + (turn.thinking || "").length + (turn.documents || []).reduce((n, d) => n + d.text.length, 0);
 
 /** A snapshot's turns cut into parts of at most `budget` characters of text each (a
  * single larger turn goes alone), so a very long chat stays under the frame size
@@ -155,13 +168,13 @@ export function frameParts(turns, budget) {
   let part = [];
   let size = 0;
   for (const turn of turns) {
-    if (part.length && size + turn.text.length > budget) {
+    if (part.length && size + turnSize(turn) > budget) {
       parts.push(part);
       part = [];
       size = 0;
     }
     part.push(turn);
-    size += turn.text.length;
+    size += turnSize(turn);
   }
   parts.push(part);
   return parts;

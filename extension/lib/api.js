@@ -44,10 +44,11 @@ export const api = {
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),
   conversations: (params = {}) =>
     request("GET", `/api/conversations?${new URLSearchParams(params)}`).then((r) => r.items),
-  // `replaced`: the pack also carries the answer the last answer replaced, labelled.
-  resume: (id, target, replaced = false) =>
+  // `replaced`: the pack also carries the answer the last answer replaced, labelled;
+  // `thinking`: the turns' thinking too (left out by default).
+  resume: (id, target, { replaced = false, thinking = false } = {}) =>
     request("GET", `/api/conversations/${encodeURIComponent(id)}/resume?target=${encodeURIComponent(target)}` +
-      (replaced ? "&replaced=true" : "")),
+      (replaced ? "&replaced=true" : "") + (thinking ? "&thinking=true" : "")),
   resolve: (id, resolution) =>
     request("POST", `/api/failures/${encodeURIComponent(id)}/resolve`, { resolution }),
   statusCheck: () => request("GET", "/api/settings/status-check"),

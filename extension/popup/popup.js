@@ -170,7 +170,10 @@ function renderFailure(failure, detail) {
   item.querySelector(".when").title = failure.detected_at;
   // The pack can carry the answer the last answer replaced (a regenerated one, say).
   if (detail && hasReplacedAnswer(detail)) item.querySelector(".replaced").classList.remove("hidden");
-  const replaced = () => item.querySelector(".with-replaced").checked;
+  // Thinking stays out of packs unless asked for (resume.py).
+  if (detail?.turns.some((t) => t.thinking)) item.querySelector(".thinking").classList.remove("hidden");
+  const options = () => ({ replaced: item.querySelector(".with-replaced").checked,
+                           thinking: item.querySelector(".with-thinking").checked });
   const restore = item.querySelector(".restore");
   if (!detail || !unsentDraft(detail)) restore.classList.add("hidden");
   // The site answers again (recovery.py): offer the lost prompt, to send by hand.
@@ -197,7 +200,7 @@ function renderFailure(failure, detail) {
     act(e.target, async () => {
       const answer = checkAnswer(
         await send({ type: MSG.RESUME, conversation: failure.conversation, target: "chatgpt", failure: failure.id,
-                     replaced: replaced() })
+                     ...options() })
       );
       say(answer.filled ? t("resumedInChatGPT") : t("copiedForChatGPT"));
       await failuresChanged();
@@ -225,12 +228,12 @@ function renderFailure(failure, detail) {
       if (await chrome.permissions.contains({ origins: [spec.origin] })) {
         const answer = checkAnswer(
           await send({ type: MSG.RESUME, conversation: failure.conversation, target, failure: failure.id,
-                       replaced: replaced() })
+                       ...options() })
         );
         say(answer.filled ? t("openedIn", spec.name) : t("copiedPasteInto", spec.name));
         await failuresChanged();
       } else {
-        const pack = await api.resume(failure.conversation, target, replaced());
+        const pack = await api.resume(failure.conversation, target, options());
         await copy(pack.text);
         say(t("copiedPasteInto", spec.name));
       }
@@ -239,7 +242,7 @@ function renderFailure(failure, detail) {
   item.querySelector(".copy").addEventListener("click", (e) =>
     act(e.target, async () => {
       const target = item.querySelector(".copy-target").value;
-      const pack = await api.resume(failure.conversation, target, replaced());
+      const pack = await api.resume(failure.conversation, target, options());
       await copy(pack.text);
       const name = TARGETS[target].name;
       const omitted = pack.omitted_turns;

@@ -2,6 +2,7 @@
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
 import { partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
 
@@ -32,6 +33,30 @@ const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
 // The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
 const CURRENT_ITEM =
   'a[data-active]:not([data-active="false"]), a[aria-current="page"], a[aria-current="true"], .bg-token-sidebar-surface-secondary > a';
+
+// A canvas (textdoc) card between an answer's parts: its title, then a CodeMirror
+// editor (code) or rich text (a document). Kept as the turn's documents, not its text.
+const CANVAS = '[id^="textdoc-message-"]';
+const CANVAS_TITLE = ["span.min-w-0.truncate", ".truncate"];
+// Visible reasoning: the "Thought for 12s" toggle and the summaries shown with it
+// (secondary-coloured Markdown). Kept as the turn's thinking, not its text.
+const THOUGHT_SUMMARY = ".text-token-text-secondary.markdown";
+const THOUGHT_LABEL = /^(Thought|Reasoned|Thinking)\b.{0,40}$/;
+const APART = `${CANVAS}, ${THOUGHT_SUMMARY}`;
+const ANSWER_PARTS = ".markdown:not(.text-token-text-secondary)";
+
+function canvases(el) {
+  return [...el.querySelectorAll(CANVAS)].map((card) => {
+    const title = first(card, CANVAS_TITLE);
+    const body = card.querySelector(".cm-content") || card.querySelector(".ProseMirror, .markdown") || card;
+    return readDocument(title ? title.textContent : "", body);
+  });
+}
+
+function thinking(el) {
+  const labels = byTag(el, "button", (b) => THOUGHT_LABEL.test(b.textContent.trim()));
+  return readThinking([...labels, ...el.querySelectorAll(THOUGHT_SUMMARY)]);
+}
 
 // The sidebar (chat history): looked up by tag and id, not by a selector over the thread.
 function sidebars(doc) {
@@ -71,8 +96,9 @@ function messageMarkdown(msg, special) {
     const body = text ? plainText(text) : plainText(msg);
     return [...images, body].filter(Boolean).join("\n\n");
   }
-  // An answer in parts (text, a canvas or tool card, more text): every part, in order.
-  return partsMarkdown(msg, ".markdown", { special });
+  // An answer in parts (text, a canvas or tool card, more text): every part, in order;
+  // canvas documents and thinking are the turn's parts, not its text.
+  return partsMarkdown(msg, ANSWER_PARTS, { special }, APART);
 }
 
 export default {
@@ -133,16 +159,18 @@ export default {
   // text and given as `notice` (only a notice: capture.js sends no turn for it).
   readTurn(el) {
     const notices = this.turnNotices(el);
-    const special = notices.length ? (e) => (notices.includes(e) ? { block: "" } : citation(e)) : citation;
+    const apart = (e) => (e.matches(APART) || notices.includes(e) ? { block: "" } : citation(e));
     const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
     let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
     if (!ROLES.has(role)) role = "assistant";
-    const text = msgs.length ? msgs.map((m) => messageMarkdown(m, special)).filter(Boolean).join("\n\n") : toMarkdown(el, { special });
+    const text = msgs.length
+      ? msgs.map((m) => messageMarkdown(m, apart)).filter(Boolean).join("\n\n")
+      : toMarkdown(el, { special: apart });
     const last = msgs[msgs.length - 1];
     const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
     const turn = { role, text, message_id };
     if (notices.length) turn.notice = notices.map(noticeText).join(" ");
-    return turn;
+    return role === "user" ? turn : withParts(turn, { thinking: thinking(el), documents: canvases(el) });
   },
 
   // By id first: a failing selector scans the whole (long) thread on every keystroke.

@@ -1,6 +1,7 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
 import { fenced, labelLanguage, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
@@ -21,6 +22,18 @@ function special(el) {
   const label = el.querySelector(".code-block-decoration span");
   const lang = label ? labelLanguage(label.textContent) : "";
   return { block: fenced(pre.textContent.replace(/\n+$/, ""), lang) };
+}
+
+// "Show thinking": <model-thoughts> in the response's .thoughts-container, before the
+// answer; its text is in the DOM only while it is open (then kept as the turn's thinking).
+const THOUGHTS = "model-thoughts, .thoughts-container";
+const THOUGHTS_TEXT = '[data-test-id="thoughts-content"], .thoughts-content, .model-thoughts-content-container';
+
+// The answer's message-content: the first one outside the thinking.
+function answerContent(el) {
+  if (el.matches("message-content")) return el;
+  for (const c of el.getElementsByTagName("message-content")) if (!c.closest(THOUGHTS)) return c;
+  return null;
 }
 
 export default {
@@ -62,10 +75,12 @@ export default {
       const box = el.closest(".conversation-container");
       return { role: "user", text, message_id: box && box.id ? box.id : null };
     }
-    const content = el.matches("message-content") ? el : el.querySelector("message-content");
+    const content = answerContent(el);
     const body = (content && (content.querySelector(".markdown") || content)) || el;
     const id = content && content.id ? content.id.replace(/^message-content-id-/, "") : null;
-    return { role: "assistant", text: toMarkdown(body, { special }), message_id: id };
+    const apart = (e) => (e.matches(THOUGHTS) ? { block: "" } : special(e));
+    const turn = { role: "assistant", text: toMarkdown(body, { special: apart }), message_id: id };
+    return withParts(turn, { thinking: readThinking([...el.querySelectorAll(THOUGHTS_TEXT)]) });
   },
 
   ...composerMembers((doc) => editorByClass(doc, "ql-editor", COMPOSER)),

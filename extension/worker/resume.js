@@ -15,10 +15,10 @@ import * as tabs from "../lib/tabs.js";
 
 /** Opens the target assistant and puts the pack into its composer; when that site
  * is not permitted or has no composer, copies the pack instead. */
-export async function resumeIn(failures, conversation, target, failureId, replaced = false) {
+export async function resumeIn(failures, conversation, target, failureId, options = {}) {
   const spec = TARGETS[target];
   if (!spec) throw new Error(t("unknownTarget", target));
-  const pack = await api.resume(conversation, target, replaced);
+  const pack = await api.resume(conversation, target, options);
   const permitted = spec.origin && (await chrome.permissions.contains({ origins: [spec.origin] }));
   let filled = false;
   if (permitted) {

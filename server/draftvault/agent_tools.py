@@ -30,7 +30,7 @@ from typing import Iterator, Protocol
 import msgspec
 
 from . import auth, config, crypto, models, resume, runtime
-from .markdown import with_names
+from .turn_parts import turn_body
 from .vocabulary import role_heading
 
 PAGE_CHARS = 20_000
@@ -234,7 +234,7 @@ def _sections(detail: models.ConversationDetail, with_branches: bool) -> list[st
 
 
 def _turn(t: models.TurnOut) -> str:
-    return f"\n## {role_heading(t.role)} (turn {t.index})\n\n{with_names(t.text, t.attachments).strip(chr(10))}\n"
+    return f"\n## {role_heading(t.role)} (turn {t.index})\n\n{turn_body(t, thinking=False)}\n"
 
 
 def pages(sections: list[str], size: int = PAGE_CHARS) -> list[str]:

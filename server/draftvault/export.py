@@ -19,20 +19,19 @@ from typing import BinaryIO, Callable, Literal
 import msgspec
 
 from . import models
-from .markdown import attachment, with_attachments
-from .vocabulary import BRANCH_REASONS, role_heading
+from .turn_parts import ISO_TIME, callout, turn_body, turn_heading, utc_minute
+from .vocabulary import BRANCH_REASONS
 from .store import ExportVault
 
 # Characters YAML does not allow unescaped in a double-quoted scalar, or that YAML 1.1
 # reads as line breaks (json.dumps already escapes C0 controls, quotes and backslashes).
 _YAML_UNPRINTABLE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff\ufeff\ufffe\uffff]")
-_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)?")
 
 
 def _yaml_value(value: str | None, *, time: bool = False) -> str:
     if value is None:
         return ""
-    if time and _ISO_TIME.fullmatch(value):
+    if time and ISO_TIME.fullmatch(value):
         return value  # plain YAML timestamp: Obsidian shows it as a date
     quoted = json.dumps(value, ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
     return _YAML_UNPRINTABLE.sub(lambda m: "\\u%04x" % ord(m.group()), quoted)
@@ -65,12 +64,8 @@ def attachment_path(a: models.AttachmentOut) -> str:
 def conversation_markdown(detail: models.ConversationDetail, files: bool = False) -> str:
     """`files`: the stored files are written next to it (attachment_path), so link them."""
     parts = [front_matter(detail), f"\n# {_one_line(detail.title) or 'Untitled conversation'}\n"]
-    sections = [
-        (role_heading(t.role), with_attachments(t.text, [
-            attachment(a.name, a.type, attachment_path(a) if files and a.id else None) for a in t.attachments
-        ]))
-        for t in detail.turns
-    ]
+    sections = [(turn_heading(t), turn_body(t, href=lambda a: attachment_path(a) if files and a.id else None))
+                for t in detail.turns]
     if detail.draft and detail.draft.text.strip():
         sections.append(("Unsent draft", detail.draft.text))
     for heading, text in sections:
@@ -83,17 +78,10 @@ def branch_callout(branch: models.BranchOut) -> str:
     """An earlier version as a collapsed Obsidian callout: a title line, then its turns under
     role headings, every line quoted (`>` alone on blank lines), so quotes, lists and code
     fences in the turns nest inside the callout (docs/markdown.md, "Earlier versions")."""
-    when = f" {_callout_time(branch.replaced_at)}" if branch.replaced_at else ""
+    when = f" {utc_minute(branch.replaced_at)}" if branch.replaced_at else ""
     title = f"Earlier version, {BRANCH_REASONS.get(branch.reason, branch.reason)}{when} (from turn {branch.from_index + 1})"
-    body = "\n\n".join(f"### {role_heading(t.role)}\n\n" + t.text.strip("\n") for t in branch.turns)
-    lines = [f"[!note]- {title}", *body.split("\n")] if body else [f"[!note]- {title}"]
-    return "\n" + "\n".join(f"> {line}" if line else ">" for line in lines) + "\n"
-
-
-def _callout_time(iso: str) -> str:
-    """2026-11-29T14:02:05.123+00:00 as 2026-11-29 14:02 UTC (the vault writes UTC)."""
-    m = _ISO_TIME.fullmatch(iso)
-    return f"{iso[:10]} {iso[11:16]} UTC" if m else _one_line(iso)
+    body = "\n\n".join(f"### {turn_heading(t)}\n\n" + turn_body(t) for t in branch.turns)
+    return "\n" + callout("note", title, body, folded=True) + "\n"
 
 
 def _one_line(text: str | None) -> str:

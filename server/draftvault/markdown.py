@@ -44,11 +44,6 @@ def with_attachments(text: str, notes: list[str]) -> str:
     return "\n\n".join([text.strip("\n"), "\n".join(notes)]) if notes else text
 
 
-def with_names(text: str, attachments) -> str:
-    """A turn's text with its images and files named after it (resume packs, assistants reading the vault)."""
-    return with_attachments(text, [attachment(a.name, a.type) for a in attachments])
-
-
 def quote(text: str) -> str:
     return "\n".join("> " + line if line else ">" for line in text.strip("\n").split("\n"))
 

@@ -12,7 +12,7 @@ from typing import Callable, Literal
 
 from msgspec import Struct
 
-from .protocol import FailureKind, Role, Site
+from .protocol import Document, FailureKind, Role, Site
 
 ConversationStatus = Literal["active", "failed"]
 ResumeTarget = Literal["chatgpt", "claude", "gemini", "copilot", "generic"]
@@ -74,7 +74,10 @@ class AttachmentOut(Struct):
 class TurnOut(Struct, omit_defaults=True):
     index: int
     role: Role
-    text: str  # Markdown
+    text: str  # Markdown, the answer only
+    first_seen: str | None = None  # when the vault first saw the turn (an import: the export's time)
+    thinking: str | None = None  # visible reasoning, kept apart from the text
+    documents: list[Document] = []  # canvas documents and artifacts the turn made
     attachments: list[AttachmentOut] = []  # images and files shown with the turn (left out when none)
 
 

@@ -95,11 +95,25 @@ class Frame(Struct, tag_field="type", forbid_unknown_fields=True, omit_defaults=
     """Base of every frame: the `type` field is the tag."""
 
 
+class Document(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=True):
+    """A ChatGPT canvas document or a Claude artifact, kept with the turn that made it
+    (also the shape of a turn's `documents` in the API and in the vault)."""
+
+    title: ShortText
+    kind: Literal["code", "document"]  # code: `text` is the code itself; document: Markdown
+    text: Annotated[str, Meta(max_length=4 * 1024 * 1024)]
+    language: Annotated[str, Meta(max_length=64)] | None = None  # for code, when the page names it
+
+
 class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True):
     index: Index  # position in the conversation, 0-based
     role: Role
-    text: Annotated[str, Meta(max_length=4 * 1024 * 1024)]  # Markdown
+    text: Annotated[str, Meta(max_length=4 * 1024 * 1024)]  # Markdown, the answer only
     message_id: ShortText | None = None  # the site's message id, when shown
+    # Visible reasoning ("Thought for 12s", Claude's thinking, Gemini's "Show thinking"),
+    # as Markdown: never part of `text`.
+    thinking: Annotated[str, Meta(max_length=4 * 1024 * 1024)] | None = None
+    documents: Annotated[list[Document], Meta(max_length=64)] = []
 
 
 # ---- client -> server -------------------------------------------------------

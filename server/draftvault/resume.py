@@ -11,13 +11,15 @@ the same conversation, target and budget give the same text.
 A pack is built from the current thread. With `replaced`, it also carries the answer
 that the last answer replaced (the latest earlier version of it, regenerated or cut off,
 say), under its own heading after the transcript, for a person who wants to pick up
-from the answer they liked better.
+from the answer they liked better. Turns carry their documents (canvas, artifacts); their
+thinking only with `thinking` (it is the model's scratch work, not what it answered).
 """
 
 from __future__ import annotations
 
 from . import models
-from .markdown import blocks, opens_block, with_names
+from .markdown import blocks, opens_block
+from .turn_parts import turn_body
 from .vocabulary import BRANCH_REASONS, failure_in_words, role_heading, site_name
 
 # Characters, preamble and draft included. Sized to each assistant's input box,
@@ -77,8 +79,8 @@ def _lost(detail: models.ConversationDetail) -> str | None:
     return f"[The answer to my last message was lost: {why}.]"
 
 
-def _turn(role: str, text: str) -> str:
-    return f"### {role_heading(role)}{SEP}{text}"
+def _turn(turn: models.TurnOut, thinking: bool) -> str:
+    return f"### {role_heading(turn.role)}{SEP}{turn_body(turn, thinking)}"
 
 
 def _omitted(n: int) -> str:
@@ -143,6 +145,7 @@ def build_pack(
     target: models.ResumeTarget,
     budget: int | None = None,
     replaced: bool = False,
+    thinking: bool = False,
 ) -> models.ResumePack:
     budget = BUDGETS[target] if budget is None else budget
     if budget < MIN_BUDGET:
@@ -166,7 +169,7 @@ def build_pack(
     fixed = sum(len(p) for p in head + tail) + len(SEP) * len(head + tail)
     avail = budget - fixed  # for the transcript pieces, each followed by SEP or preceded by one
 
-    blocks = [_turn(t.role, with_names(t.text, t.attachments)) for t in detail.turns]
+    blocks = [_turn(t, thinking) for t in detail.turns]
     body, omitted = _select(blocks, detail.turns, avail)
     text = SEP.join(head + body + tail)
     return models.ResumePack(target=target, text=text, chars=len(text), omitted_turns=omitted)

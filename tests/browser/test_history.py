@@ -87,6 +87,18 @@ def wait_rows(page, expected: list[str]) -> None:
         raise
 
 
+def open_imported(context, server, path: Path, title: str):
+    """A signed-in history page with the export at `path` imported and its conversation
+    `title` open; (page, its reader pane)."""
+    page = signed_in_page(context, server)
+    upload(page, path)
+    wait_rows(page, [title])
+    page.locator("#results .row").first.click()
+    pane = page.locator("#conv-pane")
+    pane.locator(".conv-title", has_text=title).wait_for()
+    return page, pane
+
+
 def test_sign_in_link_works_once(context, server, chromium):
     page = context.new_page()
     res = page.goto(server.url + "/")
@@ -310,7 +322,7 @@ def test_capture_degraded_banner(context, server):
 def test_import_button_takes_claude_and_gemini_exports(context, server, tmp_path):
     page = signed_in_page(context, server)
     upload(page, REAL.parent / "claude-export" / "artifacts.json")
-    page.locator("#toast", has_text="10 thinking blocks were left out of the text").wait_for()
+    page.locator("#toast", has_text="10 thinking blocks kept apart from the answers' text").wait_for()
     takeout = tmp_path / "My Activity.json"
     takeout.write_text(json.dumps([{"header": "Gemini Apps", "title": "Prompted Name a green fruit",
                                     "time": "2025-01-01T10:00:00Z", "safeHtmlItem": [{"html": "<p>A lime.</p>"}]}]))

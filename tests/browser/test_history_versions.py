@@ -10,7 +10,7 @@ import json
 import pytest
 
 from sitepages.base import REAL_FIXTURES
-from test_history import call, signed_in_page, upload, wait_rows
+from test_history import call, open_imported, signed_in_page
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +23,7 @@ def texts(pane) -> list[str]:
 
 
 def test_switcher_reads_the_earlier_version_and_deletes_it(context, server):
-    page = signed_in_page(context, server)
-    upload(page, TREE)
-    wait_rows(page, [TITLE])
-    page.locator("#results .row").first.click()
-    pane = page.locator("#conv-pane")
-    pane.locator(".conv-title", has_text=TITLE).wait_for()
+    page, pane = open_imported(context, server, TREE, TITLE)
     # The edit of the second prompt: "so cool bro" became "hi again"; the current thread shows.
     switcher = pane.locator(".versions")
     assert switcher.count() == 1
@@ -95,6 +90,7 @@ def test_a_regenerated_answer_is_read_back_in_the_switcher(browser_ctx, chromium
         page = signed_in_page(ctx, server)
         page.locator("#results .row", has_text="Colours").click()
         pane = page.locator("#conv-pane")
+        pane.locator(".turn.role-assistant").wait_for()  # the pane is filled after the click
         assert texts(pane) == ["Name a colour", "Vermilion"]
         pane.locator(".versions").get_by_role("button", name="Earlier version").click()
         pane.locator(".version-count", has_text="1 / 2").wait_for()

@@ -343,3 +343,26 @@ def test_pack_with_the_replaced_answer_when_asked(browser_ctx, server, vault, fa
     pack = server.api("GET", f"/api/conversations/{id}/resume", params={"target": "claude", "replaced": "true"})
     assert popup.evaluate("navigator.clipboard.readText()") == pack["text"]
     assert "Vermilion, the answer it replaced" in pack["text"]
+
+
+def test_pack_with_the_thinking_only_when_asked(browser_ctx, server, vault):
+    from draftvault.store.records import TurnMeta
+
+    id, _ = vault.import_conversation(
+        site="claude", conversation_id="c-think", title="Thought through", url=None, model=None,
+        created_at=None, updated_at=None,
+        turns=[("user", "Pick one"), ("assistant", "Option B.", TurnMeta(thinking="PONDERING the options"))],
+    )
+    failure = vault.record_failure(id, "error_message", detail="Something went wrong")
+    popup = open_popup(browser_ctx)
+    item = popup.wait_for_selector(f"li.failure[data-failure='{failure.id}']")
+    assert item.query_selector(".thinking").is_visible()
+    item.query_selector(".copy").click()
+    wait_until(popup, "() => document.querySelector('#message').textContent.startsWith('Copied the pack')")
+    assert "Option B." in popup.evaluate("navigator.clipboard.readText()")
+    assert "PONDERING" not in popup.evaluate("navigator.clipboard.readText()")
+    popup.evaluate("document.querySelector('#message').textContent = ''")
+    item.query_selector(".with-thinking").check()
+    item.query_selector(".copy").click()
+    wait_until(popup, "() => document.querySelector('#message').textContent.startsWith('Copied the pack')")
+    assert "> [!quote]- Thinking\n> PONDERING the options" in popup.evaluate("navigator.clipboard.readText()")

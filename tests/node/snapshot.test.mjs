@@ -81,6 +81,18 @@ describe("planSnapshot", () => {
     assert.deepEqual(page.reads, [3]);
   });
 
+  test("a canvas edited in place or thinking shown sends the turn with its parts", () => {
+    const doc = (text) => ({ title: "Plan", kind: "document", text });
+    const before = [...CHAT, { ...turn("assistant", "Here it is."), documents: [doc("v1")] }];
+    const edited = [...CHAT, { ...turn("assistant", "Here it is."), documents: [doc("v2")] }];
+    const plan = planSnapshot(held(before), shown(edited, { from: 3 }), false);
+    assert.equal(plan.send, true);
+    assert.deepEqual(plan.snapshot.turns, [{ index: 3, role: "assistant", text: "Here it is.", documents: [doc("v2")] }]);
+    const thought = [...CHAT, { ...turn("assistant", "Here it is."), documents: [doc("v2")], thinking: "Weighed it" }];
+    assert.equal(planSnapshot(held(edited), shown(thought, { from: 3 }), false).snapshot.turns[0].thinking, "Weighed it");
+    assert.equal(planSnapshot(held(thought), shown(thought, { from: 3 }), false).send, false); // same parts: nothing new
+  });
+
   test("an edited turn sends it and every turn after it", () => {
     const edited = [CHAT[0], turn("assistant", "Use list.sort()."), CHAT[2]];
     const plan = planSnapshot(held(CHAT), shown(edited, { from: 1 }), false);
@@ -175,6 +187,14 @@ describe("frames", () => {
     assert.deepEqual(frames.map((f) => [f.turns_from, f.turn_count, f.turns.length]), [[0, 1, 1], [1, 3, 2]]);
     assert.ok(frames.every((f) => f.draft === "d" && f.title === "Sorting"));
     assert.ok(FRAME_TEXT_BUDGET > 100);
+  });
+
+  test("documents and thinking count towards a frame's size", () => {
+    const heavy = { ...turn("assistant", "a"), thinking: "t".repeat(50), documents: [{ title: "D", kind: "code", text: "x".repeat(60) }] };
+    const plan = planSnapshot(NOTHING_SENT, shown([turn("user", "q"), heavy, turn("user", "c")]), true);
+    const frames = snapshotFrames(page, plan.snapshot, 1, 100);
+    assert.deepEqual(frames.map((f) => f.turns.length), [1, 1, 1]); // the heavy turn goes alone
+    assert.deepEqual(frames[1].turns[0].documents, heavy.documents);
   });
 
   test("a draft-only snapshot is one frame with no turns", () => {

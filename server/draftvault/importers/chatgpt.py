@@ -26,6 +26,7 @@ from ..markdown import fence, link, normalise_math, quote
 from ..store import ImportVault
 from . import source, tree
 from .source import ImportFailed
+from ..store.records import TurnMeta, with_meta
 from .tree import Turn
 
 _EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json")
@@ -186,7 +187,7 @@ def _render(msg: _Message) -> Turn | None:
         text = c.text or c.result or "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
     if not text.strip():
         return None
-    return (role if role in _ROLES else "tool", text)
+    return with_meta(role if role in _ROLES else "tool", text, TurnMeta(first_seen=_iso(msg.create_time)))
 
 
 @dataclass

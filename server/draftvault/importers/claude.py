@@ -8,10 +8,11 @@ parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (wit
 `<antThinking>` and `<antArtifact>` tags inside it).
 
 What is kept where:
-- text blocks are the turn's text; an artifact becomes a titled fenced block;
+- text blocks are the turn's text; an artifact becomes one of the turn's documents (code
+  with its language; `text/markdown` a Markdown document), out of the text;
 - tool use and tool results become turns of their own (role `tool`), in order;
-- thinking is left out of the text: the vault has no place for it yet, and the import's
-  summary says how many thinking blocks were left out;
+- thinking blocks (and `<antThinking>` notes) are the turn's thinking, never its text;
+- a turn was first seen at its message's `created_at`;
 - attachments' extracted text is appended to the message, under the file's name; files
   without text are named;
 - each project (`projects.json`) becomes a conversation titled "Project: NAME" holding
@@ -37,6 +38,8 @@ from .. import models, times
 from ..store import ImportVault
 from . import source, tree
 from ..markdown import fence
+from ..protocol import Document
+from ..store.records import TurnMeta, with_meta
 from .source import ImportFailed
 from .tree import Turn
 
@@ -96,7 +99,7 @@ class _Project(msgspec.Struct):
 _conversation = msgspec.json.Decoder(_Conversation)
 _project = msgspec.json.Decoder(_Project)
 
-_THINKING_TAG = re.compile(r"<antThinking>.*?</antThinking>\s*", re.S)
+_THINKING_TAG = re.compile(r"<antThinking>(.*?)</antThinking>\s*", re.S)
 _ARTIFACT = re.compile(r"<antArtifact\b([^>]*)>(.*?)</antArtifact>", re.S)
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid"}
@@ -111,16 +114,33 @@ def _iso(t: str | None) -> str | None:
         return None
 
 
-def _artifact(m: re.Match) -> str:
+def _artifact(m: re.Match) -> Document:
     attrs = dict(_ATTR.findall(m[1]))
-    lang = attrs.get("language") or _LANGUAGES.get(attrs.get("type", ""), "")
-    head = f"**{attrs['title']}**\n\n" if attrs.get("title") else ""
-    return head + fence(m[2].strip("\n"), lang)
+    title = attrs.get("title") or attrs.get("identifier") or "Artifact"
+    if attrs.get("type") == "text/markdown":
+        return Document(title=title, kind="document", text=m[2].strip("\n"))
+    lang = attrs.get("language") or _LANGUAGES.get(attrs.get("type", ""))
+    return Document(title=title, kind="code", text=m[2].strip("\n") + "\n", language=lang or None)
 
 
-def _legacy_text(text: str, counts: dict[str, int]) -> str:
-    counts["thinking"] += len(_THINKING_TAG.findall(text))
-    return _ARTIFACT.sub(_artifact, _THINKING_TAG.sub("", text))
+class _Parts:
+    """A message's thinking and documents, for the turn its text becomes."""
+
+    def __init__(self) -> None:
+        self.thinking: list[str] = []
+        self.documents: list[Document] = []
+
+    def legacy_text(self, text: str) -> str:
+        """The text without its `<antThinking>` notes and `<antArtifact>`s, which are kept here."""
+        self.thinking += [t.strip() for t in _THINKING_TAG.findall(text) if t.strip()]
+        self.documents += [_artifact(m) for m in _ARTIFACT.finditer(text)]
+        return _ARTIFACT.sub("", _THINKING_TAG.sub("", text))
+
+    def turn(self, role: str, text: str, first_seen: str | None) -> Turn:
+        """The turn, with what was gathered (then forgotten: the next turn starts afresh)."""
+        meta = TurnMeta(first_seen=first_seen, thinking="\n\n".join(self.thinking) or None, documents=tuple(self.documents))
+        self.thinking, self.documents = [], []
+        return with_meta(role, text, meta)
 
 
 def _tool_result(block: _Block) -> str:
@@ -133,31 +153,36 @@ def _tool_result(block: _Block) -> str:
 def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
     """The message as turns: its text, and each tool call and result apart."""
     role = "user" if msg.sender == "human" else "assistant"
+    seen = _iso(msg.created_at)
     out: list[Turn] = []
     texts: list[str] = []
+    parts = _Parts()
 
     def flush() -> None:
         text = "\n\n".join(t.strip() for t in texts if t.strip())
-        if text:
-            out.append((role, text))
+        if text or parts.thinking or parts.documents:
+            counts["thinking"] += len(parts.thinking)
+            out.append(parts.turn(role, text, seen))
         texts.clear()
 
     if msg.content:
         for block in msg.content:
             if block.type == "thinking":
-                counts["thinking"] += 1
+                if block.thinking and block.thinking.strip():
+                    parts.thinking.append(block.thinking.strip())
             elif block.type == "tool_use":
                 flush()
                 args = json.dumps(block.input, indent=2, ensure_ascii=False)
-                out.append(("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json")))
+                out.append(with_meta("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json"),
+                                     TurnMeta(first_seen=seen)))
             elif block.type == "tool_result":
                 flush()
                 if result := _tool_result(block).strip():
-                    out.append(("tool", fence(result)))
+                    out.append(with_meta("tool", fence(result), TurnMeta(first_seen=seen)))
             elif block.text:
-                texts.append(_legacy_text(block.text, counts))
+                texts.append(parts.legacy_text(block.text))
     elif msg.text:
-        texts.append(_legacy_text(msg.text, counts))
+        texts.append(parts.legacy_text(msg.text))
     for a in msg.attachments or ():
         if a.extracted_content:
             counts["attachments"] += 1
@@ -202,15 +227,13 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
             for src in projects:
                 for place, _, raw in source.records(src, meter, "project"):
                     p = source.decode(_project, raw, src.name, place)
-                    turns = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
+                    turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
                     turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
                     _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
                     counts["projects"] += 1
     meter.finish()
     if counts["thinking"]:
-        result.notes.append(
-            f"{counts['thinking']} thinking blocks were left out of the text: the vault has no place for them yet"
-        )
+        result.notes.append(f"{counts['thinking']} thinking blocks kept apart from the answers' text")
     if counts["attachments"]:
         result.notes.append(f"{counts['attachments']} attachments' extracted text kept with their messages")
     if counts["projects"]:

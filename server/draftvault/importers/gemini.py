@@ -36,6 +36,7 @@ from .. import models, times
 from ..store import ImportVault
 from . import source
 from .source import ImportFailed
+from ..store.records import TurnMeta
 from .tree import Turn
 
 GAP = timedelta(minutes=30)
@@ -180,7 +181,8 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
                     number = group_of[wanted[index]]
                     collected = pending.setdefault(number, [])
                     with source.reading(src.name, place):
-                        collected.append((_when(e, src.name, place), _turns(e)))
+                        when = _when(e, src.name, place)
+                        collected.append((when, _turns(e, times.iso(when))))
                     if len(collected) == len(groups[number].indexes):
                         _store(vault, result, groups[number], pending.pop(number))
     meter.finish()
@@ -193,13 +195,15 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
     return result
 
 
-def _turns(e: _Entry) -> list[Turn]:
+def _turns(e: _Entry, seen: str) -> list[Turn]:
+    """The prompt and its answer, both first seen at the entry's time."""
     prompt = e.title[len(_PROMPTED):].strip()
     files = [f"[File: {f}]" for f in e.attachedFiles] + ([f"[Image: {e.imageFile}]"] if e.imageFile else [])
-    turns: list[Turn] = [("user", "\n\n".join([prompt, "\n".join(files)]) if files else prompt)]
+    meta = TurnMeta(first_seen=seen)
+    turns: list[Turn] = [("user", "\n\n".join([prompt, "\n".join(files)]) if files else prompt, meta)]
     answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
     if answer:
-        turns.append(("assistant", answer))
+        turns.append(("assistant", answer, meta))
     return turns
 
 

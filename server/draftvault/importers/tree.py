@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Hashable, Sequence
 
-Turn = tuple[str, str]  # (role, Markdown text)
+from ..store.records import Turn, content_key  # (role, Markdown text[, meta])
 
 
 def threads(
@@ -54,7 +54,7 @@ def threads(
     main = lay(main_ids, 0)
     has_child = {p for p in parents.values() if p is not None}
     branches: list[tuple[int, list[Turn]]] = []
-    seen: set[tuple[Hashable, tuple[Turn, ...]]] = set()
+    seen: set[tuple[Hashable, tuple[tuple, ...]]] = set()
     for leaf in parents:
         if leaf in has_child or leaf in where:
             continue
@@ -65,11 +65,12 @@ def threads(
             continue
         start = base + upto
         if fork is not None:
-            if len(on) - upto == len(own) and on[upto:] == own:
+            said = tuple(map(content_key, own))  # a regeneration at another time saying the same is the same
+            if len(on) - upto == len(own) and tuple(map(content_key, on[upto:])) == said:
                 continue  # the same turns as the path it branches from
-            if (fork, tuple(own)) in seen:
+            if (fork, said) in seen:
                 continue
-            seen.add((fork, tuple(own)))
+            seen.add((fork, said))
             if upto:
                 own.insert(0, on[upto - 1])
                 start -= 1

@@ -52,10 +52,11 @@ def delete_branch(request: Request, id: str, branch: str) -> None:
 
 @get("/conversations/{id:str}/resume", sync_to_thread=True, responses=errors(401, 404))
 def resume_pack(
-    request: Request, id: str, target: models.ResumeTarget = "chatgpt", replaced: bool = False
+    request: Request, id: str, target: models.ResumeTarget = "chatgpt", replaced: bool = False, thinking: bool = False
 ) -> models.ResumePack:
-    """`?replaced=true` adds the answer the last answer replaced (when there is one), labelled."""
-    return resume.build_pack(found(vault_of(request).get_conversation(id)), target, replaced=replaced)
+    """`?replaced=true` adds the answer the last answer replaced (when there is one), labelled;
+    `?thinking=true` keeps the turns' thinking (left out by default)."""
+    return resume.build_pack(found(vault_of(request).get_conversation(id)), target, replaced=replaced, thinking=thinking)
 
 
 def _attachment(detail: models.ConversationDetail, suffix: str, body: bytes, media_type: str) -> Response[bytes]:

@@ -8,12 +8,13 @@ from typing import Sequence
 import msgspec
 
 from .. import protocol
-from . import attachments, conversations, drafts, runs, versions
+from ..crypto import Tampered
+from . import attachments, branches, conversations, drafts, runs, versions
 from .conversations import Conv
 from .db import Tx
 from .errors import NeedFull, Refused
 from ..times import now_iso
-from .records import Records, Turn, new_id, put_blob
+from .records import NO_META, Records, Turn, TurnMeta, meta_of, new_id, put_blob, with_meta
 
 
 def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
@@ -130,7 +131,7 @@ def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, see
     have = conv.turn_count
     if f.turns_from > have:
         raise NeedFull(have)
-    incoming = [(t.role, t.text) for t in f.turns]
+    incoming = _incoming(tx, rec, conv, f, now)
     count = min(f.turn_count, max(have, f.turns_from + len(incoming)))
     # A tab showing an older state: another page changed the turns since this one last showed them.
     stale = seen and conv.writer not in (None, f.page_id)
@@ -153,6 +154,36 @@ def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, see
         tx.conn.execute("UPDATE conversations SET turn_count=?, updated_at=? WHERE cid=?", (count, now, cid))
     if (writer, streaming) != (conv.writer, conv.streaming_turn):
         tx.conn.execute("UPDATE conversations SET writer=?, streaming_turn=? WHERE cid=?", (writer, streaming, cid))
+
+
+def _incoming(tx: Tx, rec: Records, conv: Conv, f: protocol.Snapshot, now: str) -> list[Turn]:
+    """The frame's turns as stored, with their meta. A turn that continues the stored one at
+    its place (same role, the stored text a start of it: a streaming answer that grows, or
+    the same turn sent again) keeps the stored first_seen (none for turns kept before times
+    were), and the stored thinking and documents when the page shows none (a collapsed
+    block not rendered after a reload is not a change). A turn that replaces the stored one
+    with an earlier version's text (the page's version switcher) keeps that version's time;
+    any other turn is first seen now."""
+    stored = runs.read(tx, rec, conv.cid, f.turns_from, f.turns_from + len(f.turns)) if f.turns else {}
+    out = []
+    for i, t in enumerate(f.turns, f.turns_from):
+        old = stored.get(i)
+        meta = TurnMeta(first_seen=now, thinking=t.thinking, documents=tuple(t.documents))
+        if old is not None and old[0] == t.role and t.text.startswith(old[1]):
+            was = meta_of(old) or NO_META
+            meta = TurnMeta(first_seen=was.first_seen, thinking=t.thinking if t.thinking is not None else was.thinking,
+                            documents=meta.documents or was.documents)
+        elif old is not None and (kept := _kept_version(tx, rec, conv, i, t.role, t.text)):
+            meta = TurnMeta(first_seen=(meta_of(kept) or NO_META).first_seen, thinking=t.thinking,
+                            documents=meta.documents)
+        out.append(with_meta(t.role, t.text, meta))
+    return out
+
+
+def _kept_version(tx: Tx, rec: Records, conv: Conv, idx: int, role: str, text: str) -> Turn | None:
+    """A kept version's turn at `idx` with this role and text, if any (opens those branch turns only)."""
+    found = branches.rows(tx, rec, conv.cid, conv.id, [], "idx=:i AND role=:r", {"i": idx, "r": role})
+    return next((turn for *_, turn in found if turn[1] == text), None)
 
 
 def _set_fields(tx: Tx, rec: Records, conv: Conv, **values: str | None) -> bool:

@@ -17,20 +17,28 @@ from typing import get_args
 from .. import models
 from ..crypto import Tampered
 from .db import Tx
-from .records import Records, Turn, blobs_by_id
+from .records import NO_META, Records, Turn, blobs_by_id, meta_of
 
-Row = tuple[int, int, str, int, str]  # a branch turn: (branch, index, role, blob, text)
-Stored = dict[int, list[tuple[int, str, str]]]  # branch -> its (index, role, text), ascending
+Row = tuple[int, int, str, int, Turn]  # a branch turn: (branch, index, role, blob, turn)
+Stored = dict[int, list[tuple[int, Turn]]]  # branch -> its (index, turn), ascending
 
 
-def turn_text(content: list[Turn] | str, role: str, k: int | None) -> str:
-    """A branch turn's text in its blob's content (a text, a run of one, or a pack with item k)."""
+def turn_out(index: int, turn: Turn) -> models.TurnOut:
+    """The API's view of a stored turn (of the thread or of a branch)."""
+    meta = meta_of(turn) or NO_META
+    return models.TurnOut(index=index, role=turn[0], text=turn[1], first_seen=meta.first_seen, thinking=meta.thinking,
+                          documents=list(meta.documents))
+
+
+def branch_turn(content: list[Turn] | str, role: str, k: int | None) -> Turn:
+    """A branch turn in its blob's content: a text, a run of one (the live row that held it, or a
+    turn with thinking or documents), or a pack with item k."""
     if isinstance(content, str) and k is None:
-        return content
+        return (role, content)
     at = k or 0
     if isinstance(content, str) or (k is None and len(content) != 1) or not 0 <= at < len(content) or content[at][0] != role:
         raise Tampered("not the turn a branch row names")
-    return content[at][1]
+    return content[at]
 
 
 def rows(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str = "1",
@@ -56,7 +64,7 @@ def rows(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str
                     opened[bid] = None
             if opened[bid] is None:
                 raise Tampered("unreadable content")
-            out.append((branch, idx, role, bid, turn_text(opened[bid], role, k)))
+            out.append((branch, idx, role, bid, branch_turn(opened[bid], role, k)))
         except Tampered:
             corrupt.append(f"turn {idx} of branch {branch}")
     return out
@@ -64,10 +72,10 @@ def rows(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str
 
 def stored(tx: Tx, rec: Records, cid: int, id: str, corrupt: list[str], where: str = "1",
            params: dict | None = None) -> Stored:
-    """rows(), as each branch's (index, role, text)."""
+    """rows(), as each branch's (index, turn)."""
     out: Stored = {}
-    for branch, idx, role, _, text in rows(tx, rec, cid, id, corrupt, where, params):
-        out.setdefault(branch, []).append((idx, role, text))
+    for branch, idx, _, _, turn in rows(tx, rec, cid, id, corrupt, where, params):
+        out.setdefault(branch, []).append((idx, turn))
     return out
 
 
@@ -93,11 +101,11 @@ def read(tx: Tx, rec: Records, cid: int, id: str, current: list[models.TurnOut],
             reason = "imported"  # the one reason that claims nothing about when or why
         # An imported branch is shown from where it leaves the thread: leading turns the thread has at the same place are left out.
         skip = 0
-        while reason == "imported" and skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1:]:
+        while reason == "imported" and skip < len(turns) and thread.get(turns[skip][0]) == turns[skip][1][:2]:
             skip += 1
         start = turns[skip][0] if skip < len(turns) else turns[-1][0] + 1
         out.append(models.BranchOut(
             id=str(branch), from_index=start, reason=reason, replaced_at=at,
-            turns=[models.TurnOut(index=idx, role=role, text=text) for idx, role, text in turns[skip:]],
+            turns=[turn_out(idx, turn) for idx, turn in turns[skip:]],
         ))
     return out

@@ -124,7 +124,7 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
             run = rec.open_run(h, data)
             if len(run) != n:
                 raise Tampered("a run of another length")
-            turns += [models.TurnOut(index=idx + k, role=role, text=text) for k, (role, text) in enumerate(run)]
+            turns += [branches.turn_out(idx + k, turn) for k, turn in enumerate(run)]
         except Tampered:
             corrupt.append(turns_name(idx, n))
     shown = attachments.by_turn(tx, rec, cid, id, corrupt)

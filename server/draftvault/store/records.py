@@ -5,7 +5,9 @@ associated-data string the vault seals with (in this module only).
   turns by `run_hash`, its own domain: a run is never a text blob), zlib-compressed
   before sealing, and sealed with associated data `blob|<hash>`. The first plaintext
   byte is the kind: z zlib, r raw (when zlib did not help); Z and R are runs (msgpack of
-  [role, text] pairs).
+  [role, text] pairs, or [role, text, meta] for a turn with a TurnMeta: the meta is part
+  of the run's payload and so of its keyed hash, and a turn without one encodes exactly as
+  before, so older vaults read and compare unchanged).
 - Row tags: every turns, branch_turns and drafts row carries a keyed tag over
   (conversation id, position, content hash; a packed branch row its item too), so a
   row moved to another conversation or index, or pointed at another blob or item, is
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Iterator, Literal, Sequence
 import msgspec
 
 from ..crypto import Keyring, Tampered
+from ..protocol import Document
 
 if TYPE_CHECKING:
     from .db import Tx
@@ -39,8 +42,54 @@ TAG_BYTES = 16
 HASH_BYTES = 16
 INDEX_BUCKET_KEY = b"index bucket"  # the keyed hash that spreads words over an index segment's buckets
 
-Turn = tuple[str, str]
-_run_decoder = msgspec.msgpack.Decoder(list[tuple[str, str]])
+
+
+class TurnMeta(msgspec.Struct, frozen=True, omit_defaults=True):
+    """What a turn carries besides its text (the optional third item of a stored turn).
+    A change of thinking or documents is a change of the turn (it is kept as a version);
+    `first_seen` is inherited by a turn that continues the stored one (apply.py)."""
+
+    first_seen: str | None = None  # ISO time the vault first saw the turn (an import: the export's)
+    thinking: str | None = None  # visible reasoning, never part of the text
+    documents: tuple[Document, ...] = ()  # canvas documents and artifacts the turn made
+
+
+# (role, text), or (role, text, meta): callers that only need the text read t[0] and t[1].
+Turn = tuple[str, str] | tuple[str, str, TurnMeta]
+
+
+class _StoredTurn(msgspec.Struct, array_like=True):
+    role: str
+    text: str
+    meta: TurnMeta | None = None
+
+
+_run_decoder = msgspec.msgpack.Decoder(list[_StoredTurn])
+
+
+def meta_of(turn: Turn) -> TurnMeta | None:
+    return turn[2] if len(turn) > 2 else None  # type: ignore[misc]
+
+
+def content_key(turn: Turn) -> tuple:
+    """Role, text, thinking and documents: what the turn says (when it was first seen aside)."""
+    meta = meta_of(turn) or NO_META
+    return (turn[0], turn[1], meta.thinking, meta.documents)
+
+
+def only_adds(new: Turn, old: Turn) -> bool:
+    """`new` says what `old` said and more: the same text, and thinking or documents where
+    `old` had none of them (a canvas rendered after the answer). Nothing of `old` is lost."""
+    a, b = meta_of(new) or NO_META, meta_of(old) or NO_META
+    return new[:2] == old[:2] and b.thinking in (None, a.thinking) and set(b.documents) <= set(a.documents)
+
+
+def with_meta(role: str, text: str, meta: TurnMeta | None) -> Turn:
+    """The turn, its meta left out when there is nothing in it (it stores as a pair then)."""
+    return (role, text) if meta is None or meta == NO_META else (role, text, meta)
+
+
+NO_META = TurnMeta()
 
 
 def new_id() -> str:
@@ -207,7 +256,7 @@ def encode_run(turns: Sequence[Turn]) -> bytes:
 
 def _decode_run(payload: bytes) -> list[Turn]:
     try:
-        return _run_decoder.decode(payload)
+        return [with_meta(t.role, t.text, t.meta) for t in _run_decoder.decode(payload)]
     except msgspec.DecodeError:
         raise Tampered("undecodable run") from None
 
@@ -263,7 +312,14 @@ def texts(tx: Tx, rec: Records, bids: list[int]) -> Iterator[tuple[int, str]]:
                 content = rec.open_any(h, data)
             except Tampered:
                 continue
-            yield bid, content if isinstance(content, str) else "\n".join(text for _, text in content)
+            yield bid, content if isinstance(content, str) else "\n".join(map(searchable, content))
+
+
+def searchable(turn: Turn) -> str:
+    """What search finds of a turn: its text and its documents. Not its thinking: words the
+    assistant only weighed would match conversations that never said them."""
+    meta = meta_of(turn)
+    return "\n".join([turn[1], *(d.text for d in meta.documents)]) if meta else turn[1]
 
 
 def alive(conn: sqlite3.Connection, lo: int, hi: int) -> set[int]:

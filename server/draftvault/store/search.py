@@ -21,7 +21,7 @@ from ..crypto import Tampered
 from . import branches
 from .db import Tx
 from .index import WORD, words
-from .records import Records, Turn, blobs_by_id
+from .records import Records, Turn, blobs_by_id, searchable
 from .snippets import best_turn, snippet
 
 MAX_PREFIX_WORDS = 16  # each completion costs BM25 work on every hit: keep it to the likeliest (shortest)
@@ -60,7 +60,7 @@ class HitCache:
         entry = self._hits.pop(h, None)
         if entry is None:
             content = rec.open_any(h, data)
-            entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
+            entry = (content, len(content) if isinstance(content, str) else sum(len(t[1]) for t in content))
             self._chars += entry[1]
         self._hits[h] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
@@ -164,8 +164,8 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
         if isinstance(content, str):
             text = content
         else:  # a run: its turn that matches the most query words
-            k = best_turn([t for _, t in content], found.exact, found.prefix)
-            text = content[k][1]
+            k = best_turn(texts := [searchable(t) for t in content], found.exact, found.prefix)
+            text = texts[k]
             if best.kind == "branch":  # a pack of kept versions (versions.py): the branch turn that is item k
                 branch, turn = branches.locate(tx, best.cid, best.bid, k) or (branch, turn)
             else:

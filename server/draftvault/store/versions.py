@@ -18,9 +18,15 @@ as one branch from the first of them:
   a pack costs one blob, one seal and one document in the index instead of one per
   version (the loose blobs go; those not indexed yet never are). Deleting a branch
   seals its packs again without it, so its text leaves the disk.
+- A turn's thinking and documents (a canvas or an artifact) are part of it (records.TurnMeta):
+  when only they change (a document edited later), the turn is kept as an `edited` version;
+  a turn that only gains them (or another time) loses nothing and leaves no version. A
+  loose kept turn with them is stored as a run of that one turn, one without as a text;
+  a pack holds whole turns, meta included.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
-  new one is not a version. Empty texts are not kept, and a branch identical to one
-  already kept (same turns, same places, same texts) is not kept twice.
+  new one is not a version (its thinking and documents may change with it). Empty texts
+  are not kept, and a branch identical to one already kept (same turns, same places,
+  same content) is not kept twice.
 """
 
 from __future__ import annotations
@@ -32,7 +38,7 @@ from . import branches
 from .branches import Row
 from .conversations import Conv
 from .db import Tx
-from .records import Records, Turn, encode_run, put_blob
+from .records import Records, Turn, content_key, encode_run, meta_of, only_adds, put_blob
 from .runs import RUN_BYTES, Replaced
 
 PACK_BYTES = 12 * 1024  # loose kept turns sealed this big together (or PACK_TURNS of them) are packed
@@ -43,17 +49,20 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
          unfinished: int | None, stale: bool, now: str) -> int | None:
     """Keeps the replaced turns that deserve it as a branch; its number, or None."""
     kept: dict[int, Replaced] = {}
-    for idx, ((role, text), bid) in replaced.items():
+    for idx, (turn, bid) in replaced.items():
         new = incoming.get(idx) if idx < count else None
-        grows = new is not None and idx == unfinished and new[0] == role and new[1].startswith(text)
-        if text.strip() and not grows:
-            kept[idx] = ((role, text), bid)
+        grows = new is not None and idx == unfinished and new[0] == turn[0] and new[1].startswith(turn[1])
+        meta = meta_of(turn)
+        same = new is not None and only_adds(new, turn)  # e.g. an import giving another time, a canvas shown
+        if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows and not same:
+            kept[idx] = (turn, bid)
     if not kept:
         return None
     first = min(kept)
+    same_text = all(idx in incoming and idx < count and incoming[idx][:2] == turn[:2] for idx, (turn, _) in kept.items())
     if stale:
         reason: Reason = "conflict"
-    elif max(kept) >= count or any(role == "user" for (role, _), _ in kept.values()):
+    elif max(kept) >= count or any(turn[0] == "user" for turn, _ in kept.values()) or same_text:
         reason = "edited"
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
@@ -72,9 +81,14 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     if once and _kept(tx, rec, conv, turns):
         return None
     rows = []
-    for idx, (role, text) in turns:
+    for idx, turn in turns:
+        role, text = turn[0], turn[1]
         bid = (blobs or {}).get(idx)
-        if bid is None:
+        if bid is None and meta_of(turn) is not None:
+            payload = encode_run([turn])
+            h = rec.run_hash(payload)
+            bid = put_blob(tx, rec, payload, h, run=True)
+        elif bid is None:
             h = rec.text_hash(text)
             bid = put_blob(tx, rec, text.encode(), h)
         else:
@@ -101,7 +115,9 @@ def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> bo
     )
     places = ",".join(str(idx) for idx, _ in turns)
     found = branches.stored(tx, rec, conv.cid, conv.id, [], same_places, {"places": places})
-    return [(idx, role, text) for idx, (role, text) in turns] in found.values()
+    def content(branch: list[tuple[int, Turn]]) -> list:
+        return [(idx, content_key(turn)) for idx, turn in branch]
+    return content(turns) in map(content, found.values())
 
 
 def pack(tx: Tx, rec: Records, conv: Conv) -> None:
@@ -118,24 +134,25 @@ def pack(tx: Tx, rec: Records, conv: Conv) -> None:
 def _seal_packs(tx: Tx, rec: Records, conv: Conv, turns: list[Row]) -> None:
     """Seals these branch turns into packs of up to RUN_BYTES of text, each text once, and points their rows there."""
     while turns:
-        items: dict[Turn, int] = {}
+        items: dict[bytes, tuple[int, Turn]] = {}  # a turn's content (msgpack) -> its item and the turn
         size, n = 0, 0
-        for _, _, role, _, text in turns:
-            if (role, text) not in items:
-                if items and size + len(text) > RUN_BYTES:
+        for _, _, _, _, turn in turns:
+            key = msgspec.msgpack.encode(content_key(turn))
+            if key not in items:
+                if items and size + len(turn[1]) > RUN_BYTES:
                     break
-                items[(role, text)] = len(items)
-                size += len(text)
+                items[key] = (len(items), turn)
+                size += len(turn[1])
             n += 1
         chunk, turns = turns[:n], turns[n:]
-        payload = encode_run(list(items))
+        payload = encode_run([turn for _, turn in items.values()])
         h = rec.run_hash(payload)
         bid = put_blob(tx, rec, payload, h, run=True)
-        tx.conn.executemany(
-            "UPDATE branch_turns SET bid=?, k=?, tag=? WHERE cid=? AND branch=? AND idx=?",
-            [(bid, items[(role, text)], rec.branch_tag(conv.id, branch, idx, role, h, items[(role, text)]), conv.cid, branch, idx)
-             for branch, idx, role, _, text in chunk],
-        )
+        rows = []
+        for branch, idx, role, _, turn in chunk:
+            k = items[msgspec.msgpack.encode(content_key(turn))][0]
+            rows.append((bid, k, rec.branch_tag(conv.id, branch, idx, role, h, k), conv.cid, branch, idx))
+        tx.conn.executemany("UPDATE branch_turns SET bid=?, k=?, tag=? WHERE cid=? AND branch=? AND idx=?", rows)
         tx.freed.update(old for _, _, _, old, _ in chunk)
 
 

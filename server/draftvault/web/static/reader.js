@@ -8,6 +8,7 @@ import { renderTyped } from "./typed.js";
 import { kindInWords, siteName, TARGETS } from "./vocabulary.js";
 import { $, copyText, el, failed, fmtTime, toast } from "./ui.js";
 import { addSwitchers, branchDeletion, findBranch, threadTurns } from "./versions.js";
+import { documentsBlock, seenTime, thinkingBlock } from "./turnparts.js";
 
 let open = null; // the conversation shown
 let shownBranch = null; // the version chosen in its switchers (a branch id; null: the current thread)
@@ -106,7 +107,12 @@ function turnsSection(turns) {
   for (const t of turns) {
     const art = el("article", "turn role-" + t.role);
     art.dataset.index = t.index;
-    art.append(el("div", "role", t.role === "user" ? "You" : t.role[0].toUpperCase() + t.role.slice(1)));
+    const role = el("div", "role", t.role === "user" ? "You" : t.role[0].toUpperCase() + t.role.slice(1));
+    const seen = seenTime(t);
+    if (seen) role.append(" ", seen);
+    art.append(role);
+    const thinking = thinkingBlock(t);
+    if (thinking) art.append(thinking);
     const body = turnBody(t);
     if (t.role === "tool") {
       // Tool output (search results, quoted pages, program output) is long: folded.
@@ -115,6 +121,8 @@ function turnsSection(turns) {
       fold.append(el("summary", "muted", first.length > 100 ? first.slice(0, 100) + "…" : first || "output"), body);
       art.append(fold);
     } else art.append(body);
+    const documents = documentsBlock(t);
+    if (documents) art.append(documents);
     const files = attachmentsOf(t);
     if (files) art.append(files);
     div.append(art);

@@ -1,0 +1,119 @@
+"""A turn's parts besides its text, read by the site adapters (issue 13 items 2 and 4) on
+the real captures in ../shared/fixtures/real/ with the components they lack placed where
+the sites put them:
+
+- a ChatGPT canvas: the card `div[id^="textdoc-message-"]` with its title in
+  `span.min-w-0.truncate` (the structure tools reading chatgpt.com rely on), holding a
+  real ChatGPT CodeMirror editor (chatgpt-fragments-2026) for code, or rich text for a
+  document; CodeMirror 6 names its language in `data-language` on `.cm-content`;
+- ChatGPT's "Thought for 12s" toggle and a reasoning summary shown with it;
+- Gemini's open "Show thinking" (`model-thoughts`, in the real capture's empty
+  `.thoughts-container`).
+"""
+
+from __future__ import annotations
+
+import pytest
+from sitepages.base import element_span, must_find, read_adapter, read_capture, real_capture_html, set_children
+
+pytestmark = pytest.mark.browser
+
+CHATGPT_SIMPLE = "chatgpt-pages-2026-01/chatgpt-chat-simple.2026-01-29.html"
+CODEMIRROR = "chatgpt-fragments-2026/codeblocks--chatgpt-codemirror.html"
+GEMINI_SIMPLE = "gemini-pages-2026-01/gemini-chat-simple.2026-01-29.html"
+
+
+def codemirror_editor(language: str) -> str:
+    """The real CodeMirror editor of the ChatGPT capture, its content naming its language."""
+    markup = read_capture(CODEMIRROR)
+    s, e = element_span(markup, markup.rindex("<div", 0, must_find(markup, 'class="cm-editor"')))
+    return markup[s:e].replace('class="cm-content', f'data-language="{language}" class="cm-content', 1)
+
+
+def canvas(id: str, title: str, body: str) -> str:
+    return (
+        f'<div id="textdoc-message-{id}" class="relative w-full"><div class="flex items-center gap-2 px-4 py-2">'
+        f'<span class="min-w-0 truncate">{title}</span><button aria-label="Copy">Copy</button></div>'
+        f'<div class="overflow-hidden">{body}</div></div>'
+    )
+
+
+def markdown_part(html: str) -> str:
+    return f'<div class="markdown prose dark:prose-invert w-full wrap-break-word dark markdown-new-styling">{html}</div>'
+
+
+def chatgpt_page(answer: str) -> str:
+    """The real ChatGPT capture with its first answer's content replaced."""
+    page = real_capture_html(CHATGPT_SIMPLE)
+    at = must_find(page, 'data-message-author-role="assistant"')
+    return set_children(page, must_find(page, '<div class="flex w-full flex-col gap-1', at), answer)
+
+
+def test_chatgpt_canvas_and_thinking_are_kept_apart_from_the_text(context):
+    doc = (
+        '<div class="ProseMirror markdown prose" contenteditable="true"><h1>Launch plan</h1>'
+        "<ul><li><p>Ship on Monday</p></li><li><p>Tell the team</p></li></ul></div>"
+    )
+    answer = (
+        '<div class="truncate"><button class="flex items-center gap-1">Thought for 12s</button></div>'
+        '<div class="text-token-text-secondary markdown prose"><p>Weighing a generator against a list.</p></div>'
+        + markdown_part("<p>Here is the generator:</p>")
+        + canvas("a1", "fibonacci.py", codemirror_editor("python"))
+        + markdown_part("<p>And the plan:</p>")
+        + canvas("b2", "Launch plan", doc)
+    )
+    got = read_adapter(context, "https://chatgpt.com/c/6979a1b2-0c3d-8e4f", chatgpt_page(answer), "chatgpt")
+    turn = got["turns"][1]
+    assert turn["text"] == "Here is the generator:\n\nAnd the plan:"
+    assert turn["thinking"] == "Thought for 12s\n\nWeighing a generator against a list."
+    code, plan = turn["documents"]
+    assert (code["title"], code["kind"], code["language"]) == ("fibonacci.py", "code", "python")
+    assert code["text"].startswith("def fibonacci_generator(n):\n    a, b = 0, 1\n    for _ in range(n):\n")
+    assert plan == {"title": "Launch plan", "kind": "document", "text": "# Launch plan\n\n- Ship on Monday\n- Tell the team"}
+    # The other turns of the real capture carry no parts.
+    assert all("documents" not in t and "thinking" not in t for k, t in enumerate(got["turns"]) if k != 1)
+
+
+def test_gemini_open_thinking_is_kept_apart_from_the_answer(context):
+    page = real_capture_html(GEMINI_SIMPLE)
+    thoughts = (
+        '<model-thoughts data-test-id="model-thoughts"><button data-test-id="thoughts-header-button">Show thinking'
+        '</button><div data-test-id="thoughts-content" class="thoughts-content"><message-content>'
+        '<div class="markdown"><p><strong>Answering briefly</strong></p><p>The user wants a yes.</p></div>'
+        "</message-content></div></model-thoughts>"
+    )
+    page = set_children(page, must_find(page, '<div _ngcontent-ng-c3491825120="" class="thoughts-container">'), thoughts)
+    got = read_adapter(context, "https://gemini.google.com/app/6cc71b18a6f630bb", page, "gemini")
+    answer = got["turns"][1]
+    assert answer["text"] == "はい"
+    assert answer["thinking"] == "**Answering briefly**\n\nThe user wants a yes."
+    assert answer["message_id"] == "r_6cc71b18a6f630bb"
+
+
+def test_real_extension_keeps_a_canvas_and_its_earlier_version(browser_ctx):
+    """The real extension on the ChatGPT page built from the real capture: a canvas appears
+    in the answer, then the person edits it; the vault holds the new document on the turn
+    and the earlier one as an `edited` version, the answer's text unchanged."""
+    from sitepages import chatgpt
+    from sitepages.base import wait_for
+
+    server = browser_ctx.server
+    site = chatgpt.serve(browser_ctx.context)
+    tab = site.open("canvas-1", turns=[("user", "Plan the launch"), ("assistant", "Here is a plan.")], title="Launch")
+
+    def detail():
+        items = [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] == "canvas-1"]
+        return items and server.api("GET", f"/api/conversations/{items[0]['id']}")
+
+    card = canvas("c3", "Launch plan", '<div class="ProseMirror markdown prose"><h1>Launch plan</h1><p>Ship on Monday</p></div>')
+    tab.page.evaluate("(html) => { [...document.querySelectorAll('[data-message-author-role=\"assistant\"]')].at(-1)"
+                      ".insertAdjacentHTML('beforeend', html); }", card)
+    first = wait_for(lambda: (d := detail()) and d["turns"][-1].get("documents") and d, what="the canvas")
+    assert first["turns"][-1]["documents"] == [{"title": "Launch plan", "kind": "document", "text": "# Launch plan\n\nShip on Monday"}]
+    assert first["turns"][-1]["text"] == "Here is a plan."
+    tab.page.evaluate("() => { document.querySelector('#textdoc-message-c3 .ProseMirror p').textContent = 'Ship on Tuesday'; }")
+    d = wait_for(lambda: (d := detail()) and d["branches"] and d, what="the earlier version")
+    assert d["turns"][-1]["documents"][0]["text"] == "# Launch plan\n\nShip on Tuesday"
+    (branch,) = d["branches"]
+    assert (branch["reason"], branch["from_index"]) == ("edited", 1)
+    assert branch["turns"][0]["documents"][0]["text"] == "# Launch plan\n\nShip on Monday"
