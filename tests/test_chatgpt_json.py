@@ -47,8 +47,8 @@ def js_threads(convs: list) -> list:
 def py_thread(conv: dict) -> dict:
     t = chatgpt.thread(msgspec.convert(conv, chatgpt._Conversation))
     return {
-        "main": [list(turn) for turn in t.turns],
-        "branches": [[start, [list(turn) for turn in turns]] for start, turns in t.branches],
+        "main": [list(turn[:2]) for turn in t.turns],  # the time (first_seen) is the importer's alone
+        "branches": [[start, [list(turn[:2]) for turn in turns]] for start, turns in t.branches],
     }
 
 
