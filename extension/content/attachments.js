@@ -90,8 +90,22 @@ class Attachments {
         changed.push(i);
       }
     }
-    if (changed.length || c.last.turns !== this.turnsLooked) this.look(changed);
+    if (changed.length || c.last.turns !== this.turnsLooked) {
+      this.fromJson();
+      this.look(changed);
+    }
     this.turnsLooked = c.last.turns;
+  }
+
+  // Files ChatGPT's own JSON names for a turn (page-json.js puts them on the turn): kept
+  // by name, type and size, once per page like a file tile. Images are left to the DOM,
+  // which gives their bytes.
+  fromJson() {
+    this.capture.last.turns.forEach((turn, index) => {
+      for (const a of turn.attachments || []) {
+        if (!/^image\//.test(a.mime || "")) this.add({ index, name: a.name, mime: a.mime, size: a.size });
+      }
+    });
   }
 
   // Walks the images of the turns sent so far, and the file tiles of the `changed` turns; queues what is new.
@@ -153,7 +167,7 @@ class Attachments {
   async keep(job) {
     const head = { type: "attachment", ...job.page, turn_index: job.index, key: job.key };
     if (!job.url) {
-      await this.send({ ...head, name: job.name, mime: typeOfName(job.name), size: 0, parts: 0 });
+      await this.send({ ...head, name: job.name, mime: job.mime || typeOfName(job.name), size: job.size || 0, parts: 0 });
       return;
     }
     const { attachmentMaxMB = DEFAULTS.attachmentMaxMB } = await chrome.storage.local.get("attachmentMaxMB");

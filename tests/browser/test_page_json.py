@@ -97,6 +97,12 @@ def degraded_detail(server):
 def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(browser_ctx, context, server):
     turns = dom_turns(context)
     conversation = conversation_json(turns)
+    # The person's first message came with a file and a photo (ChatGPT's metadata.attachments).
+    first = conversation["mapping"][turns[0]["message_id"]]["message"]
+    first["metadata"]["attachments"] = [
+        {"id": "file-1", "name": "itinerary.pdf", "mime_type": "application/pdf", "size": 48213},
+        {"id": "file-2", "name": "beach.jpg", "mime_type": "image/jpeg", "size": 90210},
+    ]
     # ChatGPT changed its markup: no turn element, no role attribute the adapter knows.
     broken = (
         intact_page()
@@ -114,6 +120,11 @@ def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(br
     # The page got its own answer whole, and nothing but the page asked the site.
     assert page.evaluate("window.pageGot") == len(conversation["mapping"])
     assert api_requests == [f"GET {API}"]
+    # The file the JSON names is recorded by name, type and size (no bytes: the page gave
+    # none); the photo is left to the DOM, which would give its bytes.
+    files = wait_for(lambda: (holds(server, CHAT, expected)() or {"turns": [{}]})["turns"][0].get("attachments"),
+                     what="the file the JSON names")
+    assert files == [{"id": None, "name": "itinerary.pdf", "type": "application/pdf", "bytes": 48213}]
 
 
 @pytest.mark.parametrize("when", ["as the chat opens", "later"])
