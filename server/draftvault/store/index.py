@@ -13,7 +13,9 @@ indexes every pending blob, so segments hold disjoint, ascending ranges). Row
 `postings[sid << 16 | 0]` holds the segment's documents (blob ids and word counts);
 row `sid << 16 | s` for s in 1..buckets holds the words whose first three characters
 hash (keyed) to bucket s, each with its postings: document ordinals within the
-segment (delta-coded, fixed width per list) and term frequencies. Every row is
+segment (delta-coded, fixed width per list), term frequencies and, for a run of turns,
+the turn that holds the word most often (so a hit inflates only that turn of the run,
+records.open_turn; rows written before this column read as turn 0). Every row is
 msgpack, zlib-compressed and sealed with associated data `index|sid|slot`. Words
 sharing their first three characters share a bucket, so a search-as-you-type prefix
 (3+ characters) opens one bucket per segment and finds its completions there.
@@ -85,6 +87,22 @@ def words(text: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def _counts(parts: list[str]) -> tuple[Counter, dict[str, int]]:
+    """The word counts of a text in parts (a run's turns), and the part that holds each word most
+    often (the first of those)."""
+    if len(parts) == 1:
+        counts = Counter(words(parts[0]))
+        return counts, dict.fromkeys(counts, 0)
+    counts, most, where = Counter(), {}, {}
+    for k, part in enumerate(parts):
+        here = Counter(words(part))
+        counts.update(here)
+        for w, n in here.items():
+            if n > most.get(w, 0):
+                most[w], where[w] = n, k
+    return counts, where
+
+
 class Segment(msgspec.Struct, array_like=True, frozen=True):
     sid: int
     lo: int
@@ -113,14 +131,15 @@ class _Bucket(msgspec.Struct, array_like=True):
     widths: bytes  # per word: the byte width of its deltas
     deltas: bytes  # per word, concatenated: its documents' ordinals in the segment, delta-coded
     tfs: bytes  # per posting: the word's count in that document (one byte, capped)
+    turns: bytes = b""  # per posting: the turn of the document that holds it most often (capped at 255; none: 0)
 
 
-_Entry = tuple[int, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies)
+_Entry = tuple[int, bytes, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies, best turns)
 RESTART = 16
 
 
 def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
-    """`entries`: (word, width, deltas, tfs), sorted by word."""
+    """`entries`: (word, width, deltas, tfs, turns), sorted by word."""
     restarts, shared, suffixes, prev = [], bytearray(), [], ""
     for i, (word, *_) in enumerate(entries):
         n = 0
@@ -133,16 +152,17 @@ def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
         shared.append(n)
         suffixes.append("" if i % RESTART == 0 else word[n:])
         prev = word
-    count_width, counts = _pack_ints([len(tfs) for *_, tfs in entries])
+    count_width, counts = _pack_ints([len(tfs) for _, _, _, tfs, _ in entries])
     return _Bucket(
         "\n".join(restarts),
         bytes(shared),
         "\n".join(suffixes),
         count_width,
         counts,
-        bytes(width for _, width, _, _ in entries),
-        b"".join(deltas for _, _, deltas, _ in entries),
-        b"".join(tfs for *_, tfs in entries),
+        bytes(width for _, width, *_ in entries),
+        b"".join(deltas for _, _, deltas, _, _ in entries),
+        b"".join(tfs for _, _, _, tfs, _ in entries),
+        b"".join(turns for *_, turns in entries),
     )
 
 
@@ -161,7 +181,8 @@ class _Words:
 
     def _entry(self, i: int) -> _Entry:
         b = self._b
-        return b.widths[i], b.deltas[self._d[i] : self._d[i + 1]], b.tfs[self._t[i] : self._t[i + 1]]
+        t = slice(self._t[i], self._t[i + 1])
+        return b.widths[i], b.deltas[self._d[i] : self._d[i + 1]], b.tfs[t], b.turns[t] or bytes(t.stop - t.start)
 
     def _walk(self, start: str) -> Iterator[tuple[int, str]]:
         """(position, word) from the last restart at or before `start` on."""
@@ -251,8 +272,9 @@ class Index:
     def pending(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM unindexed").fetchone()[0]
 
-    def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, str]]]) -> None:
-        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out), then merges.
+    def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, list[str]]]]) -> None:
+        """Indexes every pending blob (`texts` decrypts them, a run as its turns' texts; the
+        unreadable are left out), then merges.
 
         FLUSH_BATCH at a time, each batch a segment: a re-index of a large vault keeps
         only one batch's postings in memory (merges stream, see _merge).
@@ -261,7 +283,7 @@ class Index:
         self._conn.execute("DELETE FROM unindexed")
         for n in range(0, len(bids), FLUSH_BATCH):
             batch = bids[n : n + FLUSH_BATCH]
-            docs = [(bid, Counter(words(text))) for bid, text in texts(batch)]
+            docs = [(bid, *_counts(parts)) for bid, parts in texts(batch)]
             if docs:
                 self._write_segment(batch[0], batch[-1], docs)
             self.maintain()
@@ -325,26 +347,28 @@ class Index:
         # which are read once per group (old segments with fewer buckets, once per few groups).
         group = min(buckets, max(seg.buckets for seg in segs))
         for r in range(group):
-            merged: dict[int, dict[str, tuple[array, bytearray]]] = {}  # 9 bytes a posting, not ~40
+            merged: dict[int, dict[str, tuple[array, bytearray, bytearray]]] = {}  # 10 bytes a posting, not ~40
             for seg, remap in zip(segs, remaps):
                 sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
                 exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
                 for old in sources:
-                    for word, (width, deltas, tfs) in self._bucket(seg, old).items():
+                    for word, (width, deltas, tfs, turns) in self._bucket(seg, old).items():
                         slot = r + 1 if exact else self._slot(word, buckets)
                         if (slot - 1) % group != r:
                             continue  # an old bucket shared by several groups: this word is another's
-                        ordinals, kept = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray()))
+                        ordinals, kept, at = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray(), bytearray()))
                         if isinstance(remap, int):
                             ordinals.extend(map(remap.__add__, accumulate(_unpack_ints(width, deltas))))
                             kept += tfs
+                            at += turns
                             continue
-                        for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                        for o, tf, turn in zip(accumulate(_unpack_ints(width, deltas)), tfs, turns):
                             if (n := remap[o]) >= 0:
                                 ordinals.append(n)
                                 kept.append(tf)
+                                at.append(turn)
             for slot, words in merged.items():
-                self._put_bucket(sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
+                self._put_bucket(sid, level, slot, [(w, o, bytes(t), bytes(a)) for w, (o, t, a) in sorted(words.items()) if o])
         self._drop(segs)
 
     def _drop(self, segs: Iterable[Segment]) -> None:
@@ -354,24 +378,25 @@ class Index:
             for slot in range(-1, seg.buckets + 1):
                 self._rows.pop((seg.sid, slot), None)
 
-    def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter]]) -> None:
-        """A new segment for `docs` (blob id, word counts), in blob id order."""
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for o, (_, counts) in enumerate(docs):
+    def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter, dict[str, int]]]) -> None:
+        """A new segment for `docs` (blob id, word counts, best turns), in blob id order."""
+        postings: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        for o, (_, counts, turn) in enumerate(docs):
             for w, tf in counts.items():
                 p = postings.get(w)
                 if p is None:
-                    p = postings[w] = ([], [])
+                    p = postings[w] = ([], [], [])
                 p[0].append(o)
                 p[1].append(min(tf, MAX_TF))
+                p[2].append(min(turn[w], MAX_TF))
         total = sum(len(p[0]) for p in postings.values())
         buckets = _buckets(total)
-        lengths = array("I", [sum(c.values()) for _, c in docs])
-        sid, level = self._new_segment(lo, hi, array("q", [bid for bid, _ in docs]), lengths, total, buckets)
-        slots: dict[int, list[tuple[str, list[int], bytes]]] = {}
+        lengths = array("I", [sum(c.values()) for _, c, _ in docs])
+        sid, level = self._new_segment(lo, hi, array("q", [bid for bid, _, _ in docs]), lengths, total, buckets)
+        slots: dict[int, list[tuple[str, list[int], bytes, bytes]]] = {}
         for w in sorted(postings):
-            ordinals, tfs = postings[w]
-            slots.setdefault(self._slot(w, buckets), []).append((w, ordinals, bytes(tfs)))
+            ordinals, tfs, turns = postings[w]
+            slots.setdefault(self._slot(w, buckets), []).append((w, ordinals, bytes(tfs), bytes(turns)))
         for slot, entries in slots.items():
             self._put_bucket(sid, level, slot, entries)
 
@@ -393,10 +418,10 @@ class Index:
         self._put_row(sid, level, 0, _DocTable(width, deltas, lengths.tobytes()))
         return sid, level
 
-    def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes]]) -> None:
-        """Bucket `slot` of segment `sid`: (word, ordinals, tfs), sorted by word; none, no row."""
+    def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes, bytes]]) -> None:
+        """Bucket `slot` of segment `sid`: (word, ordinals, tfs, turns), sorted by word; none, no row."""
         if entries:
-            self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs) for w, o, tfs in entries]))
+            self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs, at) for w, o, tfs, at in entries]))
 
     def _put_row(self, sid: int, level: int, slot: int, value: msgspec.Struct) -> None:
         sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), index_aad(sid, slot))
@@ -462,8 +487,9 @@ class Index:
                 continue  # verify reports it
         return sorted(found, key=lambda w: (len(w), w))[:limit]
 
-    def search(self, groups: list[list[str]]) -> list[tuple[float, int]]:
-        """(score, blob id) of the documents holding a word of every group, best first (BM25, summed).
+    def search(self, groups: list[list[str]]) -> list[tuple[float, int, tuple[int, ...]]]:
+        """(score, blob id, turns) of the documents holding a word of every group, best first (BM25,
+        summed); turns: per matching word, the turn of the document that holds it most often.
 
         Each exact query word is a group of one; a prefix is the group of its completions.
         With several groups, the documents in all of them are found first (cheap set
@@ -489,23 +515,25 @@ class Index:
         wanted: set[int] | None = None
         if len(found) > 1:
             for lists in sorted(found, key=lambda ls: sum(len(p[2]) for _, _, p in ls)):
-                bids = {table[0][o] for table, _, (width, deltas, _) in lists for o in accumulate(_unpack_ints(width, deltas))}
+                bids = {table[0][o] for table, _, (width, deltas, *_) in lists for o in accumulate(_unpack_ints(width, deltas))}
                 wanted = bids if wanted is None else wanted & bids
                 if not wanted:
                     return []
         total: dict[int, float] = {}
+        at: dict[int, tuple[int, ...]] = {}
         fixed, per_word = K1 * (1 - B), K1 * B / avgdl
         for lists in found:
             df: Counter = Counter()
-            for _, w, (_, _, tfs) in lists:
+            for _, w, (_, _, tfs, _) in lists:
                 df[w] += len(tfs)
-            for (bids, lengths), w, (width, deltas, tfs) in lists:
+            for (bids, lengths), w, (width, deltas, tfs, turns) in lists:
                 idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
-                for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                for o, tf, turn in zip(accumulate(_unpack_ints(width, deltas)), tfs, turns):
                     bid = bids[o]
                     if wanted is None or bid in wanted:
                         total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
-        return sorted(((s, bid) for bid, s in total.items()), reverse=True)
+                        at[bid] = at.get(bid, ()) + (turn,)
+        return sorted(((s, bid, at[bid]) for bid, s in total.items()), reverse=True)
 
     # ---- checking -----------------------------------------------------------------
 

@@ -4,8 +4,12 @@ associated-data string the vault seals with (in this module only).
 - Blobs are content-addressed by a keyed hash of their plaintext (`text_hash`; a run of
   turns by `run_hash`, its own domain: a run is never a text blob), zlib-compressed
   before sealing, and sealed with associated data `blob|<hash>`. The first plaintext
-  byte is the kind: z zlib, r raw (when zlib did not help); Z and R are runs (msgpack of
-  [role, text] pairs).
+  byte is the kind: z zlib, r raw (when zlib did not help); C, Z and R are runs (msgpack
+  of [role, text] pairs). C (new runs) deflates a run in chunks of about
+  CHUNK_BYTES of text, each on its own, behind a table of where each chunk and each turn
+  in it starts: a search hit inflates its chunk only up to its turn (a whole run cost
+  ~0.2 ms a hit), for ~8% more bytes than one stream (zlib sees only 32 KB back
+  anyway). Z is one stream.
 - Row tags: every turns, branch_turns and drafts row carries a keyed tag over
   (conversation id, position, content hash), so a row moved to another conversation
   or index, or pointed at another blob, is detected like a tampered ciphertext.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import secrets
 import sqlite3
 import zlib
+from itertools import accumulate
 from typing import TYPE_CHECKING, Iterator, Literal, Sequence
 
 import msgspec
@@ -31,8 +36,11 @@ TAG_BYTES = 16
 HASH_BYTES = 16
 INDEX_BUCKET_KEY = b"index bucket"  # the keyed hash that spreads words over an index segment's buckets
 
+CHUNK_BYTES = 16 * 1024
+
 Turn = tuple[str, str]
 _run_decoder = msgspec.msgpack.Decoder(list[tuple[str, str]])
+_turn_decoder = msgspec.msgpack.Decoder(tuple[str, str])
 
 
 def new_id() -> str:
@@ -114,16 +122,13 @@ class Records:
     # ---- blobs -------------------------------------------------------------------------
 
     def seal_blob(self, raw: bytes, h: bytes, level: int, run: bool) -> bytes:
-        packed = zlib.compress(raw, level)
-        kind = b"z"
-        if len(packed) >= len(raw):
-            packed, kind = raw, b"r"
-        if run:
-            kind = kind.upper()
-        return self.keys.seal(kind + packed, b"blob|" + h)
+        packed = _chunked(raw, level) if run else b"z" + zlib.compress(raw, level)
+        if len(packed) > len(raw):
+            packed = (b"R" if run else b"r") + raw
+        return self.keys.seal(packed, b"blob|" + h)
 
-    def open_packed(self, h: bytes | None, data: bytes | None) -> tuple[bool, bytes]:
-        """(whether it is a run, its plaintext)."""
+    def open_packed(self, h: bytes | None, data: bytes | None) -> tuple[bytes, bytes]:
+        """(its kind, its plaintext: C runs stay chunked, see open_chunk)."""
         if not isinstance(h, bytes) or not isinstance(data, bytes):
             raise Tampered("missing or damaged content")
         packed = self.keys.open(data, b"blob|" + h)
@@ -131,28 +136,98 @@ class Records:
         try:
             if kind in (b"z", b"Z"):
                 body = zlib.decompress(body)
-            elif kind not in (b"r", b"R"):
+            elif kind not in (b"r", b"R", b"C"):
                 raise Tampered("unknown kind of content")
         except (zlib.error, TypeError):
             raise Tampered("undecodable content") from None
-        return kind.isupper(), body
+        return kind, body
 
     def open_text(self, h: bytes | None, data: bytes | None) -> str:
-        run, body = self.open_packed(h, data)
-        if run:
+        kind, body = self.open_packed(h, data)
+        if kind.isupper():
             raise Tampered("a run where a text belongs")
         return _decode_text(body)
 
     def open_run(self, h: bytes | None, data: bytes | None) -> list[Turn]:
-        run, body = self.open_packed(h, data)
-        if not run:
-            raise Tampered("a text where a run belongs")
-        return _decode_run(body)
+        return _run(*self.open_packed(h, data))
 
     def open_any(self, h: bytes | None, data: bytes | None) -> list[Turn] | str:
         """A run's turns, or a text."""
-        run, body = self.open_packed(h, data)
-        return _decode_run(body) if run else _decode_text(body)
+        kind, body = self.open_packed(h, data)
+        return _run(kind, body) if kind.isupper() else _decode_text(body)
+
+    def open_turn(self, h: bytes | None, data: bytes | None, turn: int) -> Turn:
+        """One turn of a run: of a C run, only its chunk's stream up to that turn is inflated."""
+        kind, body = self.open_packed(h, data)
+        if kind != b"C":
+            run = _run(kind, body)
+            if not 0 <= turn < len(run):
+                raise Tampered("a run without that turn")
+            return run[turn]
+        head, streams = _chunks(body)
+        for c in head:
+            if c.first <= turn < c.first + len(c.bounds) - 1:
+                k = turn - c.first
+                try:
+                    plain = zlib.decompressobj(wbits=-15).decompress(streams[c.start : c.end], c.bounds[k + 1])
+                    return _turn_decoder.decode(plain[c.bounds[k] :])
+                except (zlib.error, msgspec.DecodeError):
+                    raise Tampered("undecodable run") from None
+        raise Tampered("a run without that turn")
+
+
+def _run(kind: bytes, body: bytes) -> list[Turn]:
+    if kind.islower():
+        raise Tampered("a text where a run belongs")
+    if kind != b"C":
+        return _decode_run(body)
+    head, streams = _chunks(body)
+    try:
+        return [t for c in head for t in _decode_run(zlib.decompress(streams[c.start : c.end], wbits=-15))]
+    except zlib.error:
+        raise Tampered("undecodable run") from None
+
+
+class _Chunk(msgspec.Struct, array_like=True):
+    first: int  # its first turn
+    start: int  # where its deflate stream starts and ends
+    end: int
+    bounds: list[int]  # where each of its turns starts in its plaintext (a msgpack array), and the last ends
+
+
+_head_decoder = msgspec.msgpack.Decoder(list[_Chunk])
+
+
+def _chunked(raw: bytes, level: int) -> bytes:
+    """A run (encode_run's payload) as kind C: a msgpack table of chunks, then each chunk (a msgpack
+    array of about CHUNK_BYTES of its turns) deflated on its own."""
+    turns = msgspec.msgpack.decode(raw)
+    parts: list[tuple[int, list]] = []
+    size = 0
+    for k, turn in enumerate(turns):
+        if not parts or size >= CHUNK_BYTES:
+            parts.append((k, []))
+            size = 0
+        parts[-1][1].append(turn)
+        size += len(turn[1])
+    head, streams = [], bytearray()
+    for first, part in parts:
+        plain = msgspec.msgpack.encode(part)
+        sizes = [len(msgspec.msgpack.encode(turn)) for turn in part]
+        stream = zlib.compress(plain, level, wbits=-15)
+        head.append(_Chunk(first, len(streams), len(streams) + len(stream), list(accumulate(sizes, initial=len(plain) - sum(sizes)))))
+        streams += stream
+    table = msgspec.msgpack.encode(head)
+    return b"C" + len(table).to_bytes(4, "little") + table + streams
+
+
+def _chunks(body: bytes) -> tuple[list[_Chunk], memoryview]:
+    """A C run's table of chunks, and their streams."""
+    n = 4 + int.from_bytes(body[:4], "little")
+    try:
+        return _head_decoder.decode(body[4:n]), memoryview(body)[n:]
+    except msgspec.DecodeError:
+        raise Tampered("undecodable run") from None
 
 
 def encode_run(turns: Sequence[Turn]) -> bytes:
@@ -209,15 +284,16 @@ def blobs_by_id(tx: Tx, bids: Sequence[int]) -> list[tuple[int, bytes, bytes]]:
     )
 
 
-def texts(tx: Tx, rec: Records, bids: list[int]) -> Iterator[tuple[int, str]]:
-    """The plaintext of these blobs (for the index); unreadable ones are left out (verify reports them)."""
+def texts(tx: Tx, rec: Records, bids: list[int]) -> Iterator[tuple[int, list[str]]]:
+    """The plaintext of these blobs (for the index), a run as its turns' texts; unreadable ones are
+    left out (verify reports them)."""
     for n in range(0, len(bids), 500):
         for bid, h, data in blobs_by_id(tx, bids[n : n + 500]):
             try:
                 content = rec.open_any(h, data)
             except Tampered:
                 continue
-            yield bid, content if isinstance(content, str) else "\n".join(text for _, text in content)
+            yield bid, [content] if isinstance(content, str) else [text for _, text in content]
 
 
 def alive(conn: sqlite3.Connection, lo: int, hi: int) -> set[int]:

@@ -6,8 +6,9 @@ field is what is shown). All query words must occur in one text; the best text r
 its conversation. Search as you type: the last query word is a prefix (3+ characters)
 when the query does not end in a space. Snippets come from the decrypted best hit of
 each conversation (only that blob is decrypted; in a run, the turn that matches most
-query words); recent hits' plaintext is kept in a small in-memory LRU (HitCache,
-cleared on delete; nothing plaintext on disk).
+query words among the turns the index names for them, so a hit inflates one
+turn, not the run); recent hits' plaintext is kept in a small in-memory LRU
+(HitCache, cleared on delete; nothing plaintext on disk).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ class BestText(msgspec.Struct):
     first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
     branch: int | None = None  # for "branch": which earlier thread
+    at: tuple[int, ...] = ()  # for "turns": per matching word, the turn of the run that holds it most (index.search)
 
 
 class Found(msgspec.Struct):
@@ -47,21 +49,26 @@ class Found(msgspec.Struct):
     prefix: str | None  # its unfinished last word
 
 
+Content = list[Turn] | str  # a run, or a text (or one turn of a run)
+
+
 class HitCache:
-    """hash -> (decrypted content, its characters) of recent search hits (memory only)."""
+    """(hash, turn) -> (decrypted content, its characters) of recent search hits (memory only)."""
 
     def __init__(self, max_chars: int = HIT_CACHE_CHARS):
-        self._hits: dict[bytes, tuple[list[Turn] | str, int]] = {}
+        self._hits: dict[tuple[bytes | None, int | None], tuple[Content, int]] = {}
         self._chars = 0
         self._max = max_chars
 
-    def get(self, rec: Records, h: bytes | None, data: bytes | None) -> list[Turn] | str:
-        entry = self._hits.pop(h, None)
+    def get(self, rec: Records, h: bytes | None, data: bytes | None, turn: int | None = None) -> Content:
+        """The blob's content; with `turn`, of a run: that turn's text (open_turn)."""
+        key = (h, turn)
+        entry = self._hits.pop(key, None)
         if entry is None:
-            content = rec.open_any(h, data)
+            content = rec.open_any(h, data) if turn is None else rec.open_turn(h, data, turn)[1]
             entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
             self._chars += entry[1]
-        self._hits[h] = entry  # content-addressed: a hash always names the same content
+        self._hits[key] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
             self._chars -= self._hits.pop(next(iter(self._hits)))[1]
         return entry[0]
@@ -122,8 +129,8 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
     best: dict[int, BestText] = {}
     start, step = 0, max(200, limit * 10)
     while start < len(ranked) and len(best) < limit:
-        chunk = [bid for _, bid in ranked[start : start + step]]
-        order = {bid: n for n, bid in enumerate(chunk)}
+        chunk = [bid for _, bid, _ in ranked[start : start + step]]
+        order = {bid: (n, turns) for n, (_, bid, turns) in enumerate(ranked[start : start + step])}
         start, step = start + step, step * 8
         rows = tx.q(
             f"""
@@ -139,10 +146,10 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
             """,
             {"bids": msgspec.json.encode(chunk).decode(), **params},
         )
-        rows.sort(key=lambda r: (order[r[7]], r[0], r[5] != "turns"))
+        rows.sort(key=lambda r: (order[r[7]][0], r[0], r[5] != "turns"))
         for row in rows:
             if row[0] not in best:
-                best[row[0]] = BestText(*row)
+                best[row[0]] = BestText(*row, at=order[row[7]][1])
     return Found(list(best.values())[:limit], exact, prefix)
 
 
@@ -156,16 +163,19 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
     for best in found.hits:
         title = rec.field_or_none(best.id, "title", best.sealed_title)
         turn = best.first_turn
+        h, data = blobs.get(best.bid, (None, None))
         try:
-            content = (title or "") if best.kind == "title" else cache.get(rec, *blobs.get(best.bid, (None, None)))
+            if best.kind == "turns":  # a run: the turn that matches the most query words
+                k, text = _best_in_run(cache, rec, h, data, best.at, found)
+            else:
+                k, text = (0, title or "") if best.kind == "title" else _best_of(cache.get(rec, h, data), found)
+            snip, marks = snippet(text, found.exact, found.prefix)
+            if best.kind == "turns" and not marks:  # an index row written before the index kept turns
+                k, text = _best_of(cache.get(rec, h, data), found)
+                snip, marks = snippet(text, found.exact, found.prefix)
+            turn = None if turn is None else turn + k
         except Tampered:
-            content = ""
-        if isinstance(content, str):
-            text = content
-        else:  # a run: its turn that matches the most query words
-            k = best_turn([t for _, t in content], found.exact, found.prefix)
-            turn, text = turn + k, content[k][1]
-        snip, marks = snippet(text, found.exact, found.prefix)
+            snip, marks = snippet("", found.exact, found.prefix)
         out.append(
             models.SearchHit(
                 conversation=best.id,
@@ -179,3 +189,21 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
             )
         )
     return out
+
+
+def _best_in_run(cache: HitCache, rec: Records, h: bytes | None, data: bytes | None, at: tuple[int, ...],
+                 found: Found) -> tuple[int, str]:
+    """(position, text) of the run's turn that holds the most query words, of the turns that the
+    index names as holding each query word most: usually one, and only that turn is inflated."""
+    candidates = sorted(set(at)) or [0]
+    texts = [cache.get(rec, h, data, t) for t in candidates]
+    k = best_turn(texts, found.exact, found.prefix) if len(texts) > 1 else 0
+    return candidates[k or 0], texts[k or 0]
+
+
+def _best_of(content: list[Turn] | str, found: Found) -> tuple[int, str]:
+    """(position, text) of a text, or of a run's turn that holds the most query words."""
+    if isinstance(content, str):
+        return 0, content
+    k = best_turn([t for _, t in content], found.exact, found.prefix) or 0
+    return k, content[k][1]
