@@ -14,8 +14,8 @@ indexes every pending blob, so segments hold disjoint, ascending ranges). Row
 row `sid << 16 | s` for s in 1..buckets holds the words whose first three characters
 hash (keyed) to bucket s, each with its postings: document ordinals within the
 segment (delta-coded, fixed width per list), term frequencies and, for a run of turns,
-the turn that holds the word most often (so a hit inflates only that turn of the run,
-records.open_turn; rows written before this column read as turn 0). Every row is
+the turn that holds the word most often, plus one (so a hit inflates only that turn of
+the run, records.open_turns; 0: not known, as in rows written before this column). Every row is
 msgpack, zlib-compressed and sealed with associated data `index|sid|slot`. Words
 sharing their first three characters share a bucket, so a search-as-you-type prefix
 (3+ characters) opens one bucket per segment and finds its completions there.
@@ -47,7 +47,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress
 from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -131,7 +131,7 @@ class _Bucket(msgspec.Struct, array_like=True):
     widths: bytes  # per word: the byte width of its deltas
     deltas: bytes  # per word, concatenated: its documents' ordinals in the segment, delta-coded
     tfs: bytes  # per posting: the word's count in that document (one byte, capped)
-    turns: bytes = b""  # per posting: the turn of the document that holds it most often (capped at 255; none: 0)
+    turns: bytes = b""  # per posting: 1 + the turn of the document that holds it most often (capped; 0: not known)
 
 
 _Entry = tuple[int, bytes, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies, best turns)
@@ -388,7 +388,7 @@ class Index:
                     p = postings[w] = ([], [], [])
                 p[0].append(o)
                 p[1].append(min(tf, MAX_TF))
-                p[2].append(min(turn[w], MAX_TF))
+                p[2].append(min(turn[w] + 1, MAX_TF))
         total = sum(len(p[0]) for p in postings.values())
         buckets = _buckets(total)
         lengths = array("I", [sum(c.values()) for _, c, _ in docs])
@@ -487,13 +487,14 @@ class Index:
                 continue  # verify reports it
         return sorted(found, key=lambda w: (len(w), w))[:limit]
 
-    def search(self, groups: list[list[str]]) -> list[tuple[float, int, tuple[int, ...]]]:
-        """(score, blob id, turns) of the documents holding a word of every group, best first (BM25,
-        summed); turns: per matching word, the turn of the document that holds it most often.
+    def search(self, groups: list[list[str]]) -> list[tuple[float, int, int]]:
+        """(score, blob id, turn) of the documents holding a word of every group, best first (BM25,
+        summed); turn: where the document's most specific query word (the fewest times in it, then
+        the rarest group) occurs most often (-1: not known).
 
         Each exact query word is a group of one; a prefix is the group of its completions.
         With several groups, the documents in all of them are found first (cheap set
-        work), and only those are scored.
+        work, rarest group first), and only those are scored.
         """
         segs = self._segments()
         n_docs = sum(s.docs - s.dead for s in segs) or 1
@@ -512,15 +513,18 @@ class Index:
             if not lists:
                 return []
             found.append(lists)
+        found.sort(key=lambda ls: sum(len(p[2]) for _, _, p in ls))
         wanted: set[int] | None = None
         if len(found) > 1:
-            for lists in sorted(found, key=lambda ls: sum(len(p[2]) for _, _, p in ls)):
-                bids = {table[0][o] for table, _, (width, deltas, *_) in lists for o in accumulate(_unpack_ints(width, deltas))}
+            for lists in found:  # map() and set() keep the per-posting work out of the bytecode loop
+                bids = set(chain.from_iterable(
+                    map(table[0].__getitem__, accumulate(_unpack_ints(width, deltas))) for table, _, (width, deltas, *_) in lists
+                ))
                 wanted = bids if wanted is None else wanted & bids
                 if not wanted:
                     return []
         total: dict[int, float] = {}
-        at: dict[int, tuple[int, ...]] = {}
+        at: dict[int, tuple[int, int]] = {}  # bid -> (tf, turn) of its most specific word
         fixed, per_word = K1 * (1 - B), K1 * B / avgdl
         for lists in found:
             df: Counter = Counter()
@@ -528,12 +532,15 @@ class Index:
                 df[w] += len(tfs)
             for (bids, lengths), w, (width, deltas, tfs, turns) in lists:
                 idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
-                for o, tf, turn in zip(accumulate(_unpack_ints(width, deltas)), tfs, turns):
+                postings: Iterable = zip(accumulate(_unpack_ints(width, deltas)), tfs, turns)
+                if wanted is not None:
+                    postings = compress(postings, map(wanted.__contains__, map(bids.__getitem__, accumulate(_unpack_ints(width, deltas)))))
+                for o, tf, turn in postings:
                     bid = bids[o]
-                    if wanted is None or bid in wanted:
-                        total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
-                        at[bid] = at.get(bid, ()) + (turn,)
-        return sorted(((s, bid, at[bid]) for bid, s in total.items()), reverse=True)
+                    total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
+                    if bid not in at or tf < at[bid][0]:
+                        at[bid] = (tf, turn - 1)
+        return sorted(((s, bid, at[bid][1]) for bid, s in total.items()), reverse=True)
 
     # ---- checking -----------------------------------------------------------------
 

@@ -5,8 +5,8 @@ titles (titles are indexed as blobs too, `conversations.title_bid`; the sealed `
 field is what is shown). All query words must occur in one text; the best text ranks
 its conversation. Search as you type: the last query word is a prefix (3+ characters)
 when the query does not end in a space. Snippets come from the decrypted best hit of
-each conversation (only that blob is decrypted; in a run, the turn that matches most
-query words among the turns the index names for them, so a hit inflates one
+each conversation (only that blob is decrypted; in a run, the turn that holds the
+run's most specific query word most often, as the index says, so a hit inflates one
 turn, not the run); recent hits' plaintext is kept in a small in-memory LRU
 (HitCache, cleared on delete; nothing plaintext on disk).
 """
@@ -40,7 +40,7 @@ class BestText(msgspec.Struct):
     first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
     branch: int | None = None  # for "branch": which earlier thread
-    at: tuple[int, ...] = ()  # for "turns": per matching word, the turn of the run that holds it most (index.search)
+    at: int = -1  # for "turns": the turn that holds the most specific query word most often (index.search; -1: not known)
 
 
 class Found(msgspec.Struct):
@@ -49,29 +49,34 @@ class Found(msgspec.Struct):
     prefix: str | None  # its unfinished last word
 
 
-Content = list[Turn] | str  # a run, or a text (or one turn of a run)
-
-
 class HitCache:
-    """(hash, turn) -> (decrypted content, its characters) of recent search hits (memory only)."""
+    """(hash, turn) -> (decrypted text, its length) of recent search hits: texts (turn None), runs
+    (turn None: all their turns) and turns of runs (memory only)."""
 
     def __init__(self, max_chars: int = HIT_CACHE_CHARS):
-        self._hits: dict[tuple[bytes | None, int | None], tuple[Content, int]] = {}
+        self._hits: dict[tuple[bytes | None, int | None], tuple[list[Turn] | str, int]] = {}
         self._chars = 0
         self._max = max_chars
 
-    def get(self, rec: Records, h: bytes | None, data: bytes | None, turn: int | None = None) -> Content:
-        """The blob's content; with `turn`, of a run: that turn's text (open_turn)."""
-        key = (h, turn)
-        entry = self._hits.pop(key, None)
-        if entry is None:
-            content = rec.open_any(h, data) if turn is None else rec.open_turn(h, data, turn)[1]
-            entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
-            self._chars += entry[1]
-        self._hits[key] = entry  # content-addressed: a hash always names the same content
+    def get(self, rec: Records, h: bytes | None, data: bytes | None) -> list[Turn] | str:
+        """A text, or a run's turns."""
+        return self._get(h, [None], lambda _: [rec.open_any(h, data)])[0]
+
+    def turns(self, rec: Records, h: bytes | None, data: bytes | None, turns: list[int]) -> list[str]:
+        """These turns' texts of a run (only they are inflated: records.open_turns)."""
+        return self._get(h, turns, lambda missing: [text for _, text in rec.open_turns(h, data, missing)])
+
+    def _get(self, h: bytes | None, keys: list, load) -> list:
+        entries = {k: e for k in keys if (e := self._hits.pop((h, k), None)) is not None}
+        missing = [k for k in keys if k not in entries]
+        for k, content in zip(missing, load(missing) if missing else ()):
+            entries[k] = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
+            self._chars += entries[k][1]
+        for k, entry in entries.items():
+            self._hits[(h, k)] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
             self._chars -= self._hits.pop(next(iter(self._hits)))[1]
-        return entry[0]
+        return [entries[k][0] for k in keys]
 
     def clear(self) -> None:
         self._hits.clear()
@@ -127,7 +132,7 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
     ranked = tx.index.search(groups)
     where, params = filters(site, since, until, status)
     best: dict[int, BestText] = {}
-    start, step = 0, max(200, limit * 10)
+    start, step = 0, 2 * limit
     while start < len(ranked) and len(best) < limit:
         chunk = [bid for _, bid, _ in ranked[start : start + step]]
         order = {bid: (n, turns) for n, (_, bid, turns) in enumerate(ranked[start : start + step])}
@@ -170,7 +175,7 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
             else:
                 k, text = (0, title or "") if best.kind == "title" else _best_of(cache.get(rec, h, data), found)
             snip, marks = snippet(text, found.exact, found.prefix)
-            if best.kind == "turns" and not marks:  # an index row written before the index kept turns
+            if best.kind == "turns" and not marks:  # a turn past what the index can name (MAX_TF)
                 k, text = _best_of(cache.get(rec, h, data), found)
                 snip, marks = snippet(text, found.exact, found.prefix)
             turn = None if turn is None else turn + k
@@ -191,14 +196,13 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
     return out
 
 
-def _best_in_run(cache: HitCache, rec: Records, h: bytes | None, data: bytes | None, at: tuple[int, ...],
+def _best_in_run(cache: HitCache, rec: Records, h: bytes | None, data: bytes | None, at: int,
                  found: Found) -> tuple[int, str]:
-    """(position, text) of the run's turn that holds the most query words, of the turns that the
-    index names as holding each query word most: usually one, and only that turn is inflated."""
-    candidates = sorted(set(at)) or [0]
-    texts = [cache.get(rec, h, data, t) for t in candidates]
-    k = best_turn(texts, found.exact, found.prefix) if len(texts) > 1 else 0
-    return candidates[k or 0], texts[k or 0]
+    """(position, text) of the run's turn that holds its most specific query word most often (the
+    index names it: only that turn is inflated); without that, the turn that holds the most query words."""
+    if at < 0:  # an index row written before the index kept turns
+        return _best_of(cache.get(rec, h, data), found)
+    return at, cache.turns(rec, h, data, [at])[0]
 
 
 def _best_of(content: list[Turn] | str, found: Found) -> tuple[int, str]:
