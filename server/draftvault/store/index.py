@@ -88,18 +88,19 @@ def words(text: str) -> list[str]:
 
 
 def _counts(parts: list[str]) -> tuple[Counter, dict[str, int]]:
-    """The word counts of a text in parts (a run's turns), and the part that holds each word most
-    often (the first of those)."""
-    if len(parts) == 1:
-        counts = Counter(words(parts[0]))
-        return counts, dict.fromkeys(counts, 0)
-    counts, most, where = Counter(), {}, {}
-    for k, part in enumerate(parts):
-        here = Counter(words(part))
-        counts.update(here)
-        for w, n in here.items():
-            if n > most.get(w, 0):
-                most[w], where[w] = n, k
+    """The word counts of a text in parts (a run's turns), and 1 + the part that holds each word
+    most often (the first of those; capped at MAX_TF), as postings keep it."""
+    per = [words(part) for part in parts]
+    counts = Counter(chain.from_iterable(per))
+    where: dict[str, int] = {}
+    for k in range(len(per) - 1, -1, -1):  # backwards, so that the first part holding a word wins
+        where.update(dict.fromkeys(per[k], min(k + 1, MAX_TF)))
+    most: dict[str, int] = {}
+    for k, ws in enumerate(per) if len(per) > 1 else ():
+        if len(ws) > 1:
+            for w, n in Counter(ws).items():
+                if n > 1 and n > most.get(w, 1):  # held more than once, and more often than before
+                    most[w], where[w] = n, min(k + 1, MAX_TF)
     return counts, where
 
 
@@ -379,7 +380,7 @@ class Index:
                 self._rows.pop((seg.sid, slot), None)
 
     def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter, dict[str, int]]]) -> None:
-        """A new segment for `docs` (blob id, word counts, best turns), in blob id order."""
+        """A new segment for `docs` (blob id, word counts, best turns as _counts gives them), in blob id order."""
         postings: dict[str, tuple[list[int], list[int], list[int]]] = {}
         for o, (_, counts, turn) in enumerate(docs):
             for w, tf in counts.items():
@@ -388,7 +389,7 @@ class Index:
                     p = postings[w] = ([], [], [])
                 p[0].append(o)
                 p[1].append(min(tf, MAX_TF))
-                p[2].append(min(turn[w] + 1, MAX_TF))
+                p[2].append(turn[w])
         total = sum(len(p[0]) for p in postings.values())
         buckets = _buckets(total)
         lengths = array("I", [sum(c.values()) for _, c, _ in docs])
