@@ -15,7 +15,7 @@ row `sid << 16 | s` for s in 1..buckets holds the words whose first three charac
 hash (keyed) to bucket s, each with its postings: document ordinals within the
 segment (delta-coded, fixed width per list), term frequencies and, for a run of turns,
 the turn that holds the word most often, plus one (so a hit inflates only that turn of
-the run, records.open_turns; 0: not known, as in rows written before this column). Every row is
+the run, records.open_turn; 0: not known, as in rows written before this column). Every row is
 msgpack, zlib-compressed and sealed with associated data `index|sid|slot`. Words
 sharing their first three characters share a bucket, so a search-as-you-type prefix
 (3+ characters) opens one bucket per segment and finds its completions there.
@@ -422,7 +422,8 @@ class Index:
     def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes, bytes]]) -> None:
         """Bucket `slot` of segment `sid`: (word, ordinals, tfs, turns), sorted by word; none, no row."""
         if entries:
-            self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs, at) for w, o, tfs, at in entries]))
+            rows = [(w, *_pack_ints(_deltas(o, 0)), tfs, at) for w, o, tfs, at in entries]
+            self._put_row(sid, level, slot, _encode_bucket(rows))
 
     def _put_row(self, sid: int, level: int, slot: int, value: msgspec.Struct) -> None:
         sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), index_aad(sid, slot))
@@ -534,8 +535,9 @@ class Index:
             for (bids, lengths), w, (width, deltas, tfs, turns) in lists:
                 idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
                 postings: Iterable = zip(accumulate(_unpack_ints(width, deltas)), tfs, turns)
-                if wanted is not None:
-                    postings = compress(postings, map(wanted.__contains__, map(bids.__getitem__, accumulate(_unpack_ints(width, deltas)))))
+                if wanted is not None:  # only the documents in every group, picked out at C speed
+                    in_all = map(wanted.__contains__, map(bids.__getitem__, accumulate(_unpack_ints(width, deltas))))
+                    postings = compress(postings, in_all)
                 for o, tf, turn in postings:
                     bid = bids[o]
                     total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])

@@ -7,7 +7,7 @@ associated-data string the vault seals with (in this module only).
   byte is the kind: z zlib, r raw (when zlib did not help); C, Z and R are runs (msgpack
   of [role, text] pairs). C (new runs) is one raw deflate stream of a small table (each
   turn's size) then the run, so a search hit inflates a run only up to the turn it
-  shows (records.open_turns; a whole run cost ~0.2 ms a hit). Runs deflated in
+  shows (records.open_turn; a whole run cost ~0.2 ms a hit). Runs deflated in
   independent chunks were faster still but cost 10-20% more bytes.
 - Row tags: every turns, branch_turns and drafts row carries a keyed tag over
   (conversation id, position, content hash), so a row moved to another conversation
@@ -154,23 +154,21 @@ class Records:
         kind, body = self.open_packed(h, data)
         return _run(kind, body) if kind.isupper() else _decode_text(body)
 
-    def open_turns(self, h: bytes | None, data: bytes | None, turns: Sequence[int]) -> list[Turn]:
-        """These turns of a run: a C run is inflated only up to the last of them."""
+    def open_turn(self, h: bytes | None, data: bytes | None, turn: int) -> Turn:
+        """One turn of a run: a C run is inflated only up to the end of that turn."""
         kind, body = self.open_packed(h, data)
         if kind != b"C":
             run = _run(kind, body)
-            if not all(0 <= t < len(run) for t in turns):
+            if not 0 <= turn < len(run):
                 raise Tampered("a run without that turn")
-            return [run[t] for t in turns]
+            return run[turn]
         try:
             d = zlib.decompressobj(wbits=-15)
             size = int.from_bytes(d.decompress(body, 4), "little")
-            table = d.decompress(d.unconsumed_tail, size)
-            bounds = list(accumulate(_sizes_decoder.decode(table), initial=0))  # where the payload's turns start
-            if not all(0 <= t < len(bounds) - 2 for t in turns):
+            bounds = list(accumulate(_sizes_decoder.decode(d.decompress(d.unconsumed_tail, size)), initial=0))
+            if not 0 <= turn < len(bounds) - 2:  # bounds: 0, the payload's header, then each turn's end
                 raise Tampered("a run without that turn")
-            plain = d.decompress(d.unconsumed_tail, bounds[max(turns) + 2])
-            return [_turn_decoder.decode(plain[bounds[t + 1] : bounds[t + 2]]) for t in turns]
+            return _turn_decoder.decode(d.decompress(d.unconsumed_tail, bounds[turn + 2])[bounds[turn + 1] :])
         except (zlib.error, msgspec.DecodeError):
             raise Tampered("undecodable run") from None
 

@@ -50,33 +50,25 @@ class Found(msgspec.Struct):
 
 
 class HitCache:
-    """(hash, turn) -> (decrypted text, its length) of recent search hits: texts (turn None), runs
-    (turn None: all their turns) and turns of runs (memory only)."""
+    """(hash, turn) -> (decrypted content, its characters) of recent search hits: a text or a whole
+    run (turn None), or one turn's text of a run (memory only)."""
 
     def __init__(self, max_chars: int = HIT_CACHE_CHARS):
         self._hits: dict[tuple[bytes | None, int | None], tuple[list[Turn] | str, int]] = {}
         self._chars = 0
         self._max = max_chars
 
-    def get(self, rec: Records, h: bytes | None, data: bytes | None) -> list[Turn] | str:
-        """A text, or a run's turns."""
-        return self._get(h, [None], lambda _: [rec.open_any(h, data)])[0]
-
-    def turns(self, rec: Records, h: bytes | None, data: bytes | None, turns: list[int]) -> list[str]:
-        """These turns' texts of a run (only they are inflated: records.open_turns)."""
-        return self._get(h, turns, lambda missing: [text for _, text in rec.open_turns(h, data, missing)])
-
-    def _get(self, h: bytes | None, keys: list, load) -> list:
-        entries = {k: e for k in keys if (e := self._hits.pop((h, k), None)) is not None}
-        missing = [k for k in keys if k not in entries]
-        for k, content in zip(missing, load(missing) if missing else ()):
-            entries[k] = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
-            self._chars += entries[k][1]
-        for k, entry in entries.items():
-            self._hits[(h, k)] = entry  # content-addressed: a hash always names the same content
+    def get(self, rec: Records, h: bytes | None, data: bytes | None, turn: int | None = None) -> list[Turn] | str:
+        """A text or a run's turns; with `turn`, that turn's text of a run (only it is inflated: records.open_turn)."""
+        entry = self._hits.pop((h, turn), None)
+        if entry is None:
+            content = rec.open_any(h, data) if turn is None else rec.open_turn(h, data, turn)[1]
+            entry = (content, len(content) if isinstance(content, str) else sum(len(t) for _, t in content))
+            self._chars += entry[1]
+        self._hits[(h, turn)] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
             self._chars -= self._hits.pop(next(iter(self._hits)))[1]
-        return [entries[k][0] for k in keys]
+        return entry[0]
 
     def clear(self) -> None:
         self._hits.clear()
@@ -135,7 +127,7 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
     start, step = 0, 2 * limit
     while start < len(ranked) and len(best) < limit:
         chunk = [bid for _, bid, _ in ranked[start : start + step]]
-        order = {bid: (n, turns) for n, (_, bid, turns) in enumerate(ranked[start : start + step])}
+        order = {bid: (n, turn) for n, (_, bid, turn) in enumerate(ranked[start : start + step])}
         start, step = start + step, step * 8
         rows = tx.q(
             f"""
@@ -170,7 +162,7 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
         turn = best.first_turn
         h, data = blobs.get(best.bid, (None, None))
         try:
-            if best.kind == "turns":  # a run: the turn that matches the most query words
+            if best.kind == "turns":  # a run: one of its turns
                 k, text = _best_in_run(cache, rec, h, data, best.at, found)
             else:
                 k, text = (0, title or "") if best.kind == "title" else _best_of(cache.get(rec, h, data), found)
@@ -202,12 +194,12 @@ def _best_in_run(cache: HitCache, rec: Records, h: bytes | None, data: bytes | N
     index names it: only that turn is inflated); without that, the turn that holds the most query words."""
     if at < 0:  # an index row written before the index kept turns
         return _best_of(cache.get(rec, h, data), found)
-    return at, cache.turns(rec, h, data, [at])[0]
+    return at, cache.get(rec, h, data, at)
 
 
 def _best_of(content: list[Turn] | str, found: Found) -> tuple[int, str]:
     """(position, text) of a text, or of a run's turn that holds the most query words."""
     if isinstance(content, str):
         return 0, content
-    k = best_turn([t for _, t in content], found.exact, found.prefix) or 0
+    k = best_turn([t for _, t in content], found.exact, found.prefix)
     return k, content[k][1]

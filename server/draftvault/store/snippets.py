@@ -42,9 +42,8 @@ def spans(folded: str, exact: set[str], prefix: str | None, pos: int = 0, end: i
     return out
 
 
-def best_turn(texts: list[str], exact: set[str], prefix: str | None) -> int | None:
-    """The position of the text that holds the most query words (then the most matches; then the
-    first); None when none holds any.
+def best_turn(texts: list[str], exact: set[str], prefix: str | None) -> int:
+    """The position of the text that holds the most query words (then the most matches; then the first).
 
     Only the texts where a query word occurs at all are looked at word by word: one
     casefold of the whole run and a str.find per word find them (a run holds ~100 KB).
@@ -57,7 +56,7 @@ def best_turn(texts: list[str], exact: set[str], prefix: str | None) -> int | No
         candidates = sorted({bisect_right(starts, i) - 1 for w in needles for i in _occurrences(folded, w)})
     else:
         candidates = range(len(texts))
-    best, score = None, (0, 0)
+    best, score = 0, (0, 0)
     for n in candidates:
         text = unicodedata.normalize("NFKC", texts[n]).casefold()
         found_spans = spans(text, exact, prefix)
