@@ -139,7 +139,7 @@ _Entry = tuple[int, bytes, bytes, bytes]  # a word's postings: (delta width, del
 RESTART = 16
 
 
-def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
+def _encode_bucket(entries: list[tuple[str, int, bytes, bytes, bytes]]) -> _Bucket:
     """`entries`: (word, width, deltas, tfs, turns), sorted by word."""
     restarts, shared, suffixes, prev = [], bytearray(), [], ""
     for i, (word, *_) in enumerate(entries):
