@@ -1,9 +1,11 @@
 """Search (store/search.py, snippets.py) through the vault."""
 
 import os
+from unittest.mock import patch
 
-from draftvault.store import Vault
+from draftvault.store import Vault, index
 from tabs import PAGE, PAGE2, Tab, chat, imported, rows, texts
+from test_migrations import old_home  # noqa: F401 (a fixture: a copy of the vault 0.1.0 wrote)
 
 
 def test_search_ranks_filters_and_marks(vault):
@@ -143,3 +145,87 @@ def test_a_search_while_the_index_cannot_be_written_says_it_is_partial_and_catch
     vault.db.execute("PRAGMA max_page_count=1073741823")  # space returns
     found = vault.search_results(typed[7] + " ")
     assert ([h.conversation for h in found.items], found.partial) == ([id], False)
+
+
+def filler(k: int) -> str:
+    return f"marker{k} " + " ".join(f"filler{(k * 7 + j) % 97}" for j in range(120))  # ~1 KB a turn
+
+
+def test_a_hit_deep_in_a_long_run_names_its_turn_and_snips_from_it(vault):
+    turns = [("user" if k % 2 == 0 else "assistant", filler(k)) for k in range(200)]
+    turns[20] = ("user", "a heron on the bank. " + filler(20))
+    turns[150] = ("user", "heron once more. " + filler(150))
+    turns[171] = ("assistant", "the heron, then a heron again. " + filler(171))
+    id = imported(vault, 1, turns)
+    assert len(rows(vault, id)) == 2  # two runs of ~128 KB
+    (hit,) = vault.search("heron")
+    assert (hit.conversation, hit.turn) == (id, 171)  # the turn that holds it most often
+    assert hit.snippet.startswith("the heron, then") and [hit.snippet[a:b] for a, b in hit.marks] == ["heron", "heron"]
+    (hit,) = vault.search("heron marker20 ")  # both only in turn 20: the most specific word leads there
+    assert hit.turn == 20 and [hit.snippet[a:b] for a, b in hit.marks] == ["heron", "marker20"]
+    (hit,) = vault.search("marker199 ")  # the last turn of the second run
+    assert hit.turn == 199 and hit.snippet.startswith("marker199 filler")
+    (hit,) = vault.search("marker1")  # a prefix: marker1, marker10... marker199 (a completion's best turn)
+    assert hit.snippet[slice(*hit.marks[0])].startswith("marker1") and hit.turn == int(hit.snippet[6:].split()[0])
+    assert vault.verify().bad == [] and vault.get_conversation(id).turns[171].text == turns[171][1]
+
+
+def test_a_turn_past_what_the_index_can_name_is_still_found(vault):
+    turns = [("user", f"short turn {k}") for k in range(300)]
+    turns[255] = ("user", "the only osprey")  # a run holds 256 turns; the index names turns up to 254
+    turns[256] = ("user", "another osprey, in the next run")
+    id = imported(vault, 1, turns)
+    assert rows(vault, id)[0][:2] == (0, 256)
+    (hit,) = vault.search("only osprey ")
+    assert (hit.conversation, hit.turn, hit.snippet) == (id, 255, "the only osprey")
+    (hit,) = vault.search("only")
+    assert (hit.turn, hit.snippet) == (255, "the only osprey")
+
+
+def test_hits_in_earlier_versions_drafts_and_titles_name_their_place(vault):
+    tab = Tab(vault)
+    long = [(role, f"{text} {filler(k)}") for k, (role, text) in enumerate(chat(40))]
+    id = tab.snap(long, conv="c1", title="Kingfisher notes", draft="a draft about a grebe").conversation
+    tab.snap([("assistant", "a regenerated answer about a cormorant")], start=37)  # turn 37's answer replaced
+    (hit,) = vault.search("marker37 ")  # the replaced answer, kept as an earlier version
+    assert (hit.conversation, hit.turn, hit.branch) == (id, 37, vault.get_conversation(id).branches[0].id)
+    assert hit.snippet.startswith("turn 37 marker37")
+    (hit,) = vault.search("cormorant")
+    assert (hit.turn, hit.branch, hit.snippet) == (37, None, "a regenerated answer about a cormorant")
+    (hit,) = vault.search("marker12 ")  # settled turns in a run
+    assert (hit.turn, hit.branch) == (12, None) and hit.snippet.startswith("turn 12 marker12")
+    (hit,) = vault.search("grebe")
+    assert (hit.turn, hit.snippet) == (None, "a draft about a grebe")
+    (hit,) = vault.search("kingfisher")
+    assert (hit.turn, hit.snippet) == (None, "Kingfisher notes")
+
+
+def test_merged_segments_keep_each_word_s_turn(home):
+    with patch.object(index, "POSTINGS_PER_BUCKET", 3):
+        vault = Vault.open(home)
+        try:
+            ids = []
+            for n in range(9):  # a flush after each: small segments that merge
+                turns = [("user", f"chat{n} turn{k} " + " ".join(f"w{(n + k) % 13}" for _ in range(3))) for k in range(12)]
+                ids.append(imported(vault, n, turns))
+                vault.search(f"chat{n} ")
+            assert vault.db.execute("SELECT COUNT(*) FROM segments").fetchone()[0] < 9
+            for n, id in enumerate(ids):
+                (hit,) = vault.search(f"chat{n} turn{(n * 5) % 12} ")
+                assert (hit.conversation, hit.turn) == (id, (n * 5) % 12)
+        finally:
+            vault.close()
+
+
+def test_a_vault_from_0_1_0_names_the_turn_before_and_after_a_reindex(old_home):
+    vault = Vault.open(old_home)  # its runs are single zlib streams, its index rows name no turn
+    try:
+        for _ in range(2):
+            (hit,) = vault.search("rivers 57 ")
+            assert hit.turn == 57 and hit.snippet.startswith("rivers turn 57:")
+            (hit,) = vault.search("walruses 31 ")
+            assert hit.turn == 31 and hit.snippet.startswith("walruses turn 31:")
+            vault.reindex()  # now the index names turns; the runs stay as 0.1.0 wrote them
+        assert vault.verify().bad == []
+    finally:
+        vault.close()

@@ -14,7 +14,9 @@ a merge being built covers its sources' range, unsearched, see merge.py). Row
 `postings[sid << 16 | 0]` holds the segment's documents (blob ids and word counts);
 row `sid << 16 | s` for s in 1..buckets holds the words whose first three characters
 hash (keyed) to bucket s, each with its postings: document ordinals within the
-segment (delta-coded, fixed width per list) and term frequencies. Every row is
+segment (delta-coded, fixed width per list), term frequencies and, for a run of turns,
+the turn that holds the word most often, plus one (so a hit inflates only that turn of
+the run, records.open_turn; 0: not known, as in rows written before this column). Every row is
 msgpack, zlib-compressed and sealed with associated data `index|sid|slot`. Words
 sharing their first three characters share a bucket, so a search-as-you-type prefix
 (3+ characters) opens one bucket per segment and finds its completions there.
@@ -49,7 +51,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from itertools import accumulate, chain
+from itertools import accumulate, chain, compress
 from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -88,6 +90,23 @@ def words(text: str) -> list[str]:
     return WORD.findall(unicodedata.normalize("NFKC", text).casefold())
 
 
+def _counts(parts: list[str]) -> tuple[Counter, dict[str, int]]:
+    """The word counts of a text in parts (a run's turns), and 1 + the part that holds each word
+    most often (the first of those; capped at MAX_TF), as postings keep it."""
+    per = [words(part) for part in parts]
+    counts = Counter(chain.from_iterable(per))
+    where: dict[str, int] = {}
+    for k in range(len(per) - 1, -1, -1):  # backwards, so that the first part holding a word wins
+        where.update(dict.fromkeys(per[k], min(k + 1, MAX_TF)))
+    most: dict[str, int] = {}
+    for k, ws in enumerate(per) if len(per) > 1 else ():
+        if len(ws) > 1:
+            for w, n in Counter(ws).items():
+                if n > 1 and n > most.get(w, 1):  # held more than once, and more often than before
+                    most[w], where[w] = n, min(k + 1, MAX_TF)
+    return counts, where
+
+
 class Segment(msgspec.Struct, array_like=True, frozen=True):
     sid: int
     lo: int
@@ -116,14 +135,15 @@ class _Bucket(msgspec.Struct, array_like=True):
     widths: bytes  # per word: the byte width of its deltas
     deltas: bytes  # per word, concatenated: its documents' ordinals in the segment, delta-coded
     tfs: bytes  # per posting: the word's count in that document (one byte, capped)
+    turns: bytes = b""  # per posting: 1 + the turn of the document that holds it most often (capped; 0: not known)
 
 
-_Entry = tuple[int, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies)
+_Entry = tuple[int, bytes, bytes, bytes]  # a word's postings: (delta width, deltas, term frequencies, best turns)
 RESTART = 16
 
 
-def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
-    """`entries`: (word, width, deltas, tfs), sorted by word."""
+def _encode_bucket(entries: list[tuple[str, int, bytes, bytes, bytes]]) -> _Bucket:
+    """`entries`: (word, width, deltas, tfs, turns), sorted by word."""
     restarts, shared, suffixes, prev = [], bytearray(), [], ""
     for i, (word, *_) in enumerate(entries):
         n = 0
@@ -136,16 +156,17 @@ def _encode_bucket(entries: list[tuple[str, int, bytes, bytes]]) -> _Bucket:
         shared.append(n)
         suffixes.append("" if i % RESTART == 0 else word[n:])
         prev = word
-    count_width, counts = _pack_ints([len(tfs) for *_, tfs in entries])
+    count_width, counts = _pack_ints([len(tfs) for _, _, _, tfs, _ in entries])
     return _Bucket(
         "\n".join(restarts),
         bytes(shared),
         "\n".join(suffixes),
         count_width,
         counts,
-        bytes(width for _, width, _, _ in entries),
-        b"".join(deltas for _, _, deltas, _ in entries),
-        b"".join(tfs for *_, tfs in entries),
+        bytes(width for _, width, *_ in entries),
+        b"".join(deltas for _, _, deltas, _, _ in entries),
+        b"".join(tfs for _, _, _, tfs, _ in entries),
+        b"".join(turns for *_, turns in entries),
     )
 
 
@@ -164,7 +185,8 @@ class _Words:
 
     def _entry(self, i: int) -> _Entry:
         b = self._b
-        return b.widths[i], b.deltas[self._d[i] : self._d[i + 1]], b.tfs[self._t[i] : self._t[i + 1]]
+        t = slice(self._t[i], self._t[i + 1])
+        return b.widths[i], b.deltas[self._d[i] : self._d[i + 1]], b.tfs[t], b.turns[t] or bytes(t.stop - t.start)
 
     def _walk(self, start: str) -> Iterator[tuple[int, str]]:
         """(position, word) from the last restart at or before `start` on."""
@@ -254,8 +276,9 @@ class Index:
     def pending(self) -> int:
         return self._conn.execute("SELECT COUNT(*) FROM unindexed").fetchone()[0]
 
-    def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, str]]]) -> None:
-        """Indexes every pending blob (`texts` decrypts them; the unreadable are left out).
+    def flush(self, texts: Callable[[list[int]], Iterable[tuple[int, list[str]]]]) -> None:
+        """Indexes every pending blob (`texts` decrypts them, a run as its turns' texts; the
+        unreadable are left out).
 
         FLUSH_BATCH at a time, each batch a segment: a re-index of a large vault keeps
         only one batch's postings in memory. Merges are merge.py's, in steps.
@@ -264,7 +287,7 @@ class Index:
         self._conn.execute("DELETE FROM unindexed")
         for n in range(0, len(bids), FLUSH_BATCH):
             batch = bids[n : n + FLUSH_BATCH]
-            docs = [(bid, Counter(words(text))) for bid, text in texts(batch)]
+            docs = [(bid, *_counts(parts)) for bid, parts in texts(batch)]
             if docs:
                 self._write_segment(batch[0], batch[-1], docs)
 
@@ -276,24 +299,25 @@ class Index:
             for slot in range(-1, seg.buckets + 1):
                 self._rows.pop((seg.sid, slot), None)
 
-    def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter]]) -> None:
-        """A new segment for `docs` (blob id, word counts), in blob id order."""
-        postings: dict[str, tuple[list[int], list[int]]] = {}
-        for o, (_, counts) in enumerate(docs):
+    def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter, dict[str, int]]]) -> None:
+        """A new segment for `docs` (blob id, word counts, best turns as _counts gives them), in blob id order."""
+        postings: dict[str, tuple[list[int], list[int], list[int]]] = {}
+        for o, (_, counts, turn) in enumerate(docs):
             for w, tf in counts.items():
                 p = postings.get(w)
                 if p is None:
-                    p = postings[w] = ([], [])
+                    p = postings[w] = ([], [], [])
                 p[0].append(o)
                 p[1].append(min(tf, MAX_TF))
+                p[2].append(turn[w])
         total = sum(len(p[0]) for p in postings.values())
         buckets = _buckets(total)
-        lengths = array("I", [sum(c.values()) for _, c in docs])
-        sid, level = self._new_segment(lo, hi, array("q", [bid for bid, _ in docs]), lengths, total, buckets)
-        slots: dict[int, list[tuple[str, list[int], bytes]]] = {}
+        lengths = array("I", [sum(c.values()) for _, c, _ in docs])
+        sid, level = self._new_segment(lo, hi, array("q", [bid for bid, _, _ in docs]), lengths, total, buckets)
+        slots: dict[int, list[tuple[str, list[int], bytes, bytes]]] = {}
         for w in sorted(postings):
-            ordinals, tfs = postings[w]
-            slots.setdefault(self._slot(w, buckets), []).append((w, ordinals, bytes(tfs)))
+            ordinals, tfs, turns = postings[w]
+            slots.setdefault(self._slot(w, buckets), []).append((w, ordinals, bytes(tfs), bytes(turns)))
         for slot, entries in slots.items():
             self._put_bucket(sid, level, slot, entries)
 
@@ -315,10 +339,11 @@ class Index:
         self._put_row(sid, level, 0, _DocTable(width, deltas, lengths.tobytes()))
         return sid, level
 
-    def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes]]) -> None:
-        """Bucket `slot` of segment `sid`: (word, ordinals, tfs), sorted by word; none, no row."""
+    def _put_bucket(self, sid: int, level: int, slot: int, entries: list[tuple[str, list[int], bytes, bytes]]) -> None:
+        """Bucket `slot` of segment `sid`: (word, ordinals, tfs, turns), sorted by word; none, no row."""
         if entries:
-            self._put_row(sid, level, slot, _encode_bucket([(w, *_pack_ints(_deltas(o, 0)), tfs) for w, o, tfs in entries]))
+            rows = [(w, *_pack_ints(_deltas(o, 0)), tfs, at) for w, o, tfs, at in entries]
+            self._put_row(sid, level, slot, _encode_bucket(rows))
 
     def _put_row(self, sid: int, level: int, slot: int, value: msgspec.Struct) -> None:
         sealed = self._keys.seal(zlib.compress(_encode.encode(value), level), index_aad(sid, slot))
@@ -386,12 +411,14 @@ class Index:
                 continue  # verify reports it
         return sorted(found, key=lambda w: (len(w), w))[:limit]
 
-    def search(self, groups: list[list[str]]) -> list[tuple[float, int]]:
-        """(score, blob id) of the documents holding a word of every group, best first (BM25, summed).
+    def search(self, groups: list[list[str]]) -> list[tuple[float, int, int]]:
+        """(score, blob id, turn) of the documents holding a word of every group, best first (BM25,
+        summed); turn: where the document's most specific query word (the fewest times in it, then
+        the rarest group) occurs most often (-1: not known).
 
         Each exact query word is a group of one; a prefix is the group of its completions.
         With several groups, the documents in all of them are found first (cheap set
-        work), and only those are scored.
+        work, rarest group first), and only those are scored.
         """
         segs = self._segments()
         n_docs = sum(s.docs - s.dead for s in segs) or 1
@@ -410,26 +437,35 @@ class Index:
             if not lists:
                 return []
             found.append(lists)
+        found.sort(key=lambda ls: sum(len(p[2]) for _, _, p in ls))
         wanted: set[int] | None = None
         if len(found) > 1:
-            for lists in sorted(found, key=lambda ls: sum(len(p[2]) for _, _, p in ls)):
-                bids = {table[0][o] for table, _, (width, deltas, _) in lists for o in accumulate(_unpack_ints(width, deltas))}
+            for lists in found:  # map() and set() keep the per-posting work out of the bytecode loop
+                bids = set(chain.from_iterable(
+                    map(table[0].__getitem__, accumulate(_unpack_ints(width, deltas))) for table, _, (width, deltas, *_) in lists
+                ))
                 wanted = bids if wanted is None else wanted & bids
                 if not wanted:
                     return []
         total: dict[int, float] = {}
+        at: dict[int, tuple[int, int]] = {}  # bid -> (tf, turn) of its most specific word
         fixed, per_word = K1 * (1 - B), K1 * B / avgdl
         for lists in found:
             df: Counter = Counter()
-            for _, w, (_, _, tfs) in lists:
+            for _, w, (_, _, tfs, _) in lists:
                 df[w] += len(tfs)
-            for (bids, lengths), w, (width, deltas, tfs) in lists:
+            for (bids, lengths), w, (width, deltas, tfs, turns) in lists:
                 idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
-                for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                postings: Iterable = zip(accumulate(_unpack_ints(width, deltas)), tfs, turns)
+                if wanted is not None:  # only the documents in every group, picked out at C speed
+                    in_all = map(wanted.__contains__, map(bids.__getitem__, accumulate(_unpack_ints(width, deltas))))
+                    postings = compress(postings, in_all)
+                for o, tf, turn in postings:
                     bid = bids[o]
-                    if wanted is None or bid in wanted:
-                        total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
-        return sorted(((s, bid) for bid, s in total.items()), reverse=True)
+                    total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
+                    if bid not in at or tf < at[bid][0]:
+                        at[bid] = (tf, turn - 1)
+        return sorted(((s, bid, at[bid][1]) for bid, s in total.items()), reverse=True)
 
     # ---- checking -----------------------------------------------------------------
 

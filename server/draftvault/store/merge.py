@@ -201,28 +201,31 @@ class Merges:
                      r: int) -> tuple[int, int]:
         """The new buckets s with (s - 1) % group == r; (the work done, the postings written)."""
         buckets, work = building.buckets, 0
-        merged: dict[int, dict[str, tuple[array, bytearray]]] = {}  # 9 bytes a posting, not ~40
+        merged: dict[int, dict[str, tuple[array, bytearray, bytearray]]] = {}  # 10 bytes a posting, not ~40
         for seg, remap in zip(segs, remaps):
             sources = range(r + 1, seg.buckets + 1, group) if seg.buckets >= group else (r % seg.buckets + 1,)
             exact = buckets == group and seg.buckets >= group  # then every word read belongs to bucket r + 1
             for old in sources:
-                for word, (width, deltas, tfs) in self._ix._bucket(seg, old).items():
+                for word, (width, deltas, tfs, turns) in self._ix._bucket(seg, old).items():
                     work += WORD_WORK + len(tfs)
                     slot = r + 1 if exact else self._ix._slot(word, buckets)
                     if (slot - 1) % group != r:
                         continue  # an old bucket shared by several groups: this word is another's
-                    ordinals, kept = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray()))
+                    ordinals, kept, at = merged.setdefault(slot, {}).setdefault(word, (array("q"), bytearray(), bytearray()))
                     if isinstance(remap, int):
                         ordinals.extend(map(remap.__add__, accumulate(_unpack_ints(width, deltas))))
                         kept += tfs
+                        at += turns
                         continue
-                    for o, tf in zip(accumulate(_unpack_ints(width, deltas)), tfs):
+                    for o, tf, turn in zip(accumulate(_unpack_ints(width, deltas)), tfs, turns):
                         if (n := remap[o]) >= 0:
                             ordinals.append(n)
                             kept.append(tf)
+                            at.append(turn)
         for slot, words in merged.items():
-            self._ix._put_bucket(building.sid, level, slot, [(w, o, bytes(t)) for w, (o, t) in sorted(words.items()) if o])
-        return work, sum(len(o) for words in merged.values() for o, _ in words.values())
+            self._ix._put_bucket(building.sid, level, slot,
+                                 [(w, o, bytes(t), bytes(a)) for w, (o, t, a) in sorted(words.items()) if o])
+        return work, sum(len(o) for words in merged.values() for o, _, _ in words.values())
 
 
 def _cost(segs: list[Segment]) -> int:

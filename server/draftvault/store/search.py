@@ -5,9 +5,10 @@ titles (titles are indexed as blobs too, `conversations.title_bid`; the sealed `
 field is what is shown). All query words must occur in one text; the best text ranks
 its conversation. Search as you type: the last query word is a prefix (3+ characters)
 when the query does not end in a space. Snippets come from the decrypted best hit of
-each conversation (only that blob is decrypted; in a run, the turn that matches most
-query words); recent hits' plaintext is kept in a small in-memory LRU (HitCache,
-cleared on delete; nothing plaintext on disk).
+each conversation (only that blob is decrypted; in a run, the turn that holds the
+run's most specific query word most often, as the index says, so a hit inflates one
+turn, not the run); recent hits' plaintext is kept in a small in-memory LRU
+(HitCache, cleared on delete; nothing plaintext on disk).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ class BestText(msgspec.Struct):
     first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
     branch: int | None = None  # for "branch": which earlier thread
+    at: int = -1  # for "turns": the turn that holds the most specific query word most often (index.search; -1: not known)
 
 
 class Found(msgspec.Struct):
@@ -49,20 +51,22 @@ class Found(msgspec.Struct):
 
 
 class HitCache:
-    """hash -> (decrypted content, its characters) of recent search hits (memory only)."""
+    """(hash, turn) -> (decrypted content, its characters) of recent search hits: a text or a whole
+    run (turn None), or one turn's text of a run (memory only)."""
 
     def __init__(self, max_chars: int = HIT_CACHE_CHARS):
-        self._hits: dict[bytes, tuple[list[Turn] | str, int]] = {}
+        self._hits: dict[tuple[bytes | None, int | None], tuple[list[Turn] | str, int]] = {}
         self._chars = 0
         self._max = max_chars
 
-    def get(self, rec: Records, h: bytes | None, data: bytes | None) -> list[Turn] | str:
-        entry = self._hits.pop(h, None)
+    def get(self, rec: Records, h: bytes | None, data: bytes | None, turn: int | None = None) -> list[Turn] | str:
+        """A text or a run's turns; with `turn`, that turn's text of a run (only it is inflated: records.open_turn)."""
+        entry = self._hits.pop((h, turn), None)
         if entry is None:
-            content = rec.open_any(h, data)
+            content = rec.open_any(h, data) if turn is None else searchable(rec.open_turn(h, data, turn))
             entry = (content, len(content) if isinstance(content, str) else sum(len(t[1]) for t in content))
             self._chars += entry[1]
-        self._hits[h] = entry  # content-addressed: a hash always names the same content
+        self._hits[(h, turn)] = entry  # content-addressed: a hash always names the same content
         while self._chars > self._max and len(self._hits) > 1:
             self._chars -= self._hits.pop(next(iter(self._hits)))[1]
         return entry[0]
@@ -121,10 +125,10 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
     ranked = tx.index.search(groups)
     where, params = filters(site, since, until, status)
     best: dict[int, BestText] = {}
-    start, step = 0, max(200, limit * 10)
+    start, step = 0, 2 * limit
     while start < len(ranked) and len(best) < limit:
-        chunk = [bid for _, bid in ranked[start : start + step]]
-        order = {bid: n for n, bid in enumerate(chunk)}
+        chunk = [bid for _, bid, _ in ranked[start : start + step]]
+        order = {bid: (n, turn) for n, (_, bid, turn) in enumerate(ranked[start : start + step])}
         start, step = start + step, step * 8
         rows = tx.q(
             f"""
@@ -140,10 +144,10 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
             """,
             {"bids": msgspec.json.encode(chunk).decode(), **params},
         )
-        rows.sort(key=lambda r: (order[r[7]], r[0], r[5] != "turns"))
+        rows.sort(key=lambda r: (order[r[7]][0], r[0], r[5] != "turns"))
         for row in rows:
             if row[0] not in best:
-                best[row[0]] = BestText(*row)
+                best[row[0]] = BestText(*row, at=order[row[7]][1])
     return Found(list(best.values())[:limit], exact, prefix)
 
 
@@ -157,20 +161,25 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
     for best in found.hits:
         title = rec.field_or_none(best.id, "title", best.sealed_title)
         turn, branch = best.first_turn, best.branch
+        h, data = blobs.get(best.bid, (None, None))
         try:
-            content = (title or "") if best.kind == "title" else cache.get(rec, *blobs.get(best.bid, (None, None)))
-        except Tampered:
-            content = ""
-        if isinstance(content, str):
-            text = content
-        else:  # a run: its turn that matches the most query words
-            k = best_turn(texts := [searchable(t) for t in content], found.exact, found.prefix)
-            text = texts[k]
-            if best.kind == "branch":  # a pack of kept versions (versions.py): the branch turn that is item k
-                branch, turn = branches.locate(tx, best.cid, best.bid, k) or (branch, turn)
+            if best.kind == "turns":  # a run: one of its turns
+                k, text = _best_in_run(cache, rec, h, data, best.at, found)
+            elif best.kind == "branch":
+                content = cache.get(rec, h, data)
+                k, text = _best_of(content, found)
+                if not isinstance(content, str):  # a pack of kept versions (versions.py): the branch turn that is item k
+                    branch, turn = branches.locate(tx, best.cid, best.bid, k) or (branch, turn)
+                k = 0
             else:
-                turn += k
-        snip, marks = snippet(text, found.exact, found.prefix)
+                k, text = (0, title or "") if best.kind == "title" else _best_of(cache.get(rec, h, data), found)
+            snip, marks = snippet(text, found.exact, found.prefix)
+            if best.kind == "turns" and not marks:  # a turn past what the index can name (MAX_TF)
+                k, text = _best_of(cache.get(rec, h, data), found)
+                snip, marks = snippet(text, found.exact, found.prefix)
+            turn = None if turn is None else turn + k
+        except Tampered:
+            snip, marks = snippet("", found.exact, found.prefix)
         out.append(
             models.SearchHit(
                 conversation=best.id,
@@ -184,3 +193,21 @@ def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, s
             )
         )
     return out
+
+
+def _best_in_run(cache: HitCache, rec: Records, h: bytes | None, data: bytes | None, at: int,
+                 found: Found) -> tuple[int, str]:
+    """(position, text) of the run's turn that holds its most specific query word most often (the
+    index names it: only that turn is inflated); without that, the turn that holds the most query words."""
+    if at < 0:  # an index row written before the index kept turns
+        return _best_of(cache.get(rec, h, data), found)
+    return at, cache.get(rec, h, data, at)
+
+
+def _best_of(content: list[Turn] | str, found: Found) -> tuple[int, str]:
+    """(position, text) of a text, or of a run's turn that holds the most query words."""
+    if isinstance(content, str):
+        return 0, content
+    texts = [searchable(t) for t in content]
+    k = best_turn(texts, found.exact, found.prefix)
+    return k, texts[k]
