@@ -356,6 +356,13 @@ def texts(tx: Tx, rec: Records, bids: list[int]) -> Iterator[tuple[int, list[str
             yield bid, [content] if isinstance(content, str) else [searchable(t) for t in content]
 
 
+def searchable(turn: Turn) -> str:
+    """What search finds of a turn: its text and its documents. Not its thinking: words the
+    assistant only weighed would match conversations that never said them."""
+    meta = meta_of(turn)
+    return "\n".join([turn[1], *(d.text for d in meta.documents)]) if meta else turn[1]
+
+
 def alive(conn: sqlite3.Connection, lo: int, hi: int) -> set[int]:
     """The blob ids in lo..hi that still exist (what the index keeps when it rewrites a segment)."""
     return {r[0] for r in conn.execute("SELECT bid FROM blobs WHERE bid BETWEEN ? AND ?", (lo, hi))}
