@@ -8,19 +8,34 @@ the sites put them:
   document; CodeMirror 6 names its language in `data-language` on `.cm-content`;
 - ChatGPT's "Thought for 12s" toggle and a reasoning summary shown with it;
 - Gemini's open "Show thinking" (`model-thoughts`, in the real capture's empty
-  `.thoughts-container`).
+  `.thoughts-container`);
+- Claude's artifacts: cards in the answers of the real conversation (sitepages.claude)
+  and the real open artifact panel (`#markdown-artifact`, claude-artifacts.html) beside
+  the thread, as claude.ai shows them.
 """
 
 from __future__ import annotations
 
 import pytest
-from sitepages.base import element_span, must_find, read_adapter, read_capture, real_capture_html, set_children
+from sitepages import claude
+from sitepages.base import (
+    READ_ADAPTER,
+    element_span,
+    must_find,
+    open_markup,
+    read_adapter,
+    read_capture,
+    real_capture_html,
+    set_children,
+)
 
 pytestmark = pytest.mark.browser
 
 CHATGPT_SIMPLE = "chatgpt-pages-2026-01/chatgpt-chat-simple.2026-01-29.html"
 CODEMIRROR = "chatgpt-fragments-2026/codeblocks--chatgpt-codemirror.html"
 GEMINI_SIMPLE = "gemini-pages-2026-01/gemini-chat-simple.2026-01-29.html"
+CLAUDE_PANEL = "claude-pages-2026-01/claude-artifacts.html"
+REPORT = "Claude Code：AI がプログラミングを手伝ってくれるツール"  # the panel's document's heading
 
 
 def codemirror_editor(language: str) -> str:
@@ -117,3 +132,69 @@ def test_real_extension_keeps_a_canvas_and_its_earlier_version(browser_ctx):
     (branch,) = d["branches"]
     assert (branch["reason"], branch["from_index"]) == ("edited", 1)
     assert branch["turns"][0]["documents"][0]["text"] == "# Launch plan\n\nShip on Monday"
+
+
+def claude_with_panel(*answers: str) -> str:
+    """The real Claude conversation with these answers, the real artifact panel open beside it."""
+    return claude.capture_page(answers=answers).replace("</body>", read_capture(CLAUDE_PANEL) + "</body>", 1)
+
+
+# Moves the open panel out of the page and back (JS: [action, text]): "close" removes it,
+# "edit" puts it back with its first paragraph's text replaced (a new version).
+PANEL_ACTION = """([action, text]) => {
+  const panel = document.querySelector('#markdown-artifact');
+  if (action === 'close') { window.__panel = panel; panel.remove(); return; }
+  window.__panel.querySelector('p').textContent = text;
+  document.body.append(window.__panel);
+}"""
+
+
+def test_claude_artifact_in_the_open_panel_joins_the_turn_of_its_card(context):
+    landing = claude.artifact_card("Landing page", "Code · HTML", '<!DOCTYPE html>\n<html lang="en">')
+    report = claude.artifact_card(REPORT, "Document", f"# {REPORT}\n\n**Claude Code は")
+    page = open_markup(context, "https://claude.ai/chat/art-2", claude_with_panel(
+        claude.markdown_part("<p>The page:</p>") + landing, claude.markdown_part("<p>The report:</p>") + report))
+    shown = page.evaluate(READ_ADAPTER, ["claude", "#markdown-artifact"])["turns"][0]["text"]
+    assert shown.startswith(f"# {REPORT}\n\n**Claude Code は、Anthropic が開発した")
+    got = page.evaluate(READ_ADAPTER, ["claude", None])
+    assert got["listed"] == 4  # the panel is no turn
+    turns = got["turns"]
+    # The card titled as the panel's document gets the whole of it; its preview is no text.
+    assert turns[3]["text"] == "The report:"
+    assert turns[3]["documents"] == [{"title": REPORT, "kind": "document", "text": shown}]
+    # The other card was never opened: no document, and only its words as text.
+    assert turns[1]["text"] == "The page:" and "documents" not in turns[1]
+    # Closed, the panel's document stays with its turn; edited, the turn holds the new text.
+    page.evaluate(PANEL_ACTION, ["close", ""])
+    assert page.evaluate(READ_ADAPTER, ["claude", None])["turns"][3]["documents"][0]["text"] == shown
+    page.evaluate(PANEL_ACTION, ["edit", "Version two."])
+    (doc,) = page.evaluate(READ_ADAPTER, ["claude", None])["turns"][3]["documents"]
+    assert doc["text"].startswith(f"# {REPORT}\n\nVersion two.\n\n## そもそも Claude Code とは何か")
+
+
+def test_claude_artifact_matched_by_its_preview_or_as_the_only_one(context):
+    # Titles unlike the document's heading: the card whose preview starts like the panel.
+    other = claude.artifact_card("Notes", "Document", "# Shopping\n- milk")
+    guide = claude.artifact_card("Claude Code guide", "Document", f"# {REPORT}\n\n**Claude Code は、Anthropic")
+    got = read_adapter(context, "https://claude.ai/chat/art-3", claude_with_panel(guide, other), "claude")
+    assert [d["title"] for d in got["turns"][1].get("documents", [])] == ["Claude Code guide"]
+    assert "documents" not in got["turns"][3]
+    # One artifact in the chat (its versions titled alike): its last card, whatever its preview.
+    again = claude.artifact_card("Guide", "Document", "")
+    got = read_adapter(context, "https://claude.ai/chat/art-4", claude_with_panel(again, again), "claude")
+    assert "documents" not in got["turns"][1] and got["turns"][3]["documents"][0]["title"] == "Guide"
+    # Two artifacts and nothing that names the panel's: attached to neither.
+    got = read_adapter(context, "https://claude.ai/chat/art-5", claude_with_panel(again, other), "claude")
+    assert all("documents" not in t for t in got["turns"])
+
+
+def test_claude_code_artifact_from_the_panel_is_fenced_code(context):
+    card = claude.artifact_card("Landing page", "Code · HTML", '<!DOCTYPE html>\n<html lang="en">')
+    page = claude_with_panel(claude.markdown_part("<p>Here it is.</p>") + card)
+    markdown = must_find(page, 'class="standard-markdown grid-cols-1 grid [&amp;_&gt;_*]:min-w-0 gap-3 !gap-3.5"')
+    code = '<pre><code class="language-html">&lt;!DOCTYPE html&gt;\n&lt;html lang="en"&gt;&lt;/html&gt;\n</code></pre>'
+    got = read_adapter(context, "https://claude.ai/chat/art-6", set_children(page, page.rindex("<div", 0, markdown),
+                                                                             f"<div>{code}</div>"), "claude")
+    assert got["turns"][1]["documents"] == [
+        {"title": "Landing page", "kind": "code", "language": "html", "text": '<!DOCTYPE html>\n<html lang="en"></html>\n'}
+    ]
