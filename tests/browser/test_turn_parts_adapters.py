@@ -198,3 +198,36 @@ def test_claude_code_artifact_from_the_panel_is_fenced_code(context):
     assert got["turns"][1]["documents"] == [
         {"title": "Landing page", "kind": "code", "language": "html", "text": '<!DOCTYPE html>\n<html lang="en"></html>\n'}
     ]
+
+
+def test_real_extension_keeps_a_claude_artifact_from_the_panel_and_its_earlier_version(browser_ctx):
+    """The real extension on the Claude page built from the real capture: the answer shows
+    an artifact's card, then the person opens the real panel beside the thread, then the
+    artifact changes there; the vault holds the panel's text as the answer's document and
+    the earlier text as an `edited` version, the answer's text unchanged."""
+    from sitepages.base import route_extension_modules, wait_for
+
+    server = browser_ctx.server
+    site = claude.serve(browser_ctx.context)
+    route_extension_modules(browser_ctx.context, "https://claude.ai")  # to read the panel as the adapter does
+    tab = site.open("art-live-1", turns=[("user", "Write the report"), ("assistant", "Here is the report.")], title="Report")
+
+    def detail():
+        items = [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] == "art-live-1"]
+        return items and server.api("GET", f"/api/conversations/{items[0]['id']}")
+
+    card = claude.artifact_card(REPORT, "Document", f"# {REPORT}")
+    tab.page.evaluate("(html) => { [...document.querySelectorAll('.font-claude-response')].at(-1)"
+                      ".insertAdjacentHTML('beforeend', html); }", card)
+    tab.page.evaluate("(html) => document.body.insertAdjacentHTML('beforeend', html)", read_capture(CLAUDE_PANEL))
+    shown = tab.page.evaluate(READ_ADAPTER, ["claude", "#markdown-artifact"])["turns"][0]["text"]
+    first = wait_for(lambda: (d := detail()) and d["turns"][-1].get("documents") and d, what="the artifact")
+    assert first["turns"][-1]["documents"] == [{"title": REPORT, "kind": "document", "text": shown}]
+    assert first["turns"][-1]["text"] == "Here is the report."
+    assert "documents" not in first["turns"][0]
+    tab.page.evaluate("() => { document.querySelector('#markdown-artifact p').textContent = 'Version two.'; }")
+    d = wait_for(lambda: (d := detail()) and d["branches"] and d, what="the earlier version")
+    assert d["turns"][-1]["documents"][0]["text"].startswith(f"# {REPORT}\n\nVersion two.\n\n")
+    (branch,) = d["branches"]
+    assert (branch["reason"], branch["from_index"]) == ("edited", 1)
+    assert branch["turns"][0]["documents"][0]["text"] == shown
