@@ -20,7 +20,6 @@ import pytest
 from sitepages import claude
 from sitepages.base import (
     READ_ADAPTER,
-    element_span,
     must_find,
     open_markup,
     read_adapter,
@@ -28,29 +27,14 @@ from sitepages.base import (
     real_capture_html,
     set_children,
 )
+from sitepages.chatgpt import canvas, codemirror_editor
 
 pytestmark = pytest.mark.browser
 
 CHATGPT_SIMPLE = "chatgpt-pages-2026-01/chatgpt-chat-simple.2026-01-29.html"
-CODEMIRROR = "chatgpt-fragments-2026/codeblocks--chatgpt-codemirror.html"
 GEMINI_SIMPLE = "gemini-pages-2026-01/gemini-chat-simple.2026-01-29.html"
 CLAUDE_PANEL = "claude-pages-2026-01/claude-artifacts.html"
 REPORT = "Claude Code：AI がプログラミングを手伝ってくれるツール"  # the panel's document's heading
-
-
-def codemirror_editor(language: str) -> str:
-    """The real CodeMirror editor of the ChatGPT capture, its content naming its language."""
-    markup = read_capture(CODEMIRROR)
-    s, e = element_span(markup, markup.rindex("<div", 0, must_find(markup, 'class="cm-editor"')))
-    return markup[s:e].replace('class="cm-content', f'data-language="{language}" class="cm-content', 1)
-
-
-def canvas(id: str, title: str, body: str) -> str:
-    return (
-        f'<div id="textdoc-message-{id}" class="relative w-full"><div class="flex items-center gap-2 px-4 py-2">'
-        f'<span class="min-w-0 truncate">{title}</span><button aria-label="Copy">Copy</button></div>'
-        f'<div class="overflow-hidden">{body}</div></div>'
-    )
 
 
 def markdown_part(html: str) -> str:
