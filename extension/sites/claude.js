@@ -1,7 +1,7 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
 import { partsMarkdown, toMarkdown } from "../content/dom-to-markdown.js";
-import { readDocument, withParts } from "../content/turn-parts.js";
+import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
@@ -19,7 +19,11 @@ const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop respon
 // widgets (artifact cards: title, "Code · HTML", a preview of the document; tool
 // blocks: "Done"), whose text is not what Claude said.
 const MARKDOWN = ".standard-markdown, .progressive-markdown";
-const WIDGETS = '.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"]';
+// Extended thinking: its chunks are .standard-markdown parts too, in a `group/thinking`
+// block in the answer's first grid row (in the DOM even while collapsed; the answer is
+// in the second row). Kept as the turn's thinking, never its text.
+const THINKING = '[class*="group/thinking"]';
+const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}`;
 const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
 // Markup without those parts: the whole reply, widgets left out.
 const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
@@ -117,14 +121,16 @@ export default {
 
   // User turns are Markdown like answers (Claude renders them so), with the line
   // breaks typed inside a paragraph kept. Also reads an open artifact panel
-  // (#markdown-artifact) as assistant Markdown. An answer's documents: its artifacts
-  // as the panel showed them.
+  // (#markdown-artifact) as assistant Markdown. An answer's parts: its thinking, and
+  // its artifacts as the panel showed them.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
     if (user) return { role: "user", text: toMarkdown(user, { breaks: PRE_WRAP }), message_id: null };
     const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
     const turn = { role: "assistant", text: answerMarkdown(body), message_id: null };
-    return el.matches(PANEL) ? turn : withParts(turn, { documents: artifacts(el) });
+    if (el.matches(PANEL)) return turn;
+    const thinking = readThinking([...body.querySelectorAll(`${THINKING} :is(${MARKDOWN})`)]);
+    return withParts(turn, { thinking, documents: artifacts(el) });
   },
 
   // A mutation in the artifact panel, or one that opens it: the card it shows (capture

@@ -9,6 +9,10 @@ the sites put them:
 - ChatGPT's "Thought for 12s" toggle and a reasoning summary shown with it;
 - Gemini's open "Show thinking" (`model-thoughts`, in the real capture's empty
   `.thoughts-container`);
+- Claude's extended thinking: the answer as a two-row grid, the thinking's
+  `.standard-markdown` chunks in a `group/thinking` block in the first row (in the DOM
+  even while collapsed), the answer in the second (the structure measured on claude.ai
+  by obsidian-AI-exporter, docs/investigation/claude-extended-thinking-dom.md);
 - Claude's artifacts: cards in the answers of the real conversation (sitepages.claude)
   and the real open artifact panel (`#markdown-artifact`, claude-artifacts.html) beside
   the thread, as claude.ai shows them.
@@ -116,6 +120,28 @@ def test_real_extension_keeps_a_canvas_and_its_earlier_version(browser_ctx):
     (branch,) = d["branches"]
     assert (branch["reason"], branch["from_index"]) == ("edited", 1)
     assert branch["turns"][0]["documents"][0]["text"] == "# Launch plan\n\nShip on Monday"
+
+
+def claude_thinking(chunks: list[str], answer: str, rows: str = "0fr_1fr") -> str:
+    """An answer with extended thinking, as claude.ai lays it out (collapsed: 0fr_1fr)."""
+    parts = "".join(f'<div class="standard-markdown">{chunk}</div>' for chunk in chunks)
+    return (
+        f'<div class="grid grid-rows-[{rows}]"><div class="row-start-1"><div style="overflow:hidden; min-height:0;">'
+        '<div class="group/thinking border rounded"><div><button>Claude\'s Thoughts</button><div><div>'
+        f'<div class="grid">{parts}</div></div></div></div></div></div></div>'
+        f'<div class="row-start-2"><div>{answer}</div></div></div>'
+    )
+
+
+def test_claude_thinking_is_kept_apart_from_the_answer_collapsed_or_open(context):
+    chunks = ["<p>The user wants <strong>one word</strong>.</p>", "<ul><li>yes</li><li>no</li></ul>"]
+    answer = claude.markdown_part("<p>はい</p>")
+    for rows in ("0fr_1fr", "1fr_1fr"):
+        page = claude.capture_page(answers=(claude_thinking(chunks, answer, rows),))
+        turns = read_adapter(context, f"https://claude.ai/chat/think-{rows[0]}", page, "claude")["turns"]
+        assert turns[1]["text"] == "はい"
+        assert turns[1]["thinking"] == "The user wants **one word**.\n\n- yes\n- no"
+        assert all("thinking" not in t for k, t in enumerate(turns) if k != 1)
 
 
 def claude_with_panel(*answers: str) -> str:
