@@ -52,16 +52,17 @@ function shownArtifact(doc) {
   const panel = doc.querySelector(PANEL);
   if (!panel) return {};
   const cards = [...doc.querySelectorAll(CARD)];
+  const last = (list) => list[list.length - 1];
   const heading = squash(panel.querySelector("h1")?.textContent).toLowerCase();
-  const named = cards.filter((c) => heading && cardTitle(c).toLowerCase() === heading);
-  const start = letters(panel.textContent);
-  const begins = cards.filter((c) => {
+  const named = heading ? last(cards.filter((c) => cardTitle(c).toLowerCase() === heading)) : undefined;
+  if (named) return { panel, card: named };
+  const start = letters(panel.textContent.slice(0, 4000));
+  const begins = last(cards.filter((c) => {
     const preview = letters(c.querySelector(".whitespace-pre")?.textContent);
     return preview.length >= 8 && start.startsWith(preview.slice(0, 40));
-  });
-  const alike = new Set(cards.map(cardTitle)).size === 1 ? cards : [];
-  const mine = [named, begins, alike].find((c) => c.length) || [];
-  return { panel, card: mine[mine.length - 1] };
+  }));
+  const alike = new Set(cards.map(cardTitle)).size === 1 ? last(cards) : undefined;
+  return { panel, card: begins || alike };
 }
 
 // The panel shows code as one code block, a document as Markdown.
