@@ -241,3 +241,25 @@ def test_real_extension_keeps_a_claude_artifact_from_the_panel_and_its_earlier_v
     (branch,) = d["branches"]
     assert (branch["reason"], branch["from_index"]) == ("edited", 1)
     assert branch["turns"][0]["documents"][0]["text"] == shown
+
+
+def test_real_extension_keeps_claude_thinking_out_of_the_answer(browser_ctx):
+    """The real extension on the Claude page built from the real capture: an answer with
+    collapsed extended thinking reaches the vault with the thinking apart from its text."""
+    from sitepages.base import wait_for
+
+    server = browser_ctx.server
+    tab = claude.serve(browser_ctx.context).open("think-live-1", turns=[("user", "Yes or no?")], title="Yes")
+    answer = claude_thinking(["<p>One word is <em>enough</em>.</p>"], claude.markdown_part("<p>Yes.</p>"))
+    tab.page.evaluate("(html) => { const turn = [...document.querySelectorAll('[data-test-render-count]')].at(-1);"
+                      " const reply = document.createElement('div'); reply.setAttribute('data-test-render-count', '1');"
+                      " reply.innerHTML = `<div class=\"font-claude-response\" data-is-streaming=\"false\">${html}</div>`;"
+                      " turn.after(reply); }", answer)
+
+    def stored():
+        items = [c for c in server.api("GET", "/api/conversations")["items"] if c["conversation_id"] == "think-live-1"]
+        d = items and server.api("GET", f"/api/conversations/{items[0]['id']}")
+        return d if d and len(d["turns"]) == 2 and d["turns"][1].get("thinking") else None
+
+    d = wait_for(stored, what="the answer with its thinking")
+    assert (d["turns"][1]["text"], d["turns"][1]["thinking"]) == ("Yes.", "One word is *enough*.")
