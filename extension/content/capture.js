@@ -162,19 +162,16 @@ class Capture {
     this.schedule();
   }
 
-  // Which turn (or the composer) a mutation is in: a walk up its ancestors.
-  classify(record) {
+  // Which turn (or the composer) a mutation is in: a walk up its ancestors. A turn's
+  // part shown outside it (Claude's artifact panel) names the element it belongs to.
+  classify(record, from = record.target) {
     const composer = this.composerEl;
-    for (let node = record.target; node; node = node.parentNode) {
-      if (this.indexOf.has(node)) {
-        this.dirty.add(node);
-        return;
-      }
-      if (node === composer) {
-        this.draftDirty = true;
-        return;
-      }
+    for (let node = from; node; node = node.parentNode) {
+      if (this.indexOf.has(node)) return void this.dirty.add(node);
+      if (node === composer) return void (this.draftDirty = true);
     }
+    const owner = from === record.target && this.adapter.partOf?.(record);
+    if (owner) this.classify(record, owner);
     if (record.type === "childList" && record.target.nodeName !== "TITLE") this.relist = true;
     else this.metaDirty = true;
   }

@@ -1,6 +1,7 @@
 // Claude (claude.ai). Checked against ../shared/fixtures/real/claude-pages-2026-01.
 
 import { partsMarkdown, toMarkdown } from "../content/dom-to-markdown.js";
+import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
@@ -18,13 +19,73 @@ const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop respon
 // widgets (artifact cards: title, "Code · HTML", a preview of the document; tool
 // blocks: "Done"), whose text is not what Claude said.
 const MARKDOWN = ".standard-markdown, .progressive-markdown";
-const WIDGETS = '.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"]';
+// Extended thinking: its chunks are .standard-markdown parts too, in a `group/thinking`
+// block in the answer's first grid row (in the DOM even while collapsed; the answer is
+// in the second row). Kept as the turn's thinking, never its text.
+const THINKING = '[class*="group/thinking"]';
+const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}`;
 const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
 // Markup without those parts: the whole reply, widgets left out.
 const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
 
 // User paragraphs show the line breaks typed in them (Tailwind's white-space classes).
 const PRE_WRAP = ".whitespace-pre-wrap, .whitespace-pre-line, .whitespace-pre";
+
+// Artifacts. The answer holds a card (title, "Code · HTML", a truncated preview); the
+// artifact itself shows only in the side panel (#markdown-artifact, outside the turns)
+// once the person opens it. The panel names no card: it belongs to the card titled as
+// its heading, else to the card whose preview (the artifact's first lines) starts
+// like the panel's text, else (all cards titled alike: one artifact and its versions)
+// to the last card; failing all three it is not attached (no guessing). The text
+// read is kept per card element, so closing the panel loses nothing, and a new
+// version shown in the panel changes the turn's document (the vault keeps the old one).
+const CARD = ".artifact-block-cell";
+const PANEL = "#markdown-artifact";
+const seen = new WeakMap(); // card element -> the document last read from the panel for it
+
+const squash = (s) => (s || "").replace(/\s+/g, " ").trim();
+// Letters and digits only: a preview's Markdown source and the rendered text agree on them.
+const letters = (s) => (s || "").replace(/[^\p{L}\p{N}]+/gu, "");
+const cardTitle = (card) => squash(card.querySelector(".leading-tight")?.textContent);
+
+function shownArtifact(doc) {
+  const panel = doc.querySelector(PANEL);
+  if (!panel) return {};
+  const cards = [...doc.querySelectorAll(CARD)];
+  const last = (list) => list[list.length - 1];
+  const heading = squash(panel.querySelector("h1")?.textContent).toLowerCase();
+  const named = heading ? last(cards.filter((c) => cardTitle(c).toLowerCase() === heading)) : undefined;
+  if (named) return { panel, card: named };
+  const start = letters(panel.textContent.slice(0, 4000));
+  const begins = last(cards.filter((c) => {
+    const preview = letters(c.querySelector(".whitespace-pre")?.textContent);
+    return preview.length >= 8 && start.startsWith(preview.slice(0, 40));
+  }));
+  const alike = new Set(cards.map(cardTitle)).size === 1 ? last(cards) : undefined;
+  return { panel, card: begins || alike };
+}
+
+// The panel shows code as one code block, a document as Markdown.
+function panelDocument(panel, card) {
+  const title = cardTitle(card);
+  const blocks = (panel.querySelector(MARKDOWN) || panel).children;
+  if (blocks.length === 1 && blocks[0].querySelector("pre code")) {
+    return readDocument(title, blocks[0], squash(card.querySelector(".text-xs")?.textContent));
+  }
+  return { title: title || "Untitled", kind: "document", text: answerMarkdown(panel) };
+}
+
+function artifacts(el) {
+  const cards = el.querySelectorAll(CARD);
+  if (!cards.length) return [];
+  const { panel, card: shown } = shownArtifact(el.ownerDocument);
+  return [...cards].map((card) => {
+    if (card === shown) seen.set(card, panelDocument(panel, card));
+    return seen.get(card);
+  });
+}
+
+const holdsPanel = (n) => n.nodeType === 1 && (n.matches(PANEL) || n.querySelector(PANEL) !== null);
 
 function isTurn(el) {
   return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
@@ -61,12 +122,25 @@ export default {
 
   // User turns are Markdown like answers (Claude renders them so), with the line
   // breaks typed inside a paragraph kept. Also reads an open artifact panel
-  // (#markdown-artifact) as assistant Markdown.
+  // (#markdown-artifact) as assistant Markdown. An answer's parts: its thinking, and
+  // its artifacts as the panel showed them.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
     if (user) return { role: "user", text: toMarkdown(user, { breaks: PRE_WRAP }), message_id: null };
     const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
-    return { role: "assistant", text: answerMarkdown(body), message_id: null };
+    const turn = { role: "assistant", text: answerMarkdown(body), message_id: null };
+    if (el.matches(PANEL)) return turn;
+    const thinking = readThinking([...body.querySelectorAll(`${THINKING} :is(${MARKDOWN})`)]);
+    return withParts(turn, { thinking, documents: artifacts(el) });
+  },
+
+  // A mutation in the artifact panel, or one that opens it: the card it shows (capture
+  // reads that card's turn again), else null.
+  partOf(record) {
+    const t = record.target;
+    const el = t.nodeType === 1 ? t : t.parentElement;
+    const hit = el?.closest(PANEL) || (record.type === "childList" && [...record.addedNodes].some(holdsPanel));
+    return (hit && shownArtifact(el.ownerDocument).card) || null;
   },
 
   ...composerMembers((doc) => editorByClass(doc, "ProseMirror", COMPOSER)),

@@ -2,7 +2,9 @@
 chatgpt.com built from the real capture, with an uploaded image in the person's turn and a
 generated image in the answer, inserted as chatgpt.com renders them (estuary URLs that need
 the page's cookie); the real service. The vault holds the bytes the page was served, the
-history page shows them, and the export's Markdown links to them inside the zip."""
+history page shows them, and the export's Markdown links to them inside the zip; with a
+canvas beside them (issue 13's proof), the unpacked export shows all three in a Markdown
+viewer."""
 
 from __future__ import annotations
 
@@ -14,13 +16,16 @@ import re
 import urllib.parse
 import zipfile
 
+import markdown_it
 import pytest
 from sitepages import chatgpt
-from sitepages.base import wait_for
+from sitepages.base import read_capture, wait_for
+from sitepages.chatgpt import canvas, codemirror_editor
 from sitepages.images import GENERATED, INSERT, UPLOADED, Estuary, png
 
 pytestmark = pytest.mark.browser
 
+CODEMIRROR_EXPECTED = "chatgpt-fragments-2026/codeblocks--chatgpt-codemirror.md"
 TURNS = [("user", "What is in this photo? Draw me one like it."), ("assistant", "A lighthouse. Here is yours:")]
 
 
@@ -81,6 +86,54 @@ def test_uploaded_and_generated_images_are_kept_as_bytes_and_exported_with_links
     images.nth(1).wait_for()
     wait_for(lambda: page.evaluate("[...document.querySelectorAll('.turn .attachments img')]"
                                    ".every((i) => i.complete && i.naturalWidth === 64)"), what="the images shown")
+
+
+def test_images_and_a_canvas_are_kept_and_the_export_shows_them_in_a_markdown_viewer(browser_ctx, tmp_path):
+    """Issue 13's proof: a ChatGPT page with an uploaded image, a generated image and a
+    canvas (the real CodeMirror editor). The vault holds the bytes served (same SHA-256)
+    and the canvas text on the answer; the export zip, unpacked and its Markdown rendered
+    (markdown-it, as Markdown viewers do) and opened in Chromium, shows both images from
+    its own files and the canvas as code."""
+    server = browser_ctx.server
+    files = {"file_00000000proof0upload0000000000001": png(5), "file_00000000proof0generated000000000002": png(9)}
+    tab, _ = open_chat(browser_ctx, "6b2c-proof", files)
+    tab.page.evaluate("(html) => { [...document.querySelectorAll('[data-message-author-role=\"assistant\"]')].at(-1)"
+                      ".insertAdjacentHTML('beforeend', html); }", canvas("p1", "lighthouse.py", codemirror_editor("python")))
+    # The code its authors expect from that editor (the capture's Markdown).
+    code = re.search(r"```python\n(.*?)\n```", read_capture(CODEMIRROR_EXPECTED), re.S).group(1)
+    check = stored(server, tab.page, "6b2c-proof", 2)
+    d = wait_for(lambda: (d := check()) and d["turns"][1].get("documents") and d, what="both images and the canvas")
+    (user_image,), (answer_image,) = (t["attachments"] for t in d["turns"])
+    for shown, served in ((user_image, files["file_00000000proof0upload0000000000001"]),
+                          (answer_image, files["file_00000000proof0generated000000000002"])):
+        body = server.api("GET", f"/api/attachments/{shown['id']}")
+        assert hashlib.sha256(body).hexdigest() == hashlib.sha256(served).hexdigest()
+    [doc] = d["turns"][1]["documents"]
+    assert (doc["title"], doc["kind"], doc["language"]) == ("lighthouse.py", "code", "python")
+    # The capture's CodeMirror has one more empty line than its authors' Markdown keeps.
+    assert re.sub(r"\n{3,}", "\n\n", doc["text"]) == code + "\n"
+    code = doc["text"].rstrip("\n")
+    assert "documents" not in d["turns"][0]
+
+    folder = tmp_path / "export"
+    with zipfile.ZipFile(io.BytesIO(server.api("POST", "/api/export", json={"ids": [d["id"]]}))) as zf:
+        zf.extractall(folder)
+    [note] = folder.glob("*.md")
+    markdown = note.read_text(encoding="utf-8")
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(links) == 2 and all(not link.startswith(("/", "http")) for link in links)
+    assert sorted((folder / urllib.parse.unquote(link)).read_bytes() for link in links) == sorted(files.values())
+    assert "lighthouse.py" in markdown
+    view = note.with_suffix(".html")
+    view.write_text('<!doctype html><meta charset="utf-8">' + markdown_it.MarkdownIt("commonmark").render(markdown),
+                    encoding="utf-8")
+    page = browser_ctx.context.new_page()
+    page.goto(view.as_uri())
+    images = page.locator("img")
+    assert images.count() == 2
+    wait_for(lambda: page.evaluate("[...document.images].every((i) => i.complete && i.naturalWidth === 64)"),
+             what="the exported images shown from the zip's files")
+    assert page.locator("code.language-python").inner_text().rstrip("\n") == code
 
 
 def test_an_image_over_the_cap_and_a_file_shown_by_name_are_kept_by_name_type_and_size(browser_ctx):

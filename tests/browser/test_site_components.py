@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 from sitepages import gemini
+from sitepages.claude import artifact_card, capture_page, markdown_part
 from sitepages.base import (
     READ_ADAPTER,
     must_find,
@@ -21,7 +22,6 @@ from sitepages.base import (
 pytestmark = pytest.mark.browser
 
 CHATGPT_SIMPLE = "chatgpt-pages-2026-01/chatgpt-chat-simple.2026-01-29.html"
-CLAUDE_SIMPLE = "claude-pages-2026-01/claude-chat-simple.2026-01-29.html"
 
 
 # ---- Gemini ------------------------------------------------------------------------------
@@ -88,17 +88,6 @@ def test_gemini_math_tables_and_code_labels(context):
 # ---- Claude ------------------------------------------------------------------------------
 
 
-def claude_page(*, user: str | None = None, answer: str | None = None) -> str:
-    """The real Claude capture with its first user message's and first answer's content
-    replaced."""
-    page = real_capture_html(CLAUDE_SIMPLE)
-    if user is not None:
-        page = set_children(page, page.rindex("<div", 0, must_find(page, 'data-testid="user-message"')), user)
-    if answer is not None:
-        page = set_children(page, page.rindex("<div", 0, must_find(page, 'class="font-claude-response ')), answer)
-    return page
-
-
 def test_claude_user_turn_keeps_lists_and_line_breaks(context):
     user = (
         '<p class="whitespace-pre-wrap break-words">Compare these two,\nbriefly:</p>'
@@ -108,7 +97,7 @@ def test_claude_user_turn_keeps_lists_and_line_breaks(context):
         '<li class="whitespace-normal break-words">the <strong>Postgres</strong>\nway</li></ul>'
         '<p class="whitespace-pre-wrap break-words">Thanks</p>'
     )
-    got = read_adapter(context, "https://claude.ai/chat/list-1", claude_page(user=user), "claude")
+    got = read_adapter(context, "https://claude.ai/chat/list-1", capture_page(user=user), "claude")
     assert got["turns"][0] == {
         "role": "user",
         "text": "Compare these two,\nbriefly:\n\n- the `sqlite` way\n- the **Postgres** way\n\nThanks",
@@ -116,21 +105,9 @@ def test_claude_user_turn_keeps_lists_and_line_breaks(context):
     }
 
 
-def markdown_part(html: str) -> str:
-    return f'<div><div class="standard-markdown grid-cols-1 grid [&amp;_&gt;_*]:min-w-0 gap-3">{html}</div></div>'
-
-
 # Claude's widgets between an answer's text parts: an artifact card (title, "Code ·
 # HTML", a truncated preview of the document as literal text) and a tool block.
-ARTIFACT_CARD = (
-    '<div class="flex flex-col gap-2 py-2 pl-2"><div class="group/artifact-block">'
-    '<div role="button" tabindex="0" aria-label="Preview contents" class="flex text-left font-ui rounded-lg">'
-    '<div class="artifact-block-cell group/artifact-block flex flex-1 align-start justify-between w-full">'
-    '<div class="flex flex-col gap-1 py-4 pl-4"><div class="leading-tight text-sm line-clamp-1">Landing page</div>'
-    '<div class="text-xs line-clamp-1 text-text-400">Code · HTML</div></div>'
-    '<div class="overflow-hidden font-mono text-[0.5rem] whitespace-pre">&lt;!DOCTYPE html&gt;\n&lt;html lang="en"&gt;'
-    "\n&lt;head&gt;\n## Features\n- fast</div></div></div></div></div>"
-)
+ARTIFACT_CARD = artifact_card("Landing page", "Code · HTML", '<!DOCTYPE html>\n<html lang="en">\n<head>\n## Features\n- fast')
 TOOL_BLOCK = (
     '<div class="ease-out transition-all flex flex-col font-ui leading-normal rounded-lg border-0.5">'
     '<button class="group/row flex flex-row items-center rounded-lg px-3 py-2"><span>Creating the landing page</span>'
@@ -146,12 +123,12 @@ def test_claude_answer_leaves_out_widgets(context):
         + TOOL_BLOCK
         + markdown_part('<p class="font-claude-response-body">Open it in a browser, then <code>Ctrl+R</code>.</p>')
     )
-    got = read_adapter(context, "https://claude.ai/chat/widgets-1", claude_page(answer=answer), "claude")
+    got = read_adapter(context, "https://claude.ai/chat/widgets-1", capture_page(answers=(answer,)), "claude")
     assert got["turns"][1]["text"] == "Here is the page:\n\nOpen it in a browser, then `Ctrl+R`."
     # Markup with no text blocks Claude's way: the whole answer's visible text,
     # the artifact card still left out.
     plain = answer.replace("standard-markdown", "reply-text")
-    got = read_adapter(context, "https://claude.ai/chat/widgets-2", claude_page(answer=plain), "claude")
+    got = read_adapter(context, "https://claude.ai/chat/widgets-2", capture_page(answers=(plain,)), "claude")
     text = got["turns"][1]["text"]
     assert text.startswith("Here is the page:\n\n") and text.endswith("Open it in a browser, then `Ctrl+R`.")
     assert "Code · HTML" not in text and "DOCTYPE" not in text and "Landing page" not in text

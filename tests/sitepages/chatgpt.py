@@ -103,4 +103,27 @@ SPEC = SiteSpec(name="chatgpt", origins=["https://chatgpt.com", "https://chat.op
 serve = SPEC.serve
 
 
-__all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT"]
+# ---- components the capture lacks -----------------------------------------------------
+
+CODEMIRROR = "chatgpt-fragments-2026/codeblocks--chatgpt-codemirror.html"
+
+
+def codemirror_editor(language: str) -> str:
+    """The real CodeMirror editor of the ChatGPT capture, its content naming its language."""
+    markup = read_capture(CODEMIRROR)
+    s, e = element_span(markup, markup.rindex("<div", 0, must_find(markup, 'class="cm-editor"')))
+    return markup[s:e].replace('class="cm-content', f'data-language="{language}" class="cm-content', 1)
+
+
+def canvas(id: str, title: str, body: str) -> str:
+    """A canvas card in an answer: `div[id^="textdoc-message-"]` with its title in
+    `span.min-w-0.truncate` (the structure tools reading chatgpt.com rely on) and the
+    document's editor (`codemirror_editor` for code, a ProseMirror for a document)."""
+    return (
+        f'<div id="textdoc-message-{id}" class="relative w-full"><div class="flex items-center gap-2 px-4 py-2">'
+        f'<span class="min-w-0 truncate">{title}</span><button aria-label="Copy">Copy</button></div>'
+        f'<div class="overflow-hidden">{body}</div></div>'
+    )
+
+
+__all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT", "codemirror_editor", "canvas"]

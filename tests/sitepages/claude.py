@@ -3,9 +3,19 @@
 
 from __future__ import annotations
 
+import html
 from functools import lru_cache
 
-from .base import SiteSpec, document, element_span, must_find, read_capture, render_turns, set_children
+from .base import (
+    SiteSpec,
+    document,
+    element_span,
+    must_find,
+    read_capture,
+    real_capture_html,
+    render_turns,
+    set_children,
+)
 
 CAPTURE = "claude-pages-2026-01/claude-chat-simple.2026-01-29.html"
 TURN = '<div data-test-render-count="'
@@ -69,4 +79,42 @@ SPEC = SiteSpec(name="claude", origins=["https://claude.ai"], build_page=build_p
 serve = SPEC.serve
 
 
-__all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT"]
+# ---- the real capture with components it lacks -----------------------------------------
+
+
+def capture_page(*, user: str | None = None, answers: tuple[str | None, ...] = ()) -> str:
+    """The real capture as a page, its first user message's content and its answers'
+    contents replaced (in order; None keeps one)."""
+    page = real_capture_html(CAPTURE)
+    starts, at = [], 0
+    for _ in answers:
+        at = must_find(page, 'class="font-claude-response ', at + 1)
+        starts.append(page.rindex("<div", 0, at))
+    for start, answer in reversed(list(zip(starts, answers))):
+        if answer is not None:
+            page = set_children(page, start, answer)
+    if user is not None:
+        page = set_children(page, page.rindex("<div", 0, must_find(page, 'data-testid="user-message"')), user)
+    return page
+
+
+def markdown_part(markup: str) -> str:
+    """A text part of an answer, as Claude renders it."""
+    return f'<div><div class="standard-markdown grid-cols-1 grid [&amp;_&gt;_*]:min-w-0 gap-3">{markup}</div></div>'
+
+
+def artifact_card(title: str, label: str, preview: str) -> str:
+    """An artifact's card in an answer: its title, its kind ("Code · HTML") and a
+    truncated preview of its source as literal text."""
+    return (
+        '<div class="flex flex-col gap-2 py-2 pl-2"><div class="group/artifact-block">'
+        '<div role="button" tabindex="0" aria-label="Preview contents" class="flex text-left font-ui rounded-lg">'
+        '<div class="artifact-block-cell group/artifact-block flex flex-1 align-start justify-between w-full">'
+        f'<div class="flex flex-col gap-1 py-4 pl-4"><div class="leading-tight text-sm line-clamp-1">{html.escape(title)}</div>'
+        f'<div class="text-xs line-clamp-1 text-text-400">{html.escape(label)}</div></div>'
+        f'<div class="overflow-hidden font-mono text-[0.5rem] whitespace-pre">{html.escape(preview)}</div>'
+        "</div></div></div></div>"
+    )
+
+
+__all__ = ["serve", "SPEC", "CONFIG", "ERROR_TEXT", "capture_page", "markdown_part", "artifact_card"]
