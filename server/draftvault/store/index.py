@@ -418,7 +418,8 @@ class Index:
 
         Each exact query word is a group of one; a prefix is the group of its completions.
         With several groups, the documents in all of them are found first (cheap set
-        work, rarest group first), and only those are scored.
+        work on each segment's ordinals, rarest group first: only its documents become a
+        set, the other groups' postings are filtered against it), and only those are scored.
         """
         segs = self._segments()
         n_docs = sum(s.docs - s.dead for s in segs) or 1
