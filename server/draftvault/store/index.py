@@ -418,12 +418,13 @@ class Index:
 
         Each exact query word is a group of one; a prefix is the group of its completions.
         With several groups, the documents in all of them are found first (cheap set
-        work, rarest group first), and only those are scored.
+        work on each segment's ordinals, rarest group first: only its documents become a
+        set, the other groups' postings are filtered against it), and only those are scored.
         """
         segs = self._segments()
         n_docs = sum(s.docs - s.dead for s in segs) or 1
         avgdl = (sum(s.words for s in segs) / max(1, sum(s.docs for s in segs))) or 1.0
-        found = []  # per group: [(doc table, word, postings), ...]
+        found = []  # per group: [(segment id, doc table, word, postings), ...]
         for group in groups:
             lists = []
             for seg in segs:
@@ -431,35 +432,41 @@ class Index:
                     here = [(w, p) for w in group if (p := self._lookup(seg, w)) is not None]
                     if here:
                         table = self._doc_table(seg)
-                        lists += [(table, w, p) for w, p in here]
+                        lists += [(seg.sid, table, w, p) for w, p in here]
                 except Tampered:
                     continue  # verify reports it; the other segments still answer
             if not lists:
                 return []
             found.append(lists)
-        found.sort(key=lambda ls: sum(len(p[2]) for _, _, p in ls))
-        wanted: set[int] | None = None
+        found.sort(key=lambda ls: sum(len(p[2]) for *_, p in ls))
+        kept: dict[int, set[int]] | None = None  # segment id -> ordinals of its documents in every group
         if len(found) > 1:
-            for lists in found:  # map() and set() keep the per-posting work out of the bytecode loop
-                bids = set(chain.from_iterable(
-                    map(table[0].__getitem__, accumulate(_unpack_ints(width, deltas))) for table, _, (width, deltas, *_) in lists
-                ))
-                wanted = bids if wanted is None else wanted & bids
-                if not wanted:
+            for lists in found:  # set() and filter() keep the per-posting work out of the bytecode loop
+                here: dict[int, set[int]] = {}
+                for sid, _, _, (width, deltas, *_) in lists:
+                    ordinals: Iterable[int] = accumulate(_unpack_ints(width, deltas))
+                    if kept is not None:
+                        if sid not in kept:
+                            continue
+                        ordinals = filter(kept[sid].__contains__, ordinals)
+                    here.setdefault(sid, set()).update(ordinals)
+                kept = {sid: ordinals for sid, ordinals in here.items() if ordinals}
+                if not kept:
                     return []
         total: dict[int, float] = {}
         at: dict[int, tuple[int, int]] = {}  # bid -> (tf, turn) of its most specific word
         fixed, per_word = K1 * (1 - B), K1 * B / avgdl
         for lists in found:
             df: Counter = Counter()
-            for _, w, (_, _, tfs, _) in lists:
+            for *_, w, (_, _, tfs, _) in lists:
                 df[w] += len(tfs)
-            for (bids, lengths), w, (width, deltas, tfs, turns) in lists:
+            for sid, (bids, lengths), w, (width, deltas, tfs, turns) in lists:
                 idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
                 postings: Iterable = zip(accumulate(_unpack_ints(width, deltas)), tfs, turns)
-                if wanted is not None:  # only the documents in every group, picked out at C speed
-                    in_all = map(wanted.__contains__, map(bids.__getitem__, accumulate(_unpack_ints(width, deltas))))
-                    postings = compress(postings, in_all)
+                if kept is not None:  # only the documents in every group, picked out at C speed
+                    if sid not in kept:
+                        continue
+                    postings = compress(postings, map(kept[sid].__contains__, accumulate(_unpack_ints(width, deltas))))
                 for o, tf, turn in postings:
                     bid = bids[o]
                     total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])

@@ -1,9 +1,10 @@
 """Snippets and their marks, from a hit's plaintext (pure functions).
 
-The snippet finds the first match, then marks only within the snippet, with str.find
-per query word and a look at the characters around it (a pattern with a leading
-lookbehind made `re` try every position: 100 x slower; re.compile of the alternatives
-per query cost more than all the finding).
+The snippet finds the matches in its text once, with str.find per query word and a
+look at the characters around it (a pattern with a leading lookbehind made `re` try
+every position: 100 x slower; re.compile of the alternatives per query cost more than
+all the finding); the first places the snippet, those inside it are marked (finding
+them again inside the snippet cost more than keeping them).
 """
 
 from __future__ import annotations
@@ -18,14 +19,15 @@ from .index import WORD
 
 SNIPPET_CHARS = 200
 SNIPPET_LEAD = 60
+_SPACE = re.compile(r"\s")
+_ASCII_SPACES = str.maketrans({c: " " for c in range(128) if chr(c).isspace()})  # \s of ASCII text, 2x faster than re.sub
 
 
-def spans(folded: str, exact: set[str], prefix: str | None, pos: int = 0, end: int | None = None) -> list[tuple[int, int]]:
-    """The whole-word matches of the query words in folded[pos:end], in order, not overlapping."""
-    end = len(folded) if end is None else end
+def spans(folded: str, exact: set[str], prefix: str | None) -> list[tuple[int, int]]:
+    """The whole-word matches of the query words in `folded`, in order, not overlapping."""
     found = []
     for w in (*exact, *((prefix,) if prefix is not None else ())):
-        i = folded.find(w, pos, end)
+        i = folded.find(w)
         while i >= 0:
             if i == 0 or not WORD.match(folded, i - 1):  # starts a word
                 stop = i + len(w)
@@ -33,7 +35,7 @@ def spans(folded: str, exact: set[str], prefix: str | None, pos: int = 0, end: i
                     found.append((i, WORD.match(folded, i).end()))
                 elif not WORD.match(folded, stop):  # and ends one
                     found.append((i, stop))
-            i = folded.find(w, i + 1, end)
+            i = folded.find(w, i + 1)
     found.sort(key=lambda span: (span[0], -span[1]))
     out: list[tuple[int, int]] = []
     for span in found:
@@ -78,7 +80,7 @@ def snippet(text: str, exact: set[str], prefix: str | None) -> tuple[str, list[t
     norm = unicodedata.normalize("NFKC", text)
     folded = norm.casefold()
     if len(folded) == len(norm):  # the usual case: offsets in the folded text are offsets in norm
-        found = spans(folded, exact, prefix)[:1]  # the first, to place the snippet
+        found = spans(folded, exact, prefix)  # the first places the snippet; those inside it are marked
     else:  # casefolding changed lengths (e.g. "ß" -> "ss"): compare word by word
         found = [
             (m.start(), m.end())
@@ -94,9 +96,8 @@ def snippet(text: str, exact: set[str], prefix: str | None) -> tuple[str, list[t
     if end < len(norm):
         space = norm.rfind(" ", start + SNIPPET_CHARS // 2, end)
         end = space if space > 0 else end
-    if len(folded) == len(norm):  # now the rest, inside the snippet only
-        found = spans(folded, exact, prefix, start, end)
     lead = "…" if start > 0 else ""
-    body = re.sub(r"\s", " ", norm[start:end])  # one character for one: the spans stay valid
+    body = norm[start:end]  # each space character becomes one space: the spans stay valid
+    body = body.translate(_ASCII_SPACES) if body.isascii() else _SPACE.sub(" ", body)
     marks = [(s - start + len(lead), e - start + len(lead)) for s, e in found if s >= start and e <= end]
     return lead + body + ("…" if end < len(norm) else ""), marks
