@@ -8,7 +8,6 @@ from typing import Sequence
 import msgspec
 
 from .. import protocol
-from ..crypto import Tampered
 from . import attachments, branches, conversations, drafts, runs, versions
 from .conversations import Conv
 from .db import Tx
