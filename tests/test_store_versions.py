@@ -92,13 +92,30 @@ def test_fifty_regenerations_are_packed_each_kept_once_and_found(vault, home):
     for n, b in enumerate(kept):
         (hit,) = vault.search(f"ANSWER{n:03d}")
         assert (hit.conversation, hit.branch, hit.turn) == (id, b.id, 1) and f"ANSWER{n:03d}" in hit.snippet
-    # most versions share a few packs: one blob, one seal and one index document for many answers
-    ((blobs, packed),) = raw(home, "SELECT COUNT(DISTINCT bid), COUNT(k) FROM branch_turns")
-    assert blobs < 20 and packed >= 32
+    # the packed versions share one pack (it grows until runs.RUN_BYTES): one blob, one seal and one
+    # index document for many answers
+    ((packs, packed),) = raw(home, "SELECT COUNT(DISTINCT bid), COUNT(*) FROM branch_turns WHERE k IS NOT NULL")
+    assert packs == 1 and packed >= 32
     # answers flipped back to (ChatGPT's "< 2 / 3 >") are not kept again, packed or not: only answer 50 is new
     regenerate(vault, tab, 3)
     regenerate(vault, tab, 50, streaming_frames=0)
     assert [b.turns[0].text for b in vault.get_conversation(id).branches] == [answer(n) for n in range(51)]
+    assert vault.verify().bad == []
+
+
+def test_a_pack_grows_until_full_and_a_full_pack_is_not_sealed_again(vault, home, monkeypatch):
+    monkeypatch.setattr(versions, "PACK_TURNS", 2)
+    monkeypatch.setattr(versions, "RUN_BYTES", 3 * len(answer(0)))  # three answers fill a pack
+    tab = Tab(vault)
+    id = tab.snap([("user", "q"), ("assistant", answer(0))], conv="c1").conversation
+    seen = []  # the packs after each regeneration
+    for n in range(1, 10):
+        regenerate(vault, tab, n)
+        seen.append(raw(home, "SELECT bid, COUNT(*) FROM branch_turns WHERE k IS NOT NULL GROUP BY bid ORDER BY bid"))
+    assert [items for _, items in seen[-1]] == [3, 3, 2]  # eight packed, the ninth answer still loose
+    for before, after in zip(seen, seen[1:]):
+        assert {p for p in before if p[1] == 3} <= set(after)  # a full pack keeps its blob
+    assert [b.turns[0].text for b in vault.get_conversation(id).branches] == [answer(n) for n in range(9)]
     assert vault.verify().bad == []
 
 

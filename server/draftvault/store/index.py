@@ -47,7 +47,6 @@ import re
 import sqlite3
 import sys
 import unicodedata
-import zlib
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
@@ -56,6 +55,7 @@ from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
 
 import msgspec
+from zlib_ng import zlib_ng as zlib  # the stdlib's API and deflate format, ~3x faster: search inflates runs and index rows
 
 from ..crypto import Keyring, Tampered
 from .records import INDEX_BUCKET_KEY, index_aad

@@ -31,11 +31,11 @@ from __future__ import annotations
 import hmac
 import secrets
 import sqlite3
-import zlib
 from itertools import accumulate
 from typing import TYPE_CHECKING, Iterator, Literal, Sequence
 
 import msgspec
+from zlib_ng import zlib_ng as zlib  # the stdlib's API and deflate format, ~3x faster: search inflates runs and index rows
 
 from ..crypto import Keyring, Tampered
 from ..protocol import Document
