@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.client
 import os
 import re
 import socket
 import subprocess
 import sys
 import time
+from contextlib import closing
 
 import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -169,12 +171,11 @@ def test_sign_in_link_works_once_and_sets_a_strict_httponly_cookie(server):
     assert url.startswith(f"http://127.0.0.1:{server.port}/login?t=")
     path = url[len(server.url):]
 
-    import http.client
-
-    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
-    conn.request("GET", path)
-    res = conn.getresponse()
-    res.read()
+    # http.client: the redirect's own answer (urllib would follow it).
+    with closing(http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)) as conn:
+        conn.request("GET", path)
+        res = conn.getresponse()
+        res.read()
     assert res.status in (302, 303) and res.getheader("Location") in ("/", f"{server.url}/")
     cookie = res.getheader("Set-Cookie")
     assert re.search(r"\bdv_session=", cookie)

@@ -10,6 +10,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
+from pathlib import Path
 
 from websockets.exceptions import ConnectionClosed
 
@@ -115,11 +116,11 @@ def test_one_service_per_vault_even_when_started_together(home, port_source):
         for p in procs:
             if p.poll() is None:
                 p.terminate()
-                p.wait(15)
+            p.communicate(timeout=15)  # waits for it and closes its pipes
 
 
 def peak_rss_mb(pid: int) -> float:
-    status = open(f"/proc/{pid}/status").read()
+    status = Path(f"/proc/{pid}/status").read_text()
     return int(status.split("VmHWM:")[1].split()[0]) / 1024
 
 

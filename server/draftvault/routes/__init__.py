@@ -8,6 +8,10 @@ handler; app.guarded). Then:
   `Authorization: Bearer TOKEN` or the page's `dv_session` cookie, else 401 (base.require_auth).
 The history page (web) and /ws (pump; the token travels in `hello`) are mounted by app.py.
 
+Handlers declare where each argument comes from (FromQuery, FromPath, JSONBody; a
+constraint as Annotated[int, QueryParameter(ge=0)]), as Litestar 3 no longer infers them; the
+tests make its deprecation warnings errors (pyproject.toml, filterwarnings).
+
 Request bodies are small unless a route says otherwise: base.MAX_BODY for every route,
 a larger limit only on the routes that need one (export's id list, import's upload).
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, Response, get, post
 from litestar.datastructures import Cookie
 from litestar.exceptions import PermissionDeniedException
+from litestar.params import FromQuery, JSONBody
 from litestar.response import Redirect
 
 from .. import auth, models
@@ -12,7 +13,7 @@ from .base import errors
 
 
 @post("/pair", status_code=200, sync_to_thread=True, responses=errors(403, 413))
-def pair(request: Request, data: models.PairRequest) -> models.PairResponse:
+def pair(request: Request, data: JSONBody[models.PairRequest]) -> models.PairResponse:
     name = data.name or "extension"
     try:
         token = auth.redeem_pair_code(request.app.state.auth_db, data.code, request.headers.get("origin"), name)
@@ -27,7 +28,7 @@ def login_link(request: Request) -> models.LoginLink:
 
 
 @get("/login", sync_to_thread=True, include_in_schema=False)
-def login(request: Request, t: str = "") -> Response:
+def login(request: Request, t: FromQuery[str] = "") -> Response:
     try:
         session = auth.redeem_login_nonce(request.app.state.auth_db, t)
     except auth.AuthError as e:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from litestar import Request, get
 from litestar.exceptions import HTTPException
+from litestar.params import FromPath
 from litestar.response import Stream
 
 from ..crypto import Tampered
@@ -40,7 +41,7 @@ def disposition(mime: str, name: str) -> str:
 
 
 @get("/attachments/{id:str}", sync_to_thread=True, responses=errors(401, 404, 410))
-def attachment(request: Request, id: str) -> Stream:
+def attachment(request: Request, id: FromPath[str]) -> Stream:
     try:
         file, parts = found(vault_of(request).attachment(id), "attachment")
     except Tampered:

@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio
 from litestar import Request, Response, post
 from litestar.exceptions import HTTPException
+from litestar.params import FromQuery, JSONBody
 
 from .. import export, importers, models, times
 from ..importers import ImportFailed
@@ -29,7 +30,7 @@ IMPORT_MAX_BODY = 4 << 30
     "/export", status_code=200, sync_to_thread=True, media_type="application/zip",
     request_max_body_size=EXPORT_MAX_BODY, responses=errors(401, 413),
 )
-def export_zip(request: Request, data: models.ExportRequest) -> Response[bytes]:
+def export_zip(request: Request, data: JSONBody[models.ExportRequest]) -> Response[bytes]:
     # A spooled temp file: small exports stay in memory; nothing plaintext lingers on disk.
     with tempfile.SpooledTemporaryFile(max_size=64 * 1024 * 1024) as tmp:
         export.export_zip(vault_of(request), data.ids, data.format, tmp)
@@ -43,7 +44,7 @@ def export_zip(request: Request, data: models.ExportRequest) -> Response[bytes]:
 
 @post("/import", status_code=200, request_max_body_size=IMPORT_MAX_BODY, responses=errors(401, 413, 415, 507))
 async def import_export(
-    request: Request, kind: models.ImportKind | None = None, name: str = "upload"
+    request: Request, kind: FromQuery[models.ImportKind | None] = None, name: FromQuery[str] = "upload"
 ) -> models.ImportResult:
     """The export file itself is the body (`kind` found from its content when not given);
     `name` is the file's name, used in error messages."""
