@@ -229,7 +229,7 @@ def _reasoning(c: _Content) -> _Parts:
     for t in c.thoughts if isinstance(c.thoughts, list) else ():
         summary, body = (t.get("summary"), t.get("content")) if isinstance(t, dict) else (None, None)
         head = f"**{' '.join(summary.split())}**" if isinstance(summary, str) and summary.strip() else ""
-        text = "\n\n".join(p for p in (head, body.strip() if isinstance(body, str) else "") if p)
+        text = "\n\n".join(p for p in (head, body if isinstance(body, str) and body.strip() else "") if p)
         if text:
             thoughts.append(text)
     return _Parts(thoughts=tuple(thoughts))
