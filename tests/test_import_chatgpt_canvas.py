@@ -259,3 +259,19 @@ def test_a_document_made_after_the_last_answer_goes_to_the_last_turn(vault, tmp_
     import_chatgpt_export(vault, write(tmp_path, e.conversation()))
     assert said(only(vault))[-1] == ("assistant", "Sure, writing it now.", None,
                                      [Document(title="Plan", kind="code", text="export default () => null;", language="react")])
+
+
+def test_an_older_import_gains_thinking_without_a_version(vault, tmp_path):
+    """Imports before kept no reasoning: the same answer with its thinking added is no new version."""
+    e = Export()
+    e.say("user", "Is 91 prime?")
+    e.think("Checking divisors", "7 times 13 is 91.", "Thought for 2s")
+    e.say("assistant", "No: 91 = 7 × 13.")
+    conv = e.conversation()
+    legacy_import(vault, conv)
+    assert said(only(vault))[1] == ("assistant", "No: 91 = 7 × 13.", None, [])
+    import_chatgpt_export(vault, write(tmp_path, conv))
+    c = only(vault)
+    assert said(c) == [("user", "Is 91 prime?", None, []),
+                       ("assistant", "No: 91 = 7 × 13.", "Thought for 2s\n\n**Checking divisors**\n\n7 times 13 is 91.", [])]
+    assert c.branches == []

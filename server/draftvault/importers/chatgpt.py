@@ -210,6 +210,8 @@ class _Parts:
     documents: tuple[Document, ...] = ()
 
     def __add__(self, other: _Parts) -> _Parts:
+        if other == _NO_PARTS:
+            return self
         return _Parts(self.recaps + other.recaps, self.thoughts + other.thoughts, self.documents + other.documents)
 
     def meta(self, meta: TurnMeta | None) -> TurnMeta:
