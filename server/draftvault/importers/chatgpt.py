@@ -11,8 +11,8 @@ branches (edits and regenerations), as `tree` lays them out. The import is one v
 malformed file raises ImportFailed naming the file and the place, and nothing stays.
 
 As live capture keeps them: reasoning (`thoughts`, `reasoning_recap`) is the thinking of the
-next message shown, and canvas calls (`canvas`) are the documents of the answer after them;
-neither the calls' JSON nor the canvas tool's receipts are text.
+next message shown, and canvas calls (replayed by canvas.py) are the documents of the answer
+after them; neither the calls' JSON nor the canvas tool's receipts are text.
 """
 
 from __future__ import annotations
