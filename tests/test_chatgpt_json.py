@@ -16,7 +16,9 @@ import msgspec
 import pytest
 
 from draftvault.importers import chatgpt
+from draftvault.store.records import meta_of
 from sitepages.base import EXTENSION_DIR, REAL_FIXTURES
+from test_import_chatgpt_canvas import canvas_export
 
 NODE = shutil.which("node") or "node"
 MODULE = (EXTENSION_DIR / "content" / "chatgpt-json.js").as_uri()
@@ -29,7 +31,7 @@ let input = "";
 for await (const chunk of process.stdin) input += chunk;
 const out = JSON.parse(input).map((conv) => {{
   const t = conversationThread(conv);
-  return t && {{ main: t.messages.map((m) => [m.role, m.text]),
+  return t && {{ main: t.messages.map((m) => [m.role, m.text, m.documents || []]),
                  branches: t.branches.map((b) => [b.start, b.turns.map((m) => [m.role, m.text])]) }};
 }});
 process.stdout.write(JSON.stringify(out));
@@ -47,7 +49,9 @@ def js_threads(convs: list) -> list:
 def py_thread(conv: dict) -> dict:
     t = chatgpt.thread(msgspec.convert(conv, chatgpt._Conversation))
     return {
-        "main": [list(turn[:2]) for turn in t.turns],  # the time (first_seen) is the importer's alone
+        # The time (first_seen) and the thinking are the importer's alone (the page shows the thinking).
+        "main": [[*turn[:2], msgspec.to_builtins(list(meta_of(turn).documents if meta_of(turn) else ()))]
+                 for turn in t.turns],
         "branches": [[start, [list(turn[:2]) for turn in turns]] for start, turns in t.branches],
     }
 
@@ -77,7 +81,40 @@ TEXTS = [
 ]
 
 
+# Canvas calls: documents created whole, edited by patterns (applied, not matching, not a
+# pattern), rewritten whole, and inputs that cannot be read.
+CANVAS_INPUTS = [
+    {"name": "notes.md", "type": "document", "content": "one two two"},
+    {"name": "app", "type": "code/python", "content": "x = 1\nx = 2\n"},
+    {"name": "page", "type": "webview", "content": "<p>hi</p>"},
+    {"name": "odd", "type": "code/Other Lang", "content": "?"},
+    {"name": "empty", "type": "document"},
+    {"updates": [{"pattern": "two", "multiple": True, "replacement": "three"}]},
+    {"updates": [{"pattern": "x = (\\d)", "multiple": False, "replacement": "y = 0"}]},
+    {"updates": [{"pattern": "absent", "replacement": "z"}]},
+    {"updates": [{"pattern": ".*", "multiple": True, "replacement": "all new"}]},
+    {"updates": [{"pattern": 3, "replacement": "z"}]},
+    {"updates": []},
+    ["not", "an object"],
+]
+
+
+def _canvas_message(rng: random.Random, k: int) -> dict:
+    if rng.random() < 0.25:  # the canvas tool's receipt
+        return {"id": f"m{k}", "author": {"role": "tool", "name": "canmore.create_textdoc"},
+                "content": {"content_type": "text", "parts": ["Successfully created text document"]},
+                "recipient": "all", "metadata": {"command": "create_textdoc"}}
+    input = rng.choice(CANVAS_INPUTS)
+    raw = json.dumps(input) if rng.random() < 0.9 else "{broken"
+    content = ({"content_type": "code", "language": "json", "text": raw} if rng.random() < 0.5
+               else {"content_type": "text", "parts": [raw]})
+    to = "canmore.create_textdoc" if isinstance(input, dict) and "content" in input else "canmore.update_textdoc"
+    return {"id": f"m{k}", "author": {"role": "assistant"}, "content": content, "recipient": to, "metadata": {}}
+
+
 def _message(rng: random.Random, role: str, k: int) -> dict:
+    if rng.random() < 0.2:
+        return _canvas_message(rng, k)
     kind = rng.choice(["text", "text", "text", "multimodal_text", "code", "execution_output", "tether_quote",
                        "tether_browsing_display", "system_error", "thoughts", "unknown_kind"])
     text = rng.choice(TEXTS)
@@ -130,3 +167,12 @@ def test_generated_trees_read_as_the_importer_reads_them():
     got = js_threads(convs)
     for conv, js in zip(convs, got, strict=True):
         assert js == py_thread(conv), json.dumps(conv)[:2000]
+    documents = [d for js in got if js for turn in js["main"] for d in turn[2]]
+    assert len({d["text"] for d in documents}) >= 5  # created, edited, rewritten
+
+
+def test_a_canvas_export_reads_as_the_importer_reads_it():
+    conv = canvas_export()
+    (js,) = js_threads([conv])
+    assert js == py_thread(conv)
+    assert sum(len(turn[2]) for turn in js["main"]) == 4

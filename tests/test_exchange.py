@@ -15,6 +15,7 @@ import pytest
 from draftvault.importers.chatgpt import import_chatgpt_export
 from draftvault.store import Vault
 from frames import snapshot
+from test_import_chatgpt_canvas import canvas_export
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("DRAFTVAULT_REAL_FIXTURES") or ROOT / ".." / "shared" / "fixtures" / "real") / "chatgpt-export"
@@ -33,8 +34,8 @@ def everything(vault: Vault) -> dict[str, tuple]:
     for c in vault.list_conversations(limit=1000):
         d = vault.get_conversation(c.id)
         out[d.conversation_id] = (
-            d.title, d.model, d.created_at, d.updated_at, [(t.index, t.role, t.text) for t in d.turns],
-            [(b.from_index, [(t.index, t.role, t.text) for t in b.turns]) for b in d.branches],
+            d.title, d.model, d.created_at, d.updated_at, [(t.index, t.role, t.text, t.thinking, t.documents) for t in d.turns],
+            [(b.from_index, [(t.index, t.role, t.text, t.thinking, t.documents) for t in b.turns]) for b in d.branches],
         )
     return out
 
@@ -43,12 +44,22 @@ def everything(vault: Vault) -> dict[str, tuple]:
 def source(tmp_path) -> Path:
     """A vault with real ChatGPT exports (edits and regenerations as branches) and a captured chat."""
     home = tmp_path / "source"
+    canvas_file = tmp_path / "canvas.json"
+    canvas_file.write_text(json.dumps([canvas_export()]))
     vault = Vault.open(home)
     try:
         for name in ("chatgpt-tree.json", "chatgpt-export.json", "chatgpt-citations.json"):
             import_chatgpt_export(vault, REAL / name)
         vault.apply("client-x", snapshot(1, [("user", "Captured live"), ("assistant", "Kept *as* Markdown\n\n```py\nx = 1\n```")],
                                          conv="c-live-1", title="Live"))
+        # A captured canvas (code and a document) and thinking; an imported canvas export.
+        vault.apply("client-x", snapshot(2, [("user", "Make a page"), ("assistant", "Here it is.", {
+            "thinking": "Thought for 3s\n\n**Layout**\n\nA heading, then a list.\n",
+            "documents": [{"title": "index.html", "kind": "code", "text": "<h1>Hi</h1>\n", "language": "html"},
+                          {"title": "Notes", "kind": "document", "text": "# Notes\n\n- one"},
+                          {"title": "Untitled", "kind": "code", "text": "plain\n"}]})],
+            page="page-canvas", conv="c-live-canvas", title="Canvas"))
+        import_chatgpt_export(vault, canvas_file)
         # A branch that is a prefix of the current thread, and one that goes on past it.
         vault.import_conversation(
             site="chatgpt", conversation_id="c-edges", title="Edges", url=None, model="gpt-4o",
@@ -65,6 +76,7 @@ def source(tmp_path) -> Path:
         (edited,) = vault.get_conversation(citations).branches
         assert edited.reason == "edited" and any("【" in t.text for t in edited.turns)
         assert sum(len(v[5]) for v in everything(vault).values()) == 5  # the real tree brings one
+        assert sum(len(t[4]) for v in everything(vault).values() for t in v[4]) == 7  # documents
     finally:
         vault.close()
     return home

@@ -9,6 +9,12 @@ path to `current_node` as the current thread and the path to every other leaf as
 branch). Node ids are UUIDs derived from the conversation id and the node's place, so
 the same vault exports the same ids. Files are JSON arrays written one conversation at
 a time: memory stays flat however large the vault.
+
+In ChatGPT's shape a turn's thinking and documents come before its message, as ChatGPT
+writes them: a `thoughts` message, then for each document a `canmore.create_textdoc` call
+holding it whole (importers/canvas.py reads them back; a code language outside
+[a-z0-9+#-]{1,32}, as ChatGPT's canvas types have them, comes back without a language).
+Open WebUI's format has no place for them: its messages carry the text only.
 """
 
 from __future__ import annotations
@@ -21,7 +27,9 @@ from typing import BinaryIO, Callable, Literal
 import msgspec
 
 from . import export, models
+from .importers.canvas import CREATE, canvas_type
 from .importers.chatgpt import RENDERED_MARK
+from .protocol import Document
 
 Format = Literal["chatgpt", "openwebui"]
 _NAMESPACE = uuid.UUID("8d0f5a8e-5d1b-4f7e-9a51-0c6c3c1f2a77")  # DraftVault's, for uuid5 node ids
@@ -33,30 +41,43 @@ class Node:
     parent: str | None
     role: str
     text: str
+    thinking: str | None = None
+    documents: tuple[Document, ...] = ()
     children: list[str] = field(default_factory=list)
+
+
+Said = tuple[str, str, str | None, tuple[Document, ...]]  # a turn's role, text, thinking, documents
+
+
+def _uuid(name: str) -> str:
+    return str(uuid.uuid5(_NAMESPACE, name))
+
+
+def _said(t: models.TurnOut) -> Said:
+    return (t.role, t.text, t.thinking, tuple(t.documents))
 
 
 def tree(detail: models.ConversationDetail) -> tuple[Node, list[Node], str]:
     """(root, the message nodes in creation order, the current thread's last node id).
 
     The root carries no message (ChatGPT's exports have one too)."""
-    threads = [[(t.role, t.text) for t in detail.turns]]
+    threads = [[_said(t) for t in detail.turns]]
     current = threads[0]
     for b in detail.branches:
-        threads.append(current[: b.from_index] + [(t.role, t.text) for t in b.turns])
-    root = Node(str(uuid.uuid5(_NAMESPACE, f"{detail.id}/root")), None, "system", "")
+        threads.append(current[: b.from_index] + [_said(t) for t in b.turns])
+    root = Node(_uuid(f"{detail.id}/root"), None, "system", "")
     nodes: list[Node] = []
-    shared: dict[tuple[str, str, str], Node] = {}  # (parent id, role, text) -> a thread's inner node
+    shared: dict[tuple[str, Said], Node] = {}  # (parent id, what the turn says) -> a thread's inner node
     leaf = root.id
     for n, thread in enumerate(threads):
         at = root
-        for i, (role, text) in enumerate(thread):
+        for i, said in enumerate(thread):
             last = i == len(thread) - 1
-            key = (at.id, role, text)
+            key = (at.id, said)
             if not last and key in shared:
                 at = shared[key]
                 continue
-            node = Node(str(uuid.uuid5(_NAMESPACE, f"{detail.id}/{len(nodes)}")), at.id, role, text)
+            node = Node(_uuid(f"{detail.id}/{len(nodes)}"), at.id, *said)
             at.children.append(node.id)
             nodes.append(node)
             if not last:
@@ -76,20 +97,38 @@ def chatgpt_conversation(detail: models.ConversationDetail) -> dict:
     root, nodes, leaf = tree(detail)
     site_id = detail.conversation_id or detail.id
 
-    def message(node: Node) -> dict:
+    def message(id: str, role: str, content: dict, recipient: str = "all") -> dict:
         return {
-            "id": node.id, "author": {"role": node.role, "name": None, "metadata": {}},
-            "create_time": None, "update_time": None,
-            "content": {"content_type": "text", "parts": [node.text]},
-            "status": "finished_successfully", "end_turn": True if node.role == "assistant" else None,
-            "weight": 1.0, "recipient": "all",
+            "id": id, "author": {"role": role, "name": None, "metadata": {}},
+            "create_time": None, "update_time": None, "content": content,
+            "status": "finished_successfully", "end_turn": True if role == "assistant" and recipient == "all" else None,
+            "weight": 1.0, "recipient": recipient,
             # LibreChat reads the model per message; DraftVault keeps one per conversation.
-            "metadata": {RENDERED_MARK: True, **({"model_slug": detail.model} if node.role == "assistant" and detail.model else {})},
+            "metadata": {RENDERED_MARK: True, **({"model_slug": detail.model} if role == "assistant" and detail.model else {})},
         }
+
+    def before(node: Node) -> list[dict]:
+        """The messages ChatGPT writes before a turn's own: its reasoning, then its canvas calls."""
+        out = []
+        if node.thinking:
+            out.append(message(_uuid(f"{node.id}/thoughts"), "assistant", {"content_type": "thoughts", "thoughts": [
+                {"summary": "", "content": node.thinking, "chunks": [], "finished": True}]}))
+        for i, doc in enumerate(node.documents):
+            call = {"name": doc.title, "type": canvas_type(doc), "content": doc.text}
+            out.append(message(_uuid(f"{node.id}/canvas/{i}"), "assistant", {
+                "content_type": "code", "language": "json", "text": msgspec.json.encode(call).decode()}, CREATE))
+        return out
 
     mapping = {root.id: {"id": root.id, "message": None, "parent": None, "children": root.children}}
     for node in nodes:
-        mapping[node.id] = {"id": node.id, "message": message(node), "parent": node.parent, "children": node.children}
+        parent = node.parent
+        for m in before(node):  # a chain in the turn's place under its parent, the turn at its end
+            siblings = mapping[parent]["children"]
+            siblings[siblings.index(node.id)] = m["id"]
+            mapping[m["id"]] = {"id": m["id"], "message": m, "parent": parent, "children": [node.id]}
+            parent = m["id"]
+        mapping[node.id] = {"id": node.id, "message": message(node.id, node.role, {"content_type": "text", "parts": [node.text]}),
+                            "parent": parent, "children": node.children}
     return {
         "title": detail.title, "create_time": _epoch(detail.created_at), "update_time": _epoch(detail.updated_at),
         "mapping": mapping, "moderation_results": [], "current_node": leaf,

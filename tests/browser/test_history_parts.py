@@ -5,10 +5,13 @@ collapsed until opened and never part of the answer, and each turn says when it 
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from sitepages.base import REAL_FIXTURES
 from test_history import open_imported
+from test_import_chatgpt_canvas import canvas_export
 
 pytestmark = pytest.mark.browser
 
@@ -42,3 +45,27 @@ def test_documents_under_their_turn_and_thinking_collapsed(context, server):
     assert seen.get_attribute("datetime").startswith("2024-10-17T03:28")
     assert "2024" in seen.inner_text()
     assert pane.locator(".turn time.seen").count() == 20
+
+
+def test_an_imported_chatgpt_canvas_shows_under_its_answer(context, server, tmp_path):
+    """ChatGPT's export (canvas calls and reasoning, tests/test_import_chatgpt_canvas.py) through
+    the page's import button: the documents under the answers, no call JSON in any answer."""
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([canvas_export()]))
+    _, pane = open_imported(context, server, path, "Word count")
+    answers = pane.locator(".turn.role-assistant")
+    assert answers.count() == 5
+    first = answers.nth(0)
+    doc = first.locator("figure.document")
+    assert doc.locator("figcaption").inner_text() == "word_count.py"
+    assert doc.locator(".doc-kind").inner_text() == "code · python"
+    assert doc.locator("pre code").inner_text().startswith("import sys\n\nwords = open(sys.argv[1])")
+    first.locator("details.thinking summary", has_text="Thinking").click()
+    first.locator("details.thinking .md", has_text="Planning the script").wait_for()
+    assert "most_common(10)" in answers.nth(1).locator("figure.document pre code").inner_text()
+    notes = answers.nth(4).locator("figure.document")
+    assert notes.locator("figcaption").inner_text() == "Release notes"
+    assert notes.locator(".doc-kind").inner_text() == "document"
+    assert notes.locator(".md").inner_text().split() == ["Notes", "Counts", "words;", "prints", "the", "top", "ten."]
+    assert answers.nth(3).locator("figure.document").count() == 0  # its edit did not apply
+    assert not any(w in pane.inner_text() for w in ("canmore", "textdoc_id", '"updates"'))

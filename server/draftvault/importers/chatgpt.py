@@ -9,6 +9,10 @@ A conversation is a tree (`mapping`: node -> parent, children). The thread ChatG
 showed is the path from `current_node` back to the root; the other leaves are kept as
 branches (edits and regenerations), as `tree` lays them out. The import is one vault transaction: a
 malformed file raises ImportFailed naming the file and the place, and nothing stays.
+
+As live capture keeps them: reasoning (`thoughts`, `reasoning_recap`) is the thinking of the
+next message shown, and canvas calls (replayed by canvas.py) are the documents of the answer
+after them; neither the calls' JSON nor the canvas tool's receipts are text.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import msgspec
 from .. import models, times
 from ..markdown import fence, link, normalise_math, quote
 from ..store import ImportVault
-from . import source, tree
+from . import canvas, source, tree
 from .source import ImportFailed
-from ..store.records import TurnMeta, with_meta
+from ..protocol import Document
+from ..store.records import TurnMeta, meta_of, with_meta
 from .tree import Turn
 
 _EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json")
@@ -50,6 +55,8 @@ class _Content(msgspec.Struct):
     title: str | None = None
     domain: str | None = None
     name: str | None = None
+    thoughts: Any = None  # thoughts: [{summary, content}]
+    content: Any = None  # reasoning_recap: "Thought for 12s"
 
 
 class _Message(msgspec.Struct):
@@ -190,6 +197,107 @@ def _render(msg: _Message) -> Turn | None:
     return with_meta(role if role in _ROLES else "tool", text, TurnMeta(first_seen=_iso(msg.create_time)))
 
 
+# ---- thinking and canvas: parts of the next message shown ----------------------------
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What the messages since the last one shown give the next one shown: reasoning
+    ("Thought for 12s", then each thought) and the canvas documents made or changed."""
+
+    recaps: tuple[str, ...] = ()
+    thoughts: tuple[str, ...] = ()
+    documents: tuple[Document, ...] = ()
+
+    def __add__(self, other: _Parts) -> _Parts:
+        if other == _NO_PARTS:
+            return self
+        return _Parts(self.recaps + other.recaps, self.thoughts + other.thoughts, self.documents + other.documents)
+
+    def meta(self, meta: TurnMeta | None) -> TurnMeta:
+        thinking = "\n\n".join(self.recaps + self.thoughts) or None
+        return msgspec.structs.replace(meta or TurnMeta(), thinking=thinking, documents=self.documents)
+
+
+_NO_PARTS = _Parts()
+
+
+def _reasoning(c: _Content) -> _Parts:
+    """A `thoughts` or `reasoning_recap` message as thinking (bold summaries, as ChatGPT shows them)."""
+    if c.content_type == "reasoning_recap":
+        recap = c.content.strip() if isinstance(c.content, str) else ""
+        return _Parts(recaps=(recap,)) if recap else _NO_PARTS
+    thoughts = []
+    for t in c.thoughts if isinstance(c.thoughts, list) else ():
+        summary, body = (t.get("summary"), t.get("content")) if isinstance(t, dict) else (None, None)
+        head = f"**{' '.join(summary.split())}**" if isinstance(summary, str) and summary.strip() else ""
+        text = "\n\n".join(p for p in (head, body if isinstance(body, str) and body.strip() else "") if p)
+        if text:
+            thoughts.append(text)
+    return _Parts(thoughts=tuple(thoughts))
+
+
+def _is_canvas(msg: _Message) -> bool:
+    """A canvas call, or the canvas tool's receipt: ChatGPT shows the document, not these."""
+    receipt = msg.author.role not in ("user", "assistant", "system") and (msg.author.name or "").startswith("canmore.")
+    return msg.recipient in canvas.CALLS or receipt
+
+
+def _parents_first(mapping: dict[str, _Node]) -> list[str]:
+    """Every message, each after its parent (a cycle is cut where it was entered)."""
+    order: list[str] = []
+    placed: set[str] = set()
+    for k in mapping:
+        chain, node = [], k
+        while node in mapping and node not in placed:
+            placed.add(node)
+            chain.append(node)
+            node = mapping[node].parent  # type: ignore[assignment]
+        order.extend(reversed(chain))
+    return order
+
+
+def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: str | None) -> dict[str, _Parts]:
+    """The thinking and documents of each message shown: what the messages before it on its
+    path gave since the one shown before (a canvas call's document goes to the answer after
+    it). Documents made after the last message shown of a thread (an answer cut off after
+    its canvas call) go to that message, as the extension does for the current thread."""
+    doc: dict[str, Any] = {}  # the canvas's document after each message
+    pending: dict[str, _Parts] = {}  # what waits for the next message shown, after each message
+    last: dict[str, str | None] = {}  # the last message shown up to each message
+    got: dict[str, _Parts] = {}
+    for k in _parents_first(mapping):
+        node = mapping[k]
+        p, msg = node.parent, node.message
+        now, waiting, last[k] = doc.get(p), pending.get(p, _NO_PARTS), last.get(p)  # type: ignore[arg-type]
+        if shown[k] is not None:
+            if waiting != _NO_PARTS:
+                got[k] = waiting
+            waiting, last[k] = _NO_PARTS, k
+        elif msg is not None and (call := canvas.call(msg.recipient, msg.content.text, msg.content.parts)):
+            now, made = canvas.apply(now, call)
+            waiting += _Parts(documents=(made,)) if made else _NO_PARTS
+        elif msg is not None and msg.content.content_type in ("thoughts", "reasoning_recap"):
+            waiting += _reasoning(msg.content)
+        doc[k], pending[k] = now, waiting
+    on_current = set()
+    node = current
+    while node in mapping and node not in on_current:
+        on_current.add(node)
+        node = mapping[node].parent
+    has_child = {n.parent for n in mapping.values()}
+    leaves = [current] + [k for k in mapping if k not in has_child and k not in on_current]
+    for leaf in leaves:
+        to, trailing = last.get(leaf), pending.get(leaf, _NO_PARTS).documents  # type: ignore[arg-type]
+        if to is None or not trailing or (leaf != current and to in on_current):
+            continue  # a side thread with nothing shown of its own is not kept (tree.py)
+        got[to] = got.get(to, _NO_PARTS) + _Parts(documents=trailing)
+    return got
+
+
+# ---- one conversation -> threads ----------------------------------------------------
+
+
 @dataclass
 class _Thread:
     turns: list[Turn]
@@ -197,8 +305,12 @@ class _Thread:
     model: str | None
 
 
-def thread(conv: _Conversation) -> _Thread:
-    """The thread ChatGPT showed (current_node back to the root) and the other branches."""
+def thread(conv: _Conversation, legacy: bool = False) -> _Thread:
+    """The thread ChatGPT showed (current_node back to the root) and the other branches.
+
+    `legacy`: as imports before canvas documents and thinking made them (canvas calls as
+    their JSON, the canvas tool's receipts as tool turns, no thinking): an import made then
+    is recognised by it (see _import_one)."""
     mapping = conv.mapping
     current = conv.current_node
     if current not in mapping:
@@ -211,9 +323,14 @@ def thread(conv: _Conversation) -> _Thread:
 
         current = max(leaves, key=created, default=None)
 
+    shown = {k: _render(n.message) if n.message and (legacy or not _is_canvas(n.message)) else None
+             for k, n in mapping.items()}
+    parts = {} if legacy else _parts(mapping, shown, current)
+
     def render(k) -> list[Turn]:
-        msg = mapping[k].message
-        turn = _render(msg) if msg else None
+        turn = shown[k]
+        if turn is not None and k in parts:
+            turn = with_meta(turn[0], turn[1], parts[k].meta(meta_of(turn)))
         return [turn] if turn else []
 
     parents = {k: n.parent for k, n in mapping.items()}
@@ -253,6 +370,10 @@ def _import_one(vault: ImportVault, conv: _Conversation, name: str, place: str, 
         raise ImportFailed(name, place, "has no conversation id")
     with source.reading(name, place):
         t = thread(conv)
+        # Imports before canvas documents kept the canvas calls' JSON in the text: a conversation
+        # imported so is this one, read better now (replaced quietly, not kept as a version).
+        canvas_used = any(n.message is not None and _is_canvas(n.message) for n in conv.mapping.values())
+        earlier = [thread(conv, legacy=True).turns] if canvas_used else []
     _, outcome = vault.import_conversation(
         site="chatgpt",
         conversation_id=site_id,
@@ -263,5 +384,6 @@ def _import_one(vault: ImportVault, conv: _Conversation, name: str, place: str, 
         updated_at=_iso(conv.update_time),
         turns=t.turns,
         branches=t.branches,
+        earlier=earlier,
     )
     source.count(result, outcome, len(t.turns))

@@ -13,7 +13,7 @@ from .conversations import Conv
 from .db import Tx
 from .errors import NeedFull, Refused
 from ..times import now_iso
-from .records import NO_META, Records, Turn, TurnMeta, meta_of, new_id, put_blob, with_meta
+from .records import NO_META, Records, Turn, TurnMeta, content_key, meta_of, new_id, put_blob, with_meta
 
 
 def snapshot(tx: Tx, rec: Records, f: protocol.Snapshot) -> int | None:
@@ -252,10 +252,15 @@ def import_conversation(
     updated_at: str | None,
     turns: list[Turn],
     branches: Sequence[tuple[int, list[Turn]]] = (),
+    earlier: Sequence[list[Turn]] = (),
 ) -> tuple[str, str]:
     """Stores a whole conversation from an export; re-importing the same one changes nothing.
     `branches`: the other threads, each as (position of its first turn, its turns); a branch
     may repeat turns of the thread it leaves (the reader shows it from where it differs).
+    `earlier`: the same thread as an older importer wrote it (a format since improved). When
+    the stored thread is exactly one of these, the new form replaces it quietly: it is the
+    same export read better, not something the site showed and no longer does. Any other
+    difference keeps the replaced turns as an earlier version.
     (its vault id, "created" | "updated" | "unchanged")"""
     digest = rec.import_mac(msgspec.json.encode([title, url, model, created_at, updated_at, turns, list(branches)]))
     key = rec.site_key(site, conversation_id)
@@ -266,8 +271,9 @@ def import_conversation(
     now = now_iso()
     if conv is None:
         conv = conversations.find(tx, "cid=?", (_create(tx, rec, site, now, key, conversation_id, created_at),))
+    upgrade = outcome == "updated" and bool(earlier) and _stored_as(tx, rec, conv, earlier)
     _, replaced = runs.store_turns(tx, rec, conv, 0, turns, len(turns), live=0)  # an export's turns are settled
-    if replaced:  # what was captured or imported before and the export no longer has
+    if replaced and not upgrade:  # what was captured or imported before and the export no longer has
         versions.keep(tx, rec, conv, replaced, dict(enumerate(turns)), len(turns), unfinished=None, stale=False, now=now)
     versions.drop(tx, rec, conv, "reason='imported'")
     for start, branch in branches:
@@ -279,3 +285,10 @@ def import_conversation(
         (len(turns), updated_at or now, created_at, digest, conv.cid),
     )
     return conv.id, outcome
+
+
+def _stored_as(tx: Tx, rec: Records, conv: Conv, forms: Sequence[list[Turn]]) -> bool:
+    """The stored thread says exactly what one of `forms` says."""
+    stored = runs.read(tx, rec, conv.cid, 0, conv.turn_count)
+    said = [content_key(stored[i]) if i in stored else None for i in range(conv.turn_count)]
+    return any(said == [content_key(t) for t in form] for form in forms)

@@ -47,8 +47,8 @@ class ImportVault(Protocol):
     def transaction(self) -> AbstractContextManager[None]: ...
     def import_conversation(self, *, site: str, conversation_id: str, title: str | None, url: str | None,
                             model: str | None, created_at: str | None, updated_at: str | None,
-                            turns: list[tuple[str, str]], branches: Sequence[list[tuple[str, str]]] = ()
-                            ) -> tuple[str, str]: ...
+                            turns: list[tuple[str, str]], branches: Sequence[list[tuple[str, str]]] = (),
+                            earlier: Sequence[list[tuple[str, str]]] = ()) -> tuple[str, str]: ...
 
 
 @runtime_checkable

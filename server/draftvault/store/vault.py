@@ -192,7 +192,7 @@ class Vault:
     def import_conversation(self, **conversation) -> tuple[str, str]:
         """Stores a whole conversation from an export; re-importing the same one changes nothing.
         The keyword arguments are apply.import_conversation's (site, conversation_id, title, url,
-        model, created_at, updated_at, turns, branches); returns (vault id, outcome)."""
+        model, created_at, updated_at, turns, branches, earlier); returns (vault id, outcome)."""
         with self._tx.write() as tx:
             return apply.import_conversation(tx, self._rec, **conversation)
 

@@ -1,0 +1,112 @@
+"""ChatGPT's canvas in an export: the assistant's calls to the `canmore` tool replayed into
+the documents they made, in the shape of a turn's documents (protocol.Document).
+
+A call is an assistant message to `canmore.create_textdoc` ({name, type, content}) or
+`canmore.update_textdoc` ({updates: [{pattern, replacement, multiple}]}), its input a JSON
+string (in `text`, or the first of `parts`). A create gives a document; an update edits the
+latest one (ChatGPT's update names none: it edits the document in the canvas). An edit that
+cannot be applied (no match, a pattern Python does not know) leaves the document unknown
+until it is written whole again: replay only completes, never guesses. This follows the
+extension's reading of the same JSON (extension/content/chatgpt-json.js, `Canvas`), so that
+an import and a live capture keep the same documents (tests/test_chatgpt_json.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from ..protocol import Document
+
+CREATE = "canmore.create_textdoc"
+UPDATE = "canmore.update_textdoc"
+CALLS = (CREATE, UPDATE)
+MAX_NAME = 512  # a document's title, as the extension caps it
+MAX_TEXT = 4 * 1024 * 1024  # protocol.Document.text
+MAX_PATTERN = 2000
+_WHOLE = {".*", "(?s).*", "[\\s\\S]*"}  # an update that rewrites the whole document
+_LANGUAGE = re.compile(r"[a-z0-9+#-]{1,32}")
+
+
+class Call:
+    """A canvas call: whether it creates, and its input (empty when it is not JSON)."""
+
+    def __init__(self, create: bool, input: dict[str, Any]):
+        self.create, self.input = create, input
+
+
+def call(recipient: str | None, text: str | None, parts: list[Any] | None) -> Call | None:
+    """The canvas call a message makes, or None when it makes none."""
+    if recipient not in CALLS:
+        return None
+    raw = text if isinstance(text, str) and text else (parts[0] if parts and isinstance(parts[0], str) else "")
+    try:
+        input = json.loads(raw)
+    except (ValueError, RecursionError):
+        input = None
+    return Call(recipient == CREATE, input if isinstance(input, dict) else {})
+
+
+def kind_of(type: str) -> tuple[str, str | None]:
+    """A canvas type ("document", "code/python", "webview": a page of HTML) as (kind, language)."""
+    if type == "document":
+        return "document", None
+    language = "html" if type == "webview" else type.removeprefix("code/")
+    return "code", language if _LANGUAGE.fullmatch(language) and language != "other" else None
+
+
+def canvas_type(doc: Document) -> str:
+    """The canvas type a document is written back as (kind_of's inverse)."""
+    return "document" if doc.kind == "document" else f"code/{doc.language or 'other'}"
+
+
+def _str(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _replace(content: str | None, update: Any) -> str | None:
+    """One update (a regular expression and its replacement, taken as it is), or None: not applied."""
+    if not isinstance(update, dict):
+        return None
+    pattern, replacement = _str(update.get("pattern")), _str(update.get("replacement"))
+    if pattern is None or replacement is None:
+        return None
+    if pattern in _WHOLE:
+        return replacement
+    if content is None or len(pattern) > MAX_PATTERN:
+        return None
+    try:
+        out, n = re.subn(pattern, lambda _: replacement, content, count=0 if update.get("multiple") else 1)
+    except (re.error, RecursionError, OverflowError):
+        return None
+    return out if n else None
+
+
+class _Doc:
+    __slots__ = ("title", "kind", "language", "text")
+
+    def __init__(self, title: str, kind: str, language: str | None, text: str | None):
+        self.title, self.kind, self.language, self.text = title, kind, language, text  # text None: unknown
+
+
+def apply(current: _Doc | None, c: Call) -> tuple[_Doc | None, Document | None]:
+    """(the canvas's document after the call, the document the call made or changed, if known)."""
+    if c.create:
+        text = _str(c.input.get("content"))
+        if text is None:
+            return current, None
+        kind, language = kind_of(_str(c.input.get("type")) or "document")
+        current = _Doc((_str(c.input.get("name")) or "")[:MAX_NAME], kind, language, text)
+    else:
+        if current is None:
+            return None, None
+        text = current.text
+        updates = c.input.get("updates")
+        for u in updates if isinstance(updates, list) else ():
+            text = _replace(text, u)
+        current = _Doc(current.title, current.kind, current.language, text)
+    if current.text is None:
+        return current, None
+    return current, Document(title=current.title, kind=current.kind, text=current.text[:MAX_TEXT],  # type: ignore[arg-type]
+                             language=current.language)
