@@ -114,6 +114,10 @@ class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True):
     # as Markdown: never part of `text`.
     thinking: Annotated[str, Meta(max_length=4 * 1024 * 1024)] | None = None
     documents: Annotated[list[Document], Meta(max_length=64)] = []
+    # The text came from the site's own conversation JSON (ChatGPT: content/page-json.js),
+    # not from the page as the site adapter read it: it says nothing of the adapter's
+    # health (capture_health.py).
+    from_json: bool = False
 
 
 # ---- client -> server -------------------------------------------------------
