@@ -196,6 +196,9 @@ class Attachment(Frame, tag="attachment"):
     part: Annotated[int, Meta(ge=0, le=MAX_ATTACHMENT_PARTS)] = 0
     data: Annotated[bytes, Meta(max_length=ATTACHMENT_PART_BYTES)] | None = None  # base64 in the JSON
     captured_at: Millis = 0
+    # An image's alt text as the page gave it: the turn's text shows the image as the
+    # placeholder `[Image: alt]` (docs/markdown.md), which readers leave out beside the image kept.
+    alt: ShortText | None = None
 
 
 class Ping(Frame, tag="ping"):
