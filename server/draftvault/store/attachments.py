@@ -9,8 +9,9 @@
   hash and either completes the row or, when the vault already holds those bytes, drops it.
   Uploads left unfinished (a tab closed mid-way) are dropped after STALE_DAYS.
 - `attachment_links`: (conversation, turn index, file), with the name, type and size the page
-  showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and size only. Links live apart
-  from the turn rows: a turn replaced by a later version keeps its index's attachments.
+  showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and
+  size only. Links live apart from the turn rows: a turn replaced by a later version keeps its
+  index's attachments.
 - Deleting a conversation deletes its links, and a file when no link is left (`collect`).
 """
 
