@@ -52,11 +52,11 @@ def signal(seq: int, kind: str, *, page: str = PAGE, conv: str | None = CONV, si
 
 def attachment(seq: int, data: bytes | None, *, turn: int = 0, name: str = "image.png", mime: str = "image/png",
                key: str = "k1", size: int | None = None, page: str = PAGE, conv: str | None = CONV,
-               site: str = "chatgpt") -> list[protocol.Attachment]:
+               site: str = "chatgpt", alt: str | None = None) -> list[protocol.Attachment]:
     """An image or file as the extension sends it: its parts, numbered from `seq` (one frame without
-    bytes when `data` is None: recorded by name, type and `size` only)."""
+    bytes when `data` is None: recorded by name, type and `size` only); `alt`: an image's alt text."""
     common = dict(page_id=page, conversation_id=conv, site=site, url=url_of(conv, site), turn_index=turn, key=key,
-                  name=name, mime=mime)
+                  name=name, mime=mime, alt=alt)
     if data is None:
         return [protocol.Attachment(seq=seq, size=size or 0, parts=0, **common)]
     step = protocol.ATTACHMENT_PART_BYTES

@@ -243,6 +243,28 @@ def test_capture_health_names_a_degraded_site_until_it_reads_again(server):
     assert server.request("GET", "/api/capture-health", token=None).status == 401
 
 
+def test_capture_health_stays_degraded_while_the_turns_come_from_the_pages_json(server):
+    """ChatGPT's JSON second source keeps capture going when the adapter fails: its text
+    (`from_json`) never clears the health the adapter's failure set; text the adapter reads does."""
+    json_text = {"from_json": True}
+    with server.connect("client-api-2") as (ws, welcome):
+        seq = welcome.last_seq
+        ws.send(encode(signal(seq + 1, "adapter_broken", page="page-json-01", conv="c-json", detail="no turns read")))
+        ws.recv(timeout=10)
+        (first,) = server.api("GET", "/api/capture-health")["degraded"]
+        # Another page of the same chat, its turns taken from the JSON (all, or the answer only).
+        ws.send(encode(snapshot(seq + 2, [("user", "Hi", json_text), ("assistant", "Hello", json_text)],
+                                page="page-json-02", conv="c-json")))
+        ws.recv(timeout=10)
+        ws.send(encode(snapshot(seq + 3, [("user", "Hi"), ("assistant", "Hello", json_text)],
+                                page="page-json-03", conv="c-json")))
+        ws.recv(timeout=10)
+        assert server.api("GET", "/api/capture-health")["degraded"] == [first]
+        ws.send(encode(snapshot(seq + 4, [("user", "Hi"), ("assistant", "Hello")], page="page-json-04", conv="c-json")))
+        ws.recv(timeout=10)
+        assert server.api("GET", "/api/capture-health") == {"degraded": []}
+
+
 def test_failed_conversations_are_found_by_status_and_failures_name_their_conversation(server):
     seed(server)
     send_signal(server, "http_error", page="page-beta-001", conv="c-beta", site="claude", status=529)

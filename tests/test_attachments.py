@@ -199,6 +199,36 @@ def test_exports_carry_the_files_with_links_that_resolve_and_packs_name_them(ser
     assert "[image: my cat (1).png]" in pack and "[file: notes.pdf]" in pack
 
 
+def test_an_image_kept_as_a_file_is_shown_once_and_one_not_kept_keeps_its_placeholder(server):
+    """docs/markdown.md, "Images kept as files": the text keeps the placeholder as captured; the
+    API's shown_text, the Markdown export and the resume pack leave it out where the image is kept."""
+    asked = "[Image: Uploaded image]\n[Image: Uploaded image]\nWhich of these is older?"
+    answered = "[Image: Generated image]\n\nThe left one. Here are both, side by side."
+    with server.connect() as (ws, _):
+        send_all(ws, [frames.snapshot(1, [("user", asked), ("assistant", answered)])])
+        send_all(ws, frames.attachment(2, PNG, turn=0, name="uploaded-image-a1b2c3.png", alt="Uploaded image"))
+        # The second photo was over the size cap: kept by name only, so its placeholder stays.
+        send_all(ws, frames.attachment(3, None, turn=0, key="k2", name="uploaded-image-d4e5f6.png", size=40_000_000,
+                                       alt="Uploaded image"))
+        send_all(ws, frames.attachment(4, PNG + b"2", turn=1, key="k3", name="generated-image-x1y2z3.png",
+                                       alt="Generated image"))
+    conv = detail(server)
+    user, answer = conv["turns"]
+    assert (user["text"], answer["text"]) == (asked, answered)  # as captured, in the vault and JSON exports
+    assert user["shown_text"] == "[Image: Uploaded image]\nWhich of these is older?"
+    assert answer["shown_text"] == "The left one. Here are both, side by side."
+    assert [a.get("alt") for a in user["attachments"]] == ["Uploaded image", "Uploaded image"]
+    pack = server.api("GET", f"/api/conversations/{conv['id']}/resume", params={"target": "claude"})["text"]
+    assert pack.count("Uploaded image") == 1 and "Generated image" not in pack
+    assert "[image: uploaded-image-a1b2c3.png]" in pack and "[image: generated-image-x1y2z3.png]" in pack
+    body = server.api("POST", "/api/export", json={"ids": [conv["id"]]})
+    with zipfile.ZipFile(io.BytesIO(body)) as zf:
+        [note] = [n for n in zf.namelist() if n.endswith(".md")]
+        md = zf.read(note).decode()
+    assert md.count("[Image: Uploaded image]") == 1 and "[Image: Generated image]" not in md
+    assert len(re.findall(r"!\[[^\]]*\]\(attachments/", md)) == 2
+
+
 def test_a_damaged_file_is_refused_with_a_clear_answer(server):
     with server.connect() as (ws, _):
         send_all(ws, [two_turns(1)])

@@ -33,6 +33,9 @@ const TYPES = {
 const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif", "image/webp": "webp", "image/svg+xml": "svg" };
 
 const typeOfName = (name) => TYPES[name.split(".").pop().toLowerCase()] || "application/octet-stream";
+const MAX_ALT = 2048; // protocol ShortText
+// The alt text as dom-to-markdown.js writes the image's placeholder, `[Image: alt]`.
+const altOf = (img) => (img.getAttribute("alt") || "").trim();
 
 // A short stable tag of a URL, so two images with the same alt text get different names.
 function tag(text) {
@@ -43,7 +46,7 @@ function tag(text) {
 
 // The name a file gets: its alt text when that is a file name, else "uploaded-image-x1y2z3.png".
 function imageName(img, url, mime) {
-  const alt = (img.getAttribute("alt") || "").trim();
+  const alt = altOf(img);
   if (FILE_NAME.test(alt)) return alt;
   const stem = alt.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "").slice(0, 40) || "image";
   return `${stem}-${tag(url)}.${EXTENSIONS[mime] || "bin"}`;
@@ -175,6 +178,11 @@ class Attachments {
     const got = await this.fetchBytes(job.url, cap);
     const mime = (got.type || "image/*").split(";")[0].trim() || "image/*";
     const name = imageName(job.img, job.url, mime);
+    // The text keeps the image's placeholder whatever becomes of the bytes (the same text on
+    // every flush, while the image loads or fails); with the alt the service knows which
+    // placeholder an image kept stands for, and readers show the image in its stead.
+    const alt = altOf(job.img);
+    if (alt && alt.length <= MAX_ALT) head.alt = alt;
     if (!got.blob) {
       await this.send({ ...head, name, mime, size: got.size, parts: 0 });
       return;

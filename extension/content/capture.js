@@ -324,7 +324,7 @@ class Capture {
       this.needFull = false;
     }
     if (plan.lost && !this.broken) {
-      // After the snapshot: the service counts the site degraded until turns read with text.
+      // After the snapshot: the service counts the site degraded until the adapter reads turns with text.
       this.broken = true;
       this.post(this.signalFrame("adapter_broken", `${plan.lost} on ${this.win.location.pathname}`, null));
     }

@@ -150,7 +150,9 @@ function inlineCode(text) {
 
 // ---- inline -----------------------------------------------------------------------
 
-function imagePlaceholder(img) {
+/** An image as turn texts write it, `[Image: alt]` ("" without alt text); attachments.js
+ * sends the same alt with the image's bytes, so readers can show the image in its stead. */
+export function imagePlaceholder(img) {
   const alt = (img.getAttribute("alt") || "").trim();
   return alt ? `[Image: ${alt}]` : "";
 }

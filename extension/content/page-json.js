@@ -39,6 +39,8 @@ export function threadFromMessage(d) {
   const thread = conversationThread(conv, d.id);
   if (!thread) return null;
   thread.id = d.id;
+  // Marked for the service: text from here is not the adapter reading the page (capture health).
+  for (const t of thread.turns) t.from_json = true;
   thread.byId = new Map(thread.turns.filter((t) => t.message_id).map((t) => [t.message_id, t]));
   return thread;
 }
@@ -62,7 +64,7 @@ export function degraded(dom, json) {
 }
 
 /** The DOM's turn completed from the JSON's turn with its message id (`byId`): the
- * JSON's text when the DOM's is degraded and holds nothing the JSON's lacks, and the
+ * JSON's text (marked `from_json`) when the DOM's is degraded and holds nothing the JSON's lacks, and the
  * JSON's `attachments` ({name, mime?, size?}) and canvas `documents` (protocol
  * Document) where the DOM gave none; snapshot.js sends only the fields protocol.Turn
  * has. The same object when nothing changes. */
@@ -73,6 +75,7 @@ export function completeTurn(turn, byId) {
   const extra = ["attachments", "documents"].filter((k) => json[k] && !turn[k]);
   if (text === turn.text && !extra.length) return turn;
   const out = { ...turn, text };
+  if (text !== turn.text) out.from_json = true;
   for (const k of extra) out[k] = json[k];
   return out;
 }
@@ -147,7 +150,7 @@ export function pageJson(capture, win = window) {
     }
     settled = thread;
     badSince = null;
-    // After the snapshot: the service counts the site degraded until turns read with text.
+    // After the snapshot: the service counts the site degraded until the adapter reads turns with text.
     capture.broken = true;
     capture.post(capture.signalFrame("adapter_broken", problem, null));
   }

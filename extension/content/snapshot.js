@@ -147,6 +147,7 @@ function wireTurn(turn, index) {
   const t = { index, role: turn.role, text: turn.text };
   if (turn.message_id) t.message_id = cap(turn.message_id, MAX_FIELD);
   if (turn.thinking) t.thinking = turn.thinking;
+  if (turn.from_json) t.from_json = true; // the service's capture health does not count it as read
   if (turn.documents?.length) {
     t.documents = turn.documents.slice(0, MAX_DOCUMENTS).map((d) => ({ ...d, title: cap(d.title, MAX_FIELD) }));
   }

@@ -1,7 +1,7 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { imagePlaceholder, partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
 import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
@@ -90,11 +90,8 @@ function messageMarkdown(msg, special) {
   const role = msg.getAttribute("data-message-author-role");
   if (role === "user") {
     const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
-    const images = [...msg.querySelectorAll("img[alt]")]
-      .filter((img) => !(text && text.contains(img)) && img.getAttribute("alt").trim())
-      .map((img) => `[Image: ${img.getAttribute("alt").trim()}]`);
-    const body = text ? plainText(text) : plainText(msg);
-    return [...images, body].filter(Boolean).join("\n\n");
+    const images = [...msg.querySelectorAll("img[alt]")].filter((img) => !(text && text.contains(img)));
+    return [...images.map(imagePlaceholder), text ? plainText(text) : plainText(msg)].filter(Boolean).join("\n\n");
   }
   // An answer in parts (text, a canvas or tool card, more text): every part, in order;
   // canvas documents and thinking are the turn's parts, not its text.

@@ -10,6 +10,7 @@ without cutting a code or math block, and turning another dialect's math delimit
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterator
 
 # A code fence: three or more backticks or tildes, then the info string (language).
@@ -42,6 +43,29 @@ def attachment(name: str, mime: str, href: str | None = None) -> str:
 def with_attachments(text: str, notes: list[str]) -> str:
     """A turn's text followed by its attachments, one per line."""
     return "\n\n".join([text.strip("\n"), "\n".join(notes)]) if notes else text
+
+
+def without_image_placeholders(text: str, alts: list[str]) -> str:
+    """The text without the placeholders (`[Image: alt]`, docs/markdown.md) of the images kept
+    as files beside it: each of `alts` takes away the first line that is that placeholder
+    alone, and a blank line left doubled by it. Code and math blocks, a placeholder inside
+    a line of text and those of other images stay."""
+    left = Counter(f"[Image: {alt}]" for alt in alts)
+    out: list[str] = []
+    dropped = False
+    for line, inside in scan(text):
+        blank = not line.strip()
+        if not inside and left[line.strip()] > 0:
+            left[line.strip()] -= 1
+            dropped = True
+            continue
+        if dropped and blank and (not out or not out[-1].strip()):
+            continue  # the blank line that separated the dropped one
+        out.append(line)
+        dropped = dropped and blank
+    while dropped and out and not out[-1].strip():
+        out.pop()
+    return "\n".join(out)
 
 
 def quote(text: str) -> str:

@@ -62,13 +62,14 @@ class ConversationList(Struct):
     items: list[ConversationSummary]
 
 
-class AttachmentOut(Struct):
+class AttachmentOut(Struct, omit_defaults=True):
     """An image or file a turn showed (store/attachments.py)."""
 
     id: str | None  # GET /api/attachments/{id}; null: recorded by name, type and size only (no bytes kept)
     name: str
     type: str  # MIME type, as the page gave it
     bytes: int  # its size
+    alt: str | None = None  # an image's alt text: its placeholder in the turn's text is `[Image: alt]`
 
 
 class TurnOut(Struct, omit_defaults=True):
@@ -79,6 +80,9 @@ class TurnOut(Struct, omit_defaults=True):
     thinking: str | None = None  # visible reasoning, kept apart from the text
     documents: list[Document] = []  # canvas documents and artifacts the turn made
     attachments: list[AttachmentOut] = []  # images and files shown with the turn (left out when none)
+    # The text as shown beside its files: without the placeholders of the images kept as
+    # files (markdown.without_image_placeholders); left out when that is `text` itself.
+    shown_text: str | None = None
 
 
 class DraftOut(Struct):

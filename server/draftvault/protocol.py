@@ -114,6 +114,10 @@ class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True):
     # as Markdown: never part of `text`.
     thinking: Annotated[str, Meta(max_length=4 * 1024 * 1024)] | None = None
     documents: Annotated[list[Document], Meta(max_length=64)] = []
+    # The text came from the site's own conversation JSON (ChatGPT: content/page-json.js),
+    # not from the page as the site adapter read it: it says nothing of the adapter's
+    # health (capture_health.py).
+    from_json: bool = False
 
 
 # ---- client -> server -------------------------------------------------------
@@ -192,6 +196,9 @@ class Attachment(Frame, tag="attachment"):
     part: Annotated[int, Meta(ge=0, le=MAX_ATTACHMENT_PARTS)] = 0
     data: Annotated[bytes, Meta(max_length=ATTACHMENT_PART_BYTES)] | None = None  # base64 in the JSON
     captured_at: Millis = 0
+    # An image's alt text as the page gave it: the turn's text shows the image as the
+    # placeholder `[Image: alt]` (docs/markdown.md), which readers leave out beside the image kept.
+    alt: ShortText | None = None
 
 
 class Ping(Frame, tag="ping"):

@@ -37,9 +37,10 @@ def _no_link(a: models.AttachmentOut) -> str | None:
 def turn_body(turn: models.TurnOut, thinking: bool = True,
               href: Callable[[models.AttachmentOut], str | None] = _no_link) -> str:
     """The turn's text with its thinking (when `thinking`) before it, its documents after it,
-    then its images and files: linked where `href` gives a path, else named."""
+    then its images and files: linked where `href` gives a path, else named (an image kept
+    as a file is named there alone, not also by its placeholder in the text: `shown_text`)."""
     parts = [callout("quote", "Thinking", turn.thinking, folded=True)] if thinking and turn.thinking else []
-    parts.append(turn.text.strip("\n"))
+    parts.append((turn.text if turn.shown_text is None else turn.shown_text).strip("\n"))
     parts += [document_markdown(d) for d in turn.documents]
     body = "\n\n".join(p for p in parts if p)
     return with_attachments(body, [attachment(a.name, a.type, href(a)) for a in turn.attachments])

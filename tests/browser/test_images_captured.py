@@ -51,6 +51,16 @@ def stored(server, page, conv: str, want: int):
     return check
 
 
+def with_placeholder(server, d: dict) -> dict:
+    """The conversation once its first turn's text holds the uploaded image's placeholder (the
+    image may load, and be kept, before capture reads the turn the page just changed)."""
+    def check():
+        now = server.api("GET", f"/api/conversations/{d['id']}")
+        return now if now["turns"][0]["text"].startswith("[Image: Uploaded image]\n") else None
+
+    return wait_for(check, what="the uploaded image's placeholder in the person's text")
+
+
 def test_uploaded_and_generated_images_are_kept_as_bytes_and_exported_with_links(browser_ctx):
     server = browser_ctx.server
     files = {"file_00000000a6081f5aa52a9864da8eba6": png(3), "file_000000005c8820a871a60df847063cb": png(11)}
@@ -86,6 +96,17 @@ def test_uploaded_and_generated_images_are_kept_as_bytes_and_exported_with_links
     images.nth(1).wait_for()
     wait_for(lambda: page.evaluate("[...document.querySelectorAll('.turn .attachments img')]"
                                    ".every((i) => i.complete && i.naturalWidth === 64)"), what="the images shown")
+    # Each image shown once: the vault's text keeps the placeholders as captured, the page
+    # shows the images in their stead (docs/markdown.md, "Images kept as files").
+    # (The generated image sits beside the answer's Markdown, which is all the answer's text.)
+    d = with_placeholder(server, d)
+    assert d["turns"][1]["text"] == TURNS[1][1]
+    page.reload()
+    images.nth(1).wait_for()
+    shown = [page.locator(f".turn[data-index='{i}']").inner_text() for i in (0, 1)]
+    assert "[Image:" not in "".join(shown)
+    assert TURNS[0][1] in shown[0] and TURNS[1][1] in shown[1]
+    assert [images.nth(i).get_attribute("alt") for i in (0, 1)] == ["Uploaded image", "Generated image"]
 
 
 def test_images_and_a_canvas_are_kept_and_the_export_shows_them_in_a_markdown_viewer(browser_ctx, tmp_path):
@@ -146,6 +167,8 @@ def test_an_image_over_the_cap_and_a_file_shown_by_name_are_kept_by_name_type_an
     shown = sorted((a["name"].split("-")[0], a["id"], a["type"], a["bytes"]) for t in d["turns"] for a in t.get("attachments", []))
     assert shown == [("generated", None, "image/png", len(files["file_2"])), ("minutes 2026.pdf", None, "application/pdf", 0),
                      ("uploaded", None, "image/png", len(files["file_1"]))]
+    # Kept by name only: nothing shows the pictures, so their placeholders stay in what readers show.
+    assert "shown_text" not in with_placeholder(server, d)["turns"][0]
 
 
 def test_attachment_parts_wait_in_the_outbox_while_the_service_is_away(browser_ctx, server):

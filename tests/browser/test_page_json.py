@@ -94,6 +94,16 @@ def degraded_detail(server):
     return items[0]["detail"] if items else None
 
 
+def broken_page(title: str = "Planning a trip") -> str:
+    """The capture as ChatGPT might change its markup: no turn element, no role attribute the adapter knows."""
+    return (
+        real_capture_html(CAPTURE, title)
+        .replace("<article", "<section").replace("</article>", "</section>")
+        .replace('data-testid="conversation-turn', 'data-testid="thread-item')
+        .replace("data-message-author-role", "data-author-role")
+    )
+
+
 def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(browser_ctx, context, server):
     turns = dom_turns(context)
     conversation = conversation_json(turns)
@@ -103,13 +113,7 @@ def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(br
         {"id": "file-1", "name": "itinerary.pdf", "mime_type": "application/pdf", "size": 48213},
         {"id": "file-2", "name": "beach.jpg", "mime_type": "image/jpeg", "size": 90210},
     ]
-    # ChatGPT changed its markup: no turn element, no role attribute the adapter knows.
-    broken = (
-        intact_page()
-        .replace("<article", "<section").replace("</article>", "</section>")
-        .replace('data-testid="conversation-turn', 'data-testid="thread-item')
-        .replace("data-message-author-role", "data-author-role")
-    )
+    broken = broken_page()
     assert read_adapter(context, URL, broken, "chatgpt")["listed"] == 0
     page, api_requests = open_chat(browser_ctx, broken, conversation)
 
@@ -125,6 +129,25 @@ def test_a_page_whose_turns_the_adapter_cannot_find_is_captured_from_its_json(br
     files = wait_for(lambda: (holds(server, CHAT, expected)() or {"turns": [{}]})["turns"][0].get("attachments"),
                      what="the file the JSON names")
     assert files == [{"id": None, "name": "itinerary.pdf", "type": "application/pdf", "bytes": 48213}]
+
+
+def test_capture_stays_degraded_while_its_turns_come_from_the_json(browser_ctx, context, server):
+    """The JSON keeps capture going, but the adapter is still broken: the chat opened again
+    (renamed meanwhile), its turns again from the JSON, leaves the popup's "capture degraded"
+    as it was, from the time it started; never cleared by the JSON's text."""
+    turns = dom_turns(context)
+    conversation = conversation_json(turns)
+    expected = [(t["role"], t["text"] + MARK) for t in turns]
+    page, _ = open_chat(browser_ctx, broken_page(), conversation)
+    wait_for(holds(server, CHAT, expected), what="the turns taken from the page's JSON")
+    first = wait_for(lambda: server.api("GET", "/api/capture-health")["degraded"], what="capture reported degraded")
+    page.close()
+    conversation["title"] = "A trip to Lisbon"
+    open_chat(browser_ctx, broken_page("A trip to Lisbon"), conversation)
+    wait_for(lambda: (holds(server, CHAT, expected)() or {}).get("title") == "A trip to Lisbon",
+             what="the second page's snapshot, its turns from the JSON")
+    now = server.api("GET", "/api/capture-health")["degraded"]
+    assert [(d["site"], d["since"]) for d in now] == [(d["site"], d["since"]) for d in first]
 
 
 @pytest.mark.parametrize("when", ["as the chat opens", "later"])

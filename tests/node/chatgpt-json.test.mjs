@@ -185,11 +185,15 @@ describe("completing and checking the DOM", () => {
   test("an empty or much poorer DOM text is completed from the JSON", () => {
     assert.equal(completeTurn(dom("a1-abcdefgh", "assistant", ""), thread.byId).text, long);
     assert.equal(completeTurn(dom("a1-abcdefgh", "assistant", "The quick brown fox"), thread.byId).text, long);
+    // Marked for the service's capture health: the adapter did not read it.
+    assert.equal(completeTurn(dom("a1-abcdefgh", "assistant", ""), thread.byId).from_json, true);
+    assert.ok(thread.turns.every((t) => t.from_json === true), "a turn list taken from the JSON is marked too");
   });
 
   test("the DOM's words are never dropped for the JSON's", () => {
     const healthy = dom("a1-abcdefgh", "assistant", long.replace("fox", "**fox**"));
     assert.equal(completeTurn(healthy, thread.byId), healthy, "a full DOM text stays as read");
+    assert.equal(completeTurn(healthy, thread.byId).from_json, undefined);
     const own = dom("a1-abcdefgh", "assistant", "Something the JSON never said");
     assert.equal(completeTurn(own, thread.byId).text, own.text);
     assert.equal(completeTurn(dom("a1-abcdefgh", "user", ""), thread.byId).text, "", "another role: not this turn");

@@ -197,6 +197,13 @@ describe("frames", () => {
     assert.deepEqual(frames[1].turns[0].documents, heavy.documents);
   });
 
+  test("a turn whose text came from the page's JSON says so on the wire; a turn the adapter read does not", () => {
+    const completed = { ...turn("assistant", "Use sorted()."), message_id: "a1", from_json: true };
+    const plan = planSnapshot(NOTHING_SENT, shown([CHAT[0], completed, CHAT[2]]), true);
+    const [frame] = snapshotFrames(page, plan.snapshot, 1);
+    assert.deepEqual(frame.turns.map((t) => t.from_json), [undefined, true, undefined]);
+  });
+
   test("a draft-only snapshot is one frame with no turns", () => {
     const plan = planSnapshot(held(CHAT), shown(CHAT, { from: Infinity, draft: "x" }), false);
     const [frame, ...more] = snapshotFrames(page, plan.snapshot, 1);

@@ -9,8 +9,9 @@
   hash and either completes the row or, when the vault already holds those bytes, drops it.
   Uploads left unfinished (a tab closed mid-way) are dropped after STALE_DAYS.
 - `attachment_links`: (conversation, turn index, file), with the name, type and size the page
-  showed sealed; `aid` NULL for a file recorded by name, type and size only. Links live apart
-  from the turn rows: a turn replaced by a later version keeps its index's attachments.
+  showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and
+  size only. Links live apart from the turn rows: a turn replaced by a later version keeps its
+  index's attachments.
 - Deleting a conversation deletes its links, and a file when no link is left (`collect`).
 """
 
@@ -39,7 +40,7 @@ def store(tx: Tx, rec: Records, client_id: str, cid: int, conv_id: str, f: proto
         if f.part < f.parts - 1:
             return  # more parts to come
         aid, h = _complete(tx, rec, aid, f.size, f.parts)
-    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, f.name, f.mime, f.size)
+    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, f)
 
 
 def _take_part(tx: Tx, rec: Records, client_id: str, f: protocol.Attachment) -> int:
@@ -82,8 +83,8 @@ def _complete(tx: Tx, rec: Records, aid: int, size: int, parts: int) -> tuple[in
 
 
 def _link(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, aid: int | None, h: bytes | None,
-          name: str, type: str, size: int) -> None:
-    key = rec.link_key(h, name, type, size)
+          f: protocol.Attachment) -> None:
+    key = rec.link_key(h, f.name, f.mime, f.size)
     if tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND idx=? AND key=?", (cid, idx, key)):
         return
     lid = tx.conn.execute(
@@ -91,7 +92,7 @@ def _link(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, aid: int | Non
     ).lastrowid
     tx.conn.execute(
         "UPDATE attachment_links SET meta=?, tag=? WHERE lid=?",
-        (rec.seal_link(lid, name, type, size), rec.link_tag(conv_id, idx, lid, h), lid),
+        (rec.seal_link(lid, f.name, f.mime, f.size, f.alt), rec.link_tag(conv_id, idx, lid, h), lid),
     )
 
 
@@ -126,11 +127,13 @@ def by_turn(tx: Tx, rec: Records, cid: int, conv_id: str, corrupt: list[str]) ->
         try:
             if tag != rec.link_tag(conv_id, idx, lid, h) or (aid is not None and h is None):
                 raise Tampered("link moved")
-            name, type, size = rec.open_link(lid, meta)
+            name, type, size, alt = rec.open_link(lid, meta)
         except Tampered:
             corrupt.append(f"attachment of turn {idx}")
             continue
-        out.setdefault(idx, []).append(models.AttachmentOut(id=id if aid is not None else None, name=name, type=type, bytes=size))
+        out.setdefault(idx, []).append(
+            models.AttachmentOut(id=id if aid is not None else None, name=name, type=type, bytes=size, alt=alt)
+        )
     return out
 
 
@@ -154,7 +157,7 @@ def find(tx: Tx, rec: Records, id: str) -> File | None:
     aid, size, parts, h, tag, lid, meta = row
     if tag != rec.attachment_tag(aid, size, parts, h):
         raise Tampered("attachment row moved")
-    name, type, _ = rec.open_link(lid, meta)
+    name, type, *_ = rec.open_link(lid, meta)
     return File(aid=aid, size=size, parts=parts, name=name, type=type)
 
 

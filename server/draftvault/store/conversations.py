@@ -15,6 +15,7 @@ import msgspec
 
 from .. import models
 from ..crypto import Tampered
+from ..markdown import without_image_placeholders
 from . import attachments, branches, failures, search
 from .db import Tx
 from .records import Records, turns_name
@@ -130,6 +131,11 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
     shown = attachments.by_turn(tx, rec, cid, id, corrupt)
     for turn in turns:
         turn.attachments = shown.get(turn.index, [])
+        # The text keeps the placeholder of an image kept as a file (what the page showed, the
+        # same on every capture: no version flips as files arrive); readers show the image instead.
+        kept = [a.alt for a in turn.attachments if a.id is not None and a.alt]
+        if kept and (text := without_image_placeholders(turn.text, kept)) != turn.text:
+            turn.shown_text = text
     drafts, draft = [], None
     for did, at, tag, h, data in tx.q(
         "SELECT d.did, d.at, d.tag, b.hash, b.data FROM drafts d LEFT JOIN blobs b USING (bid) "

@@ -172,15 +172,19 @@ class Records:
     def open_part(self, aid: int, part: int, sealed: bytes) -> bytes:
         return self.keys.open(sealed, f"attachment|{aid}|{part}".encode())
 
-    def seal_link(self, lid: int, name: str, type: str, size: int) -> bytes:
-        return self.keys.seal(msgspec.msgpack.encode([name, type, size]), f"attachment link|{lid}".encode())
+    def seal_link(self, lid: int, name: str, type: str, size: int, alt: str | None) -> bytes:
+        meta = [name, type, size] + ([alt] if alt is not None else [])
+        return self.keys.seal(msgspec.msgpack.encode(meta), f"attachment link|{lid}".encode())
 
-    def open_link(self, lid: int, sealed: bytes) -> tuple[str, str, int]:
+    def open_link(self, lid: int, sealed: bytes) -> tuple[str, str, int, str | None]:
+        """(name, type, size, alt); links sealed before images carried their alt text have none."""
         try:
-            name, type, size = msgspec.msgpack.decode(self.keys.open(sealed, f"attachment link|{lid}".encode()))
+            name, type, size, *alt = msgspec.msgpack.decode(self.keys.open(sealed, f"attachment link|{lid}".encode()))
+            if len(alt) > 1:
+                raise ValueError("too many fields")
         except (msgspec.DecodeError, ValueError, TypeError):
             raise Tampered("undecodable attachment link") from None
-        return str(name), str(type), int(size)
+        return str(name), str(type), int(size), (str(alt[0]) if alt else None)
 
     # ---- sealed fields and details ----------------------------------------------------
 

@@ -27,7 +27,7 @@ export function attachmentsOf(turn) {
     if (a.type.startsWith("image/")) {
       const img = el("img");
       img.src = href;
-      img.alt = a.name;
+      img.alt = a.alt || a.name;
       img.loading = "lazy";
       link.append(img);
     } else {

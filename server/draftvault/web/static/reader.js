@@ -131,11 +131,13 @@ function turnsSection(turns) {
   return div;
 }
 
-// User turns as typed; the other roles' turns are Markdown.
+// User turns as typed; the other roles' turns are Markdown. Without the placeholders of
+// the images shown below it (shown_text: the service leaves them out).
 function turnBody(t) {
-  if (t.role === "user") return renderTyped(t.text);
+  const text = t.shown_text ?? t.text;
+  if (t.role === "user") return renderTyped(text);
   const body = el("div", "md");
-  body.append(renderMarkdown(t.text));
+  body.append(renderMarkdown(text));
   return body;
 }
 
