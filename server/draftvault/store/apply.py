@@ -227,12 +227,12 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
         winner, loser = runs.read(tx, rec, dst.cid, 0, dst.turn_count), runs.read(tx, rec, src.cid, 0, src.turn_count)
         tx.freed.update(r[0] for r in tx.q("SELECT bid FROM turns WHERE cid=?", (src.cid,)))
     tx.conn.execute("DELETE FROM turns WHERE cid=?", (src.cid,))
-    versions.move(tx, rec, src, dst)
+    base = versions.move(tx, rec, src, dst)
     lost = [(i, t) for i, t in sorted(loser.items()) if i not in winner or not winner[i][1].startswith(t[1])]
     if lost:
         versions.add(tx, rec, dst, lost, "conflict", now)
     drafts.move_drafts(tx, rec, src, dst)
-    attachments.move(tx, rec, src.cid, dst.cid, dst.id)
+    attachments.move(tx, rec, src.cid, dst.cid, dst.id, base)
     for table in ("failures", "signals", "pages"):
         tx.conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
     tx.freed.update(r[0] for r in tx.q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (src.cid,)))

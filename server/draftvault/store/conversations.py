@@ -129,7 +129,11 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
             corrupt.append(turns_name(idx, n))
     shown = attachments.by_turn(tx, rec, cid, id, corrupt)
     for turn in turns:
-        turn.attachments = shown.get(turn.index, [])
+        turn.attachments = shown.get((None, turn.index), [])
+    kept = branches.read(tx, rec, cid, id, turns, corrupt)
+    for branch in kept:
+        for turn in branch.turns:
+            turn.attachments = shown.get((int(branch.id), turn.index), [])
     drafts, draft = [], None
     for did, at, tag, h, data in tx.q(
         "SELECT d.did, d.at, d.tag, b.hash, b.data FROM drafts d LEFT JOIN blobs b USING (bid) "
@@ -158,7 +162,7 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
         created_at=created_at,
         model=fields["model"],
         turns=turns,
-        branches=branches.read(tx, rec, cid, id, turns, corrupt),
+        branches=kept,
         draft=draft,
         drafts=drafts,
         failures=failures.select(tx, rec, "f.cid=?", (cid,)),
