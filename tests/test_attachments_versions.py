@@ -102,6 +102,33 @@ def test_an_edit_of_an_earlier_prompt_takes_the_tails_images_into_its_branch_and
     assert (rows(server, "attachments"), rows(server, "attachment_parts"), rows(server, "attachment_links")) == (1, 1, 1)
 
 
+def test_an_earlier_version_shown_again_shows_its_image_again(server):
+    regenerated(server)
+    with server.connect() as (ws, _):  # the page's "‹ 1 / 2": the first answer again; its image was sent once
+        assert send_all(ws, [frames.snapshot(5, [QUESTION, ("assistant", "Here is a lighthouse at dusk.")])]) == [
+            protocol.Ack(seq=5)]
+    conv = detail(server)
+    assert names(conv["turns"][1]) == ["old.png"] and download(server, conv["turns"][1], "old.png") == OLD_PNG
+    assert [(b["turns"][0]["text"], names(b["turns"][0])) for b in conv["branches"]] == [
+        ("Here is a lighthouse at dusk.", ["old.png"]), ("Here is a lighthouse in a storm.", ["new.png"])]
+
+
+def test_an_edit_switched_back_shows_the_tails_images_again(server):
+    chat = [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it"), ("assistant", "Your boat, added.")]
+    with server.connect() as (ws, _):
+        send_all(ws, [frames.snapshot(1, chat)])
+        send_all(ws, frames.attachment(2, USER_PNG, turn=2, name="boat.png", key="b"))
+        send_all(ws, frames.attachment(3, NEW_PNG, turn=3, name="with-boat.png", key="c"))
+        send_all(ws, [frames.snapshot(4, [("user", "Now with a whale in it"), ("assistant", "A whale.")], turns_from=2)])
+        assert by_index(detail(server)["turns"]) == {0: [], 1: [], 2: [], 3: []}
+        send_all(ws, [frames.snapshot(5, [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it")],
+                                      turn_count=3)])
+        send_all(ws, [frames.snapshot(6, [("assistant", "Your boat, added.")], turns_from=3)])
+    conv = detail(server)
+    assert [t["text"] for t in conv["turns"]] == [text for _, text in chat]
+    assert by_index(conv["turns"]) == {0: [], 1: [], 2: ["boat.png"], 3: ["with-boat.png"]}
+
+
 def test_deleting_a_version_keeps_a_file_another_version_still_shows(server):
     with server.connect() as (ws, _):
         send_all(ws, [frames.snapshot(1, [QUESTION, ("assistant", "First try.")])])

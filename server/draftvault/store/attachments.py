@@ -14,7 +14,8 @@
   versions.keep keeps replaced turns as a branch, their links go into it (`keep`), so the new
   text at that index starts with none (a file the page shows again with it is linked again,
   its bytes stored once); a branch renumbered into another conversation renumbers its links
-  (`move`), a branch deleted deletes them (`drop`).
+  (`move`), a branch deleted deletes them (`drop`), and a kept version the page shows again
+  (its version switcher) shows them again (`restore`: the extension sends a file once a page).
 - Deleting a conversation or a branch deletes its links, and a file when no link is left (`collect`).
 """
 
@@ -199,6 +200,25 @@ def keep(tx: Tx, rec: Records, cid: int, conv_id: str, indexes: Iterable[int], b
         else:
             tx.conn.execute("UPDATE attachment_links SET branch=?, tag=? WHERE lid=?",
                             (branch, rec.link_tag(conv_id, idx, lid, h, branch), lid))
+
+
+def kept_indexes(tx: Tx, cid: int) -> set[int]:
+    """The turn indexes at which some kept version of the conversation shows a file."""
+    return {idx for (idx,) in tx.q("SELECT DISTINCT idx FROM attachment_links WHERE cid=? AND branch NOT NULL", (cid,))}
+
+
+def restore(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, branch: int) -> None:
+    """The page shows a kept version's turn again (its version switcher): the version's files are
+    linked to the current thread's turn too (the extension sends a file once per page)."""
+    for lid, aid, meta, h in tx.q(
+        "SELECT l.lid, l.aid, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
+        "WHERE l.cid=? AND l.branch=? AND l.idx=? ORDER BY l.lid", (cid, branch, idx),
+    ):
+        try:
+            name, type, size = rec.open_link(lid, meta)
+        except Tampered:
+            continue  # the detail names it; a damaged link is not copied
+        _link(tx, rec, cid, conv_id, idx, aid, h, name, type, size)
 
 
 def move(tx: Tx, rec: Records, src_cid: int, dst_cid: int, dst_id: str, base: int) -> None:
