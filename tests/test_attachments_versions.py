@@ -53,6 +53,16 @@ def regenerated(server) -> dict:
     return detail(server)
 
 
+BOAT_CHAT = [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it"), ("assistant", "Your boat, added.")]
+
+
+def boat_chat(ws) -> None:
+    """Four turns (seq 1-3), the person's photo under prompt 2 and the answer's picture under turn 3."""
+    send_all(ws, [frames.snapshot(1, BOAT_CHAT)])
+    send_all(ws, frames.attachment(2, USER_PNG, turn=2, name="boat.png", key="b"))
+    send_all(ws, frames.attachment(3, NEW_PNG, turn=3, name="with-boat.png", key="c"))
+
+
 def test_a_regenerated_answer_shows_its_own_image_and_the_earlier_version_keeps_the_old(server):
     conv = regenerated(server)
     assert [t["text"] for t in conv["turns"]] == [QUESTION[1], "Here is a lighthouse in a storm."]
@@ -78,12 +88,9 @@ def test_a_regenerated_answer_shows_its_own_image_and_the_earlier_version_keeps_
 
 
 def test_an_edit_of_an_earlier_prompt_takes_the_tails_images_into_its_branch_and_deleting_it_deletes_them(server):
-    chat = [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it"), ("assistant", "Your boat, added.")]
     with server.connect() as (ws, _):
-        send_all(ws, [frames.snapshot(1, chat)])
-        send_all(ws, frames.attachment(2, OLD_PNG, turn=1, name="lighthouse.png", key="a"))
-        send_all(ws, frames.attachment(3, USER_PNG, turn=2, name="boat.png", key="b"))
-        send_all(ws, frames.attachment(4, NEW_PNG, turn=3, name="with-boat.png", key="c"))
+        boat_chat(ws)
+        send_all(ws, frames.attachment(4, OLD_PNG, turn=1, name="lighthouse.png", key="a"))
         # The person edits prompt 2: the page shows three turns, the edited prompt last.
         assert send_all(ws, [frames.snapshot(5, [("user", "Now with a whale in it")], turns_from=2)]) == [
             protocol.Ack(seq=5)]
@@ -114,18 +121,15 @@ def test_an_earlier_version_shown_again_shows_its_image_again(server):
 
 
 def test_an_edit_switched_back_shows_the_tails_images_again(server):
-    chat = [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it"), ("assistant", "Your boat, added.")]
     with server.connect() as (ws, _):
-        send_all(ws, [frames.snapshot(1, chat)])
-        send_all(ws, frames.attachment(2, USER_PNG, turn=2, name="boat.png", key="b"))
-        send_all(ws, frames.attachment(3, NEW_PNG, turn=3, name="with-boat.png", key="c"))
+        boat_chat(ws)
         send_all(ws, [frames.snapshot(4, [("user", "Now with a whale in it"), ("assistant", "A whale.")], turns_from=2)])
         assert by_index(detail(server)["turns"]) == {0: [], 1: [], 2: [], 3: []}
         send_all(ws, [frames.snapshot(5, [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it")],
                                       turn_count=3)])
         send_all(ws, [frames.snapshot(6, [("assistant", "Your boat, added.")], turns_from=3)])
     conv = detail(server)
-    assert [t["text"] for t in conv["turns"]] == [text for _, text in chat]
+    assert [t["text"] for t in conv["turns"]] == [text for _, text in BOAT_CHAT]
     assert by_index(conv["turns"]) == {0: [], 1: [], 2: ["boat.png"], 3: ["with-boat.png"]}
 
 
