@@ -88,6 +88,8 @@ def test_a_regenerated_answer_shows_its_own_image_and_the_earlier_version_keeps_
 
 
 def test_an_edit_of_an_earlier_prompt_takes_the_tails_images_into_its_branch_and_deleting_it_deletes_them(server):
+    """The edited prompt keeps its photo (the site keeps a prompt's files through an edit; the
+    extension sends a file once a page); the earlier version shows it too."""
     with server.connect() as (ws, _):
         boat_chat(ws)
         send_all(ws, frames.attachment(4, OLD_PNG, turn=1, name="lighthouse.png", key="a"))
@@ -95,18 +97,19 @@ def test_an_edit_of_an_earlier_prompt_takes_the_tails_images_into_its_branch_and
         assert send_all(ws, [frames.snapshot(5, [("user", "Now with a whale in it")], turns_from=2)]) == [
             protocol.Ack(seq=5)]
     conv = detail(server)
-    assert by_index(conv["turns"]) == {0: [], 1: ["lighthouse.png"], 2: []}
+    assert by_index(conv["turns"]) == {0: [], 1: ["lighthouse.png"], 2: ["boat.png"]}
     [branch] = conv["branches"]
     assert branch["reason"] == "edited" and by_index(branch["turns"]) == {2: ["boat.png"], 3: ["with-boat.png"]}
     assert download(server, branch["turns"][1], "with-boat.png") == NEW_PNG
 
     server.api("DELETE", f"/api/conversations/{conv['id']}/branches/{branch['id']}")
     after = detail(server)
-    assert after["branches"] == [] and by_index(after["turns"]) == {0: [], 1: ["lighthouse.png"], 2: []}
-    gone = [a["id"] for t in branch["turns"] for a in t["attachments"]]
-    assert [server.request("GET", f"/api/attachments/{id}").status for id in gone] == [404, 404]
+    assert after["branches"] == [] and by_index(after["turns"]) == {0: [], 1: ["lighthouse.png"], 2: ["boat.png"]}
+    gone = [a["id"] for t in branch["turns"] for a in t["attachments"] if a["name"] == "with-boat.png"]
+    assert [server.request("GET", f"/api/attachments/{id}").status for id in gone] == [404]
     assert download(server, after["turns"][1], "lighthouse.png") == OLD_PNG
-    assert (rows(server, "attachments"), rows(server, "attachment_parts"), rows(server, "attachment_links")) == (1, 1, 1)
+    assert download(server, after["turns"][2], "boat.png") == USER_PNG
+    assert (rows(server, "attachments"), rows(server, "attachment_parts"), rows(server, "attachment_links")) == (2, 2, 2)
 
 
 def test_an_earlier_version_shown_again_shows_its_image_again(server):
@@ -124,13 +127,26 @@ def test_an_edit_switched_back_shows_the_tails_images_again(server):
     with server.connect() as (ws, _):
         boat_chat(ws)
         send_all(ws, [frames.snapshot(4, [("user", "Now with a whale in it"), ("assistant", "A whale.")], turns_from=2)])
-        assert by_index(detail(server)["turns"]) == {0: [], 1: [], 2: [], 3: []}
+        assert by_index(detail(server)["turns"]) == {0: [], 1: [], 2: ["boat.png"], 3: []}
         send_all(ws, [frames.snapshot(5, [QUESTION, ("assistant", "A lighthouse."), ("user", "Now with my boat in it")],
                                       turn_count=3)])
         send_all(ws, [frames.snapshot(6, [("assistant", "Your boat, added.")], turns_from=3)])
     conv = detail(server)
     assert [t["text"] for t in conv["turns"]] == [text for _, text in BOAT_CHAT]
     assert by_index(conv["turns"]) == {0: [], 1: [], 2: ["boat.png"], 3: ["with-boat.png"]}
+
+
+def test_an_answer_whose_text_gains_its_images_placeholder_keeps_its_image(server):
+    """The page rendered the picture after the text was captured: the text that replaces the old one
+    contains it, so the answer still shows its picture (the earlier version keeps a copy)."""
+    with server.connect() as (ws, _):
+        send_all(ws, [frames.snapshot(1, [QUESTION, ("assistant", "Here is yours:")])])
+        send_all(ws, frames.attachment(2, NEW_PNG, turn=1, name="yours.png"))
+        send_all(ws, [frames.snapshot(3, [QUESTION, ("assistant", "Here is yours:\n\n[Image: Generated image]")])])
+    conv = detail(server)
+    assert names(conv["turns"][1]) == ["yours.png"] and download(server, conv["turns"][1], "yours.png") == NEW_PNG
+    assert [names(t) for b in conv["branches"] for t in b["turns"]] == [["yours.png"]]
+    assert (rows(server, "attachments"), rows(server, "attachment_links")) == (1, 2)
 
 
 def test_deleting_a_version_keeps_a_file_another_version_still_shows(server):

@@ -11,9 +11,11 @@
 - `attachment_links`: (conversation, branch, turn index, file), with the name, type and size the
   page showed sealed; `aid` NULL for a file recorded by name, type and size only. A frame links
   a file to the current thread (branch NULL). Links follow the text they were seen with: when
-  versions.keep keeps replaced turns as a branch, their links go into it (`keep`), so the new
-  text at that index starts with none (a file the page shows again with it is linked again,
-  its bytes stored once); a branch renumbered into another conversation renumbers its links
+  versions.keep keeps replaced turns as a branch, their links go into it (`keep`), so a new
+  answer at that index starts with none (a file the page shows again with it is linked again,
+  its bytes stored once); a turn whose replacement still shows its files (an edited prompt:
+  the site keeps its files; a text that contains the old one: a file's placeholder rendered
+  late) leaves a copy in the branch and keeps them; a branch renumbered into another conversation renumbers its links
   (`move`), a branch deleted deletes them (`drop`), and a kept version the page shows again
   (its version switcher) shows them again (`restore`: the extension sends a file once a page).
 - Deleting a conversation or a branch deletes its links, and a file when no link is left (`collect`).
@@ -90,18 +92,29 @@ CURRENT = -1  # the current thread's place in the unique index over (cid, COALES
 
 
 def _link(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, aid: int | None, h: bytes | None,
-          name: str, type: str, size: int) -> None:
+          name: str, type: str, size: int, branch: int | None = None) -> None:
     key = rec.link_key(h, name, type, size)
     if tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND COALESCE(branch, -1)=? AND idx=? AND key=?",
-              (cid, CURRENT, idx, key)):
+              (cid, CURRENT if branch is None else branch, idx, key)):
         return
     lid = tx.conn.execute(
-        "INSERT INTO attachment_links (cid, idx, aid, key, meta, tag) VALUES (?,?,?,?,x'',x'')", (cid, idx, aid, key)
+        "INSERT INTO attachment_links (cid, branch, idx, aid, key, meta, tag) VALUES (?,?,?,?,?,x'',x'')",
+        (cid, branch, idx, aid, key),
     ).lastrowid
     tx.conn.execute(
         "UPDATE attachment_links SET meta=?, tag=? WHERE lid=?",
-        (rec.seal_link(lid, name, type, size), rec.link_tag(conv_id, idx, lid, h), lid),
+        (rec.seal_link(lid, name, type, size), rec.link_tag(conv_id, idx, lid, h, branch), lid),
     )
+
+
+def _copy(tx: Tx, rec: Records, cid: int, conv_id: str, link: tuple, to: int | None) -> None:
+    """Links the file of `link` (lid, idx, aid, meta, hash) at its index of thread `to` too (a damaged link is not copied)."""
+    lid, idx, aid, meta, h = link
+    try:
+        name, type, size = rec.open_link(lid, meta)
+    except Tampered:
+        return  # the detail and verify name it
+    _link(tx, rec, cid, conv_id, idx, aid, h, name, type, size, to)
 
 
 def _parts(tx: Tx, rec: Records, aid: int, parts: int) -> Iterator[bytes]:
@@ -187,15 +200,18 @@ def linked(tx: Tx, cid: int, indexes: Iterable[int]) -> set[int]:
     )}
 
 
-def keep(tx: Tx, rec: Records, cid: int, conv_id: str, indexes: Iterable[int], branch: int) -> None:
+def keep(tx: Tx, rec: Records, cid: int, conv_id: str, indexes: Iterable[int], branch: int, stay: set[int]) -> None:
     """The current thread's links at these indexes go with their turns into `branch` (versions.keep);
-    a link the branch has already (the same branch kept before) is not kept twice."""
-    for lid, idx, key, h in tx.q(
-        "SELECT l.lid, l.idx, l.key, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
+    at the indexes in `stay` the turn that replaced them still shows them: they are copied. A link
+    the branch has already (the same branch kept before) is not kept twice."""
+    for lid, idx, aid, key, meta, h in tx.q(
+        "SELECT l.lid, l.idx, l.aid, l.key, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
         "WHERE l.cid=? AND COALESCE(l.branch, -1)=? AND l.idx IN (SELECT value FROM json_each(?))",
         (cid, CURRENT, msgspec.json.encode(sorted(indexes)).decode()),
     ):
-        if tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND branch=? AND idx=? AND key=?", (cid, branch, idx, key)):
+        if idx in stay:
+            _copy(tx, rec, cid, conv_id, (lid, idx, aid, meta, h), branch)
+        elif tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND branch=? AND idx=? AND key=?", (cid, branch, idx, key)):
             tx.conn.execute("DELETE FROM attachment_links WHERE lid=?", (lid,))
         else:
             tx.conn.execute("UPDATE attachment_links SET branch=?, tag=? WHERE lid=?",
@@ -210,15 +226,11 @@ def kept_indexes(tx: Tx, cid: int) -> set[int]:
 def restore(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, branch: int) -> None:
     """The page shows a kept version's turn again (its version switcher): the version's files are
     linked to the current thread's turn too (the extension sends a file once per page)."""
-    for lid, aid, meta, h in tx.q(
-        "SELECT l.lid, l.aid, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
+    for link in tx.q(
+        "SELECT l.lid, l.idx, l.aid, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
         "WHERE l.cid=? AND l.branch=? AND l.idx=? ORDER BY l.lid", (cid, branch, idx),
     ):
-        try:
-            name, type, size = rec.open_link(lid, meta)
-        except Tampered:
-            continue  # the detail names it; a damaged link is not copied
-        _link(tx, rec, cid, conv_id, idx, aid, h, name, type, size)
+        _copy(tx, rec, cid, conv_id, link, None)
 
 
 def move(tx: Tx, rec: Records, src_cid: int, dst_cid: int, dst_id: str, base: int) -> None:

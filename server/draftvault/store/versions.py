@@ -29,8 +29,10 @@ as one branch from the first of them:
   branch identical to one already kept (same turns, same places, same content) is not
   kept twice.
 - Images and files go with their turns (attachments.keep): the links of the turns kept
-  move into their branch (into the identical one already kept, when it is), a deleted
-  branch deletes its links, and a branch moved to another conversation takes them along.
+  move into their branch (into the identical one already kept, when it is), so a new
+  answer shows only its own; a turn whose replacement still shows its files (an edited
+  prompt, a text that contains the old one) leaves a copy there. A deleted branch deletes
+  its links, and a branch moved to another conversation takes them along.
 """
 
 from __future__ import annotations
@@ -75,10 +77,18 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
     held = _kept(tx, rec, conv, turns)
     branch = None if held is not None else add(tx, rec, conv, turns, reason, now, once=False,
                                                blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
-    attachments.keep(tx, rec, conv.cid, conv.id, kept, held if branch is None else branch)
+    stay = {idx for idx, (turn, _) in kept.items() if _shows_its_files(turn, incoming.get(idx) if idx < count else None)}
+    attachments.keep(tx, rec, conv.cid, conv.id, kept, held if branch is None else branch, stay)
     if branch is not None:
         pack(tx, rec, conv)
     return branch
+
+
+def _shows_its_files(old: Turn, new: Turn | None) -> bool:
+    """Whether the turn that replaced `old` still shows old's files: an edited prompt (the site keeps
+    a prompt's files through an edit, and the extension sends a file once a page), or a text that
+    contains the old one (an image's placeholder rendered after the text was captured)."""
+    return new is not None and (old[0] == "user" or bool(old[1].strip()) and old[1].strip() in new[1])
 
 
 def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, at: str | None,
