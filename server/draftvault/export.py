@@ -64,23 +64,26 @@ def attachment_path(a: models.AttachmentOut) -> str:
 def conversation_markdown(detail: models.ConversationDetail, files: bool = False) -> str:
     """`files`: the stored files are written next to it (attachment_path), so link them."""
     parts = [front_matter(detail), f"\n# {_one_line(detail.title) or 'Untitled conversation'}\n"]
-    sections = [(turn_heading(t), turn_body(t, href=lambda a: attachment_path(a) if files and a.id else None))
-                for t in detail.turns]
+    def href(a: models.AttachmentOut) -> str | None:
+        return attachment_path(a) if files and a.id else None
+
+    sections = [(turn_heading(t), turn_body(t, href=href)) for t in detail.turns]
     if detail.draft and detail.draft.text.strip():
         sections.append(("Unsent draft", detail.draft.text))
     for heading, text in sections:
         parts.append(f"\n## {heading}\n\n" + text.strip("\n") + "\n")
-    parts.extend(branch_callout(b) for b in detail.branches)
+    parts.extend(branch_callout(b, href) for b in detail.branches)
     return "".join(parts)
 
 
-def branch_callout(branch: models.BranchOut) -> str:
+def branch_callout(branch: models.BranchOut, href: Callable[[models.AttachmentOut], str | None]) -> str:
     """An earlier version as a collapsed Obsidian callout: a title line, then its turns under
-    role headings, every line quoted (`>` alone on blank lines), so quotes, lists and code
-    fences in the turns nest inside the callout (docs/markdown.md, "Earlier versions")."""
+    role headings (each with its own images and files), every line quoted (`>` alone on blank
+    lines), so quotes, lists and code fences in the turns nest inside the callout
+    (docs/markdown.md, "Earlier versions")."""
     when = f" {utc_minute(branch.replaced_at)}" if branch.replaced_at else ""
     title = f"Earlier version, {BRANCH_REASONS.get(branch.reason, branch.reason)}{when} (from turn {branch.from_index + 1})"
-    body = "\n\n".join(f"### {turn_heading(t)}\n\n" + turn_body(t) for t in branch.turns)
+    body = "\n\n".join(f"### {turn_heading(t)}\n\n" + turn_body(t, href=href) for t in branch.turns)
     return "\n" + callout("note", title, body, folded=True) + "\n"
 
 
@@ -191,8 +194,10 @@ def export_folder(vault: ExportVault, ids: list[str] | None, folder: Path, progr
 
 def write_files(vault: ExportVault, detail: models.ConversationDetail, create: Callable[[str], BinaryIO],
                 done: set[str]) -> None:
-    """Writes the conversation's stored files at their attachment_path (each once: `done`), a part at a time."""
-    for a in (a for t in detail.turns for a in t.attachments if a.id):
+    """Writes the stored files of the conversation's turns and earlier versions at their attachment_path
+    (each once: `done`), a part at a time."""
+    turns = [*detail.turns, *(t for b in detail.branches for t in b.turns)]
+    for a in (a for t in turns for a in t.attachments if a.id):
         path = attachment_path(a)
         if path.lower() in done or (found := vault.attachment(a.id)) is None:
             continue

@@ -1,7 +1,8 @@
 """The history page's versions: a real ChatGPT export with an edited branch, imported
 into a real `draftvault serve` and read in Debian's Chromium. The switcher on the
 edited turn reads the earlier version, a search hit in it opens it, and a person
-deletes it after saying yes."""
+deletes it after saying yes. A captured answer regenerated with another picture shows
+each version's own picture in the switcher."""
 
 from __future__ import annotations
 
@@ -9,7 +10,10 @@ import json
 
 import pytest
 
+import frames
+from draftvault import protocol
 from sitepages.base import REAL_FIXTURES
+from sitepages.images import png
 from test_history import call, open_imported, signed_in_page
 
 pytestmark = pytest.mark.browser
@@ -121,3 +125,36 @@ def test_a_branch_past_the_current_end_can_be_read(context, server):
     pane.locator(".version-count", has_text="1 / 2").wait_for()
     assert texts(pane) == ["Q1", "A1", "Q2 cut off by an edit", "A2 of the tail"]
     assert pane.locator(".version-end").count() == 0
+
+
+def test_the_switcher_shows_each_versions_own_image(context, server):
+    """Captured over the real WebSocket: an answer with a picture, regenerated with another. The
+    current answer shows the new picture; ‹ shows the earlier answer with its own."""
+    old, new = png(3, side=40), png(11, side=56)
+    question = ("user", "Draw me a lighthouse")
+    with server.connect() as (ws, _):
+        for f in [frames.snapshot(1, [question, ("assistant", "At dusk.")]), *frames.attachment(2, old, turn=1, name="dusk.png"),
+                  frames.snapshot(3, [question, ("assistant", "In a storm.")]),
+                  *frames.attachment(4, new, turn=1, name="storm.png", key="k2")]:
+            ws.send(frames.encode(f))
+            assert protocol.decode_server_frame(ws.recv(timeout=10)) == protocol.Ack(seq=f.seq)
+    [item] = server.api("GET", "/api/conversations")["items"]
+    page = signed_in_page(context, server)
+    page.goto(f"{server.url}/#c={item['id']}")
+    page.reload()  # the page opens the conversation its address names when it loads
+    pane = page.locator("#conv-pane")
+    def shows(name: str, width: int) -> None:  # the one image in the pane, loaded from the vault
+        page.wait_for_function(
+            "want => JSON.stringify([...document.querySelectorAll('#conv-pane .turn .attachments img')]"
+            ".map((i) => [i.alt, i.complete && i.naturalWidth])) === JSON.stringify([want])", arg=[name, width])
+
+    shows("storm.png", 56)
+    assert "In a storm." in texts(pane)
+
+    pane.get_by_role("button", name="Earlier version").click()
+    pane.locator(".version-count", has_text="1 / 2").wait_for()
+    shows("dusk.png", 40)
+    assert "At dusk." in texts(pane) and "In a storm." not in texts(pane)
+    pane.get_by_role("button", name="Later version").click()
+    shows("storm.png", 56)
+    assert page.dialogs == []

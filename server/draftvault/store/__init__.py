@@ -14,7 +14,7 @@
 | versions | replaced and dropped turns kept as earlier versions (branches), why and when; kept turns packed |
 | conversations | lookups, lists, one conversation read whole, deletion |
 | branches | a conversation's earlier threads as the API shows them |
-| attachments | images and files: bytes stored once by keyed hash, in sealed parts; their links to turns |
+| attachments | images and files: bytes stored once by keyed hash, in sealed parts; their links to turns and their versions |
 | failures | failures recorded, listed (with title and site), resolved |
 | search, snippets | search hits (named structs), snippets (pure functions) |
 | index | the sealed search index |

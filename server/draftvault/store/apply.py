@@ -130,7 +130,7 @@ def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, see
     have = conv.turn_count
     if f.turns_from > have:
         raise NeedFull(have)
-    incoming = _incoming(tx, rec, conv, f, now)
+    incoming, restored = _incoming(tx, rec, conv, f, now)
     count = min(f.turn_count, max(have, f.turns_from + len(incoming)))
     # A tab showing an older state: another page changed the turns since this one last showed them.
     stale = seen and conv.writer not in (None, f.page_id)
@@ -142,6 +142,8 @@ def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, see
     if replaced:
         versions.keep(tx, rec, conv, replaced, dict(enumerate(incoming, f.turns_from)), count,
                       unfinished=conv.streaming_turn, stale=stale, now=now)
+    for idx, branch in restored.items():  # an earlier version shown again shows its files again
+        attachments.restore(tx, rec, cid, conv.id, idx, branch)
     changed |= count != have
     writer, streaming = conv.writer, conv.streaming_turn
     if changed or not stale:
@@ -155,16 +157,19 @@ def _content(tx: Tx, rec: Records, cid: int, f: protocol.Snapshot, now: str, see
         tx.conn.execute("UPDATE conversations SET writer=?, streaming_turn=? WHERE cid=?", (writer, streaming, cid))
 
 
-def _incoming(tx: Tx, rec: Records, conv: Conv, f: protocol.Snapshot, now: str) -> list[Turn]:
-    """The frame's turns as stored, with their meta. A turn that continues the stored one at
-    its place (same role, the stored text a start of it: a streaming answer that grows, or
-    the same turn sent again) keeps the stored first_seen (none for turns kept before times
-    were), and the stored thinking and documents when the page shows none (a collapsed
-    block not rendered after a reload is not a change). A turn that replaces the stored one
-    with an earlier version's text (the page's version switcher) keeps that version's time;
-    any other turn is first seen now."""
+def _incoming(tx: Tx, rec: Records, conv: Conv, f: protocol.Snapshot, now: str) -> tuple[list[Turn], dict[int, int]]:
+    """The frame's turns as stored, with their meta, and the earlier versions it shows again
+    (index -> branch). A turn that continues the stored one at its place (same role, the
+    stored text a start of it: a streaming answer that grows, or the same turn sent again)
+    keeps the stored first_seen (none for turns kept before times were), and the stored
+    thinking and documents when the page shows none (a collapsed block not rendered after a
+    reload is not a change). A turn that replaces the stored one with an earlier version's
+    text (the page's version switcher) keeps that version's time; any other turn is first
+    seen now. A turn past the stored ones with the text of a kept version that showed files
+    (the tail of an edit, switched back to) is that version again too, for its files only."""
     stored = runs.read(tx, rec, conv.cid, f.turns_from, f.turns_from + len(f.turns)) if f.turns else {}
-    out = []
+    with_files = attachments.kept_indexes(tx, conv.cid) if len(f.turns) > len(stored) else set()
+    out, restored = [], {}
     for i, t in enumerate(f.turns, f.turns_from):
         old = stored.get(i)
         meta = TurnMeta(first_seen=now, thinking=t.thinking, documents=tuple(t.documents))
@@ -172,17 +177,19 @@ def _incoming(tx: Tx, rec: Records, conv: Conv, f: protocol.Snapshot, now: str) 
             was = meta_of(old) or NO_META
             meta = TurnMeta(first_seen=was.first_seen, thinking=t.thinking if t.thinking is not None else was.thinking,
                             documents=meta.documents or was.documents)
-        elif old is not None and (kept := _kept_version(tx, rec, conv, i, t.role, t.text)):
-            meta = TurnMeta(first_seen=(meta_of(kept) or NO_META).first_seen, thinking=t.thinking,
-                            documents=meta.documents)
+        elif (old is not None or i in with_files) and (kept := _kept_version(tx, rec, conv, i, t.role, t.text)):
+            restored[i], turn = kept
+            if old is not None:
+                meta = TurnMeta(first_seen=(meta_of(turn) or NO_META).first_seen, thinking=t.thinking,
+                                documents=meta.documents)
         out.append(with_meta(t.role, t.text, meta))
-    return out
+    return out, restored
 
 
-def _kept_version(tx: Tx, rec: Records, conv: Conv, idx: int, role: str, text: str) -> Turn | None:
-    """A kept version's turn at `idx` with this role and text, if any (opens those branch turns only)."""
+def _kept_version(tx: Tx, rec: Records, conv: Conv, idx: int, role: str, text: str) -> tuple[int, Turn] | None:
+    """A kept version's (branch, turn) at `idx` with this role and text, if any (opens those branch turns only)."""
     found = branches.rows(tx, rec, conv.cid, conv.id, [], "idx=:i AND role=:r", {"i": idx, "r": role})
-    return next((turn for *_, turn in found if turn[1] == text), None)
+    return next(((branch, turn) for branch, _, _, _, turn in found if turn[1] == text), None)
 
 
 def _set_fields(tx: Tx, rec: Records, conv: Conv, **values: str | None) -> bool:
@@ -227,12 +234,12 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
         winner, loser = runs.read(tx, rec, dst.cid, 0, dst.turn_count), runs.read(tx, rec, src.cid, 0, src.turn_count)
         tx.freed.update(r[0] for r in tx.q("SELECT bid FROM turns WHERE cid=?", (src.cid,)))
     tx.conn.execute("DELETE FROM turns WHERE cid=?", (src.cid,))
-    versions.move(tx, rec, src, dst)
+    base = versions.move(tx, rec, src, dst)
     lost = [(i, t) for i, t in sorted(loser.items()) if i not in winner or not winner[i][1].startswith(t[1])]
     if lost:
         versions.add(tx, rec, dst, lost, "conflict", now)
     drafts.move_drafts(tx, rec, src, dst)
-    attachments.move(tx, rec, src.cid, dst.cid, dst.id)
+    attachments.move(tx, rec, src.cid, dst.cid, dst.id, base)
     for table in ("failures", "signals", "pages"):
         tx.conn.execute(f"UPDATE {table} SET cid=? WHERE cid=?", (dst.cid, src.cid))
     tx.freed.update(r[0] for r in tx.q("SELECT title_bid FROM conversations WHERE cid=? AND title_bid NOT NULL", (src.cid,)))

@@ -8,17 +8,23 @@
   keyed hash of client, page and the extension's key) and no hash; the last part computes the
   hash and either completes the row or, when the vault already holds those bytes, drops it.
   Uploads left unfinished (a tab closed mid-way) are dropped after STALE_DAYS.
-- `attachment_links`: (conversation, turn index, file), with the name, type and size the page
-  showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and
-  size only. Links live apart from the turn rows: a turn replaced by a later version keeps its
-  index's attachments.
-- Deleting a conversation deletes its links, and a file when no link is left (`collect`).
+- `attachment_links`: (conversation, branch, turn index, file), with the name, type and size the
+  page showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and size only. A frame links
+  a file to the current thread (branch NULL). Links follow the text they were seen with: when
+  versions.keep keeps replaced turns as a branch, their links go into it (`keep`), so a new
+  answer at that index starts with none (a file the page shows again with it is linked again,
+  its bytes stored once); a turn whose replacement still shows its files (an edited prompt:
+  the site keeps its files; a text that contains the old one: a file's placeholder rendered
+  late) leaves a copy in the branch and keeps them; a branch renumbered into another conversation renumbers its links
+  (`move`), a branch deleted deletes them (`drop`), and a kept version the page shows again
+  (its version switcher) shows them again (`restore`: the extension sends a file once a page).
+- Deleting a conversation or a branch deletes its links, and a file when no link is left (`collect`).
 """
 
 from __future__ import annotations
 
 import sqlite3
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import msgspec
 
@@ -40,7 +46,7 @@ def store(tx: Tx, rec: Records, client_id: str, cid: int, conv_id: str, f: proto
         if f.part < f.parts - 1:
             return  # more parts to come
         aid, h = _complete(tx, rec, aid, f.size, f.parts)
-    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, f)
+    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, (f.name, f.mime, f.size, f.alt))
 
 
 def _take_part(tx: Tx, rec: Records, client_id: str, f: protocol.Attachment) -> int:
@@ -82,18 +88,35 @@ def _complete(tx: Tx, rec: Records, aid: int, size: int, parts: int) -> tuple[in
     return aid, h
 
 
+CURRENT = -1  # the current thread's place in the unique index over (cid, COALESCE(branch, -1), idx, key)
+
+
 def _link(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, aid: int | None, h: bytes | None,
-          f: protocol.Attachment) -> None:
-    key = rec.link_key(h, f.name, f.mime, f.size)
-    if tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND idx=? AND key=?", (cid, idx, key)):
+          shown: tuple[str, str, int, str | None], branch: int | None = None) -> None:
+    """`shown`: (name, type, size, alt) as the page showed the file."""
+    name, type, size, alt = shown
+    key = rec.link_key(h, name, type, size)
+    if tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND COALESCE(branch, -1)=? AND idx=? AND key=?",
+              (cid, CURRENT if branch is None else branch, idx, key)):
         return
     lid = tx.conn.execute(
-        "INSERT INTO attachment_links (cid, idx, aid, key, meta, tag) VALUES (?,?,?,?,x'',x'')", (cid, idx, aid, key)
+        "INSERT INTO attachment_links (cid, branch, idx, aid, key, meta, tag) VALUES (?,?,?,?,?,x'',x'')",
+        (cid, branch, idx, aid, key),
     ).lastrowid
     tx.conn.execute(
         "UPDATE attachment_links SET meta=?, tag=? WHERE lid=?",
-        (rec.seal_link(lid, f.name, f.mime, f.size, f.alt), rec.link_tag(conv_id, idx, lid, h), lid),
+        (rec.seal_link(lid, name, type, size, alt), rec.link_tag(conv_id, idx, lid, h, branch), lid),
     )
+
+
+def _copy(tx: Tx, rec: Records, cid: int, conv_id: str, link: tuple, to: int | None) -> None:
+    """Links the file of `link` (lid, idx, aid, meta, hash) at its index of thread `to` too (a damaged link is not copied)."""
+    lid, idx, aid, meta, h = link
+    try:
+        shown = rec.open_link(lid, meta)
+    except Tampered:
+        return  # the detail and verify name it
+    _link(tx, rec, cid, conv_id, idx, aid, h, shown, to)
 
 
 def _parts(tx: Tx, rec: Records, aid: int, parts: int) -> Iterator[bytes]:
@@ -117,24 +140,31 @@ def _drop(tx: Tx, aid: int) -> None:
 # ---- reading ------------------------------------------------------------------------------
 
 
-def by_turn(tx: Tx, rec: Records, cid: int, conv_id: str, corrupt: list[str]) -> dict[int, list[models.AttachmentOut]]:
-    """The attachments of a conversation's turns, by turn index, in the order they were seen."""
-    out: dict[int, list[models.AttachmentOut]] = {}
-    for lid, idx, aid, meta, tag, id, h in tx.q(
-        "SELECT l.lid, l.idx, l.aid, l.meta, l.tag, a.id, a.hash FROM attachment_links l "
+Shown = dict[tuple[int | None, int], list[models.AttachmentOut]]  # (branch or None, turn index) -> its files
+
+
+def by_turn(tx: Tx, rec: Records, cid: int, conv_id: str, corrupt: list[str]) -> Shown:
+    """The attachments of a conversation's turns, current and kept, by (branch, turn index), in the order they were seen."""
+    out: Shown = {}
+    for lid, branch, idx, aid, meta, tag, id, h in tx.q(
+        "SELECT l.lid, l.branch, l.idx, l.aid, l.meta, l.tag, a.id, a.hash FROM attachment_links l "
         "LEFT JOIN attachments a USING (aid) WHERE l.cid=? ORDER BY l.idx, l.lid", (cid,),
     ):
         try:
-            if tag != rec.link_tag(conv_id, idx, lid, h) or (aid is not None and h is None):
+            if tag != rec.link_tag(conv_id, idx, lid, h, branch) or (aid is not None and h is None):
                 raise Tampered("link moved")
             name, type, size, alt = rec.open_link(lid, meta)
         except Tampered:
-            corrupt.append(f"attachment of turn {idx}")
+            corrupt.append(_name(idx, branch))
             continue
-        out.setdefault(idx, []).append(
-            models.AttachmentOut(id=id if aid is not None else None, name=name, type=type, bytes=size, alt=alt)
-        )
+        out.setdefault((branch, idx), []).append(
+            models.AttachmentOut(id=id if aid is not None else None, name=name, type=type, bytes=size, alt=alt))
     return out
+
+
+def _name(idx: int, branch: int | None, conv_id: str | None = None) -> str:
+    where = "" if branch is None else f" of branch {branch}"
+    return f"attachment of turn {idx}{where}" + ("" if conv_id is None else f" of conversation {conv_id}")
 
 
 class File(msgspec.Struct):
@@ -161,24 +191,81 @@ def find(tx: Tx, rec: Records, id: str) -> File | None:
     return File(aid=aid, size=size, parts=parts, name=name, type=type)
 
 
-# ---- upkeep ------------------------------------------------------------------------------
+# ---- versions and upkeep -------------------------------------------------------------------
 
 
-def move(tx: Tx, rec: Records, src_cid: int, dst_cid: int, dst_id: str) -> None:
-    """A new chat's page conversation joins its site conversation: its links go along (tagged anew)."""
-    for lid, idx, h in tx.q(
-        "SELECT l.lid, l.idx, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) WHERE l.cid=?", (src_cid,)
+def linked(tx: Tx, cid: int, indexes: Iterable[int]) -> set[int]:
+    """Those of the current thread's turn indexes that show a file."""
+    return {idx for (idx,) in tx.q(
+        "SELECT DISTINCT idx FROM attachment_links WHERE cid=? AND COALESCE(branch, -1)=? "
+        "AND idx IN (SELECT value FROM json_each(?))", (cid, CURRENT, msgspec.json.encode(sorted(indexes)).decode()),
+    )}
+
+
+def keep(tx: Tx, rec: Records, cid: int, conv_id: str, indexes: Iterable[int], branch: int, stay: set[int]) -> None:
+    """The current thread's links at these indexes go with their turns into `branch` (versions.keep);
+    at the indexes in `stay` the turn that replaced them still shows them: they are copied. A link
+    the branch has already (the same branch kept before) is not kept twice."""
+    for lid, idx, aid, key, meta, h in tx.q(
+        "SELECT l.lid, l.idx, l.aid, l.key, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
+        "WHERE l.cid=? AND COALESCE(l.branch, -1)=? AND l.idx IN (SELECT value FROM json_each(?))",
+        (cid, CURRENT, msgspec.json.encode(sorted(indexes)).decode()),
     ):
+        if idx in stay:
+            _copy(tx, rec, cid, conv_id, (lid, idx, aid, meta, h), branch)
+        elif tx.one("SELECT 1 FROM attachment_links WHERE cid=? AND branch=? AND idx=? AND key=?", (cid, branch, idx, key)):
+            tx.conn.execute("DELETE FROM attachment_links WHERE lid=?", (lid,))
+        else:
+            tx.conn.execute("UPDATE attachment_links SET branch=?, tag=? WHERE lid=?",
+                            (branch, rec.link_tag(conv_id, idx, lid, h, branch), lid))
+
+
+def kept_indexes(tx: Tx, cid: int) -> set[int]:
+    """The turn indexes at which some kept version of the conversation shows a file."""
+    return {idx for (idx,) in tx.q("SELECT DISTINCT idx FROM attachment_links WHERE cid=? AND branch NOT NULL", (cid,))}
+
+
+def restore(tx: Tx, rec: Records, cid: int, conv_id: str, idx: int, branch: int) -> None:
+    """The page shows a kept version's turn again (its version switcher): the version's files are
+    linked to the current thread's turn too (the extension sends a file once per page)."""
+    for link in tx.q(
+        "SELECT l.lid, l.idx, l.aid, l.meta, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) "
+        "WHERE l.cid=? AND l.branch=? AND l.idx=? ORDER BY l.lid", (cid, branch, idx),
+    ):
+        _copy(tx, rec, cid, conv_id, link, None)
+
+
+def move(tx: Tx, rec: Records, src_cid: int, dst_cid: int, dst_id: str, base: int) -> None:
+    """A new chat's page conversation joins its site conversation: its links go along (tagged anew),
+    those of its branches to their numbers there (`base` + the branch: versions.move)."""
+    for lid, branch, idx, h in tx.q(
+        "SELECT l.lid, l.branch, l.idx, a.hash FROM attachment_links l LEFT JOIN attachments a USING (aid) WHERE l.cid=?",
+        (src_cid,),
+    ):
+        to = None if branch is None else base + branch
         tx.conn.execute(
-            "UPDATE OR IGNORE attachment_links SET cid=?, tag=? WHERE lid=?", (dst_cid, rec.link_tag(dst_id, idx, lid, h), lid)
+            "UPDATE OR IGNORE attachment_links SET cid=?, branch=?, tag=? WHERE lid=?",
+            (dst_cid, to, rec.link_tag(dst_id, idx, lid, h, to), lid),
         )
     tx.conn.execute("DELETE FROM attachment_links WHERE cid=?", (src_cid,))  # the ones the other already had
 
 
-def collect(tx: Tx) -> None:
-    """Deletes the files no link shows any more (uploads in progress are not files yet)."""
+def drop(tx: Tx, cid: int, branches: str, params: dict) -> None:
+    """Deletes the links of the conversation's branches that the SQL `branches` selects (versions.drop),
+    and the files no other link shows."""
+    gone = tx.q(f"SELECT DISTINCT aid FROM attachment_links WHERE cid=:c AND branch IN ({branches}) AND aid NOT NULL",
+                {"c": cid, **params})
+    tx.conn.execute(f"DELETE FROM attachment_links WHERE cid=:c AND branch IN ({branches})", {"c": cid, **params})
+    collect(tx, [aid for (aid,) in gone])
+
+
+def collect(tx: Tx, aids: list[int] | None = None) -> None:
+    """Deletes the files no link shows any more (uploads in progress are not files yet); `aids`: only among those."""
+    among = "1" if aids is None else "aid IN (SELECT value FROM json_each(:aids))"
     for (aid,) in tx.q(
-        "SELECT aid FROM attachments a WHERE upload IS NULL AND NOT EXISTS(SELECT 1 FROM attachment_links l WHERE l.aid=a.aid)"
+        f"SELECT aid FROM attachments a WHERE upload IS NULL AND {among} "
+        "AND NOT EXISTS(SELECT 1 FROM attachment_links l WHERE l.aid=a.aid)",
+        {"aids": msgspec.json.encode(aids or []).decode()},
     ):
         _drop(tx, aid)
 
@@ -206,15 +293,15 @@ def verify(tx: Tx, rec: Records) -> tuple[int, list[str]]:
                 raise Tampered("bytes that are not the file's")
         except Tampered:
             bad.append(f"attachment {id}")
-    for lid, idx, conv_id, meta, tag, aid, h in tx.q(
-        "SELECT l.lid, l.idx, c.id, l.meta, l.tag, l.aid, a.hash FROM attachment_links l "
+    for lid, branch, idx, conv_id, meta, tag, aid, h in tx.q(
+        "SELECT l.lid, l.branch, l.idx, c.id, l.meta, l.tag, l.aid, a.hash FROM attachment_links l "
         "LEFT JOIN conversations c USING (cid) LEFT JOIN attachments a USING (aid)"
     ):
         checked += 1
         try:
-            if conv_id is None or (aid is not None and h is None) or tag != rec.link_tag(conv_id, idx, lid, h):
+            if conv_id is None or (aid is not None and h is None) or tag != rec.link_tag(conv_id, idx, lid, h, branch):
                 raise Tampered("link moved")
             rec.open_link(lid, meta)
         except Tampered:
-            bad.append(f"attachment of turn {idx} of conversation {conv_id}")
+            bad.append(_name(idx, branch, conv_id))
     return checked, bad

@@ -130,12 +130,11 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
             corrupt.append(turns_name(idx, n))
     shown = attachments.by_turn(tx, rec, cid, id, corrupt)
     for turn in turns:
-        turn.attachments = shown.get(turn.index, [])
-        # The text keeps the placeholder of an image kept as a file (what the page showed, the
-        # same on every capture: no version flips as files arrive); readers show the image instead.
-        kept = [a.alt for a in turn.attachments if a.id is not None and a.alt]
-        if kept and (text := without_image_placeholders(turn.text, kept)) != turn.text:
-            turn.shown_text = text
+        _show(turn, shown.get((None, turn.index), []))
+    kept = branches.read(tx, rec, cid, id, turns, corrupt)
+    for branch in kept:
+        for turn in branch.turns:
+            _show(turn, shown.get((int(branch.id), turn.index), []))
     drafts, draft = [], None
     for did, at, tag, h, data in tx.q(
         "SELECT d.did, d.at, d.tag, b.hash, b.data FROM drafts d LEFT JOIN blobs b USING (bid) "
@@ -164,7 +163,7 @@ def detail(tx: Tx, rec: Records, id: str) -> models.ConversationDetail | None:
         created_at=created_at,
         model=fields["model"],
         turns=turns,
-        branches=branches.read(tx, rec, cid, id, turns, corrupt),
+        branches=kept,
         draft=draft,
         drafts=drafts,
         failures=failures.select(tx, rec, "f.cid=?", (cid,)),
@@ -187,3 +186,13 @@ def delete(tx: Tx, conv: Conv) -> None:
     for table in ("turns", "branch_turns", "branches", "drafts", "failures", "signals", "pages", "attachment_links",
                   "conversations"):
         tx.conn.execute(f"DELETE FROM {table} WHERE cid=?", (cid,))
+
+
+def _show(turn: models.TurnOut, files: list[models.AttachmentOut]) -> None:
+    """Gives a turn its files. Its text keeps the placeholder of an image kept as a file (what the
+    page showed, the same on every capture: no version flips as files arrive); readers show the
+    image instead (`shown_text`)."""
+    turn.attachments = files
+    kept = [a.alt for a in files if a.id is not None and a.alt]
+    if kept and (text := without_image_placeholders(turn.text, kept)) != turn.text:
+        turn.shown_text = text

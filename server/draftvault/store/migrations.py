@@ -132,8 +132,33 @@ def _m6_index_merges(db: sqlite_utils.Database) -> None:
     db.execute(merge.SCHEMA)
 
 
+def _m7_attachments_by_version(db: sqlite_utils.Database) -> None:
+    """`attachment_links.branch`: the earlier version (branches.branch) a link went with when its
+    turn was replaced; NULL: the current thread, as every link was before. A file may be linked at
+    one index in several versions, so the place is unique over (cid, branch, idx, key), NULL
+    counting as -1. SQLite cannot drop a UNIQUE constraint: the table is rebuilt, keeping each
+    lid (links are sealed and tagged over it) and the AUTOINCREMENT counter (a lid is never reused)."""
+    seq = db.execute("SELECT seq FROM sqlite_sequence WHERE name='attachment_links'").fetchone()
+    db.execute(
+        "CREATE TABLE attachment_links_7 (lid INTEGER PRIMARY KEY AUTOINCREMENT, cid INTEGER NOT NULL, branch INTEGER,"
+        " idx INTEGER NOT NULL, aid INTEGER, key BLOB NOT NULL, meta BLOB NOT NULL, tag BLOB NOT NULL)"
+    )
+    db.execute(
+        "INSERT INTO attachment_links_7 (lid, cid, branch, idx, aid, key, meta, tag)"
+        " SELECT lid, cid, NULL, idx, aid, key, meta, tag FROM attachment_links"
+    )
+    db.execute("DROP TABLE attachment_links")
+    db.execute("ALTER TABLE attachment_links_7 RENAME TO attachment_links")
+    if seq is not None:
+        db.execute("DELETE FROM sqlite_sequence WHERE name='attachment_links'")
+        db.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('attachment_links', ?)", seq)
+    db.execute("CREATE UNIQUE INDEX attachment_links_place ON attachment_links(cid, COALESCE(branch, -1), idx, key)")
+    db.execute("CREATE INDEX attachment_links_aid ON attachment_links(aid)")
+
+
 MIGRATIONS: list[Callable[[sqlite_utils.Database], None]] = [
     _m1_release_0_1_0, _m2_signals_by_conversation, _m3_versions, _m4_packed_versions, _m5_attachments, _m6_index_merges,
+    _m7_attachments_by_version,
 ]
 VERSION = len(MIGRATIONS)
 TABLES = ("meta", "clients", "conversations", "pages", "blobs", "turns", "branch_turns", "branches", "drafts", "signals",

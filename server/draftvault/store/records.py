@@ -22,7 +22,8 @@ associated-data string the vault seals with (in this module only).
   `attachment|<aid>|<part>`; the file is addressed by a keyed hash of all its bytes
   (`attachment_hasher`, its own domain) and its row tagged over (aid, size, parts, hash).
   A link of a file to a turn seals [name, type, size] with `attachment link|<lid>` and is
-  tagged over (conversation id, turn index, lid, the file's hash). An upload in progress
+  tagged over (conversation id, its branch when not the current thread, turn index, lid,
+  the file's hash). An upload in progress
   is found by a keyed hash of (client, page, the extension's key), never the plain key.
 """
 
@@ -163,8 +164,10 @@ class Records:
     def attachment_tag(self, aid: int, size: int, parts: int, h: bytes) -> bytes:
         return self.keys.mac(f"attachment|{aid}|{size}|{parts}|".encode() + h, b"row tag")[:TAG_BYTES]
 
-    def link_tag(self, id: str, idx: int, lid: int, h: bytes | None) -> bytes:
-        return self.keys.mac(f"link|{id}|{idx}|{lid}|".encode() + (h or b""), b"row tag")[:TAG_BYTES]
+    def link_tag(self, id: str, idx: int, lid: int, h: bytes | None, branch: int | None = None) -> bytes:
+        """`branch`: the earlier version the link went with (None: the current thread, tagged as before branches had links)."""
+        place = f"{idx}" if branch is None else f"b{branch}|{idx}"
+        return self.keys.mac(f"link|{id}|{place}|{lid}|".encode() + (h or b""), b"row tag")[:TAG_BYTES]
 
     def seal_part(self, aid: int, part: int, data: bytes) -> bytes:
         return self.keys.seal(data, f"attachment|{aid}|{part}".encode())

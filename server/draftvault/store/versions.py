@@ -26,8 +26,14 @@ as one branch from the first of them:
   a pack holds whole turns, meta included.
 - A streaming answer that grows leaves nothing: an unfinished text continued by the
   new one is not a version (its thinking and documents may change with it). Empty texts
-  are not kept, and a branch identical to one already kept (same turns, same places,
-  same content) is not kept twice.
+  are not kept (unless they showed a file: an answer that was only an image), and a
+  branch identical to one already kept (same turns, same places, same content) is not
+  kept twice.
+- Images and files go with their turns (attachments.keep): the links of the turns kept
+  move into their branch (into the identical one already kept, when it is), so a new
+  answer shows only its own; a turn whose replacement still shows its files (an edited
+  prompt, a text that contains the old one) leaves a copy there. A deleted branch deletes
+  its links, and a branch moved to another conversation takes them along.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ from __future__ import annotations
 import msgspec
 
 from ..models import BranchReason as Reason
-from . import branches
+from . import attachments, branches
 from .branches import Row
 from .conversations import Conv
 from .db import Tx
@@ -50,12 +56,13 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
          unfinished: int | None, stale: bool, now: str) -> int | None:
     """Keeps the replaced turns that deserve it as a branch; its number, or None."""
     kept: dict[int, Replaced] = {}
+    shown = attachments.linked(tx, conv.cid, replaced)
     for idx, (turn, bid) in replaced.items():
         new = incoming.get(idx) if idx < count else None
         grows = new is not None and idx == unfinished and new[0] == turn[0] and new[1].startswith(turn[1])
         meta = meta_of(turn)
         same = new is not None and only_adds(new, turn)  # e.g. an import giving another time, a canvas shown
-        if (turn[1].strip() or (meta and (meta.thinking or meta.documents))) and not grows and not same:
+        if (turn[1].strip() or (meta and (meta.thinking or meta.documents)) or idx in shown) and not grows and not same:
             kept[idx] = (turn, bid)
     if not kept:
         return None
@@ -67,11 +74,22 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
         reason = "edited"
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
-    branch = add(tx, rec, conv, [(idx, turn) for idx, (turn, _) in sorted(kept.items())], reason, now,
-                 blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
+    turns = [(idx, turn) for idx, (turn, _) in sorted(kept.items())]
+    held = _kept(tx, rec, conv, turns)
+    branch = None if held is not None else add(tx, rec, conv, turns, reason, now, once=False,
+                                               blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
+    stay = {idx for idx, (turn, _) in kept.items() if _shows_its_files(turn, incoming.get(idx) if idx < count else None)}
+    attachments.keep(tx, rec, conv.cid, conv.id, kept, held if branch is None else branch, stay)
     if branch is not None:
         pack(tx, rec, conv)
     return branch
+
+
+def _shows_its_files(old: Turn, new: Turn | None) -> bool:
+    """Whether the turn that replaced `old` still shows old's files: an edited prompt (the site keeps
+    a prompt's files through an edit, and the extension sends a file once a page), or a text that
+    contains the old one (an image's placeholder rendered after the text was captured)."""
+    return new is not None and (old[0] == "user" or bool(old[1].strip()) and old[1].strip() in new[1])
 
 
 def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, at: str | None,
@@ -79,7 +97,7 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     """Stores a branch of (index, turn) pairs; its number (None: `once` and the same branch is already kept).
     `blobs`: for some indexes, the blob of the row that held that turn alone (a run of one, already
     sealed): the branch keeps it instead of sealing the text again."""
-    if once and _kept(tx, rec, conv, turns):
+    if once and _kept(tx, rec, conv, turns) is not None:
         return None
     rows = []
     for idx, turn in turns:
@@ -108,8 +126,8 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     return branch
 
 
-def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> bool:
-    """Whether a branch with these turns at these places is kept already (the branches at the same places are read)."""
+def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> int | None:
+    """The branch with these turns at these places kept already, if any (the branches at the same places are read)."""
     same_places = (
         "branch IN (SELECT branch FROM (SELECT branch, group_concat(idx, ',') AS places FROM "
         "(SELECT branch, idx FROM branch_turns WHERE cid=:c ORDER BY branch, idx) GROUP BY branch) WHERE places=:places)"
@@ -118,7 +136,8 @@ def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> bo
     found = branches.stored(tx, rec, conv.cid, conv.id, [], same_places, {"places": places})
     def content(branch: list[tuple[int, Turn]]) -> list:
         return [(idx, content_key(turn)) for idx, turn in branch]
-    return content(turns) in map(content, found.values())
+    wanted = content(turns)
+    return next((branch for branch, held in found.items() if content(held) == wanted), None)
 
 
 def pack(tx: Tx, rec: Records, conv: Conv) -> None:
@@ -169,6 +188,7 @@ def drop(tx: Tx, rec: Records, conv: Conv, where: str = "1", params: dict | None
     The packs that held their turns are sealed again without them."""
     args = {"c": conv.cid, **(params or {})}
     chosen = f"SELECT branch FROM branches WHERE cid=:c AND ({where})"
+    attachments.drop(tx, conv.cid, chosen, params or {})
     dropped = tx.q(f"SELECT bid, k FROM branch_turns WHERE cid=:c AND branch IN ({chosen})", args)
     tx.freed.update(bid for bid, _ in dropped)
     tx.conn.execute(f"DELETE FROM branch_turns WHERE cid=:c AND branch IN ({chosen})", args)
@@ -179,8 +199,9 @@ def drop(tx: Tx, rec: Records, conv: Conv, where: str = "1", params: dict | None
     return tx.conn.execute(f"DELETE FROM branches WHERE cid=:c AND ({where})", args).rowcount > 0
 
 
-def move(tx: Tx, rec: Records, src: Conv, dst: Conv) -> None:
-    """Gives `dst` the branches of `src` (a new chat's page joining its conversation), renumbered and re-tagged."""
+def move(tx: Tx, rec: Records, src: Conv, dst: Conv) -> int:
+    """Gives `dst` the branches of `src` (a new chat's page joining its conversation), renumbered and re-tagged;
+    the number added to each (attachments.move renumbers their links)."""
     base = tx.one("SELECT COALESCE(MAX(branch), -1) + 1 FROM branches WHERE cid=?", (dst.cid,))[0]
     for branch, idx, role, k, h in tx.q(
         "SELECT t.branch, t.idx, t.role, t.k, b.hash FROM branch_turns t LEFT JOIN blobs b USING (bid) WHERE t.cid=?",
@@ -191,3 +212,4 @@ def move(tx: Tx, rec: Records, src: Conv, dst: Conv) -> None:
             (dst.cid, base + branch, rec.branch_tag(dst.id, base + branch, idx, role, h or b"", k), src.cid, branch, idx),
         )
     tx.conn.execute("UPDATE branches SET cid=?, branch=branch + ? WHERE cid=?", (dst.cid, base, src.cid))
+    return base
