@@ -19,10 +19,10 @@ turn each hit opens at is looked up only for the hits shown.
 from __future__ import annotations
 
 import heapq
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from itertools import compress, repeat
 from operator import add, ge, truediv
-from typing import NamedTuple, Sequence
+from typing import Iterable, Iterator, NamedTuple, Sequence
 
 K1, B = 1.2, 0.75
 _TF_FIXED = [tf + K1 * (1 - B) for tf in range(256)]  # tf + K1 (1 - B) for every one-byte tf
@@ -46,7 +46,11 @@ class Ranked:
     def __init__(self, bids: list[int], scores: list[float], lists: list[Postings]):
         self._bids = bids
         self._scores = scores
-        self._lists = lists  # in the order they were summed, to name each hit's turn as the sum's order does
+        self._segments: dict[int, list[Postings]] = {}  # first blob id -> its lists, in the order they were summed
+        for p in lists:
+            if p.bids:
+                self._segments.setdefault(p.bids[0], []).append(p)
+        self._firsts = sorted(self._segments)
         self._sorted: list[tuple[float, int]] | None = None
 
     def __len__(self) -> int:
@@ -66,11 +70,14 @@ class Ranked:
     def turn(self, bid: int) -> int:
         """The turn of document `bid` that holds its most specific query word (the fewest times in
         it, then the first summed) most often (-1: not known)."""
+        k = bisect_right(self._firsts, bid) - 1
+        lists = self._segments[self._firsts[k]] if k >= 0 else []
+        table = lists[0].bids if lists else ()
+        o = bisect_left(table, bid)
+        if o == len(table) or table[o] != bid:
+            return -1  # not a document found
         best = None
-        for p in self._lists:
-            if not p.bids or not p.bids[0] <= bid <= p.bids[-1]:
-                continue
-            o = bisect_left(p.bids, bid)
+        for p in lists:
             i = bisect_left(p.ordinals, o)
             if i < len(p.ordinals) and p.ordinals[i] == o and (best is None or p.tfs[i] < best[0]):
                 best = (p.tfs[i], p.turns[i] - 1)
@@ -83,30 +90,70 @@ def rank(found: list[list[Postings]], idf) -> Ranked:
     kept = _in_every(found) if len(found) > 1 else None
     if kept == {}:
         return Ranked([], [], [])
-    total: dict[int, float] = {}
-    summed: list[Postings] = []
-    for lists in found:
-        df: dict[str, int] = {}
-        for p in lists:
-            df[p.word] = df.get(p.word, 0) + len(p.tfs)
+    numerators = _numerators(found, idf)
+    lists = [p for group in found for p in group if kept is None or p.sid in kept]  # in the order sums are made
+    if all(len({p.word for p in group}) == 1 for group in found):  # no prefix's completions
+        bids, scores = _aligned(lists, kept, numerators)
+    else:
+        total: dict[int, float] = {}
         for p in lists:
             ordinals, tfs = p.ordinals, p.tfs
             if kept is not None:  # only the documents in every group
-                if p.sid not in kept:
-                    continue
                 keep = list(map(kept[p.sid].__contains__, ordinals))
                 ordinals, tfs = list(compress(ordinals, keep)), bytes(compress(tfs, keep))
-            summed.append(p)
-            w = idf(df[p.word])
-            numerators = [w * tf * (K1 + 1) for tf in range(max(tfs, default=0) + 1)]
-            scores = map(truediv, map(numerators.__getitem__, tfs),
-                         map(add, map(_TF_FIXED.__getitem__, tfs), map(p.scaled.__getitem__, ordinals)))
-            bids = list(map(p.bids.__getitem__, ordinals))
-            if total:  # a document's second word: added to what it has, as `total[bid] += score` would
-                total.update(zip(bids, list(map(add, map(total.get, bids, repeat(0.0)), scores))))
-            else:
-                total = dict(zip(bids, scores))
-    return Ranked(list(total), list(total.values()), summed)
+            here = list(map(p.bids.__getitem__, ordinals))
+            # a document's second word is added to what it has, as `total[bid] += score` would
+            total.update(zip(here, list(map(add, map(total.get, here, repeat(0.0)),
+                                            _scores(numerators[p.word], tfs, map(p.scaled.__getitem__, ordinals))))))
+        bids, scores = list(total), list(total.values())
+    return Ranked(bids, scores, lists)
+
+
+def _aligned(lists: list[Postings], kept: dict[int, set[int]] | None,
+             numerators: dict[str, list[float]]) -> tuple[list[int], list[float]]:
+    """(blob ids, scores) when every group is one word: then in a segment each group's list, cut
+    to the documents in every group, holds the same documents in the same (ascending) order, so
+    the groups' scores are summed column by column, without a dict."""
+    by_segment: dict[int, list[Postings]] = {}
+    for p in lists:
+        by_segment.setdefault(p.sid, []).append(p)
+    bids: list[int] = []
+    scores: list[float] = []
+    for sid, here in by_segment.items():
+        first = here[0]
+        docs, tfs = first.ordinals, first.tfs
+        if kept is not None:
+            keep = list(map(kept[sid].__contains__, docs))
+            docs, tfs = list(compress(docs, keep)), bytes(compress(tfs, keep))
+        scaled = list(map(first.scaled.__getitem__, docs))
+        total = list(_scores(numerators[first.word], tfs, scaled))
+        for p in here[1:]:  # total + b, then + c...: the sums a dict of totals would make
+            tfs = bytes(compress(p.tfs, map(kept[sid].__contains__, p.ordinals)))
+            total = list(map(add, total, _scores(numerators[p.word], tfs, scaled)))
+        bids += map(here[0].bids.__getitem__, docs)
+        scores += total
+    return bids, scores
+
+
+def _scores(numerators: list[float], tfs: bytes, scaled: Iterable[float]) -> Iterator[float]:
+    """BM25 of each posting: `idf * tf * (K1 + 1) / (tf + K1 * (1 - B) + K1 * B / avgdl * length)`."""
+    return map(truediv, map(numerators.__getitem__, tfs), map(add, map(_TF_FIXED.__getitem__, tfs), scaled))
+
+
+def _numerators(found: list[list[Postings]], idf) -> dict[str, list[float]]:
+    """Word -> `idf * tf * (K1 + 1)` for each tf up to the word's highest (df over every segment)."""
+    out = {}
+    for lists in found:
+        df: dict[str, int] = {}
+        top: dict[str, int] = {}
+        for p in lists:
+            df[p.word] = df.get(p.word, 0) + len(p.tfs)
+            # a long list: every tf (256 products cost less than finding its highest)
+            top[p.word] = max(top.get(p.word, 0), max(p.tfs, default=0) if len(p.tfs) < 256 else 255)
+        for word, n in df.items():
+            w = idf(n)
+            out[word] = [w * tf * (K1 + 1) for tf in range(top[word] + 1)]
+    return out
 
 
 def _in_every(found: list[list[Postings]]) -> dict[int, set[int]]:

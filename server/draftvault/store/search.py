@@ -111,11 +111,14 @@ def _match(tx: Tx, q: str) -> tuple[list[list[str]], set[str], str | None] | Non
     return groups, set(ws), prefix
 
 
-# Where a ranked text is used, one arm per kind of use: the chunk's ids are materialized
-# once and each arm looks them up in its table's index by blob id (a `bid IN (json_each)`
-# per table, as before, cost ~2.5 times as much).
+# Where a ranked text is used, one arm per kind of use (its number in _KINDS): the chunk's ids
+# are materialized once and each arm looks them up in its table's index (a `bid IN (json_each)`
+# per table cost ~2.5 times as much). Text columns come back as bytes: the connection's lenient
+# text_factory is a Python call per value, and only the rows kept are decoded.
+_KINDS: tuple[Literal["turns", "draft", "branch", "title"], ...] = ("turns", "draft", "branch", "title")
 _REFS_SQL = "WITH hit(bid) AS MATERIALIZED (SELECT value FROM json_each(:bids))\n" + "\nUNION ALL ".join(
-    f"SELECT c.cid, c.id, c.site, c.updated_at, c.title, '{kind}', {turn}, hit.bid, {branch} FROM hit {join} WHERE 1 {{where}}"
+    "SELECT c.cid, CAST(c.id AS BLOB), CAST(c.site AS BLOB), CAST(c.updated_at AS BLOB), c.title, "
+    f"{_KINDS.index(kind)}, {turn}, hit.bid, {branch} FROM hit {join} WHERE 1 {{where}}"
     for kind, turn, branch, join in (
         ("turns", "r.idx", "NULL", "JOIN turns r ON r.bid = hit.bid JOIN conversations c ON c.cid = r.cid"),
         ("draft", "NULL", "NULL", "JOIN drafts r ON r.bid = hit.bid JOIN conversations c ON c.cid = r.cid"),
@@ -123,7 +126,6 @@ _REFS_SQL = "WITH hit(bid) AS MATERIALIZED (SELECT value FROM json_each(:bids))\
         ("title", "NULL", "NULL", "JOIN conversations c ON c.title_bid = hit.bid"),
     )
 )
-_KINDS = {"turns": 0, "draft": 1, "branch": 2, "title": 3}  # a text used twice in one conversation: the first kind wins
 
 
 def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Found | None:
@@ -146,10 +148,12 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
         order = {bid: n for n, bid in enumerate(chunk)}
         start, step = start + step, step * 8
         rows = tx.q(_REFS_SQL.format(where=where), {"bids": msgspec.json.encode(chunk).decode(), **params})
-        rows.sort(key=lambda r: (order[r[7]], r[0], _KINDS[r[5]], r[8] or 0, r[6] or 0))
-        for row in rows:
-            if row[0] not in best:
-                best[row[0]] = BestText(*row)
+        # best first; a text used twice in one conversation: the first kind, then the first turn wins
+        rows.sort(key=lambda r: (order[r[7]], r[0], r[5], r[8] or 0, r[6] or 0))
+        for cid, *texts, title, kind, turn, bid, branch in rows:
+            if cid not in best:
+                id, site, updated_at = (t.decode("utf-8", "replace") for t in texts)
+                best[cid] = BestText(cid, id, site, updated_at, title, _KINDS[kind], turn, bid, branch)
     found = list(best.values())[:limit]
     for b in found:
         if b.kind == "turns":  # only a run's hit opens at a turn: looked up for the hits kept only
