@@ -259,7 +259,7 @@ class Index:
         self._hashes: dict[str, int] = {}
         # (sid, slot) -> decoded row, (sid, -1) -> the doc table's arrays: segments never change
         self._rows: OrderedDict[tuple[int, int], object] = OrderedDict()
-        self._per_word: dict[int, tuple[float, array]] = {}  # sid -> (BM25's per_word, scaled lengths): _scaled
+        self._per_word: dict[int, tuple[float, list[int], list[float]]] = {}  # sid -> _scaled's, and its per_word
 
     # ---- writing ------------------------------------------------------------------
 
@@ -413,14 +413,15 @@ class Index:
                 continue  # verify reports it
         return sorted(found, key=lambda w: (len(w), w))[:limit]
 
-    def _scaled(self, seg: Segment, per_word: float) -> tuple[array, array]:
+    def _scaled(self, seg: Segment, per_word: float) -> tuple[list[int], list[float]]:
         """The segment's blob ids, and its documents' word counts times BM25's `per_word` (kept
-        while it holds: it changes only with the searched segments' average length)."""
-        bids, lengths = self._doc_table(seg)
+        while it holds: it changes only with the searched segments' average length). Lists, not
+        arrays: indexing a list hands out its objects, an array makes new ones (~2x slower per posting)."""
         kept = self._per_word.get(seg.sid)
         if kept is None or kept[0] != per_word:
-            kept = self._per_word[seg.sid] = (per_word, array("d", map(per_word.__mul__, lengths)))
-        return bids, kept[1]
+            bids, lengths = self._doc_table(seg)
+            kept = self._per_word[seg.sid] = (per_word, list(bids), list(map(per_word.__mul__, lengths)))
+        return kept[1], kept[2]
 
     def search(self, groups: list[list[str]]) -> Ranked:
         """The documents holding a word of every group, ranked by BM25 summed over the groups
