@@ -80,7 +80,7 @@ def bm25(texts: list[list[str]], query: list[str]) -> dict[int, float]:
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(st.lists(st.sampled_from(WORDS[:5]), min_size=1, max_size=12), st.booleans()),
-             min_size=1, max_size=16),
+             min_size=1, max_size=40),
     st.lists(st.sampled_from(WORDS[:5]), min_size=1, max_size=3, unique=True),
 )
 def test_hits_are_ranked_by_bm25(chats, query):
@@ -99,6 +99,8 @@ def test_hits_are_ranked_by_bm25(chats, query):
             scores = bm25(texts, query)
             hits = [ids.index(h.conversation) for h in vault.search(" ".join(query) + " ", limit=100)]
             assert sorted(hits) == sorted(scores)
+            for limit in (1, 2, 3):  # only the best are sorted then: the same ones
+                assert [ids.index(h.conversation) for h in vault.search(" ".join(query) + " ", limit=limit)] == hits[:limit]
             for a, b in zip(hits, hits[1:]):
                 assert scores[a] >= scores[b] - 1e-9, (a, b)
                 if len(query) == 1 and scores[a] == scores[b]:  # one word: the very same sums, so ties are exact
