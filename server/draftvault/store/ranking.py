@@ -160,20 +160,18 @@ def _numerators(found: list[list[Postings]], idf) -> dict[str, list[float]]:
 
 
 def _in_every(found: list[list[Postings]]) -> dict[int, set[int]]:
-    """Segment id -> the ordinals of its documents in every group. The rarest group's become sets,
-    the others are filtered against them (set() and filter() keep the per-posting work in C)."""
+    """Segment id -> the ordinals of its documents in every group (set.intersection keeps the
+    per-posting work in C; a prefix's group is the union of its words' documents)."""
     kept: dict[int, set[int]] | None = None
     for lists in found:
-        here: dict[int, set[int]] = {}
+        here: dict[int, list[list[int]]] = {}
         for p in lists:
-            ordinals = p.ordinals
-            if kept is not None:
-                if p.sid not in kept:
-                    continue
-                ordinals = filter(kept[p.sid].__contains__, ordinals)
-            here.setdefault(p.sid, set()).update(ordinals)
-        kept = {sid: ordinals for sid, ordinals in here.items() if ordinals}
+            here.setdefault(p.sid, []).append(p.ordinals)
+        if kept is None:
+            kept = {sid: set().union(*ordinals) for sid, ordinals in here.items()}
+            continue
+        kept = {sid: docs for sid, ordinals in here.items() if sid in kept
+                if (docs := kept[sid].intersection(ordinals[0] if len(ordinals) == 1 else set().union(*ordinals)))}
         if not kept:
             return {}
     return kept or {}
-
