@@ -35,8 +35,10 @@ the segments it touched at once when they are small (merge.COMPACT_NOW_DOCS), so
 words leave the index, not only the results.
 
 Ranking is Okapi BM25 over the per-text word counts (k1 = 1.2, b = 0.75), as FTS5's
-bm25() does; a decrypted bucket and a segment's document table are immutable, so a
-small in-memory cache keeps the recent ones (plaintext only in memory).
+bm25() does (ranking.py scores the postings found here); a decrypted bucket and a
+segment's document table are immutable, so a small in-memory cache keeps the recent
+ones (plaintext only in memory), and each searched segment's blob ids and BM25-scaled
+lengths stay in memory while the searched segments are the same.
 """
 
 from __future__ import annotations

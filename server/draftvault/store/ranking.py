@@ -21,7 +21,7 @@ from __future__ import annotations
 from bisect import bisect_left, bisect_right
 from itertools import compress, repeat
 from operator import add, ge, truediv
-from typing import Iterable, Iterator, NamedTuple, Sequence
+from typing import Callable, Iterable, Iterator, NamedTuple, Sequence
 
 K1, B = 1.2, 0.75
 _TF_FIXED = [tf + K1 * (1 - B) for tf in range(256)]  # tf + K1 (1 - B) for every one-byte tf
@@ -87,7 +87,7 @@ class Ranked:
         return -1 if best is None else best[1]
 
 
-def rank(found: list[list[Postings]], idf) -> Ranked:
+def rank(found: list[list[Postings]], idf: Callable[[int], float]) -> Ranked:
     """The documents holding a word of every group (`found`: each group's postings, rarest group
     first), scored; `idf(df)` weighs a word held by df documents."""
     kept = _in_every(found) if len(found) > 1 else None
@@ -143,7 +143,7 @@ def _scores(numerators: list[float], tfs: bytes, scaled: Iterable[float]) -> Ite
     return map(truediv, map(numerators.__getitem__, tfs), map(add, map(_TF_FIXED.__getitem__, tfs), scaled))
 
 
-def _numerators(found: list[list[Postings]], idf) -> dict[str, list[float]]:
+def _numerators(found: list[list[Postings]], idf: Callable[[int], float]) -> dict[str, list[float]]:
     """Word -> `idf * tf * (K1 + 1)` for each tf up to the word's highest (df over every segment)."""
     out = {}
     for lists in found:

@@ -41,7 +41,7 @@ class BestText(msgspec.Struct):
     first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
     branch: int | None = None  # for "branch": which earlier thread
-    at: int = -1  # for "turns": the turn that holds the most specific query word most often (index.search; -1: not known)
+    at: int = -1  # for "turns": the turn that holds the most specific query word most often (Ranked.turn; -1: not known)
 
 
 class Found(msgspec.Struct):
