@@ -420,9 +420,10 @@ class Index:
         while it holds: it changes only with the searched segments' average length). Lists, not
         arrays: indexing a list hands out its objects, an array makes new ones (~2x slower per posting)."""
         kept = self._per_word.get(seg.sid)
-        if kept is None or kept[0] != per_word:
+        if kept is None or kept[0] != per_word:  # new, or another segment came or went
             bids, lengths = self._doc_table(seg)
-            kept = self._per_word[seg.sid] = (per_word, list(bids), list(map(per_word.__mul__, lengths)))
+            ids = list(bids) if kept is None else kept[1]
+            kept = self._per_word[seg.sid] = (per_word, ids, list(map(per_word.__mul__, lengths)))
         return kept[1], kept[2]
 
     def search(self, groups: list[list[str]]) -> Ranked:
