@@ -58,7 +58,7 @@ class Ranked:
     def best(self, n: int) -> list[tuple[float, int]]:
         """The `n` best (score, blob id), best first (equal scores: the higher blob id first)."""
         scores = self._scores
-        if self._sorted is None and 4 * n < len(scores):
+        if self._sorted is None and 0 < 4 * n < len(scores):
             # A cut near the 2n-th best, from a sample of ~4n scores: what reaches it holds the
             # n best when at least n do (counted; else all are sorted), and only that is sorted.
             sample = sorted(scores[:: len(scores) // (4 * n)])
