@@ -1,5 +1,6 @@
 """The sealed search index (store/index.py) through the vault: segments, merges, deletes, damage."""
 
+import math
 import tempfile
 from pathlib import Path
 from unittest.mock import patch
@@ -58,6 +59,52 @@ def test_every_word_finds_exactly_the_live_texts_that_hold_it(chats):
             assert found(vault, "emb") == {id for id, ws in live.items() if ws & {"ember", "emberly"}}
             segments = vault.db.execute("SELECT docs, buckets FROM segments").fetchall()
             assert len(segments) <= index.FANIN * 3  # merged as they pile up
+        finally:
+            vault.close()
+
+
+def bm25(texts: list[list[str]], query: list[str]) -> dict[int, float]:
+    """Okapi BM25 (k1 = 1.2, b = 0.75, as FTS5's bm25()) of each text holding every query word, written out."""
+    avgdl = sum(map(len, texts)) / len(texts)
+    scores = {}
+    for n, ws in enumerate(texts):
+        if set(query) <= set(ws):
+            scores[n] = 0.0
+            for w in query:
+                df, tf = sum(w in t for t in texts), ws.count(w)
+                idf = math.log(1 + (len(texts) - df + 0.5) / (df + 0.5))
+                scores[n] += idf * tf * (1.2 + 1) / (tf + 1.2 * (1 - 0.75) + 1.2 * 0.75 / avgdl * len(ws))
+    return scores
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(st.tuples(st.lists(st.sampled_from(WORDS[:5]), min_size=1, max_size=12), st.booleans()),
+             min_size=1, max_size=40),
+    st.lists(st.sampled_from(WORDS[:5]), min_size=1, max_size=3, unique=True),
+)
+def test_hits_are_ranked_by_bm25(chats, query):
+    """The order of the hits is BM25's, over texts spread across several segments; equal scores:
+    the newer text first."""
+    with tempfile.TemporaryDirectory() as tmp:
+        vault = Vault.open(Path(tmp) / "home")
+        try:
+            ids, texts = [], []
+            for n, (ws, search_now) in enumerate(chats):
+                ws = ws + [f"n{n}"]  # every text its own (a repeated text is stored, and indexed, once)
+                ids.append(add(vault, n, " ".join(ws)))
+                texts.append(ws)
+                if search_now:  # one more segment, and the average length BM25 uses changes
+                    vault.search(ws[0] + " ")
+            scores = bm25(texts, query)
+            hits = [ids.index(h.conversation) for h in vault.search(" ".join(query) + " ", limit=100)]
+            assert sorted(hits) == sorted(scores)
+            for limit in (1, 2, 3):  # only the best are sorted then: the same ones
+                assert [ids.index(h.conversation) for h in vault.search(" ".join(query) + " ", limit=limit)] == hits[:limit]
+            for a, b in zip(hits, hits[1:]):
+                assert scores[a] >= scores[b] - 1e-9, (a, b)
+                if len(query) == 1 and scores[a] == scores[b]:  # one word: the very same sums, so ties are exact
+                    assert a > b
         finally:
             vault.close()
 

@@ -18,6 +18,7 @@
 | failures | failures recorded, listed (with title and site), resolved |
 | search, snippets | search hits (named structs), snippets (pure functions) |
 | index | the sealed search index |
+| ranking | BM25 over the index's postings, a word's list at a time; the best on demand |
 | merge | the index's segment merges, in bounded steps |
 | maintenance | verify, reindex, stats |
 | consumers | the Protocols the rest of DraftVault is typed against (what each part uses) |

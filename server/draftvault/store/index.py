@@ -35,8 +35,10 @@ the segments it touched at once when they are small (merge.COMPACT_NOW_DOCS), so
 words leave the index, not only the results.
 
 Ranking is Okapi BM25 over the per-text word counts (k1 = 1.2, b = 0.75), as FTS5's
-bm25() does; a decrypted bucket and a segment's document table are immutable, so a
-small in-memory cache keeps the recent ones (plaintext only in memory).
+bm25() does (ranking.py scores the postings found here); a decrypted bucket and a
+segment's document table are immutable, so a small in-memory cache keeps the recent
+ones (plaintext only in memory), and each searched segment's blob ids and BM25-scaled
+lengths stay in memory while the searched segments are the same.
 """
 
 from __future__ import annotations
@@ -50,7 +52,7 @@ import unicodedata
 from array import array
 from bisect import bisect_right
 from collections import Counter, OrderedDict
-from itertools import accumulate, chain, compress
+from itertools import accumulate, chain
 from operator import mul, sub
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -58,6 +60,7 @@ import msgspec
 from zlib_ng import zlib_ng as zlib  # the stdlib's API and deflate format, ~3x faster: search inflates runs and index rows
 
 from ..crypto import Keyring, Tampered
+from .ranking import B, K1, Postings, Ranked, rank
 from .records import INDEX_BUCKET_KEY, index_aad
 
 FANIN = 4  # segments of one size class merged at once (merge.py): each search opens <= FANIN - 1 per class
@@ -66,7 +69,6 @@ MAX_BUCKETS = 1 << 15
 FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
 FLUSH_BATCH = 4096  # documents per new segment: what a flush holds in memory at once
 CACHE_ROWS = 512  # decoded rows of a few KB each: a few MB at most
-K1, B = 1.2, 0.75
 MAX_TF = 255
 
 SCHEMA = """
@@ -259,6 +261,7 @@ class Index:
         self._hashes: dict[str, int] = {}
         # (sid, slot) -> decoded row, (sid, -1) -> the doc table's arrays: segments never change
         self._rows: OrderedDict[tuple[int, int], object] = OrderedDict()
+        self._per_word: dict[int, tuple[float, list[int], list[float]]] = {}  # sid -> _scaled's, and its per_word
 
     # ---- writing ------------------------------------------------------------------
 
@@ -298,6 +301,7 @@ class Index:
             self._conn.execute("DELETE FROM merging WHERE sid=?", (seg.sid,))
             for slot in range(-1, seg.buckets + 1):
                 self._rows.pop((seg.sid, slot), None)
+            self._per_word.pop(seg.sid, None)
 
     def _write_segment(self, lo: int, hi: int, docs: list[tuple[int, Counter, dict[str, int]]]) -> None:
         """A new segment for `docs` (blob id, word counts, best turns as _counts gives them), in blob id order."""
@@ -411,68 +415,46 @@ class Index:
                 continue  # verify reports it
         return sorted(found, key=lambda w: (len(w), w))[:limit]
 
-    def search(self, groups: list[list[str]]) -> list[tuple[float, int, int]]:
-        """(score, blob id, turn) of the documents holding a word of every group, best first (BM25,
-        summed); turn: where the document's most specific query word (the fewest times in it, then
-        the rarest group) occurs most often (-1: not known).
+    def _scaled(self, seg: Segment, per_word: float) -> tuple[list[int], list[float]]:
+        """The segment's blob ids, and its documents' word counts times BM25's `per_word` (kept
+        while it holds: it changes only with the searched segments' average length). Lists, not
+        arrays: indexing a list hands out its objects, an array makes new ones (~2x slower per posting)."""
+        kept = self._per_word.get(seg.sid)
+        if kept is None or kept[0] != per_word:  # new, or another segment came or went
+            bids, lengths = self._doc_table(seg)
+            ids = list(bids) if kept is None else kept[1]
+            kept = self._per_word[seg.sid] = (per_word, ids, list(map(per_word.__mul__, lengths)))
+        return kept[1], kept[2]
+
+    def search(self, groups: list[list[str]]) -> Ranked:
+        """The documents holding a word of every group, ranked by BM25 summed over the groups
+        (ranking.py; the turn each opens at on demand).
 
         Each exact query word is a group of one; a prefix is the group of its completions.
-        With several groups, the documents in all of them are found first (cheap set
-        work on each segment's ordinals, rarest group first: only its documents become a
-        set, the other groups' postings are filtered against it), and only those are scored.
+        With several groups, the documents in all of them are found first (cheap set work on
+        each segment's ordinals, rarest group first), and only those are scored.
         """
         segs = self._segments()
         n_docs = sum(s.docs - s.dead for s in segs) or 1
         avgdl = (sum(s.words for s in segs) / max(1, sum(s.docs for s in segs))) or 1.0
-        found = []  # per group: [(segment id, doc table, word, postings), ...]
+        per_word = K1 * B / avgdl
+        found: list[list[Postings]] = []  # per group, its words' postings segment by segment
         for group in groups:
             lists = []
             for seg in segs:
                 try:
                     here = [(w, p) for w in group if (p := self._lookup(seg, w)) is not None]
                     if here:
-                        table = self._doc_table(seg)
-                        lists += [(seg.sid, table, w, p) for w, p in here]
+                        bids, scaled = self._scaled(seg, per_word)
+                        lists += [Postings(seg.sid, bids, scaled, w, list(accumulate(_unpack_ints(width, deltas))), tfs, turns)
+                                  for w, (width, deltas, tfs, turns) in here]
                 except Tampered:
                     continue  # verify reports it; the other segments still answer
             if not lists:
-                return []
+                return Ranked([], [], [])
             found.append(lists)
-        found.sort(key=lambda ls: sum(len(p[2]) for *_, p in ls))
-        kept: dict[int, set[int]] | None = None  # segment id -> ordinals of its documents in every group
-        if len(found) > 1:
-            for lists in found:  # set() and filter() keep the per-posting work out of the bytecode loop
-                here: dict[int, set[int]] = {}
-                for sid, _, _, (width, deltas, *_) in lists:
-                    ordinals: Iterable[int] = accumulate(_unpack_ints(width, deltas))
-                    if kept is not None:
-                        if sid not in kept:
-                            continue
-                        ordinals = filter(kept[sid].__contains__, ordinals)
-                    here.setdefault(sid, set()).update(ordinals)
-                kept = {sid: ordinals for sid, ordinals in here.items() if ordinals}
-                if not kept:
-                    return []
-        total: dict[int, float] = {}
-        at: dict[int, tuple[int, int]] = {}  # bid -> (tf, turn) of its most specific word
-        fixed, per_word = K1 * (1 - B), K1 * B / avgdl
-        for lists in found:
-            df: Counter = Counter()
-            for *_, w, (_, _, tfs, _) in lists:
-                df[w] += len(tfs)
-            for sid, (bids, lengths), w, (width, deltas, tfs, turns) in lists:
-                idf = math.log(1 + (n_docs - df[w] + 0.5) / (df[w] + 0.5))
-                postings: Iterable = zip(accumulate(_unpack_ints(width, deltas)), tfs, turns)
-                if kept is not None:  # only the documents in every group, picked out at C speed
-                    if sid not in kept:
-                        continue
-                    postings = compress(postings, map(kept[sid].__contains__, accumulate(_unpack_ints(width, deltas))))
-                for o, tf, turn in postings:
-                    bid = bids[o]
-                    total[bid] = total.get(bid, 0.0) + idf * tf * (K1 + 1) / (tf + fixed + per_word * lengths[o])
-                    if bid not in at or tf < at[bid][0]:
-                        at[bid] = (tf, turn - 1)
-        return sorted(((s, bid, at[bid][1]) for bid, s in total.items()), reverse=True)
+        found.sort(key=lambda ls: sum(len(p.tfs) for p in ls))
+        return rank(found, lambda df: math.log(1 + (n_docs - df + 0.5) / (df + 0.5)))
 
     # ---- checking -----------------------------------------------------------------
 
@@ -501,6 +483,7 @@ class Index:
 
     def clear_cache(self) -> None:
         self._rows.clear()
+        self._per_word.clear()
 
 
 def _buckets(postings: int) -> int:

@@ -41,7 +41,7 @@ class BestText(msgspec.Struct):
     first_turn: int | None  # for "turns": the index of the run's first turn; for "branch": the turn's
     bid: int
     branch: int | None = None  # for "branch": which earlier thread
-    at: int = -1  # for "turns": the turn that holds the most specific query word most often (index.search; -1: not known)
+    at: int = -1  # for "turns": the turn that holds the most specific query word most often (Ranked.turn; -1: not known)
 
 
 class Found(msgspec.Struct):
@@ -111,6 +111,23 @@ def _match(tx: Tx, q: str) -> tuple[list[list[str]], set[str], str | None] | Non
     return groups, set(ws), prefix
 
 
+# Where a ranked text is used, one arm per kind of use (its number in _KINDS): the chunk's ids
+# are materialized once and each arm looks them up in its table's index (a `bid IN (json_each)`
+# per table cost ~2.5 times as much). Text columns come back as bytes: the connection's lenient
+# text_factory is a Python call per value, and only the rows kept are decoded.
+_KINDS: tuple[Literal["turns", "draft", "branch", "title"], ...] = ("turns", "draft", "branch", "title")
+_REFS_SQL = "WITH hit(bid) AS MATERIALIZED (SELECT value FROM json_each(:bids))\n" + "\nUNION ALL ".join(
+    "SELECT c.cid, CAST(c.id AS BLOB), CAST(c.site AS BLOB), CAST(c.updated_at AS BLOB), c.title, "
+    f"{_KINDS.index(kind)}, {turn}, hit.bid, {branch} FROM hit {join} WHERE 1 {{where}}"
+    for kind, turn, branch, join in (
+        ("turns", "r.idx", "NULL", "JOIN turns r ON r.bid = hit.bid JOIN conversations c ON c.cid = r.cid"),
+        ("draft", "NULL", "NULL", "JOIN drafts r ON r.bid = hit.bid JOIN conversations c ON c.cid = r.cid"),
+        ("branch", "r.idx", "r.branch", "JOIN branch_turns r ON r.bid = hit.bid JOIN conversations c ON c.cid = r.cid"),
+        ("title", "NULL", "NULL", "JOIN conversations c ON c.title_bid = hit.bid"),
+    )
+)
+
+
 def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Found | None:
     """The best text per conversation, best first, for the `limit` best conversations (None: no words).
 
@@ -127,28 +144,21 @@ def best_texts(tx: Tx, q: str, *, site, since, until, status, limit: int) -> Fou
     best: dict[int, BestText] = {}
     start, step = 0, 2 * limit
     while start < len(ranked) and len(best) < limit:
-        chunk = [bid for _, bid, _ in ranked[start : start + step]]
-        order = {bid: (n, turn) for n, (_, bid, turn) in enumerate(ranked[start : start + step])}
+        chunk = [bid for _, bid in ranked.best(start + step)[start:]]
+        order = {bid: n for n, bid in enumerate(chunk)}
         start, step = start + step, step * 8
-        rows = tx.q(
-            f"""
-            WITH hit(bid) AS (SELECT value FROM json_each(:bids)),
-            ref AS (
-                SELECT cid, 'turns' AS kind, idx AS turn, bid, NULL AS branch FROM turns WHERE bid IN hit
-                UNION ALL SELECT cid, 'draft', NULL, bid, NULL FROM drafts WHERE bid IN hit
-                UNION ALL SELECT cid, 'branch', idx, bid, branch FROM branch_turns WHERE bid IN hit
-                UNION ALL SELECT cid, 'title', NULL, title_bid, NULL FROM conversations WHERE title_bid IN hit
-            )
-            SELECT c.cid, c.id, c.site, c.updated_at, c.title, ref.kind, ref.turn, ref.bid, ref.branch
-            FROM ref JOIN conversations c USING (cid) WHERE 1 {where}
-            """,
-            {"bids": msgspec.json.encode(chunk).decode(), **params},
-        )
-        rows.sort(key=lambda r: (order[r[7]][0], r[0], r[5] != "turns"))
-        for row in rows:
-            if row[0] not in best:
-                best[row[0]] = BestText(*row, at=order[row[7]][1])
-    return Found(list(best.values())[:limit], exact, prefix)
+        rows = tx.q(_REFS_SQL.format(where=where), {"bids": msgspec.json.encode(chunk).decode(), **params})
+        # best first; a text used twice in one conversation: the first kind, then the first turn wins
+        rows.sort(key=lambda r: (order[r[7]], r[0], r[5], r[8] or 0, r[6] or 0))
+        for cid, *texts, title, kind, turn, bid, branch in rows:
+            if cid not in best:
+                id, site, updated_at = (t.decode("utf-8", "replace") for t in texts)
+                best[cid] = BestText(cid, id, site, updated_at, title, _KINDS[kind], turn, bid, branch)
+    found = list(best.values())[:limit]
+    for b in found:
+        if b.kind == "turns":  # only a run's hit opens at a turn: looked up for the hits kept only
+            b.at = ranked.turn(b.bid)
+    return Found(found, exact, prefix)
 
 
 def hits(tx: Tx, rec: Records, cache: HitCache, q: str, *, site, since, until, status, limit: int) -> list[models.SearchHit]:
