@@ -86,7 +86,8 @@ def rss_kb():
             return int(line.split()[1])
 mode, path, home = sys.argv[1], sys.argv[2], sys.argv[3]
 if mode != "json":
-    from draftvault.importers import chatgpt
+    from contextlib import ExitStack
+    from draftvault.importers import chatgpt, source
     from draftvault.store import Vault
 before = rss_kb()
 t = time.perf_counter()
@@ -95,8 +96,9 @@ if mode == "json":
         n = len(json.load(f))
 elif mode == "parse":
     n = 0
-    with open(path, "rb") as f:
-        for _, _, raw in chatgpt._elements(f, path, lambda k: None):
+    with ExitStack() as stack:
+        (src,) = source.find(Path(path), stack, lambda name: True, "conversations.json", lambda name: name)
+        for _, _, raw in source.records(src, source.Meter(src.size, None)):
             chatgpt.thread(chatgpt._decoder.decode(raw))
             n += 1
 else:
