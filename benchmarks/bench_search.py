@@ -12,6 +12,10 @@ Queries, the same for both: single words of middling and low frequency, two word
 (sent with a trailing space, as finished words: `vault.search` treats an unfinished
 last word as a prefix), and search-as-you-type prefixes (a word but its last two
 letters: `encrypt` here, `"encrypt"*` for the baseline).
+Measured twice: right after the import (its segments not merged yet), then after the
+index merges the service runs when idle (`Vault.maintain_index` until nothing is due, as
+app.py's upkeep does between frames): what a person searching later gets. The goals are
+read on the second.
 Goal (issue 2): search p95 <= 50 ms and within 3 x plaintext FTS5.
 """
 
@@ -90,12 +94,17 @@ def main() -> None:
     ranked = prose.words  # by Zipf rank: index 0 is the commonest word
     middling = [w for w in ranked[300:3000] if len(w) >= 6]  # in ~0.5% to 5% of the turns
     rare = [w for w in ranked[3000:30000] if len(w) >= 6]
-    kinds = {
-        "middling word": [rng.choice(middling) for _ in range(QUERIES_PER_KIND)],
-        "rare word": [rng.choice(rare) for _ in range(QUERIES_PER_KIND)],
-        "two words": [f"{rng.choice(middling)} {rng.choice(middling)}" for _ in range(QUERIES_PER_KIND)],
-        "prefix (as you type)": [w[: max(4, len(w) - 2)] for w in rng.sample(middling, QUERIES_PER_KIND)],
-    }
+
+    def draw() -> dict[str, list[str]]:
+        """A set of queries of each kind (each measurement draws its own: no hit is cached yet)."""
+        return {
+            "middling word": [rng.choice(middling) for _ in range(QUERIES_PER_KIND)],
+            "rare word": [rng.choice(rare) for _ in range(QUERIES_PER_KIND)],
+            "two words": [f"{rng.choice(middling)} {rng.choice(middling)}" for _ in range(QUERIES_PER_KIND)],
+            "prefix (as you type)": [w[: max(4, len(w) - 2)] for w in rng.sample(middling, QUERIES_PER_KIND)],
+        }
+
+    prefixes: set[str] = set()
 
     def ours(q: str):
         return vault.search(q if q in prefixes else q + " ", limit=20)
@@ -108,24 +117,38 @@ def main() -> None:
             (fts,),
         ).fetchall()
 
-    prefixes = set(kinds["prefix (as you type)"])
-    for q in kinds["middling word"][:5]:  # warm both caches alike
+    for q in [rng.choice(middling) for _ in range(5)]:  # warm both caches alike
         ours(q), baseline(q)
-    hits = sum(len(ours(q)) for q in kinds["rare word"][:10])
 
     print(f"{TURNS:,} turns in {conversations:,} conversations (generated in {generated:.0f} s; vault import {vault_s:.0f} s, "
           f"{TURNS / vault_s:,.0f} turns/s)")
-    print(f"  {'query kind':24} {'vault p50':>10} {'p95':>8}   {'plaintext p50':>13} {'p95':>8}   p95 ratio")
-    all_ours, all_base = [], []
-    for kind, queries in kinds.items():
-        a, b = timed(ours, queries), timed(baseline, queries)
-        all_ours += a
-        all_base += b
-        print(f"  {kind:24} {pct(a, 50):8.1f}ms {pct(a, 95):6.1f}ms   {pct(b, 50):11.1f}ms {pct(b, 95):6.1f}ms   {pct(a, 95) / pct(b, 95):6.1f} x")
-    p95, ratio = pct(all_ours, 95), pct(all_ours, 95) / pct(all_base, 95)
-    print(f"  {'all':24} {pct(all_ours, 50):8.1f}ms {p95:6.1f}ms   {pct(all_base, 50):11.1f}ms {pct(all_base, 95):6.1f}ms   {ratio:6.1f} x")
+
+    def measure(state: str) -> tuple[float, float]:
+        kinds = draw()
+        prefixes.update(kinds["prefix (as you type)"])
+        print(f"  {state:24} {'vault p50':>10} {'p95':>8}   {'plaintext p50':>13} {'p95':>8}   p95 ratio")
+        all_ours, all_base = [], []
+        for kind, queries in kinds.items():
+            a, b = timed(ours, queries), timed(baseline, queries)
+            all_ours += a
+            all_base += b
+            print(f"  {kind:24} {pct(a, 50):8.1f}ms {pct(a, 95):6.1f}ms   {pct(b, 50):11.1f}ms {pct(b, 95):6.1f}ms   "
+                  f"{pct(a, 95) / pct(b, 95):6.1f} x")
+        p95 = pct(all_ours, 95)
+        print(f"  {'all':24} {pct(all_ours, 50):8.1f}ms {p95:6.1f}ms   {pct(all_base, 50):11.1f}ms {pct(all_base, 95):6.1f}ms   "
+              f"{p95 / pct(all_base, 95):6.1f} x")
+        return p95, p95 / pct(all_base, 95)
+
+    measure("right after the import")
+    started, steps = time.perf_counter(), 0
+    while vault.maintain_index():
+        steps += 1
+    print(f"  idle index merges: {steps} steps in {time.perf_counter() - started:.1f} s")
+    p95, ratio = measure("after the idle merges")
+    hits = sum(len(ours(q)) for q in draw()["rare word"][:10])
     print(f"  goal: p95 <= {GOAL_MS:g} ms: {'MEETS' if p95 <= GOAL_MS else 'MISSES'}; "
-          f"within {GOAL_RATIO:g} x plaintext: {'MEETS' if ratio <= GOAL_RATIO else 'MISSES'}  ({hits} hits for 10 rare words)")
+          f"within {GOAL_RATIO:g} x plaintext: {'MEETS' if ratio <= GOAL_RATIO else 'MISSES'} over the mix; "
+          f"each kind's ratio above  ({hits} hits for 10 rare words)")
     vault.close()  # gives the pages that index merges freed back to the disk
     plain.close()
     mib = lambda files: f"{sum(p.stat().st_size for p in files) / 2**20:.0f} MiB"  # noqa: E731
