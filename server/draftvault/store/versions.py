@@ -148,12 +148,12 @@ def pack(tx: Tx, rec: Records, conv: Conv) -> None:
         (conv.cid,),
     )
     if loose[0] >= 2 and (loose[0] >= PACK_TURNS or loose[1] >= PACK_BYTES):
-        # the newest pack is sealed again with them until it holds RUN_BYTES: zlib then sees more of
-        # the versions' shared words (~20% fewer bytes for a regenerated answer); a full pack comes
-        # out of _seal_packs with the same content, so the same blob
-        newest = tx.one("SELECT bid FROM branch_turns WHERE cid=? AND k IS NOT NULL ORDER BY branch DESC LIMIT 1",
-                        (conv.cid,))
-        newest = newest and newest[0]  # packs are filled in branch order: the last one may have room
+        # the newest pack (packs fill in branch order: the one holding the newest packed branch) is
+        # sealed again with them until it holds RUN_BYTES: zlib then sees more of the versions'
+        # shared words (~20% fewer bytes for a regenerated answer); a full pack comes out of
+        # _seal_packs with the same content, so the same blob
+        row = tx.one("SELECT bid FROM branch_turns WHERE cid=? AND k IS NOT NULL ORDER BY branch DESC LIMIT 1", (conv.cid,))
+        newest = row[0] if row else None
         rows = branches.rows(tx, rec, conv.cid, conv.id, [], "k IS NULL OR bid = :newest", {"newest": newest})
         _seal_packs(tx, rec, conv, rows)  # unreadable rows stay loose
 
