@@ -68,10 +68,20 @@ def test_half_sent_request_heads_cannot_starve_the_service(server):
             assert welcome.last_seq == 0
         for sock in slow[:20]:  # the longest waiting were closed
             sock.settimeout(transport.HEAD_TIMEOUT_S / 2)
-            assert sock.recv(100) == b""
+            assert closed_by_peer(sock)
     finally:
         for sock in slow:
             sock.close()
+
+
+def closed_by_peer(sock: socket.socket) -> bool:
+    """True once the service has closed the socket; a timeout (still open) raises.
+    A close arrives as end of stream or, when the service closed before reading the
+    bytes sent (a burst of accepts on a loaded machine), as a reset."""
+    try:
+        return sock.recv(100) == b""
+    except ConnectionResetError:
+        return True
 
 
 def test_a_flood_of_one_error_logs_one_line(server):
