@@ -192,7 +192,7 @@ function renderFailure(failure, detail) {
       );
       if (!answer.filled) say(t("copiedPasteComposer"));
       else if (answer.newChat) say(t("sendAgainNewChat"));
-      else say(t("promptRestored"));
+      else say(answer.files ? t("promptRestoredAttach", String(answer.files)) : t("promptRestored"));
       await failuresChanged();
     })
   );

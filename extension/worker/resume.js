@@ -50,7 +50,9 @@ export async function sendAgain(failures, conversation, failureId) {
   const prompt = lostPrompt(detail, failure ? failure.kind : null);
   if (!prompt) return { ok: false, error: t("noPromptSaved") };
   const gone = !detail.conversation_id || !detail.url;
-  if (!gone) return { ...(await fillChat(failures, failureId, detail.url, prompt.text)), newChat: false };
+  if (!gone) {
+    return { ...(await fillChat(failures, failureId, detail.url, prompt.text)), newChat: false, files: prompt.files ?? 0 };
+  }
   const pack = await api.resume(conversation, detail.site);
   return { ...(await fillChat(failures, failureId, TARGETS[detail.site].url, pack.text, false)), newChat: true };
 }

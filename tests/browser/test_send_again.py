@@ -7,6 +7,7 @@ import pytest
 from draftvault import config
 from sitepages import SitePage, chatgpt
 from sitepages.base import wait_for
+from sitepages.images import INSERT, UPLOADED, Estuary, png
 from test_popup import lines
 from test_statuspage import StatusSite
 
@@ -101,6 +102,44 @@ def test_send_again_after_the_site_answers_again_fills_the_composer_and_sends_no
     assert len(ctx.context.pages) == tabs_before
     resolved = server.api("GET", "/api/failures", params={"resolved": "true"})["items"]
     assert [(f["id"], f["resolution"]) for f in resolved] == [(failure["id"], "resumed")]
+
+
+def test_send_again_puts_back_a_prompt_with_an_image_without_its_placeholder_and_asks_for_the_image(
+        browser_ctx, server, site):
+    ctx = browser_ctx
+    estuary = Estuary(ctx.context, {"file_00000000again0photo000000000001": png(7)})
+    chat = site.open("c0ffee-again-img", turns=[("user", "How do I sort a list?"), ("assistant", "Use `sorted()`.")])
+    chat.type("What is in this photo?")
+    chat.send()
+    chat.page.evaluate(INSERT, [[2, UPLOADED.format(src=estuary.url("file_00000000again0photo000000000001"))]])
+    chat.stream_start()
+    chat.error()
+
+    def kept(d):
+        chat.page.evaluate("1")  # Playwright serves the image (its route) only inside its own calls
+        return len(d["turns"]) >= 3 and d["turns"][2].get("attachments") and d["turns"][2].get("shown_text")
+
+    detail = wait_vault(server, "c0ffee-again-img", kept, "the prompt's image kept as a file")
+    assert detail["turns"][2]["text"] == "[Image: Uploaded image]\n\nWhat is in this photo?"
+    ctx.wait_status(lambda s: s["failures"] == 1, what="the pushed failure")
+    (failure,) = unresolved(server)
+    other = site.open("c0ffee-again-img-2", turns=[("user", "Still there?"), ("assistant", "Yes.")])
+    other.type("Ping?")
+    other.send()
+    answer_completes(server, other, "c0ffee-again-img-2")
+    wait_for(lambda: unresolved(server)[0]["recovered_at"], what="recovered_at on the failure")
+
+    popup = ctx.popup()
+    popup.bring_to_front()
+    popup.click(f"li.failure[data-failure='{failure['id']}'] .again:not(.hidden)")
+    # The prompt as the person typed it, not the vault's placeholder of the image; the popup
+    # says the image is theirs to attach again.
+    wait_vault(server, "c0ffee-again-img", lambda d: draft_of(d) == "What is in this photo?", "the prompt in the composer")
+    assert chat.draft() == "What is in this photo?"
+    popup.wait_for_function(
+        "() => document.querySelector('#message').textContent === 'Your lost prompt is back in the composer. "
+        "Attach its 1 image(s) or file(s) again, then press Send.'"
+    )
 
 
 def test_send_again_when_the_chat_is_gone_opens_a_new_chat_with_the_resume_pack(browser_ctx, server, site):

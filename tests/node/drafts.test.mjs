@@ -37,3 +37,18 @@ test("after a whole answer the lost prompt is the unsent draft", () => {
   assert.equal(lostPrompt(detail(ANSWERED), "error_message"), null);
   assert.equal(lostPrompt(detail(ANSWERED, "", [{ text: "Descending?" }]), "offline"), null); // that draft was sent
 });
+
+test("a lost prompt with an image goes back as shown, without the placeholder, and counts its files", () => {
+  const asked = [...ASKED.slice(0, 2), {
+    role: "user",
+    text: "[Image: a chart of sales]\n\nWhat does this chart show?",
+    shown_text: "What does this chart show?",
+    attachments: [{ id: "a1", name: "chart.png", type: "image/png", bytes: 1215, alt: "a chart of sales" }],
+  }];
+  assert.deepEqual(lostPrompt(detail(asked), "error_message"),
+                   { text: "What does this chart show?", source: "turn", files: 1 });
+  // an image alone is nothing to type again: the unsent draft, if any, instead
+  const alone = [...ASKED.slice(0, 2), { ...asked[2], text: "[Image: a chart of sales]", shown_text: "" }];
+  assert.equal(lostPrompt(detail(alone), "error_message"), null);
+  assert.deepEqual(lostPrompt(detail(alone, "Explain it"), "error_message"), { text: "Explain it", source: "draft" });
+});
