@@ -275,3 +275,59 @@ def test_an_older_import_gains_thinking_without_a_version(vault, tmp_path):
     assert said(c) == [("user", "Is 91 prime?", None, []),
                        ("assistant", "No: 91 = 7 × 13.", "Thought for 2s\n\n**Checking divisors**\n\n7 times 13 is 91.", [])]
     assert c.branches == []
+
+
+def hostile_export(pattern: str, content: str, updates: int = 1) -> dict:
+    """A canvas whose edit an attacker wrote, then a document written whole again."""
+    e = Export()
+    e.say("user", "Write it.")
+    e.create("Hostile", "document", content, "6830cccc")
+    e.say("assistant", "Written.")
+    e.say("user", "Edit it.")
+    for _ in range(updates):
+        e.update([{"pattern": pattern, "multiple": True, "replacement": "b" * 64}], "6830cccc", "document")
+    e.say("assistant", "Edited.")
+    e.say("user", "Start over.")
+    e.create("Fresh", "document", NOTES, "6830dddd")
+    e.say("assistant", "Here it is again.")
+    return e.conversation()
+
+
+def test_a_pattern_that_backtracks_for_ever_leaves_its_document_unknown_and_the_import_goes_on(vault, tmp_path):
+    # (a|aa)+$ over 60 a's and a "!" tries ~1.5e12 ways in Python's re: the import never ended.
+    result = import_chatgpt_export(vault, write(tmp_path, hostile_export("(a|aa)+$", "a" * 60 + "!")))
+    assert result.conversations == 1
+    turns = only(vault).turns
+    assert [d.title for t in turns for d in t.documents] == ["Hostile", "Fresh"]  # the edit's result is not guessed
+    assert turns[1].documents[0].text == "a" * 60 + "!" and turns[-1].documents[0].text == NOTES
+    assert [t.text for t in turns][-1] == "Here it is again."
+
+
+def test_edits_that_copy_a_large_document_over_and_over_stop_at_the_replays_budget(vault, tmp_path):
+    """Each edit of a 1 MB document makes a new 1 MB copy (and "multiple" replaces every "a" with
+    64 b's: 64 MB from one edit): a 2 MB file could ask for terabytes. Past the budget the canvas
+    is unknown until it is written whole again; every message is still imported."""
+    big = "a" * (1 << 20)
+    result = import_chatgpt_export(vault, write(tmp_path, hostile_export("a", big, updates=40)))
+    assert result.conversations == 1
+    turns = only(vault).turns
+    assert [d.title for t in turns for d in t.documents] == ["Hostile", "Fresh"]
+    assert [t.text for t in turns] == ["Write it.", "Written.", "Edit it.", "Edited.", "Start over.", "Here it is again."]
+
+
+def test_the_replay_budget_counts_what_edits_read_and_write():
+    from draftvault.importers import canvas
+
+    doc = canvas.call("canmore.create_textdoc", json.dumps({"name": "N", "type": "document", "content": "x" * 100}), None)
+    edit = canvas.call("canmore.update_textdoc", json.dumps({"updates": [
+        {"pattern": "[xy]", "multiple": True, "replacement": "yy"}]}), None)
+    replay = canvas.Replay(chars=1000)
+    now, made = canvas.apply(replay, None, doc)
+    now, made = canvas.apply(replay, now, edit)  # reads 100, writes 200
+    assert made.text == "yy" * 100 and replay.chars_left == 700
+    now, made = canvas.apply(replay, now, edit)  # reads 200, writes 400
+    assert made.text == "yy" * 200 and replay.chars_left == 100
+    now, made = canvas.apply(replay, now, edit)  # reads 400: over
+    assert made is None and now.text is None
+    now, made = canvas.apply(replay, now, doc)  # written whole again: known
+    assert made.text == "x" * 100

@@ -14,6 +14,9 @@ export const MAX_NODES = 50_000;
 const MAX_TEXT = 2_000_000; // one message (snapshot.js FRAME_TEXT_BUDGET)
 const MAX_NAME = 512; // a file or document name
 const MAX_FILES = 100; // attachments of one message
+// What one thread's canvas edits may read and write (importers/canvas.py REPLAY_CHARS): a
+// tiny edit of a large document makes a whole new copy of it.
+const REPLAY_CHARS = 32 * 1024 * 1024;
 const ID = /^[A-Za-z0-9_-]{1,200}$/;
 
 const SKIPPED = new Set(["thoughts", "reasoning_recap", "user_editable_context", "model_editable_context"]);
@@ -235,10 +238,12 @@ function canvasCall(msg) {
 // Document: {title, kind, text, language?}). A create gives a document; an update edits
 // the latest one (ChatGPT's update names none: it edits the document in the canvas). An
 // edit that cannot be applied here gives nothing, and the document is unknown until
-// it is written whole again: the JSON only ever completes, never guesses.
+// it is written whole again: the JSON only ever completes, never guesses. Past the
+// thread's budget (REPLAY_CHARS) the canvas is unknown too.
 class Canvas {
   constructor() {
     this.current = null; // {title, kind, text, language?}; text null: unknown
+    this.left = REPLAY_CHARS;
   }
 
   apply({ create, input }) {
@@ -250,12 +255,31 @@ class Canvas {
       if (!this.current) return null;
       let text = this.current.text;
       for (const u of Array.isArray(input.updates) ? input.updates : []) {
-        text = isObject(u) && str(u.pattern) !== null && str(u.replacement) !== null ? replace(text, u) : null;
+        text = isObject(u) && str(u.pattern) !== null && str(u.replacement) !== null ? this.replace(text, u) : null;
       }
       this.current = { ...this.current, text };
     }
     const { text } = this.current;
     return text === null ? null : { ...this.current, text: cap(text, MAX_TEXT) };
+  }
+
+  // One update of a document (a regular expression and its replacement), or null: not
+  // applied (an unknown text, no match, Python syntax JavaScript does not know, over budget).
+  replace(content, { pattern, replacement, multiple }) {
+    if (pattern === ".*" || pattern === "(?s).*" || pattern === "[\\s\\S]*") return replacement; // the whole document
+    if (content === null || pattern.length > 2000 || content.length > this.left) return null;
+    this.left -= content.length;
+    try {
+      const flags = multiple ? "g" : "";
+      if (!new RegExp(pattern, flags).test(content)) return null;
+      return content.replace(new RegExp(pattern, flags), () => {
+        if (replacement.length > this.left) throw new RangeError("over the canvas budget");
+        this.left -= replacement.length;
+        return replacement;
+      });
+    } catch (err) {
+      return null;
+    }
   }
 }
 
@@ -264,19 +288,6 @@ function kindOf(type) {
   if (type === "document") return { kind: "document" };
   const language = type === "webview" ? "html" : type.replace(/^code\//, "");
   return /^[a-z0-9+#-]{1,32}$/.test(language) && language !== "other" ? { kind: "code", language } : { kind: "code" };
-}
-
-// One update of a document (a regular expression and its replacement), or null: not
-// applied (an unknown text, no match, Python syntax JavaScript does not know).
-function replace(content, { pattern, replacement, multiple }) {
-  if (pattern === ".*" || pattern === "(?s).*" || pattern === "[\\s\\S]*") return replacement; // the whole document
-  if (content === null || pattern.length > 2000) return null;
-  try {
-    const flags = multiple ? "g" : "";
-    return new RegExp(pattern, flags).test(content) ? content.replace(new RegExp(pattern, flags), () => replacement) : null;
-  } catch (err) {
-    return null;
-  }
 }
 
 // ---- the tree ------------------------------------------------------------------------

@@ -139,6 +139,32 @@ describe("attachments and canvas", () => {
   });
 });
 
+describe("canvas budget", () => {
+  test("edits that copy a large document over and over stop at the thread's budget, as the importer's do", () => {
+    // Each edit of a 1 MB canvas makes a new 1 MB copy; "multiple" turns every "a" into 64 b's (64 MB):
+    // past importers/canvas.py's REPLAY_CHARS (32 Mi characters) the canvas is unknown until written whole.
+    const code = (input) => ({ content_type: "code", language: "json", text: JSON.stringify(input) });
+    const steps = [["u1", "user", "Write it"],
+                   ["c1", "assistant", code({ name: "big", type: "document", content: "a".repeat(1 << 20) }),
+                    { recipient: "canmore.create_textdoc" }],
+                   ["a1", "assistant", "Written."], ["u2", "user", "Edit it"]];
+    for (let i = 0; i < 3; i++) {
+      steps.push([`e${i}`, "assistant", code({ updates: [{ pattern: "a", multiple: true, replacement: "b".repeat(64) }] }),
+                  { recipient: "canmore.update_textdoc" }]);
+    }
+    steps.push(["a2", "assistant", "Edited."], ["u3", "user", "Again"],
+               ["c2", "assistant", code({ name: "notes", type: "document", content: "# Notes" }), { recipient: "canmore.create_textdoc" }],
+               ["e9", "assistant", code({ updates: [{ pattern: "Notes", multiple: false, replacement: "Short notes" }] }),
+                { recipient: "canmore.update_textdoc" }],
+               ["a3", "assistant", "Here."]);
+    const t = conversationThread(chain(steps));
+    assert.equal(t.turns[1].documents[0].text.length, 1 << 20);
+    assert.equal(t.turns[3].documents, undefined, "the edit over budget gave no document");
+    // a document written whole again is known; the budget spent, its edits are not applied
+    assert.deepEqual(t.turns[5].documents.map((d) => d.text), ["# Notes"]);
+  });
+});
+
 describe("what the page can send", () => {
   const good = chain([["u1-abcdefgh", "user", "hello"], ["a1-abcdefgh", "assistant", "hi"]]);
 

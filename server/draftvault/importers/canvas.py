@@ -9,6 +9,12 @@ cannot be applied (no match, a pattern Python does not know) leaves the document
 until it is written whole again: replay only completes, never guesses. This follows the
 extension's reading of the same JSON (extension/content/chatgpt-json.js, `Canvas`), so that
 an import and a live capture keep the same documents (tests/test_chatgpt_json.py).
+
+An export is untrusted, and replay is where a small file could cost much: a pattern can
+backtrack for ever (so patterns run through `regex`, the `re` syntax with a time limit), and
+a tiny edit of a large document makes a whole new copy of it. So one conversation's replay
+has a budget (`Replay`): the characters its edits read and write, and a few timed-out
+patterns; past it, the canvas is unknown, as after an edit that could not be applied.
 """
 
 from __future__ import annotations
@@ -16,6 +22,8 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+
+import regex
 
 from ..protocol import Document
 
@@ -25,6 +33,9 @@ CALLS = (CREATE, UPDATE)
 MAX_NAME = 512  # a document's title, as the extension caps it
 MAX_TEXT = 4 * 1024 * 1024  # protocol.Document.text
 MAX_PATTERN = 2000
+PATTERN_SECONDS = 0.5  # a real edit's pattern runs in microseconds
+REPLAY_CHARS = 32 * 1024 * 1024  # what one conversation's edits may read and write (at most 4 bytes a character in memory)
+REPLAY_TIMEOUTS = 3
 _WHOLE = {".*", "(?s).*", "[\\s\\S]*"}  # an update that rewrites the whole document
 _LANGUAGE = re.compile(r"[a-z0-9+#-]{1,32}")
 
@@ -65,22 +76,47 @@ def _str(v: Any) -> str | None:
     return v if isinstance(v, str) else None
 
 
-def _replace(content: str | None, update: Any) -> str | None:
-    """One update (a regular expression and its replacement, taken as it is), or None: not applied."""
-    if not isinstance(update, dict):
-        return None
-    pattern, replacement = _str(update.get("pattern")), _str(update.get("replacement"))
-    if pattern is None or replacement is None:
-        return None
-    if pattern in _WHOLE:
-        return replacement
-    if content is None or len(pattern) > MAX_PATTERN:
-        return None
-    try:
-        out, n = re.subn(pattern, lambda _: replacement, content, count=0 if update.get("multiple") else 1)
-    except (re.error, RecursionError, OverflowError):
-        return None
-    return out if n else None
+class _OverBudget(Exception):
+    pass
+
+
+class Replay:
+    """The canvas of one conversation being replayed, within its budget (see the module's doc)."""
+
+    def __init__(self, chars: int = REPLAY_CHARS):
+        self.chars_left, self.timeouts_left = chars, REPLAY_TIMEOUTS
+
+    def spend(self, chars: int) -> None:
+        if chars > self.chars_left:
+            raise _OverBudget
+        self.chars_left -= chars
+
+    def replace(self, content: str | None, update: Any) -> str | None:
+        """One update (a regular expression and its replacement, taken as it is), or None: not applied."""
+        if not isinstance(update, dict):
+            return None
+        pattern, replacement = _str(update.get("pattern")), _str(update.get("replacement"))
+        if pattern is None or replacement is None:
+            return None
+        if pattern in _WHOLE:
+            return replacement
+        if content is None or len(pattern) > MAX_PATTERN or self.timeouts_left <= 0:
+            return None
+        self.spend(len(content))
+
+        def grow(match) -> str:  # what the edit writes counts as it is written
+            self.spend(len(replacement))
+            return replacement
+
+        try:
+            out, n = regex.subn(pattern, grow, content, count=0 if update.get("multiple") else 1,
+                                timeout=PATTERN_SECONDS)
+        except TimeoutError:
+            self.timeouts_left -= 1
+            return None
+        except (regex.error, RecursionError, OverflowError, ValueError):
+            return None
+        return out if n else None
 
 
 class _Doc:
@@ -90,7 +126,7 @@ class _Doc:
         self.title, self.kind, self.language, self.text = title, kind, language, text  # text None: unknown
 
 
-def apply(current: _Doc | None, c: Call) -> tuple[_Doc | None, Document | None]:
+def apply(replay: Replay, current: _Doc | None, c: Call) -> tuple[_Doc | None, Document | None]:
     """(the canvas's document after the call, the document the call made or changed, if known)."""
     if c.create:
         text = _str(c.input.get("content"))
@@ -103,8 +139,11 @@ def apply(current: _Doc | None, c: Call) -> tuple[_Doc | None, Document | None]:
             return None, None
         text = current.text
         updates = c.input.get("updates")
-        for u in updates if isinstance(updates, list) else ():
-            text = _replace(text, u)
+        try:
+            for u in updates if isinstance(updates, list) else ():
+                text = replay.replace(text, u)
+        except _OverBudget:
+            text = None
         current = _Doc(current.title, current.kind, current.language, text)
     if current.text is None:
         return current, None

@@ -262,6 +262,7 @@ def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: st
     path gave since the one shown before (a canvas call's document goes to the answer after
     it). Documents made after the last message shown of a thread (an answer cut off after
     its canvas call) go to that message, as the extension does for the current thread."""
+    replay = canvas.Replay()
     doc: dict[str, Any] = {}  # the canvas's document after each message
     pending: dict[str, _Parts] = {}  # what waits for the next message shown, after each message
     last: dict[str, str | None] = {}  # the last message shown up to each message
@@ -275,7 +276,7 @@ def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: st
                 got[k] = waiting
             waiting, last[k] = _NO_PARTS, k
         elif msg is not None and (call := canvas.call(msg.recipient, msg.content.text, msg.content.parts)):
-            now, made = canvas.apply(now, call)
+            now, made = canvas.apply(replay, now, call)
             waiting += _Parts(documents=(made,)) if made else _NO_PARTS
         elif msg is not None and msg.content.content_type in ("thoughts", "reasoning_recap"):
             waiting += _reasoning(msg.content)
