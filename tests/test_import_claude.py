@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import zipfile
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from draftvault.importers import detect
+from draftvault.importers import claude, detect
 from draftvault.importers.claude import import_claude_export
 from draftvault.importers.source import ImportFailed
 
@@ -153,3 +156,27 @@ def test_malformed_export_names_file_and_place_and_keeps_nothing(vault, tmp_path
         import_claude_export(vault, bad)
     assert str(e.value).startswith(f"{bad}: {place}")
     assert vault.list_conversations() == []
+
+
+# The regular expressions the legacy tags were once read with: the scanner must give what they gave.
+_OLD_THINKING = re.compile(r"<antThinking>(.*?)</antThinking>\s*", re.S)
+_OLD_ARTIFACT = re.compile(r"<antArtifact\b([^>]*)>(.*?)</antArtifact>", re.S)
+_PIECES = ["<antThinking>", "</antThinking>", "<antArtifact", "<antArtifacts", "</antArtifact>", ">", " ", "\n", "x", "_",
+           ' title="T"', ' type="text/markdown"', ' language="py"', "é", "<", "/"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), max_size=30).map("".join))
+def test_legacy_tags_are_read_as_the_regular_expressions_read_them(text):
+    parts = claude._Parts()
+    rest = parts.legacy_text(text)
+    assert parts.thinking == [t.strip() for t in _OLD_THINKING.findall(text) if t.strip()]
+    assert parts.documents == [claude._artifact(m[1], m[2]) for m in _OLD_ARTIFACT.finditer(text)]
+    assert rest == _OLD_ARTIFACT.sub("", _OLD_THINKING.sub("", text))
+
+
+def test_openings_without_a_close_are_read_in_one_pass():
+    """200,000 openings with no close (2.6 MB of text) once cost ~30 minutes of backtracking."""
+    for text in ("Answer.</antThinking>" + "<antThinking>" * 200_000, "<antArtifact " * 200_000 + "tail"):
+        parts = claude._Parts()
+        assert parts.legacy_text(text) == text and parts.thinking == [] and parts.documents == []
