@@ -105,7 +105,16 @@ _SEARCH_MARK = re.compile(r"【(\d+)†([^†】]*)(?:†([^】]*))?】")
 # text is DraftVault's Markdown already, so it is read as it is (a literal citation mark or
 # `\(` in it is text, not something to render again).
 RENDERED_MARK = "draftvault_markdown"
-_LEFTOVER_CITATION = re.compile(r"【\d+(?::\d+)*†[^】]*】|\ue200[^\ue201]*\ue201")
+_LEFTOVER_MARK = re.compile(r"【\d+(?::\d+)*†[^】]*】")
+_LEFTOVER_ENTITY = re.compile(r"\ue200[^\ue201]*\ue201")
+
+
+def _sub_before_last(pattern: re.Pattern, repl, text: str, last: str) -> str:
+    """pattern.sub over `text` up to its last `last` character, which ends every match: an
+    opening after it cannot match, yet each would first scan to the end of the text (20,000
+    of them took 5 s; an export's message may be 32 MiB)."""
+    cut = text.rfind(last) + 1
+    return pattern.sub(repl, text[:cut]) + text[cut:]
 
 
 def _iso(t: float | None) -> str | None:
@@ -140,10 +149,13 @@ def _with_citations(text: str, metadata: dict[str, Any]) -> str:
             merged[-1] = (merged[-1][0], e, merged[-1][2] + links)
         else:
             merged.append((s, e, links))
-    for s, e, links in reversed(merged):
+    pieces, at = [], 0  # joined once: a splice per marker copied the text each time
+    for s, e, links in merged:
         unique = list(dict.fromkeys(links))
-        text = text[:s] + (f" ({', '.join(unique)})" if unique else "") + text[e:]
-    return _LEFTOVER_CITATION.sub("", text)
+        pieces += [text[at:s], f" ({', '.join(unique)})" if unique else ""]
+        at = e
+    text = "".join(pieces) + text[at:]
+    return _sub_before_last(_LEFTOVER_ENTITY, "", _sub_before_last(_LEFTOVER_MARK, "", text, "】"), "\ue201")
 
 
 def _part_text(part: Any) -> str:
@@ -183,7 +195,8 @@ def _render(msg: _Message) -> Turn | None:
     elif kind == "execution_output":
         text = fence(c.text or "")
     elif kind == "tether_browsing_display":
-        result = _SEARCH_MARK.sub(lambda m: f"[{m[1]}] {m[2]}" + (f" ({m[3]})" if m[3] else ""), c.result or "")
+        result = _sub_before_last(_SEARCH_MARK, lambda m: f"[{m[1]}] {m[2]}" + (f" ({m[3]})" if m[3] else ""),
+                                  c.result or "", "】")
         text = quote(result) if result.strip() else ""
     elif kind == "tether_quote":
         source = link(c.title or c.domain, c.url) if c.url else (c.title or "")
