@@ -10,6 +10,7 @@ without cutting a code or math block, and turning another dialect's math delimit
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterator
 
@@ -116,35 +117,122 @@ def blocks(text: str) -> list[str]:
 
 
 # Outside code blocks: inline code spans and links are kept as they are (a link's
-# label escapes brackets as `\[`), `\[ … \]` and `\( … \)` are math.
-_OTHER_MATH = re.compile(
-    r"(?P<code>(?<!`)(`+)(?!`).+?(?<!`)\2(?!`))"
-    r"|(?P<link>\[(?:\\.|[^\]\\\n])*\]\([^)\s]*\))"
-    r"|(?P<space>[ \t]*)\\\[(?P<display>.+?)\\\][ \t]*"
-    r"|\\\((?P<inline>.+?)\\\)",
-    re.S,
-)
-
+# label escapes brackets as `\[`, and neither it nor its address holds a bare `[`),
+# `\[ … \]` and `\( … \)` are math. Read left to right in one pass (`_Prose`): each
+# opening either finds its end or is passed by, and an opening none can follow makes
+# every later one of its kind plain text. A regular expression with lazy bodies
+# (`\\\((.+?)\\\)`) tried every opening to the end of the text: quadratic, 20,000
+# openings took 7 s, and an imported message may be 32 MiB.
+_OPENING = re.compile(r"`+|\[|\\[\[(]")
+_LABEL = re.compile(r"(?:\\.|[^\[\]\\\n])*", re.S)  # after a link's "["
+_LINK_REST = re.compile(_LABEL.pattern + r"\]\([^)\s\[]*\)", re.S)
 _ITEM = re.compile(r"\s*(?:(?:[-*+]|\d{1,9}[.)])\s+)?")  # a line's indent, a list item's marker with it
+MAX_INDENT = 64  # a display's lines are indented like its line, up to this many columns
+_NOT_SPACE = re.compile(r"\S")
+_TAB_SPACE = re.compile(r"[ \t]*")
+_TO_LINE_END = re.compile(r"[^\S\n]*(?:\n|\Z)")  # only white space left on the line
 
 
-def _math(m: re.Match) -> str:
-    if m["display"] is not None:
-        # On lines of their own, indented like the line it was on (a list item's).
-        text = m.string
-        line = text[text.rfind("\n", 0, m.start()) + 1 : m.start()]
-        rest = text[m.end() :].split("\n", 1)[0]
-        indent = " " * len(_ITEM.match(line).group(0)) if line.strip() else line + m["space"]
-        head = f"\n{indent}" if line.strip() else m["space"]
-        tail = f"\n{indent}" if rest.strip() else ""
-        return f"{head}{MATH}\n{indent}{m['display'].strip()}\n{indent}{MATH}{tail}"
-    if m["inline"] is not None:
-        return f"${m['inline'].strip()}$"
-    return m[0]
+class _Overgrown(Exception):
+    """The math made this dialect's would be over twice the text: it stays as it was."""
+
+
+class _Prose:
+    """One prose run's math made this dialect's (see above)."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.runs: dict[int, list[int]] = {}  # backtick runs by length: where each starts
+        for m in re.finditer("`+", text):
+            self.runs.setdefault(len(m[0]), []).append(m.start())
+        self.dead: set[str] = set()  # math openings with no close after them
+        self.no_link_before = 0
+        self.growth = 0  # what the display lines added (their indents are copies)
+        self.line_start, self.seen, self.line_has_text = 0, 0, False
+        self.item: tuple[int, int] | None = None  # (line start, where its indent and list marker end)
+
+    def convert(self) -> str:
+        text, out, pos = self.text, [], 0
+        while (m := _OPENING.search(text, pos)) is not None:
+            i, token = m.start(), m[0]
+            if token[0] == "`":  # code: to the next run of as many backticks, else the run alone
+                later = self.runs[len(token)]
+                n = bisect_right(later, i)
+                end = later[n] + len(token) if n < len(later) else m.end()
+            elif token == "[":  # a link stays whole; a bracket that starts none is text
+                link = None if i < self.no_link_before else _LINK_REST.match(text, i + 1)
+                if link is None and i >= self.no_link_before:
+                    # A "[" inside the label just read can only be an escaped "\[": a label from
+                    # there ends where this one did, and fails as it did.
+                    self.no_link_before = _LABEL.match(text, i + 1).end()
+                end = link.end() if link else i + 1
+            else:
+                close = "\\]" if token == "\\[" else "\\)"
+                j = -1 if close in self.dead else text.find(close, i + 3)
+                if j < 0:
+                    self.dead.add(close)
+                    end = i + 1  # its "[" may still start a link
+                elif token == "\\(":
+                    out += [text[pos:i], f"${text[i + 2 : j].strip()}$"]
+                    pos = j + 2
+                    continue
+                else:
+                    start = i  # the spaces before it go with it
+                    while start > pos and text[start - 1] in " \t":
+                        start -= 1
+                    end = _TAB_SPACE.match(text, j + 2).end()
+                    display = self._display(start, i, text[i + 2 : j], end)
+                    self.growth += len(display) - (end - start)
+                    if self.growth > len(text) + 4096:
+                        raise _Overgrown
+                    out += [text[pos:start], display]
+                    pos = end
+                    continue
+            out.append(text[pos:end])
+            pos = end
+        out.append(text[pos:])
+        return "".join(out)
+
+    def _display(self, start: int, opening: int, tex: str, end: int) -> str:
+        """`$$` lines around the TeX, indented like the line it was on (a list item's)."""
+        text, space = self.text, self.text[start:opening]
+        newline = text.rfind("\n", self.seen, start)
+        if newline >= 0:
+            self.line_start, self.line_has_text, self.seen = newline + 1, False, newline + 1
+        if not self.line_has_text:
+            self.line_has_text = _NOT_SPACE.search(text, self.seen, start) is not None
+        self.seen = max(self.seen, start)
+        rest_blank = _TO_LINE_END.match(text, end) is not None
+        if self.line_has_text:
+            indent = " " * min(MAX_INDENT, self._item_length(start))
+            head = f"\n{indent}"
+        else:
+            indent, head = (text[self.line_start : start] + space)[:MAX_INDENT], space
+        tail = "" if rest_blank else f"\n{indent}"
+        return f"{head}{MATH}\n{indent}{tex.strip()}\n{indent}{MATH}{tail}"
+
+    def _item_length(self, start: int) -> int:
+        """The length of the line's indent and list marker before `start` (matched once a line:
+        a match over the whole line is the match up to any `start` at or past its end)."""
+        if self.item is None or self.item[0] != self.line_start:
+            line_end = self.text.find("\n", self.line_start)
+            whole = _ITEM.match(self.text, self.line_start, len(self.text) if line_end < 0 else line_end)
+            self.item = (self.line_start, whole.end())
+        if start >= self.item[1]:
+            return self.item[1] - self.line_start
+        return len(_ITEM.match(self.text, self.line_start, start)[0])
 
 
 def normalise_math(text: str) -> str:
-    """`\\( x \\)` as `$x$` and `\\[ x \\]` as `$$` lines around x, except in code."""
+    """`\\( x \\)` as `$x$` and `\\[ x \\]` as `$$` lines around x, except in code (a text whose
+    display lines would more than double it stays as it is: each copies its line's indent)."""
+    try:
+        return _normalise_math(text)
+    except _Overgrown:
+        return text
+
+
+def _normalise_math(text: str) -> str:
     if "\\(" not in text and "\\[" not in text:
         return text
     out: list[str] = []
@@ -152,11 +240,11 @@ def normalise_math(text: str) -> str:
     for line, inside in scan(text):
         if inside:
             if prose:
-                out.append(_OTHER_MATH.sub(_math, "\n".join(prose)))
+                out.append(_Prose("\n".join(prose)).convert())
                 prose = []
             out.append(line)
         else:
             prose.append(line)
     if prose:
-        out.append(_OTHER_MATH.sub(_math, "\n".join(prose)))
+        out.append(_Prose("\n".join(prose)).convert())
     return "\n".join(out)
