@@ -329,3 +329,23 @@ def test_import_button_takes_claude_and_gemini_exports(context, server, tmp_path
     upload(page, takeout)
     page.locator("#toast", has_text="1 by time gaps").wait_for()
     wait_rows(page, sorted(["LLM Pricing Calculator", "Name a green fruit"]))
+
+
+def test_a_crafted_answer_of_unclosed_markers_renders_in_one_pass(context, server):
+    """400 KB of "**x " (100,000 bold markers, none closed) once held the reader for about a minute:
+    each marker's lazy body looked for its end to the end of the paragraph."""
+    crafted = "**x " * 100_000 + "and then **the end**."
+    vault = Vault.open(server.home)
+    try:
+        vault.apply("client-crafted", protocol.Snapshot(
+            seq=1, page_id="page-crafted", conversation_id="c-crafted", site="chatgpt",
+            url="https://chatgpt.com/c/c-crafted", turn_count=2, turns_from=0, title="Crafted markers",
+            turns=[protocol.Turn(index=0, role="user", text="Repeat after me"),
+                   protocol.Turn(index=1, role="assistant", text=crafted)]))
+    finally:
+        vault.close()
+    page = signed_in_page(context, server)
+    page.locator("#results .row", has_text="Crafted markers").click()
+    answer = page.locator("#conv-pane .turn").nth(1)
+    answer.locator("strong", has_text="the end").wait_for()
+    assert answer.locator(".md").inner_text().count("x") == 100_000

@@ -277,7 +277,29 @@ function appendText(parent, text) {
   });
 }
 
+// A paragraph longer than this is read a line (or this many characters) at a time: INLINE's
+// lazy bodies look for their end up to the end of the text, so a crafted paragraph cost
+// quadratic time (80 KB of "**x " took 2 s; a captured answer is untrusted).
+const INLINE_CHUNK = 4096;
+
 export function inline(text, parent) {
+  if (text.length <= INLINE_CHUNK) {
+    inlineRun(text, parent);
+    return;
+  }
+  text.split("\n").forEach((line, k) => {
+    if (k) parent.append(el("br"));
+    for (let at = 0; at < line.length; ) {
+      let end = Math.min(line.length, at + INLINE_CHUNK);
+      const space = end < line.length ? line.lastIndexOf(" ", end) : -1;
+      if (space > at) end = space + 1;
+      inlineRun(line.slice(at, end), parent);
+      at = end;
+    }
+  });
+}
+
+function inlineRun(text, parent) {
   let last = 0;
   for (const m of text.matchAll(INLINE)) {
     if (m.index > last) appendText(parent, text.slice(last, m.index));
