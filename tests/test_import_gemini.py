@@ -132,3 +132,13 @@ def test_other_products_activity_is_not_read(vault, tmp_path):
         zf.writestr("Takeout/My Activity/Gemini Apps/My Activity.json", json.dumps(ENTRIES[:1]))
         zf.writestr("Takeout/My Activity/Search/My Activity.json", "[not even JSON")
     assert import_gemini_takeout(vault, archive).conversations == 1
+
+
+def test_an_answer_nested_deeper_than_pythons_stack_keeps_its_text(vault, tmp_path):
+    """5,000 nested <div>s: markdownify recursed past Python's limit and the whole Takeout was refused."""
+    deep = "<div>" * 5000 + "<p>Deep <b>answer</b></p>" + "</div>" * 5000
+    entries = [entry("Normal", "2025-05-02T15:00:00.000Z", "<p>Fine.</p>"), entry("Nested", "2025-05-02T14:00:00.000Z", deep)]
+    result = import_gemini_takeout(vault, takeout(tmp_path, entries))
+    assert result.conversations == 2
+    texts = sorted(t.text for s in vault.list_conversations() for t in vault.get_conversation(s.id).turns)
+    assert texts == ["Deep answer", "Fine.", "Nested", "Normal"]

@@ -83,7 +83,10 @@ def _markdown(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style"]):
         tag.decompose()
-    return MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup).strip()
+    try:
+        return MarkdownConverter(heading_style="ATX", bullets="-").convert_soup(soup).strip()
+    except RecursionError:  # nested deeper than Python's stack (markdownify recurses): its text, unformatted
+        return soup.get_text().strip()
 
 
 # ---- grouping ---------------------------------------------------------------------------
