@@ -331,21 +331,29 @@ def test_import_button_takes_claude_and_gemini_exports(context, server, tmp_path
     wait_rows(page, sorted(["LLM Pricing Calculator", "Name a green fruit"]))
 
 
-def test_a_crafted_answer_of_unclosed_markers_renders_in_one_pass(context, server):
-    """400 KB of "**x " (100,000 bold markers, none closed) once held the reader for about a minute:
-    each marker's lazy body looked for its end to the end of the paragraph."""
+def test_crafted_answers_render_and_nothing_of_them_is_lost(context, server):
+    """400 KB of "**x " (100,000 bold markers, none closed) once held the reader for about a minute
+    (each marker's lazy body looked for its end to the end of the paragraph); 20,000 nested quotes
+    and 3,000 nested list items overflowed its stack. Deeper than 16 levels, lines read as text."""
     crafted = "**x " * 100_000 + "and then **the end**."
+    quotes = ">" * 20_000 + " deep quote"
+    items = "\n".join(" " * (2 * k) + f"- level {k}" for k in range(3_000))
     vault = Vault.open(server.home)
     try:
         vault.apply("client-crafted", protocol.Snapshot(
             seq=1, page_id="page-crafted", conversation_id="c-crafted", site="chatgpt",
-            url="https://chatgpt.com/c/c-crafted", turn_count=2, turns_from=0, title="Crafted markers",
+            url="https://chatgpt.com/c/c-crafted", turn_count=4, turns_from=0, title="Crafted markers",
             turns=[protocol.Turn(index=0, role="user", text="Repeat after me"),
-                   protocol.Turn(index=1, role="assistant", text=crafted)]))
+                   protocol.Turn(index=1, role="assistant", text=crafted),
+                   protocol.Turn(index=2, role="user", text="Nest them"),
+                   protocol.Turn(index=3, role="assistant", text=quotes + "\n\n" + items)]))
     finally:
         vault.close()
     page = signed_in_page(context, server)
     page.locator("#results .row", has_text="Crafted markers").click()
-    answer = page.locator("#conv-pane .turn").nth(1)
-    answer.locator("strong", has_text="the end").wait_for()
-    assert answer.locator(".md").inner_text().count("x") == 100_000
+    turns = page.locator("#conv-pane .turn")
+    turns.nth(1).locator("strong", has_text="the end").wait_for()
+    assert turns.nth(1).locator(".md").inner_text().count("x") == 100_000
+    nested = turns.nth(3)
+    assert nested.locator("blockquote").count() == 16 and "deep quote" in nested.locator("blockquote").last.inner_text()
+    assert nested.locator("ul").count() == 16 and "level 2999" in nested.inner_text()

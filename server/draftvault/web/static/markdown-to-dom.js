@@ -33,7 +33,11 @@ export function renderMarkdown(source) {
   return frag;
 }
 
-function renderBlocks(lines, parent) {
+// Quotes and lists nest at most this deep; deeper, their lines are read as a paragraph
+// (a captured text of 20,000 ">" overflowed the stack, each level copying every line).
+const MAX_DEPTH = 16;
+
+function renderBlocks(lines, parent, depth = 0) {
   let i = 0;
   let para = [];
   const flush = () => {
@@ -86,7 +90,7 @@ function renderBlocks(lines, parent) {
       flush();
       parent.append(el("hr"));
       i++;
-    } else if (QUOTE.test(line)) {
+    } else if (QUOTE.test(line) && depth < MAX_DEPTH) {
       flush();
       const body = [];
       while (i < lines.length && lines[i].trim() && (QUOTE.test(lines[i]) || body.length)) {
@@ -94,11 +98,11 @@ function renderBlocks(lines, parent) {
         i++;
       }
       const q = el("blockquote");
-      renderBlocks(body, q);
+      renderBlocks(body, q, depth + 1);
       parent.append(q);
-    } else if (ITEM.test(line) && (!para.length || /^([-*+]|1[.)])\s/.test(line.trim()))) {
+    } else if (ITEM.test(line) && depth < MAX_DEPTH && (!para.length || /^([-*+]|1[.)])\s/.test(line.trim()))) {
       flush();
-      i = list(lines, i, parent);
+      i = list(lines, i, parent, depth);
     } else if (line.includes("|") && i + 1 < lines.length && TABLE_SEP.test(lines[i + 1]) && lines[i + 1].includes("-")) {
       flush();
       i = table(lines, i, parent);
@@ -143,7 +147,7 @@ function codeBlock(source, lang) {
   return wrap;
 }
 
-function list(lines, i, parent) {
+function list(lines, i, parent, depth) {
   const first = ITEM.exec(lines[i]);
   const indent = first[1].length;
   const ordered = /\d/.test(first[2]);
@@ -176,7 +180,7 @@ function list(lines, i, parent) {
     const li = el("li");
     if (body.length === 1) inline(body[0], li);
     else {
-      renderBlocks(body, li);
+      renderBlocks(body, li, depth + 1);
       // A tight item (no blank line) shows its text without paragraph spacing.
       if (!body.includes("")) for (const p of li.querySelectorAll(":scope > p")) p.replaceWith(...p.childNodes);
     }
