@@ -252,3 +252,37 @@ def test_a_vault_from_before_migration_7_reads_its_links_unchanged(home):
         assert vault.verify().bad == []
     finally:
         vault.close()
+
+
+def conflict_join(vault, *, stored: list, new_chat: list) -> dict:
+    """A conversation `c-join2` stored from one page with an image under turn 1 (old.png); a new chat on
+    another page showing `new_chat` with its own image under turn 1 (new.png), which then turns out to be
+    `c-join2` (their turns agree: one answer continues the other). The longer thread stays current; the
+    other's turn 1, which it does not continue, is kept as a conflict version, with its image."""
+    vault.apply("c1", frames.snapshot(1, stored, page="page-stored", conv="c-join2"))
+    vault.apply("c1", frames.attachment(2, OLD_PNG, turn=1, name="old.png", key="o", page="page-stored", conv="c-join2")[0])
+    vault.apply("c1", frames.snapshot(3, new_chat, page="page-new", conv=None))
+    vault.apply("c1", frames.attachment(4, NEW_PNG, turn=1, name="new.png", key="n", page="page-new", conv=None)[0])
+    vault.apply("c1", frames.snapshot(5, new_chat, page="page-new", conv="c-join2"))  # the same chat: they join
+    [conv] = vault.list_conversations()
+    got = vault.get_conversation(conv.id)
+    assert vault.verify().bad == []
+    return {"current": {t.text: [a.name for a in t.attachments] for t in got.turns},
+            "conflict": {t.text: [a.name for a in t.attachments] for b in got.branches if b.reason == "conflict"
+                         for t in b.turns}}
+
+
+def test_a_joining_new_chats_longer_answer_keeps_its_image_in_its_conflict_version(vault):
+    q = ("user", "Look at this")
+    got = conflict_join(vault, stored=[q, ("assistant", "A lighthouse"), ("user", "More?"), ("assistant", "More.")],
+                        new_chat=[q, ("assistant", "A lighthouse and a boat.")])
+    # The page then shows its own state: the stored tail is kept too, with the image seen with it.
+    assert got["conflict"] == {"A lighthouse and a boat.": ["new.png"], "A lighthouse": ["old.png"], "More?": [], "More.": []}
+
+
+def test_a_stored_longer_answer_the_joining_chat_outgrows_keeps_its_image_in_its_conflict_version(vault):
+    q = ("user", "Look at this")
+    got = conflict_join(vault, stored=[q, ("assistant", "A lighthouse and a boat.")],
+                        new_chat=[q, ("assistant", "A lighthouse"), ("user", "More?"), ("assistant", "More.")])
+    assert got["current"]["A lighthouse"] == ["new.png"]
+    assert got["conflict"] == {"A lighthouse and a boat.": ["old.png"]}

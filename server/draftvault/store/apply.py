@@ -236,8 +236,11 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
     tx.conn.execute("DELETE FROM turns WHERE cid=?", (src.cid,))
     base = versions.move(tx, rec, src, dst)
     lost = [(i, t) for i, t in sorted(loser.items()) if i not in winner or not winner[i][1].startswith(t[1])]
-    if lost:
-        versions.add(tx, rec, dst, lost, "conflict", now)
+    if lost:  # the files the loser showed with those turns go with them (src's: to the number move gives it)
+        branch = versions.conflict(tx, rec, dst, lost, now)
+        src_lost = src.turn_count < dst.turn_count
+        attachments.keep(tx, rec, src.cid if src_lost else dst.cid, src.id if src_lost else dst.id, [i for i, _ in lost],
+                         branch - base if src_lost else branch, stay=set())
     drafts.move_drafts(tx, rec, src, dst)
     attachments.move(tx, rec, src.cid, dst.cid, dst.id, base)
     for table in ("failures", "signals", "pages"):

@@ -16,7 +16,7 @@
   its bytes stored once); a turn whose replacement still shows its files (an edited prompt:
   the site keeps its files; a text that contains the old one: a file's placeholder rendered
   late) leaves a copy in the branch and keeps them; a branch renumbered into another conversation renumbers its links
-  (`move`), a branch deleted deletes them (`drop`), and a kept version the page shows again
+  (`move`; a joining page's turns kept as a `conflict` version take the links that page's side showed with them), a branch deleted deletes them (`drop`), and a kept version the page shows again
   (its version switcher) shows them again (`restore`: the extension sends a file once a page).
 - Deleting a conversation or a branch deletes its links, and a file when no link is left (`collect`).
 """

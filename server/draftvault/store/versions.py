@@ -126,6 +126,13 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     return branch
 
 
+def conflict(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], now: str) -> int:
+    """Keeps turns another page showed as a `conflict` branch (a page joining this conversation):
+    its number, or that of the same branch kept before."""
+    held = _kept(tx, rec, conv, turns)
+    return held if held is not None else add(tx, rec, conv, turns, "conflict", now, once=False)  # type: ignore[return-value]
+
+
 def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> int | None:
     """The branch with these turns at these places kept already, if any (the branches at the same places are read)."""
     same_places = (
