@@ -286,3 +286,20 @@ def test_a_stored_longer_answer_the_joining_chat_outgrows_keeps_its_image_in_its
                         new_chat=[q, ("assistant", "A lighthouse"), ("user", "More?"), ("assistant", "More.")])
     assert got["current"]["A lighthouse"] == ["new.png"]
     assert got["conflict"] == {"A lighthouse and a boat.": ["old.png"]}
+
+
+def test_an_image_that_arrives_after_its_answer_was_regenerated_stays_with_that_answer(vault):
+    """The extension fetches an image after the text that shows it; if the answer is regenerated
+    meanwhile, the image belongs to the earlier version (its placeholder is in that text only)."""
+    dusk = "Here is a lighthouse at dusk.\n\n[Image: Generated image]"
+    vault.apply("c1", frames.snapshot(1, [QUESTION, ("assistant", dusk)]))
+    vault.apply("c1", frames.snapshot(2, [QUESTION, ("assistant", "Here is a lighthouse in a storm.")], streaming=True))
+    vault.apply("c1", frames.attachment(3, OLD_PNG, turn=1, name="dusk.png", key="d", alt="Generated image")[0])
+    storm = "Here is a lighthouse in a storm.\n\n[Image: Generated image]"
+    vault.apply("c1", frames.snapshot(4, [QUESTION, ("assistant", storm)]))
+    vault.apply("c1", frames.attachment(5, NEW_PNG, turn=1, name="storm.png", key="s", alt="Generated image")[0])
+    [conv] = vault.list_conversations()
+    got = vault.get_conversation(conv.id)
+    assert [a.name for a in got.turns[1].attachments] == ["storm.png"]
+    assert {b.turns[0].text: [a.name for a in b.turns[0].attachments] for b in got.branches} == {dusk: ["dusk.png"]}
+    assert vault.verify().bad == []

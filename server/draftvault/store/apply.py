@@ -98,8 +98,23 @@ def attachment(tx: Tx, rec: Records, client_id: str, f: protocol.Attachment) -> 
     cid = _cid_of(tx, rec, f)
     if cid is None:
         raise Refused("attachment frame: the vault holds no conversation of this page yet; its snapshot comes first")
-    attachments.store(tx, rec, client_id, cid, conversations.public_id(tx, cid), f)
+    conv_id = conversations.public_id(tx, cid)
+    attachments.store(tx, rec, client_id, cid, conv_id, f, _seen_with(tx, rec, cid, conv_id, f))
     return cid
+
+
+def _seen_with(tx: Tx, rec: Records, cid: int, conv_id: str, f: protocol.Attachment) -> int | None:
+    """The thread whose turn showed an image (None: the current one): the newest kept version whose
+    turn at that index shows its placeholder, when the current turn there does not (the answer was
+    replaced while the extension fetched the image). Read with the frame that links it only."""
+    if not f.alt or f.part < f.parts - 1:
+        return None
+    placeholder = f"[Image: {f.alt}]"
+    current = runs.read(tx, rec, cid, f.turn_index, f.turn_index + 1).get(f.turn_index)
+    if current is not None and placeholder in current[1]:
+        return None
+    kept = branches.rows(tx, rec, cid, conv_id, [], "idx=:i", {"i": f.turn_index})
+    return next((branch for branch, _, _, _, turn in reversed(kept) if placeholder in turn[1]), None)
 
 
 def signal(tx: Tx, rec: Records, client_id: str, f: protocol.Signal) -> int | None:

@@ -10,7 +10,8 @@
   Uploads left unfinished (a tab closed mid-way) are dropped after STALE_DAYS.
 - `attachment_links`: (conversation, branch, turn index, file), with the name, type and size the
   page showed (and an image's alt text) sealed; `aid` NULL for a file recorded by name, type and size only. A frame links
-  a file to the current thread (branch NULL). Links follow the text they were seen with: when
+  a file to the current thread (branch NULL), or to the newest kept version whose turn shows the image's
+  placeholder when the current turn does not (an answer replaced while the extension fetched its image: apply.py). Links follow the text they were seen with: when
   versions.keep keeps replaced turns as a branch, their links go into it (`keep`), so a new
   answer at that index starts with none (a file the page shows again with it is linked again,
   its bytes stored once); a turn whose replacement still shows its files (an edited prompt:
@@ -38,15 +39,17 @@ from .records import HASH_BYTES, Records, new_id
 STALE_DAYS = 1
 
 
-def store(tx: Tx, rec: Records, client_id: str, cid: int, conv_id: str, f: protocol.Attachment) -> None:
-    """One attachment frame: a part of a file's bytes, and with the last part (or with none) its link."""
+def store(tx: Tx, rec: Records, client_id: str, cid: int, conv_id: str, f: protocol.Attachment,
+          branch: int | None = None) -> None:
+    """One attachment frame: a part of a file's bytes, and with the last part (or with none) its link,
+    to the current thread or to kept version `branch` (a late image of a replaced answer)."""
     aid = h = None
     if f.parts:
         aid = _take_part(tx, rec, client_id, f)
         if f.part < f.parts - 1:
             return  # more parts to come
         aid, h = _complete(tx, rec, aid, f.size, f.parts)
-    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, (f.name, f.mime, f.size, f.alt))
+    _link(tx, rec, cid, conv_id, f.turn_index, aid, h, (f.name, f.mime, f.size, f.alt), branch)
 
 
 def _take_part(tx: Tx, rec: Records, client_id: str, f: protocol.Attachment) -> int:
