@@ -331,3 +331,20 @@ def test_the_replay_budget_counts_what_edits_read_and_write():
     assert made is None and now.text is None
     now, made = canvas.apply(replay, now, doc)  # written whole again: known
     assert made.text == "x" * 100
+
+
+def test_canvas_comments_read_as_comments_not_json(vault, tmp_path):
+    e = Export()
+    e.say("user", "Review my notes.")
+    e.create("Release notes", "document", NOTES, "6830eeee")
+    e.add("assistant", {"content_type": "code", "language": "json", "text": json.dumps({"comments": [
+        {"pattern": "Counts words in a file\\.", "comment": "Say which encodings it reads."},
+        {"pattern": "`top`", "comment": "Name the   number:\nten."},
+        {"pattern": "x", "comment": 3}]})}, recipient="canmore.comment_textdoc")
+    e.receipt("comment_textdoc", "6830eeee", "document", "Successfully added comments to text document")
+    e.say("assistant", "I left two comments.")
+    import_chatgpt_export(vault, write(tmp_path, e.conversation()))
+    texts = [t.text for t in only(vault).turns]
+    assert "Comments on the canvas:\n\n- `Counts words in a file\\.`: Say which encodings it reads.\n"  \
+           "- `` `top` ``: Name the number: ten." in texts
+    assert not any('"comments"' in t for t in texts)

@@ -27,6 +27,15 @@ def fence(code: str, language: str = "") -> str:
     return f"{ticks}{language}\n" + code.rstrip("\n") + f"\n{ticks}"
 
 
+def code_span(text: str) -> str:
+    """Inline code, its backticks more than any run in the text (spaced when the text starts or ends with one)."""
+    ticks = "`"
+    while ticks in text:
+        ticks += "`"
+    pad = " " if text.startswith("`") or text.endswith("`") else ""
+    return f"{ticks}{pad}{text}{pad}{ticks}"
+
+
 def link(label: str | None, url: str) -> str:
     text = (label or url).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
     return f"[{text}]({url.replace(' ', '%20').replace('(', '%28').replace(')', '%29')})"

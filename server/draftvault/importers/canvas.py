@@ -25,10 +25,12 @@ from typing import Any
 
 import regex
 
+from ..markdown import code_span
 from ..protocol import Document
 
 CREATE = "canmore.create_textdoc"
 UPDATE = "canmore.update_textdoc"
+COMMENT = "canmore.comment_textdoc"  # {comments: [{pattern, comment}]}: notes in the canvas's margin
 CALLS = (CREATE, UPDATE)
 MAX_NAME = 512  # a document's title, as the extension caps it
 MAX_TEXT = 4 * 1024 * 1024  # protocol.Document.text
@@ -57,6 +59,23 @@ def call(recipient: str | None, text: str | None, parts: list[Any] | None) -> Ca
     except (ValueError, RecursionError):
         input = None
     return Call(recipient == CREATE, input if isinstance(input, dict) else {})
+
+
+def comments(recipient: str | None, text: str | None, parts: list[Any] | None) -> str | None:
+    """A comment call as the reader sees it: "Comments on the canvas:" and each comment on the text
+    it points at (Markdown), or None when the message is no comment call or holds none."""
+    if recipient != COMMENT:
+        return None
+    raw = text if isinstance(text, str) and text else (parts[0] if parts and isinstance(parts[0], str) else "")
+    try:
+        input = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    listed = input.get("comments") if isinstance(input, dict) else None
+    lines = [f"- {code_span(' '.join(c['pattern'].split())[:200])}: {' '.join(c['comment'].split())}"
+             for c in listed if isinstance(c, dict) and _str(c.get("pattern")) and _str(c.get("comment"))] if isinstance(
+        listed, list) else []
+    return "Comments on the canvas:\n\n" + "\n".join(lines) if lines else None
 
 
 def kind_of(type: str) -> tuple[str, str | None]:

@@ -174,8 +174,8 @@ def _part_text(part: Any) -> str:
     return part.get("text") if isinstance(part.get("text"), str) else ""
 
 
-def _render(msg: _Message) -> Turn | None:
-    """A message as ChatGPT shows it, or None for what it hides."""
+def _render(msg: _Message, legacy: bool = False) -> Turn | None:
+    """A message as ChatGPT shows it, or None for what it hides (`legacy`: see thread)."""
     meta = msg.metadata or {}
     if meta.get("is_visually_hidden_from_conversation") or meta.get("is_user_system_message"):
         return None
@@ -183,7 +183,9 @@ def _render(msg: _Message) -> Turn | None:
     kind = c.content_type
     if kind in _SKIPPED_CONTENT:
         return None
-    if kind in ("text", "multimodal_text"):
+    if not legacy and (noted := canvas.comments(msg.recipient, c.text, c.parts)) is not None:
+        text = noted
+    elif kind in ("text", "multimodal_text"):
         text = "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
         if not meta.get(RENDERED_MARK):
             text = _with_citations(text, meta)
@@ -337,7 +339,7 @@ def thread(conv: _Conversation, legacy: bool = False) -> _Thread:
 
         current = max(leaves, key=created, default=None)
 
-    shown = {k: _render(n.message) if n.message and (legacy or not _is_canvas(n.message)) else None
+    shown = {k: _render(n.message, legacy) if n.message and (legacy or not _is_canvas(n.message)) else None
              for k, n in mapping.items()}
     parts = {} if legacy else _parts(mapping, shown, current)
 
