@@ -218,6 +218,26 @@ def test_content_types(vault, tmp_path):
     ]
 
 
+def test_content_types_not_known_yet_with_other_values_in_known_names_import(vault, tmp_path):
+    """A message of a newer content type may hold an object where older ones hold text: the
+    conversation still imports, that message with whatever text it has."""
+    nodes = dict([
+        ("root", {"id": "root", "message": None, "parent": None, "children": ["u1"]}),
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Find me a flight"]}, ["w1"]),
+        node("w1", "u1", "assistant", {"content_type": "super_widget", "text": {"widget": "flights", "rows": 3},
+                                       "title": ["Flights"], "parts": {"0": "x"}, "name": 7}, ["a1"],
+             recipient={"to": "widget"}),
+        node("a1", "w1", "assistant", {"content_type": "text", "parts": ["Three flights fit."]}),
+    ])
+    conv = {"title": "Widgets", "create_time": 1.7e9, "update_time": 1.7e9, "mapping": nodes, "current_node": "a1",
+            "conversation_id": "widgets-1"}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_chatgpt_export(vault, path)
+    assert [(t.role, t.text) for t in only(vault).turns] == [("user", "Find me a flight"),
+                                                              ("assistant", "Three flights fit.")]
+
+
 def test_math_becomes_the_captured_dialect(vault, tmp_path):
     r"""ChatGPT's export writes math as \( \) and \[ \]; captured pages give $ and $$ lines."""
     answer = (

@@ -40,23 +40,40 @@ _EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json")
 # ---- the export's shape (only what the import reads; unknown fields are ignored) ----
 
 
+def _strings(struct: msgspec.Struct, *names: str) -> None:
+    """Fields read as any JSON, kept only when strings: content types this import does not know
+    (new ones appear) may use the same names for other values, and one such message must not
+    fail the whole export."""
+    for name in names:
+        if not isinstance(getattr(struct, name), str):
+            setattr(struct, name, None)
+
+
 class _Author(msgspec.Struct):
     role: str
-    name: str | None = None
+    name: Any = None
+
+    def __post_init__(self) -> None:
+        _strings(self, "name")
 
 
 class _Content(msgspec.Struct):
     content_type: str
-    parts: list[Any] | None = None
-    text: str | None = None
-    language: str | None = None
-    result: str | None = None
-    url: str | None = None
-    title: str | None = None
-    domain: str | None = None
-    name: str | None = None
+    parts: Any = None  # a list, else none
+    text: Any = None
+    language: Any = None
+    result: Any = None
+    url: Any = None
+    title: Any = None
+    domain: Any = None
+    name: Any = None
     thoughts: Any = None  # thoughts: [{summary, content}]
     content: Any = None  # reasoning_recap: "Thought for 12s"
+
+    def __post_init__(self) -> None:
+        _strings(self, "text", "language", "result", "url", "title", "domain", "name")
+        if not isinstance(self.parts, list):
+            self.parts = None
 
 
 class _Message(msgspec.Struct):
@@ -64,8 +81,11 @@ class _Message(msgspec.Struct):
     content: _Content
     id: str | None = None
     create_time: float | None = None
-    recipient: str | None = None
+    recipient: Any = None
     metadata: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        _strings(self, "recipient")
 
 
 class _Node(msgspec.Struct):
