@@ -144,7 +144,7 @@ def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
 
 
 @pytest.mark.parametrize("mangle, place", [
-    (lambda raw: raw.replace(b'"sender": "assistant"', b'"sender": "robot"', 1), "conversation 0 (byte 1): Invalid enum value 'robot' - at `$.chat_messages[1].sender`"),
+    (lambda raw: raw.replace(b'"sender": "assistant"', b'"sender": 7', 1), "conversation 0 (byte 1): Expected `str`, got `int` - at `$.chat_messages[1].sender`"),
     (lambda raw: raw[:-300], "byte "),
     (lambda raw: raw.replace(b'"uuid": "1db4c66e', b'"uuid": 7, "x": "', 1), "conversation 0 (byte 1): Expected `str`, got `int` - at `$.uuid`"),
 ])
@@ -180,3 +180,22 @@ def test_openings_without_a_close_are_read_in_one_pass():
     for text in ("Answer.</antThinking>" + "<antThinking>" * 200_000, "<antArtifact " * 200_000 + "tail"):
         parts = claude._Parts()
         assert parts.legacy_text(text) == text and parts.thinking == [] and parts.documents == []
+
+
+def test_blocks_and_senders_not_known_yet_import_with_what_text_they_have(vault, tmp_path):
+    convs = [{"uuid": "c-new-shapes", "name": "New shapes", "created_at": "2025-06-01T10:00:00Z",
+              "updated_at": "2025-06-01T10:01:00Z", "chat_messages": [
+                  {"uuid": "m1", "sender": "human", "text": "Plot it", "created_at": "2025-06-01T10:00:00Z",
+                   "attachments": [{"file_name": {"x": 1}, "extracted_content": ["not text"]}], "files": [{"file_name": 5}]},
+                  {"uuid": "m2", "sender": "assistant", "created_at": "2025-06-01T10:00:30Z", "content": [
+                      {"type": "chart", "text": {"series": [1, 2]}, "name": ["plot"]},
+                      {"type": "text", "text": "Here is the plot."}]},
+                  {"uuid": "m3", "sender": "moderator", "text": "This chat was reviewed.", "created_at": "2025-06-01T10:01:00Z"},
+              ]}]
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps(convs))
+    import_claude_export(vault, path)
+    [summary] = vault.list_conversations()
+    turns = vault.get_conversation(summary.id).turns
+    assert [(t.role, t.text) for t in turns] == [("user", "Plot it"), ("assistant", "Here is the plot."),
+                                                  ("system", "This chat was reviewed.")]

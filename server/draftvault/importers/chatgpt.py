@@ -40,21 +40,12 @@ _EXPORT_FILE = re.compile(r"conversations(?:-(\d+))?\.json")
 # ---- the export's shape (only what the import reads; unknown fields are ignored) ----
 
 
-def _strings(struct: msgspec.Struct, *names: str) -> None:
-    """Fields read as any JSON, kept only when strings: content types this import does not know
-    (new ones appear) may use the same names for other values, and one such message must not
-    fail the whole export."""
-    for name in names:
-        if not isinstance(getattr(struct, name), str):
-            setattr(struct, name, None)
-
-
 class _Author(msgspec.Struct):
     role: str
     name: Any = None
 
     def __post_init__(self) -> None:
-        _strings(self, "name")
+        source.strings_only(self, "name")
 
 
 class _Content(msgspec.Struct):
@@ -71,7 +62,7 @@ class _Content(msgspec.Struct):
     content: Any = None  # reasoning_recap: "Thought for 12s"
 
     def __post_init__(self) -> None:
-        _strings(self, "text", "language", "result", "url", "title", "domain", "name")
+        source.strings_only(self, "text", "language", "result", "url", "title", "domain", "name")
         if not isinstance(self.parts, list):
             self.parts = None
 
@@ -85,7 +76,7 @@ class _Message(msgspec.Struct):
     metadata: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
-        _strings(self, "recipient")
+        source.strings_only(self, "recipient")
 
 
 class _Node(msgspec.Struct):

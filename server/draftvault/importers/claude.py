@@ -21,6 +21,9 @@ What is kept where:
 Messages with `parent_message_uuid` form a tree (edits, retries): the newest leaf is the
 thread, the others are branches (`tree`); without it, messages are ordered by time.
 One vault transaction: a malformed file raises ImportFailed (file and place), nothing stays.
+Block types and senders not known yet are read, not refused: a block's text when it has
+one (fields that are not strings are left out: source.strings_only), another sender's
+message as a system turn.
 """
 
 from __future__ import annotations
@@ -30,7 +33,7 @@ import re
 from contextlib import ExitStack
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 
@@ -46,31 +49,43 @@ from .tree import Turn
 
 class _Block(msgspec.Struct):
     type: str
-    text: str | None = None
-    thinking: str | None = None
-    name: str | None = None
+    text: Any = None
+    thinking: Any = None
+    name: Any = None
     input: Any = None
     content: Any = None
 
+    def __post_init__(self) -> None:
+        source.strings_only(self, "text", "thinking", "name")
+
 
 class _Attachment(msgspec.Struct):
-    file_name: str | None = None
-    extracted_content: str | None = None
+    file_name: Any = None
+    extracted_content: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "file_name", "extracted_content")
 
 
 class _File(msgspec.Struct):
-    file_name: str | None = None
+    file_name: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "file_name")
 
 
 class _Message(msgspec.Struct):
-    sender: Literal["human", "assistant"]
+    sender: str  # human or assistant (another's messages are the system's)
     uuid: str | None = None
-    text: str | None = None
+    text: Any = None
     content: list[_Block] | None = None
     attachments: list[_Attachment] | None = None
     files: list[_File] | None = None
     created_at: str | None = None
     parent_message_uuid: str | None = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "text")
 
 
 class _Conversation(msgspec.Struct):
@@ -180,7 +195,7 @@ def _tool_result(block: _Block) -> str:
 
 def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
     """The message as turns: its text, and each tool call and result apart."""
-    role = "user" if msg.sender == "human" else "assistant"
+    role = {"human": "user", "assistant": "assistant"}.get(msg.sender, "system")
     seen = _iso(msg.created_at)
     out: list[Turn] = []
     texts: list[str] = []

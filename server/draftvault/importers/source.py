@@ -34,6 +34,15 @@ MAX_RATIO = 100
 RATIO_FLOOR = 64 << 20
 
 
+def strings_only(struct: msgspec.Struct, *names: str) -> None:
+    """For a Struct's `__post_init__`: these fields, read as any JSON, are kept only when strings.
+    Newer exports bring message and block types this import does not know, which may use the
+    same names for other values: one such message must not fail the whole export."""
+    for name in names:
+        if not isinstance(getattr(struct, name), str):
+            setattr(struct, name, None)
+
+
 class ImportFailed(Exception):
     """The export could not be imported; nothing of it was kept."""
 
