@@ -149,6 +149,10 @@ def test_export(home, tmp_path):
     dv("export", "--out", str(one), ids[0])
     assert one.stat().st_mode & 0o777 == 0o600 and "Chain keeps slipping" in one.read_text()
     assert dv("export", "nope", check=False).returncode == 2
+    # A place the export cannot be written: that place named, not advice about the vault's directory
+    done = dv("export", "--out", str(tmp_path / "no" / "such" / "dir" / "all.zip"), check=False)
+    assert done.returncode == 2 and done.stderr.strip() == f"Error: cannot use {tmp_path / 'no' / 'such' / 'dir' / 'all.zip'}: " \
+        "No such file or directory"
 
 
 def test_import_chatgpt_export(home, tmp_path):
@@ -177,6 +181,8 @@ def test_import_claude_and_gemini(home, tmp_path):
     done = dv("import", "gemini-takeout", str(REAL / "chatgpt-tree.json"), check=False)
     assert done.returncode == 2 and "chatgpt-tree.json: entry 0 (byte 4): Object missing required field `time`" in done.stderr
     assert "Traceback" not in done.stderr
+    done = dv("import", "gemini-takeout", str(REAL.parent / "claude-export" / "LICENSE"), check=False)
+    assert done.returncode == 2 and "expected a JSON array of entries" in done.stderr
 
 
 def test_passphrase_set_use_wrong_and_remove(home):

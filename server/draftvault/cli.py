@@ -83,8 +83,11 @@ def _explain(e: Exception) -> str | None:
     if isinstance(e, sqlite3.DatabaseError) and not isinstance(e, sqlite3.OperationalError):
         return f"the vault database is damaged ({e}); `draftvault verify` shows what can still be read and how to salvage it"
     if isinstance(e, (OSError, sqlite3.OperationalError)):
-        where = getattr(e, "filename", None) or os.environ.get("DRAFTVAULT_HOME") or "the vault's directory"
+        filename = getattr(e, "filename", None)
+        where = filename or os.environ.get("DRAFTVAULT_HOME") or "the vault's directory"
         reason = getattr(e, "strerror", None) or str(e)
+        if filename and not Path(os.path.abspath(filename)).is_relative_to(config.home_path().absolute()):
+            return f"cannot use {where}: {reason}"  # a file the command was given (an --out), not the vault
         return (f"cannot use {where}: {reason}. The vault needs a directory it can write: "
                 "make it writable, or set DRAFTVAULT_HOME to one")
     return None

@@ -51,8 +51,13 @@ def write_private(path: Path, data: bytes) -> None:
 
 
 def home() -> Path:
+    return private_dir(home_path())
+
+
+def home_path() -> Path:
+    """Where the vault lives (home() also makes it, private)."""
     env = os.environ.get("DRAFTVAULT_HOME")
-    return private_dir(Path(env) if env else Path(platformdirs.user_data_dir("draftvault")))
+    return Path(env) if env else Path(platformdirs.user_data_dir("draftvault"))
 
 
 def port() -> int:

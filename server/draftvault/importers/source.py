@@ -212,7 +212,7 @@ def elements(
         b.base = 3
     pos = b.skip_ws(0)
     if pos >= len(b.buf) or b.buf[pos] != ord("["):
-        raise b.fail(pos, f"expected a JSON array of {what}s")
+        raise b.fail(pos, f"expected a JSON array of {what[:-1] + 'ies' if what.endswith('y') else what + 's'}")
     pos = b.skip_ws(pos + 1)
     index = 0
     while b.at(pos) != ord("]"):
