@@ -49,16 +49,21 @@ class Call:
         self.create, self.input = create, input
 
 
-def call(recipient: str | None, text: str | None, parts: list[Any] | None) -> Call | None:
-    """The canvas call a message makes, or None when it makes none."""
-    if recipient not in CALLS:
-        return None
+def _input(text: str | None, parts: list[Any] | None) -> dict[str, Any]:
+    """A call's input: the JSON object in its `text`, or the first of its `parts` ({} when it is none)."""
     raw = text if isinstance(text, str) and text else (parts[0] if parts and isinstance(parts[0], str) else "")
     try:
         input = json.loads(raw)
     except (ValueError, RecursionError):
-        input = None
-    return Call(recipient == CREATE, input if isinstance(input, dict) else {})
+        return {}
+    return input if isinstance(input, dict) else {}
+
+
+def call(recipient: str | None, text: str | None, parts: list[Any] | None) -> Call | None:
+    """The canvas call a message makes, or None when it makes none."""
+    if recipient not in CALLS:
+        return None
+    return Call(recipient == CREATE, _input(text, parts))
 
 
 def comments(recipient: str | None, text: str | None, parts: list[Any] | None) -> str | None:
@@ -66,15 +71,10 @@ def comments(recipient: str | None, text: str | None, parts: list[Any] | None) -
     it points at (Markdown), or None when the message is no comment call or holds none."""
     if recipient != COMMENT:
         return None
-    raw = text if isinstance(text, str) and text else (parts[0] if parts and isinstance(parts[0], str) else "")
-    try:
-        input = json.loads(raw)
-    except (ValueError, RecursionError):
-        return None
-    listed = input.get("comments") if isinstance(input, dict) else None
+    listed = _input(text, parts).get("comments")
     lines = [f"- {code_span(' '.join(c['pattern'].split())[:200])}: {' '.join(c['comment'].split())}"
-             for c in listed if isinstance(c, dict) and _str(c.get("pattern")) and _str(c.get("comment"))] if isinstance(
-        listed, list) else []
+             for c in (listed if isinstance(listed, list) else ())
+             if isinstance(c, dict) and _str(c.get("pattern")) and _str(c.get("comment"))]
     return "Comments on the canvas:\n\n" + "\n".join(lines) if lines else None
 
 
