@@ -16,6 +16,7 @@ import msgspec
 import pytest
 
 from draftvault.importers import chatgpt
+from draftvault.markdown import normalise_math
 from draftvault.store.records import meta_of
 from sitepages.base import EXTENSION_DIR, REAL_FIXTURES
 from test_import_chatgpt_canvas import canvas_export
@@ -176,3 +177,28 @@ def test_a_canvas_export_reads_as_the_importer_reads_it():
     (js,) = js_threads([conv])
     assert js == py_thread(conv)
     assert sum(len(turn[2]) for turn in js["main"]) == 4
+
+
+# Reads a JSON array of texts on stdin; writes each one's math as the capture's dialect.
+MATH_ALL = f"""
+import {{ normaliseMath }} from {json.dumps(MODULE)};
+let input = "";
+for await (const chunk of process.stdin) input += chunk;
+process.stdout.write(JSON.stringify(JSON.parse(input).map(normaliseMath)));
+"""
+_MATH_PIECES = ["`", "``", "[", "]", "(", ")", "\\(", "\\)", "\\[", "\\]", " ", "\t", "\n", "x", "- ", "1. ", "\\",
+                "](u)", "[a](b)", " \\[ y \\] ", "```\n", "$$\n", "é"]
+
+
+def test_math_reads_the_same_in_the_extension_and_the_importer():
+    """Random texts of math, code, links and list markers (and crafted ones: openings without an end,
+    a long indent copied by many formulas) turn out the same from both readings."""
+    rng = random.Random(12)
+    texts = ["".join(rng.choice(_MATH_PIECES) for _ in range(rng.randint(0, 30))) for _ in range(3000)]
+    texts += ["Keep \\(a\\) " + "\\[" * 50_000, "[\\[" * 30_000, " " * 100_000 + "x" + " \\[y\\]" * 20_000,
+              "- item\n  \\[ x \\] and \\(y\\)\n\n" * 200]
+    done = subprocess.run([NODE, "--input-type=module", "-e", MATH_ALL], input=json.dumps(texts),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    for text, js in zip(texts, json.loads(done.stdout)):
+        assert js == normalise_math(text), text
