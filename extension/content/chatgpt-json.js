@@ -22,7 +22,8 @@ const ID = /^[A-Za-z0-9_-]{1,200}$/;
 const SKIPPED = new Set(["thoughts", "reasoning_recap", "user_editable_context", "model_editable_context"]);
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const SEARCH_MARK = /【(\d+)†([^†】]*)(?:†([^】]*))?】/g;
-const LEFTOVER_CITATION = /【\d+(?::\d+)*†[^】]*】|\ue200[^\ue201]*\ue201/g;
+const LEFTOVER_MARK = /【\d+(?::\d+)*†[^】]*】/g;
+const LEFTOVER_ENTITY = /\ue200[^\ue201]*\ue201/g;
 // Canvas: the assistant calls these tools; the page shows the document, not the call.
 const CANVAS_CREATE = "canmore.create_textdoc";
 const CANVAS_UPDATE = "canmore.update_textdoc";
@@ -250,11 +251,22 @@ function withCitations(text, meta) {
     if (last && s === last[1]) merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
     else merged.push([s, e, links]);
   }
-  for (const [s, e, links] of merged.reverse()) {
+  const pieces = []; // joined once: a splice per marker copied the text each time
+  let at = 0;
+  for (const [s, e, links] of merged) {
     const unique = [...new Set(links)];
-    chars.splice(s, e - s, ...(unique.length ? Array.from(` (${unique.join(", ")})`) : []));
+    pieces.push(chars.slice(at, s).join(""), unique.length ? ` (${unique.join(", ")})` : "");
+    at = e;
   }
-  return chars.join("").replace(LEFTOVER_CITATION, "");
+  pieces.push(chars.slice(at).join(""));
+  return subBeforeLast(subBeforeLast(pieces.join(""), LEFTOVER_MARK, "", "】"), LEFTOVER_ENTITY, "", "\ue201");
+}
+
+// `text.replace(pattern, replacement)` up to the text's last `last` character, which ends every
+// match: an opening after it cannot match, yet each would first scan to the end (quadratic).
+function subBeforeLast(text, pattern, replacement, last) {
+  const cut = text.lastIndexOf(last) + 1;
+  return text.slice(0, cut).replace(pattern, replacement) + text.slice(cut);
 }
 
 function compareLists(a, b) {
@@ -297,7 +309,8 @@ function renderText(msg, role, meta) {
   } else if (kind === "execution_output") {
     text = fence(str(c.text) || "");
   } else if (kind === "tether_browsing_display") {
-    const result = (str(c.result) || "").replace(SEARCH_MARK, (_, n, title, where) => `[${n}] ${title}` + (where ? ` (${where})` : ""));
+    const result = subBeforeLast(str(c.result) || "", SEARCH_MARK,
+                                 (_, n, title, where) => `[${n}] ${title}` + (where ? ` (${where})` : ""), "】");
     text = result.trim() ? quote(result) : "";
   } else if (kind === "tether_quote") {
     const title = str(c.title) || str(c.domain);

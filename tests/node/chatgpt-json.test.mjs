@@ -165,6 +165,18 @@ describe("canvas budget", () => {
   });
 });
 
+describe("crafted answers", () => {
+  test("citation marks and math openings with no end are read in one pass", () => {
+    // 200,000 openings each (up to 600 KB): each once scanned to the end of the answer.
+    const marks = "Sources【3†Wiki】 and " + "【1†".repeat(200_000);
+    const math = "Keep \\(a\\) " + "\\[".repeat(200_000);
+    const t = conversationThread(chain([["u1", "user", "Cite"], ["a1", "assistant", marks], ["u2", "user", "Math"],
+                                        ["a2", "assistant", math]]));
+    assert.equal(t.turns[1].text, "Sources and " + "【1†".repeat(200_000));
+    assert.equal(t.turns[3].text, "Keep $a$ " + "\\[".repeat(200_000));
+  });
+});
+
 describe("what the page can send", () => {
   const good = chain([["u1-abcdefgh", "user", "hello"], ["a1-abcdefgh", "assistant", "hi"]]);
 
