@@ -55,7 +55,9 @@ function grammar(lang) {
   if (!spec) return null;
   if (compiled.has(name)) return compiled.get(name);
   const parts = [];
-  if (spec.html) parts.push("(?<comment><!--[\\s\\S]*?-->)", "(?<keyword></?[A-Za-z][\\w:-]*|/?>)");
+  // Each pattern also ends at the end of the code: an opening that never closed would otherwise look
+  // for its end again from every later opening (quadratic in crafted code).
+  if (spec.html) parts.push("(?<comment><!--[\\s\\S]*?(?:-->|$))", "(?<keyword></?[A-Za-z][\\w:-]*|/?>)");
   if (spec.block) parts.push("(?<comment>/\\*[\\s\\S]*?(?:\\*/|$))");
   if (spec.line) parts.push(`(?<comment>${esc(spec.line)}.*)`);
   if (spec.triple) parts.push(`(?<string>"""[\\s\\S]*?(?:"""|$)|'''[\\s\\S]*?(?:'''|$))`);
