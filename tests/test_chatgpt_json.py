@@ -23,6 +23,7 @@ from test_import_chatgpt_canvas import canvas_export
 
 NODE = shutil.which("node") or "node"
 MODULE = (EXTENSION_DIR / "content" / "chatgpt-json.js").as_uri()
+DIALECT = (EXTENSION_DIR / "content" / "markdown-dialect.js").as_uri()
 EXPORTS = sorted((REAL_FIXTURES / "chatgpt-export").glob("*.json"))
 
 # Reads a JSON array of conversations on stdin; writes each one's thread and branches.
@@ -181,7 +182,7 @@ def test_a_canvas_export_reads_as_the_importer_reads_it():
 
 # Reads a JSON array of texts on stdin; writes each one's math as the capture's dialect.
 MATH_ALL = f"""
-import {{ normaliseMath }} from {json.dumps(MODULE)};
+import {{ normaliseMath }} from {json.dumps(DIALECT)};
 let input = "";
 for await (const chunk of process.stdin) input += chunk;
 process.stdout.write(JSON.stringify(JSON.parse(input).map(normaliseMath)));
