@@ -487,8 +487,10 @@ class Index:
 
 
 def _buckets(postings: int) -> int:
-    """How many buckets a segment of this many postings gets: a power of two (see merge._write)."""
-    return min(MAX_BUCKETS, 1 << max(0, -(-postings // POSTINGS_PER_BUCKET) - 1).bit_length())
+    """How many buckets a segment of this many postings gets: the power of two (see merge._write)
+    nearest to POSTINGS_PER_BUCKET a bucket."""
+    need = postings / POSTINGS_PER_BUCKET
+    return min(MAX_BUCKETS, 1 << max(0, round(math.log2(need)))) if need > 1 else 1
 
 
 def _size_class(seg: Segment) -> int:
