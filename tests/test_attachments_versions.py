@@ -149,13 +149,20 @@ def test_an_answer_whose_text_gains_its_images_placeholder_keeps_its_image(serve
     assert (rows(server, "attachments"), rows(server, "attachment_links")) == (1, 2)
 
 
-def test_deleting_a_version_keeps_a_file_another_version_still_shows(server):
+def answer_regenerated(server, first: str, name: str, second: str, *, shown_again: bool = False) -> dict:
+    """Answer `first` showing OLD_PNG as `name`, regenerated into `second` (showing the same picture
+    again when `shown_again`); the conversation's detail."""
     with server.connect() as (ws, _):
-        send_all(ws, [frames.snapshot(1, [QUESTION, ("assistant", "First try.")])])
-        send_all(ws, frames.attachment(2, OLD_PNG, turn=1, name="same.png"))
-        send_all(ws, [frames.snapshot(3, [QUESTION, ("assistant", "Second try.")])])
-        send_all(ws, frames.attachment(4, OLD_PNG, turn=1, name="same.png", key="k2"))
-    conv = detail(server)
+        send_all(ws, [frames.snapshot(1, [QUESTION, ("assistant", first)])])
+        send_all(ws, frames.attachment(2, OLD_PNG, turn=1, name=name))
+        send_all(ws, [frames.snapshot(3, [QUESTION, ("assistant", second)])])
+        if shown_again:
+            send_all(ws, frames.attachment(4, OLD_PNG, turn=1, name=name, key="k2"))
+    return detail(server)
+
+
+def test_deleting_a_version_keeps_a_file_another_version_still_shows(server):
+    conv = answer_regenerated(server, "First try.", "same.png", "Second try.", shown_again=True)
     [branch] = conv["branches"]
     server.api("DELETE", f"/api/conversations/{conv['id']}/branches/{branch['id']}")
     assert download(server, detail(server)["turns"][1], "same.png") == OLD_PNG
@@ -163,11 +170,7 @@ def test_deleting_a_version_keeps_a_file_another_version_still_shows(server):
 
 
 def test_an_image_only_answer_that_is_regenerated_is_kept_with_its_image(server):
-    with server.connect() as (ws, _):
-        send_all(ws, [frames.snapshot(1, [QUESTION, ("assistant", "")])])
-        send_all(ws, frames.attachment(2, OLD_PNG, turn=1, name="only.png"))
-        send_all(ws, [frames.snapshot(3, [QUESTION, ("assistant", "Words this time.")])])
-    conv = detail(server)
+    conv = answer_regenerated(server, "", "only.png", "Words this time.")
     assert names(conv["turns"][1]) == []
     [branch] = conv["branches"]
     assert [(t["text"], names(t)) for t in branch["turns"]] == [("", ["only.png"])]

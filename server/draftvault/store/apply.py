@@ -237,7 +237,8 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
     """Moves a new chat's page conversation into the site conversation it turned out to be (their
     turns agree): the longer thread stays current, and a turn of the other that it does not
     contain (a longer answer) is kept as a `conflict` version."""
-    if src.turn_count >= dst.turn_count:
+    src_wins = src.turn_count >= dst.turn_count
+    if src_wins:
         winner, loser = runs.read(tx, rec, src.cid, 0, src.turn_count), runs.read(tx, rec, dst.cid, 0, dst.turn_count)
         runs.move_turns(tx, rec, src, dst)
         tx.conn.execute(
@@ -252,10 +253,9 @@ def _join(tx: Tx, rec: Records, src: Conv, dst: Conv, now: str) -> None:
     base = versions.move(tx, rec, src, dst)
     lost = [(i, t) for i, t in sorted(loser.items()) if i not in winner or not winner[i][1].startswith(t[1])]
     if lost:  # the files the loser showed with those turns go with them (src's: to the number move gives it)
-        branch = versions.conflict(tx, rec, dst, lost, now)
-        src_lost = src.turn_count < dst.turn_count
-        attachments.keep(tx, rec, src.cid if src_lost else dst.cid, src.id if src_lost else dst.id, [i for i, _ in lost],
-                         branch - base if src_lost else branch, stay=set())
+        branch, _ = versions.kept_or_added(tx, rec, dst, lost, "conflict", now)
+        side, number = (dst, branch) if src_wins else (src, branch - base)
+        attachments.keep(tx, rec, side.cid, side.id, [i for i, _ in lost], number, stay=set())
     drafts.move_drafts(tx, rec, src, dst)
     attachments.move(tx, rec, src.cid, dst.cid, dst.id, base)
     for table in ("failures", "signals", "pages"):
@@ -302,7 +302,7 @@ def import_conversation(
         versions.keep(tx, rec, conv, replaced, dict(enumerate(turns)), len(turns), unfinished=None, stale=False, now=now)
     versions.drop(tx, rec, conv, "reason='imported'")
     for start, branch in branches:
-        versions.add(tx, rec, conv, list(enumerate(branch, start)), "imported", None, once=False)
+        versions.add(tx, rec, conv, list(enumerate(branch, start)), "imported", None)
     versions.pack(tx, rec, conv)
     _set_fields(tx, rec, conv, title=title, url=url, model=model)
     tx.conn.execute(

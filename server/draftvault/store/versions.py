@@ -75,14 +75,11 @@ def keep(tx: Tx, rec: Records, conv: Conv, replaced: dict[int, Replaced], incomi
     else:
         reason = "cut_off" if first == unfinished else "regenerated"
     turns = [(idx, turn) for idx, (turn, _) in sorted(kept.items())]
-    held = _kept(tx, rec, conv, turns)
-    branch = None if held is not None else add(tx, rec, conv, turns, reason, now, once=False,
-                                               blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
+    branch, new = kept_or_added(tx, rec, conv, turns, reason, now,
+                                blobs={idx: bid for idx, (_, bid) in kept.items() if bid is not None})
     stay = {idx for idx, (turn, _) in kept.items() if _shows_its_files(turn, incoming.get(idx) if idx < count else None)}
-    attachments.keep(tx, rec, conv.cid, conv.id, kept, held if branch is None else branch, stay)
-    if branch is not None:
-        pack(tx, rec, conv)
-    return branch
+    attachments.keep(tx, rec, conv.cid, conv.id, kept, branch, stay)
+    return branch if new else None
 
 
 def _shows_its_files(old: Turn, new: Turn | None) -> bool:
@@ -92,13 +89,23 @@ def _shows_its_files(old: Turn, new: Turn | None) -> bool:
     return new is not None and (old[0] == "user" or bool(old[1].strip()) and old[1].strip() in new[1])
 
 
+def kept_or_added(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, now: str,
+                  blobs: dict[int, int] | None = None) -> tuple[int, bool]:
+    """The branch of these (index, turn) pairs: the same one kept before, else a new one (and the
+    loose kept turns packed when there are enough); (its number, whether it is new)."""
+    held = _kept(tx, rec, conv, turns)
+    if held is not None:
+        return held, False
+    branch = add(tx, rec, conv, turns, reason, now, blobs)
+    pack(tx, rec, conv)
+    return branch, True
+
+
 def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason: Reason, at: str | None,
-        once: bool = True, blobs: dict[int, int] | None = None) -> int | None:
-    """Stores a branch of (index, turn) pairs; its number (None: `once` and the same branch is already kept).
-    `blobs`: for some indexes, the blob of the row that held that turn alone (a run of one, already
-    sealed): the branch keeps it instead of sealing the text again."""
-    if once and _kept(tx, rec, conv, turns) is not None:
-        return None
+        blobs: dict[int, int] | None = None) -> int:
+    """Stores a branch of (index, turn) pairs; its number. `blobs`: for some indexes, the blob of the
+    row that held that turn alone (a run of one, already sealed): the branch keeps it instead of
+    sealing the text again."""
     rows = []
     for idx, turn in turns:
         role, text = turn[0], turn[1]
@@ -124,13 +131,6 @@ def add(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], reason:
     )
     tx.conn.execute("INSERT INTO branches VALUES (?,?,?,?)", (conv.cid, branch, reason, at))
     return branch
-
-
-def conflict(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]], now: str) -> int:
-    """Keeps turns another page showed as a `conflict` branch (a page joining this conversation):
-    its number, or that of the same branch kept before."""
-    held = _kept(tx, rec, conv, turns)
-    return held if held is not None else add(tx, rec, conv, turns, "conflict", now, once=False)  # type: ignore[return-value]
 
 
 def _kept(tx: Tx, rec: Records, conv: Conv, turns: list[tuple[int, Turn]]) -> int | None:
