@@ -13,6 +13,7 @@
 // Fetching runs later, one file at a time, remembered by page and URL. An image still loading is looked at again when it loads.
 // Its own time goes into capture's flush metrics (debugCapture) like the observer's.
 
+import { altOf } from "./dom-to-markdown.js";
 import { MSG } from "../lib/messages.js";
 import { DEFAULTS } from "../lib/settings.js";
 
@@ -34,9 +35,6 @@ const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/gif": "gif"
 
 const typeOfName = (name) => TYPES[name.split(".").pop().toLowerCase()] || "application/octet-stream";
 const MAX_ALT = 2048; // protocol ShortText
-// The alt text as dom-to-markdown.js writes the image's placeholder, `[Image: alt]`.
-const altOf = (img) => (img.getAttribute("alt") || "").trim();
-
 // A short stable tag of a URL, so two images with the same alt text get different names.
 function tag(text) {
   let h = 2166136261;

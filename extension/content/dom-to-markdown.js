@@ -150,10 +150,13 @@ function inlineCode(text) {
 
 // ---- inline -----------------------------------------------------------------------
 
-/** An image as turn texts write it, `[Image: alt]` ("" without alt text); attachments.js
- * sends the same alt with the image's bytes, so readers can show the image in its stead. */
+/** An image's alt text as its placeholder names it; attachments.js sends the same alt with the
+ * image's bytes, so readers can show the image in its stead. */
+export const altOf = (img) => (img.getAttribute("alt") || "").trim();
+
+/** An image as turn texts write it, `[Image: alt]` ("" without alt text). */
 export function imagePlaceholder(img) {
-  const alt = (img.getAttribute("alt") || "").trim();
+  const alt = altOf(img);
   return alt ? `[Image: ${alt}]` : "";
 }
 
