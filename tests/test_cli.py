@@ -83,6 +83,8 @@ def test_search_json(home):
     assert "sourdough" in hits[0]["snippet"].lower()
     assert json.loads(dv("search", "nothingmatches", "--json").stdout) == []
     assert "Bikes" in dv("search", "derailleur").stdout
+    nothing = dv("search", "nothingmatches")
+    assert nothing.stdout == "" and "Nothing saved matches 'nothingmatches'." in nothing.stderr
 
 
 def test_tokens(home, server):

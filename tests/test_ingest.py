@@ -150,6 +150,29 @@ def test_each_bad_frame_gets_its_error_and_the_connection_goes_on(server):
         assert welcome.last_seq == seq
 
 
+def test_frames_written_by_hand_are_taken_as_the_contract_reads(server):
+    """A script's frames, written from the contract alone: short ids, turns without `index`
+    (their place), a signal with no url or conversation id. Stored like the extension's."""
+    with server.connect("cli") as (ws, welcome):
+        assert welcome.client_id == "cli"
+        ws.send(json.dumps({"type": "snapshot", "seq": 1, "page_id": "p1", "conversation_id": "c-1",
+                            "site": "chatgpt", "url": "https://chatgpt.com/c/c-1", "turn_count": 2, "turns_from": 0,
+                            "turns": [{"role": "user", "text": "Plan a trip"}, {"role": "assistant", "text": "Day 1"}],
+                            "draft": "And back?"}))
+        assert recv(ws) == protocol.Ack(seq=1)
+        ws.send(json.dumps({"type": "snapshot", "seq": 2, "page_id": "p1", "conversation_id": "c-1", "site": "chatgpt",
+                            "url": "https://chatgpt.com/c/c-1", "turn_count": 2, "turns_from": 1,
+                            "turns": [{"role": "assistant", "text": "Day 1, then Day 2"}]}))
+        assert recv(ws) == protocol.Ack(seq=2)
+        ws.send(json.dumps({"type": "signal", "seq": 3, "page_id": "p1", "site": "chatgpt",
+                            "kind": "error_message", "detail": "Something went wrong"}))
+        assert recv(ws) == protocol.Ack(seq=3)
+    detail = only_conversation(server)
+    assert turns_of(detail) == [("user", "Plan a trip"), ("assistant", "Day 1, then Day 2")]
+    assert detail["draft"]["text"] == "And back?"
+    assert [f["kind"] for f in server.api("GET", "/api/failures")["items"]] == ["error_message"]
+
+
 def test_bad_frame_with_a_seq_names_it(server):
     with server.connect("client-seq") as (ws, _):
         ws.send(snap(9, pairs=[("wizard", "x")]))

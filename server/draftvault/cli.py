@@ -189,6 +189,8 @@ def search(query: str, as_json: bool, site: str | None, limit: int) -> None:
     if as_json:
         click.echo(json.dumps([{"conversation": h.conversation, "title": h.title, "snippet": h.snippet} for h in hits]))
         return
+    if not hits:  # on stderr: a script reading the hits still reads nothing
+        click.echo(f"Nothing saved matches {query!r}.", err=True)
     for h in hits:
         click.echo(f"{h.conversation}  {h.title or '(untitled)'}\n    {h.snippet}")
 

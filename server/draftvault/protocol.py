@@ -47,8 +47,11 @@ MAX_ATTACHMENT_PARTS = -(-MAX_ATTACHMENT_BYTES // ATTACHMENT_PART_BYTES)
 Site = Literal["chatgpt", "claude", "gemini"]
 Role = Literal["user", "assistant", "system", "tool"]
 
-ClientId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
-PageId = Annotated[str, Meta(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+# Ids a client makes up (the extension: random URL-safe ones; a script: a UUID, "tab-1"): any
+# length a person would pick, and only characters that read safely in a log line.
+_CLIENT_MADE_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+ClientId = Annotated[str, Meta(pattern=_CLIENT_MADE_ID)]
+PageId = Annotated[str, Meta(pattern=_CLIENT_MADE_ID)]
 Seq = Annotated[int, Meta(ge=1, le=2**53)]
 Index = Annotated[int, Meta(ge=0, le=1_000_000)]
 # Milliseconds since the epoch, on the client's clock.
@@ -105,8 +108,8 @@ class Document(Struct, forbid_unknown_fields=True, omit_defaults=True, frozen=Tr
     language: Annotated[str, Meta(max_length=64)] | None = None  # for code, when the page names it
 
 
-class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True):
-    index: Index  # position in the conversation, 0-based
+class Turn(Struct, forbid_unknown_fields=True, omit_defaults=True, kw_only=True):
+    index: Index | None = None  # position in the conversation, 0-based; left out: its place (decode fills it in)
     role: Role
     text: Annotated[str, Meta(max_length=4 * 1024 * 1024)]  # Markdown, the answer only
     message_id: ShortText | None = None  # the site's message id, when shown
@@ -130,7 +133,7 @@ class Hello(Frame, tag="hello"):
     agent: ShortText | None = None  # extension version and browser, for logs
 
 
-class Snapshot(Frame, tag="snapshot"):
+class Snapshot(Frame, tag="snapshot", kw_only=True):
     """What one page shows now, as a delta.
 
     `turns` holds the turns from index `turns_from` on, in order. Turns before
@@ -143,7 +146,7 @@ class Snapshot(Frame, tag="snapshot"):
 
     seq: Seq
     page_id: PageId  # one per tab and page load
-    conversation_id: ShortText | None  # the site's id; null in a new chat
+    conversation_id: ShortText | None = None  # the site's id; null (or left out) in a new chat
     site: Site
     url: Url
     turn_count: Index
@@ -158,12 +161,12 @@ class Snapshot(Frame, tag="snapshot"):
     captured_at: Millis = 0
 
 
-class Signal(Frame, tag="signal"):
+class Signal(Frame, tag="signal", kw_only=True):
     seq: Seq
     page_id: PageId
-    conversation_id: ShortText | None
+    conversation_id: ShortText | None = None
     site: Site
-    url: Url
+    url: Url | None = None  # where the page was (for logs and tests; the snapshot's is what is kept)
     kind: SignalKind
     detail: ShortText | None = None
     status: Annotated[int, Meta(ge=0, le=999)] | None = None  # HTTP status
@@ -345,10 +348,13 @@ def decode_client_frame(raw: str | bytes) -> ClientFrame:
 
 
 def _check_positions(frame: Snapshot) -> None:
-    """A turn's `index` is its place: turns_from, turns_from + 1, ... in order. A frame
-    that says otherwise would store a turn where the page did not show it."""
+    """A turn's `index` is its place: turns_from, turns_from + 1, ... in order (a turn that
+    leaves it out gets it). A frame that says otherwise would store a turn where the page
+    did not show it."""
     for i, turn in enumerate(frame.turns):
-        if turn.index != frame.turns_from + i:
+        if turn.index is None:
+            turn.index = frame.turns_from + i
+        elif turn.index != frame.turns_from + i:
             raise ProtocolError(
                 "bad_frame",
                 f"snapshot frame: turns[{i}].index is {turn.index}; it must be turns_from + {i} = {frame.turns_from + i}",
