@@ -142,3 +142,50 @@ def test_an_answer_nested_deeper_than_pythons_stack_keeps_its_text(vault, tmp_pa
     assert result.conversations == 2
     texts = sorted(t.text for s in vault.list_conversations() for t in vault.get_conversation(s.id).turns)
     assert texts == ["Deep answer", "Fine.", "Nested", "Normal"]
+
+
+def test_a_prompt_of_only_a_picture_keeps_its_picture_and_answer(vault, tmp_path):
+    """Takeout titles a prompt that was only an image "Prompted", with no space after it."""
+    picture = {**entry(None, "2025-05-02T15:00:00.000Z", "<p>A quokka, smiling.</p>"), "title": "Prompted",
+               "subtitles": [{"name": "Attached 1 file."}, {"name": "-  image_89b1bd.png", "url": "image_89b1bd-1e98.png"}],
+               "imageFile": "image_89b1bd-1e98.png"}
+    result = import_gemini_takeout(vault, takeout(tmp_path, [picture]))
+    (c,) = by_title(vault).values()
+    assert (result.turns, [(t.role, t.text) for t in c.turns]) == (2, [
+        ("user", "[Image: image_89b1bd-1e98.png]"), ("assistant", "A quokka, smiling.")])
+
+
+def localized(tmp_path: Path, member: str, entries) -> Path:
+    archive = tmp_path / "takeout-20260301.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr(member, json.dumps(entries))
+        zf.writestr("Takeout/Gemini/gems.json", json.dumps({"gems": [{"name": "Tutor"}]}))  # Gemini's own settings
+        zf.writestr("Takeout/archive_browser.html", "<html></html>")
+    return archive
+
+
+@pytest.mark.parametrize("member, wording, header", [
+    ("Takeout/My Activity/Gemini Apps/MyActivity.json", "Prompted", "Gemini Apps"),  # en-US names it so
+    ("Takeout/Meine Aktivitäten/Gemini-Apps/MeineAktivitäten.json", "Eingegebener Prompt:", "Gemini-Apps"),
+])
+def test_takeouts_in_other_spellings_and_languages_are_read(vault, tmp_path, member, wording, header):
+    entries = [{**e, "header": header, "products": [header], "title": e["title"].replace("Prompted", wording, 1)}
+               for e in ENTRIES[5:]]
+    archive = localized(tmp_path, member, entries)
+    assert detect(archive) == "gemini-takeout"
+    result = import_gemini_takeout(vault, archive)
+    assert (result.conversations, result.turns) == (2, 8)
+    rome = by_title(vault)["Plan a trip to Rome"]
+    assert [(t.role, t.text) for t in rome.turns][:2] == [("user", "Plan a trip to Rome"),
+                                                         ("assistant", "Start at the **Colosseum**.")]
+    assert rome.created_at.startswith("2025-05-01T10:00:00")
+
+
+def test_an_answered_entry_in_an_unknown_wording_is_kept_title_and_all(vault, tmp_path):
+    entries = [{**e, "title": e["title"].replace("Prompted ", "Requête : ", 1)} for e in ENTRIES[:1]]
+    entries.append({**entry(None, "2025-05-02T14:00:00.000Z"), "title": "Gemini utilisé"})  # no answer: not a prompt
+    result = import_gemini_takeout(vault, takeout(tmp_path, entries))
+    (c,) = by_title(vault).values()
+    assert [(t.role, t.text) for t in c.turns] == [("user", "Requête : Explain TCP"),
+                                                  ("assistant", "A reliable byte stream.")]
+    assert result.notes[1] == "1 answered entries whose title is no prompt wording known here were read as prompts, title and all"

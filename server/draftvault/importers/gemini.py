@@ -6,6 +6,14 @@ attachedFiles, imageFile}`; other titles ("Created", "Used", "Gave feedback") ar
 prompts and are skipped. The answer's HTML becomes Markdown (markdownify; scripts and
 styles dropped).
 
+Takeout speaks the account's language: the file is `MyActivity.json` or `My Activity.json`
+in English, `MeineAktivitäten.json` in German, `MiActividad.json` in Spanish..., in a
+folder named for Gemini ("Gemini Apps", "Gemini-Apps"); a German prompt's title is
+"Eingegebener Prompt: <prompt>". So in a zip or folder the activity files are the JSON
+arrays of activity entries (found by their first entry), those under a Gemini folder
+first; an entry with an answer whose title is no wording known here is a prompt too, read
+title and all (the summary counts them). A prompt of only a picture is titled "Prompted".
+
 Takeout has no conversation ids, so entries are grouped into conversations, in time order:
 - an entry whose prompt is a user turn of a Gemini conversation the vault captured live
   (and not later than that conversation's last update plus a day) belongs with the other
@@ -41,7 +49,8 @@ from .tree import Turn
 
 GAP = timedelta(minutes=30)
 _SLACK = timedelta(days=1)
-_PROMPTED = "Prompted "
+_PROMPTED = ("Prompted", "Eingegebener Prompt:")  # English, German
+_NOT_PROMPTS = ("Created ", "Used ", "Gave feedback", "Selected ")  # English titles of other activity
 _ACTIVITY = "My Activity.json"
 _TAKEOUT = "takeout:"  # the site id of an imported conversation starts with this
 
@@ -63,9 +72,34 @@ class _Entry(msgspec.Struct):
 _entry = msgspec.json.Decoder(_Entry)
 
 
-def _is_prompt(e: _Entry) -> bool:
-    gemini = "Gemini" in e.header or any("Gemini" in p for p in e.products)
-    return gemini and e.title.startswith(_PROMPTED)
+def _prompt(e: _Entry) -> str | None:
+    """The prompt an entry records, or None when it records other activity."""
+    if not ("Gemini" in e.header or any("Gemini" in p for p in e.products)):
+        return None
+    for wording in _PROMPTED:
+        if e.title == wording or e.title.startswith(wording + " "):
+            return e.title[len(wording):].strip()
+    if any(h.html.strip() for h in e.safeHtmlItem) and not e.title.startswith(_NOT_PROMPTS):
+        return e.title  # answered, so a prompt, in a wording not known here
+    return None
+
+
+def _is_entry(first: object) -> bool:
+    return isinstance(first, dict) and isinstance(first.get("title"), str) and "time" in first
+
+
+def activity_files(path: Path, stack: ExitStack) -> list[source.Source]:
+    """The Takeout activity files at `path` (itself when a plain file): the JSON arrays of
+    activity entries, only those under a Gemini folder when there are such (a Takeout of
+    all of My Activity holds one per product)."""
+    what = f"{_ACTIVITY} (in Takeout, choose JSON as the format of My Activity)"
+    found = source.find(path, stack, lambda n: n.lower().endswith(".json"), what)
+    if path.is_file() and source.open_zip(path, stack) is None:
+        return found
+    files = [s for s in found if _is_entry(source.first(s))]
+    if not files:
+        raise ImportFailed(str(path), "zip" if path.is_file() else "folder", f"holds no {what}")
+    return [s for s in files if "gemini" in s.name.casefold()] or files
 
 
 def _key(text: str) -> bytes:
@@ -150,21 +184,20 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
     """Imports the Gemini prompts and answers of a Takeout; all or nothing."""
     result = source.new_result()
     with ExitStack() as stack:
-        sources = source.find(Path(path), stack, lambda n: n == _ACTIVITY,
-                              f"{_ACTIVITY} (in Takeout, choose JSON as the format of My Activity)")
-        # A Takeout of all of My Activity has one such file per product: Gemini's folder is enough.
-        sources = [s for s in sources if "Gemini" in s.name] or sources
+        sources = activity_files(Path(path), stack)
         meter = source.Meter(2 * sum(s.size for s in sources), progress)
         with vault.transaction():
             live = _live_conversations(vault)
             entries: list[tuple[datetime, int, bytes]] = []  # (time, entry number, prompt digest)
             places: list[tuple[source.Source, int]] = []  # entry number -> (file, index in it)
+            unknown = 0  # prompts in a wording not known here
             for src in sources:
                 for place, index, raw in source.records(src, meter, "entry"):
                     e = source.decode(_entry, raw, src.name, place)
-                    if _is_prompt(e):
-                        entries.append((_when(e, src.name, place), len(places), _key(e.title[len(_PROMPTED):])))
+                    if (prompt := _prompt(e)) is not None:
+                        entries.append((_when(e, src.name, place), len(places), _key(prompt)))
                         places.append((src, index))
+                        unknown += not e.title.startswith(_PROMPTED)
             groups = _group(entries, live)
             stats = {"live": 0, "gaps": 0, "held": 0}
             group_of: dict[int, int] = {}  # entry number -> its group, for the groups to import
@@ -195,15 +228,19 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
         "minutes without a prompt)"
         + (f"; {stats['held']} already captured live were skipped" if stats["held"] else "")
     )
+    if unknown:
+        result.notes.append(f"{unknown} answered entries whose title is no prompt wording known here were read "
+                            "as prompts, title and all")
     return result
 
 
 def _turns(e: _Entry, seen: str) -> list[Turn]:
     """The prompt and its answer, both first seen at the entry's time."""
-    prompt = e.title[len(_PROMPTED):].strip()
+    prompt = _prompt(e) or ""
     files = [f"[File: {f}]" for f in e.attachedFiles] + ([f"[Image: {e.imageFile}]"] if e.imageFile else [])
     meta = TurnMeta(first_seen=seen)
-    turns: list[Turn] = [("user", "\n\n".join([prompt, "\n".join(files)]) if files else prompt, meta)]
+    asked = "\n\n".join(filter(None, [prompt, "\n".join(files)]))
+    turns: list[Turn] = [("user", asked, meta)] if asked else []
     answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
     if answer:
         turns.append(("assistant", answer, meta))
@@ -213,6 +250,8 @@ def _turns(e: _Entry, seen: str) -> list[Turn]:
 def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, list[Turn]]]) -> None:
     collected.sort(key=lambda c: c[0])
     turns = [t for _, ts in collected for t in ts]
+    if not turns:  # only prompts of nothing ("Prompted" alone, no file, no answer)
+        return
     first = collected[0][0]
     site_id = _TAKEOUT + hashlib.blake2b(first.isoformat().encode() + g.keys[0], digest_size=12).hexdigest()
     title = (g.live.title if g.live else None) or turns[0][1].split("\n", 1)[0][:80]

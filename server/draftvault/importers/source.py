@@ -272,6 +272,20 @@ def records(source: Source, meter: Meter, what: str = "conversation") -> Iterato
             meter.tick()
 
 
+_any = msgspec.json.Decoder()
+
+
+def first(source: Source) -> object:
+    """The first record of `source` as plain JSON, or None when it holds no JSON array of
+    objects (to tell an export's files from others beside them)."""
+    try:
+        for _, _, raw in records(source, Meter(0, None)):
+            return _any.decode(raw)
+    except (ImportFailed, msgspec.DecodeError):
+        pass
+    return None
+
+
 @contextmanager
 def reading(name: str, place: str) -> Iterator[None]:
     """Turns a failure to make sense of a decoded record (a field of an unexpected shape
