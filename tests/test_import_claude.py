@@ -74,7 +74,18 @@ def test_files_are_named_and_reimport_adds_nothing(vault):
 
 
 def newer_export(tmp_path: Path) -> Path:
-    """A zip as claude.ai writes it now: content blocks, attachments, edits, projects."""
+    """A zip as claude.ai wrote it until 2026-08: content blocks, attachments, edits, projects."""
+    conv, project = newer_parts()
+    archive = tmp_path / "data-2025-03-02.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("conversations.json", json.dumps([conv]))
+        zf.writestr("projects.json", json.dumps([project]))
+        zf.writestr("users.json", json.dumps([{"uuid": "acct", "full_name": "A"}]))
+    return archive
+
+
+def newer_parts() -> tuple[dict, dict]:
+    """A conversation and a project as the newer exports hold them."""
     root = "00000000-0000-4000-8000-000000000000"
 
     def msg(uuid, parent, sender, content, at, **extra):
@@ -103,12 +114,7 @@ def newer_export(tmp_path: Path) -> Path:
                "updated_at": "2025-02-02T00:00:00Z",
                "docs": [{"uuid": "d1", "filename": "runbook.md", "content": "Restart the pager daemon.",
                          "created_at": "2025-02-01T00:00:00Z"}]}
-    archive = tmp_path / "data-2025-03-02.zip"
-    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("conversations.json", json.dumps([conv]))
-        zf.writestr("projects.json", json.dumps([project]))
-        zf.writestr("users.json", json.dumps([{"uuid": "acct", "full_name": "A"}]))
-    return archive
+    return conv, project
 
 
 def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
@@ -141,6 +147,48 @@ def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
         ("system", "**runbook.md**\n\nRestart the pager daemon."),
     ]
     assert import_claude_export(vault, archive).unchanged == 2
+
+
+def export_in_parts(tmp_path: Path) -> Path:
+    """An export as claude.ai writes it since 2026-09: a manifest listing one zip per kind of
+    data, conversations split over numbered parts, one file per project."""
+    conv, project = newer_parts()
+    other = {**json.loads(EXAMPLE.read_text())[0]}
+    folder = tmp_path / "claude-export"
+    folder.mkdir()
+    for name, members in {
+        "conversations-000.zip": {"conversations.json": [conv]},
+        "conversations-001.zip": {"conversations.json": [other]},
+        "projects-000.zip": {"projects/proj-1.json": project},
+        "light_metadata-000.zip": {"users.json": [{"uuid": "acct"}], "login_history.json": []},
+    }.items():
+        with zipfile.ZipFile(folder / name, "w") as zf:
+            for member, data in members.items():
+                zf.writestr(member, json.dumps(data))
+    (folder / "manifest-acct-2026-09-20-20-17-00.json").write_text(json.dumps({
+        "instructions": "Download each file using the export_url.", "created_at": "2026-09-20T20:17:00+00:00",
+        "total_files": 4, "version": "1.0", "data_files": [
+            {"batch_index": i, "export_url": "https://claude.invalid/x", "category": n.split("-")[0], "part": 0,
+             "filename": n} for i, n in enumerate(sorted(p.name for p in folder.glob("*.zip")))]}))
+    return folder
+
+
+def test_an_export_in_parts_imports_from_its_folder_zipped_or_extracted_and_part_by_part(vault, tmp_path):
+    folder = export_in_parts(tmp_path)
+    assert detect(folder) == "claude-export"
+    result = import_claude_export(vault, folder)
+    assert (result.conversations, result.created) == (3, 3)
+    assert set(by_title(vault)) == {"Logs", "Bash Command for OpenAI API", "Project: Ops"}
+    assert [t.text for t in by_title(vault)["Project: Ops"].turns][2] == "**runbook.md**\n\nRestart the pager daemon."
+    extracted = tmp_path / "extracted"
+    for part in folder.glob("*.zip"):
+        with zipfile.ZipFile(part) as zf:
+            zf.extractall(extracted / part.stem)
+    assert import_claude_export(vault, extracted).unchanged == 3
+    assert import_claude_export(vault, folder / "projects-000.zip").unchanged == 1
+    with pytest.raises(ImportFailed, match="is the list of a Claude export's parts, not the export: download"):
+        import_claude_export(vault, next(folder.glob("manifest-*.json")))
+    assert len(vault.list_conversations()) == 3
 
 
 @pytest.mark.parametrize("mangle, place", [

@@ -1,7 +1,10 @@
 """Import of Claude's data export (claude.ai: Settings > Privacy > Export data).
 
 Accepts the export's .zip or its `conversations.json` (then a `projects.json` beside it is
-read too). `conversations.json` is an array of conversations `{uuid, name, created_at,
+read too). Exports since 2026-09 come in parts, listed by a `manifest-….json`:
+`conversations-000.zip` (conversations.json, same shape), `projects-000.zip`
+(`projects/<uuid>.json`, one project each), `light_metadata-000.zip`...; each part, or a
+folder holding them (zipped or extracted), imports too. `conversations.json` is an array of conversations `{uuid, name, created_at,
 updated_at, chat_messages}`; a message is `{uuid, sender: human|assistant, text, content:
 [blocks], attachments: [{file_name, extracted_content}], files: [{file_name}], created_at,
 parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (with
@@ -114,6 +117,7 @@ class _Project(msgspec.Struct):
 _conversation = msgspec.json.Decoder(_Conversation)
 _project = msgspec.json.Decoder(_Project)
 
+_PROJECT_FILE = re.compile(r"(?:.*/)?(?:projects\.json|projects/[^/]+\.json)")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid"}
 
@@ -257,8 +261,16 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
     counts = {"thinking": 0, "attachments": 0, "projects": 0}
     path = Path(path)
     with ExitStack() as stack:
-        convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
         projects = _projects(path, stack)
+        try:
+            convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
+        except ImportFailed:
+            if not projects:  # a part of the export holding projects only is read as such
+                raise
+            convs = []
+        if len(convs) == 1 and _is_manifest(convs[0]):
+            raise ImportFailed(convs[0].name, "byte 0", "is the list of a Claude export's parts, not the export: "
+                               "download the files it lists and import them, or the folder holding them")
         meter = source.Meter(sum(s.size for s in convs + projects), progress)
         with vault.transaction():
             for src in convs:
@@ -268,7 +280,7 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
                         turns, branches = _thread(conv, counts)
                     _store(vault, result, f"chat/{conv.uuid}", conv.uuid, conv.name, conv, turns, branches)
             for src in projects:
-                for place, _, raw in source.records(src, meter, "project"):
+                for place, _, raw in source.records(src, meter, "project", one=not src.name.endswith("projects.json")):
                     p = source.decode(_project, raw, src.name, place)
                     turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
                     turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
@@ -284,11 +296,25 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
     return result
 
 
-def _projects(path: Path, stack: ExitStack) -> list[source.Source]:
-    """projects.json in the zip, or beside the conversations.json given; none is fine."""
-    folder = path.parent if path.is_file() and source.open_zip(path, stack) is None else path
+def _is_manifest(src: source.Source) -> bool:
+    """The `manifest-….json` listing the parts of an export since 2026-09 (`data_files`)."""
     try:
-        return source.find(folder, stack, lambda n: n == "projects.json", "projects.json")
+        for _, _, raw in source.records(src, source.Meter(0, None), "manifest", one=True):
+            return "data_files" in msgspec.json.decode(raw)
+    except (ImportFailed, msgspec.DecodeError):
+        pass
+    return False
+
+
+def _projects(path: Path, stack: ExitStack) -> list[source.Source]:
+    """The projects: `projects.json` (an array) in the zip or folder or beside the
+    conversations.json given, or `projects/<uuid>.json` (one project each, in exports since
+    2026-09: `projects-000.zip`); none is fine."""
+    if path.is_file() and source.open_zip(path, stack) is None:
+        beside = path.parent / "projects.json"
+        return [source.Source(str(beside), beside.stat().st_size, lambda: open(beside, "rb"))] if beside.is_file() else []
+    try:
+        return source.find(path, stack, _PROJECT_FILE.fullmatch, "projects", by_path=True)
     except ImportFailed:
         return []
 
