@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from draftvault.importers import detect
+from draftvault.importers import detect, takeout_html
 from draftvault.importers.gemini import import_gemini_takeout
 from draftvault.importers.source import ImportFailed
 from frames import snapshot
@@ -118,12 +118,65 @@ def test_malformed_takeout_names_file_and_place_and_keeps_nothing(vault, tmp_pat
     assert vault.list_conversations() == []
 
 
-def test_takeout_in_html_is_named(vault, tmp_path):
+def cell(header: str, body: str) -> str:
+    """One entry of My Activity.html, as Takeout writes it."""
+    return ('<div class="outer-cell mdl-cell mdl-cell--12-col mdl-shadow--2dp"><div class="mdl-grid">'
+            f'<div class="header-cell mdl-cell mdl-cell--12-col"><p class="mdl-typography--title">{header}<br></p></div>'
+            f'<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1">{body}</div>'
+            '<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1 mdl-typography--text-right"></div>'
+            '<div class="content-cell mdl-cell mdl-cell--12-col mdl-typography--caption"><b>Products:</b><br>'
+            f'&emsp;{header}<br></div></div></div>')
+
+
+def page(*cells: str) -> str:
+    return '<html><head><style>.mdl-grid{}</style></head><body><div class="mdl-grid">' + "".join(cells) + "</div></body></html>"
+
+
+def test_takeout_in_html_reads_as_its_json(vault, tmp_path):
+    """HTML is Takeout's default format: prompts, files, times in the account's language, answers."""
     archive = tmp_path / "takeout.zip"
     with zipfile.ZipFile(archive, "w") as zf:
-        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", "<html></html>")
-    with pytest.raises(ImportFailed, match=r"zip: holds no My Activity\.json \(in Takeout, choose JSON as the format"):
-        import_gemini_takeout(vault, archive)
+        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", page(
+            cell("Gemini Apps", "Prompted&nbsp;And Florence?<br>May 1, 2025, 6:02:00\u202fAM EDT<br><p>Two hours by train.</p>"),
+            cell("Gemini Apps", "Prompted<br>Attached 1 file.<br>-&nbsp;<a href=\"image_8-1e98.png\">image_8.png</a><br>"
+                                "May 1, 2025, 6:01:00 AM EDT<p>The <b>Colosseum</b>.</p>"),
+            cell("Gemini Apps", 'Prompted <a href="https://gemini.google.com/app/abc">Plan a trip to Rome</a><br>in May<br>'
+                                "May 1, 2025, 6:00:00 AM EDT<br><p>Start early.</p>"),
+            cell("Gemini Apps", "Used Gemini Apps<br>May 1, 2025, 5:59:00 AM EDT<br>")))
+        zf.writestr("Takeout/archive_browser.html", "<html>An index of the archive</html>")
+        zf.writestr("Takeout/Meine Aktivitäten/Gemini-Apps/MeineAktivitäten.html", page(
+            cell("Gemini-Apps", "Eingegebener Prompt: Wie spät ist es in Tokio?<br>18.04.2026, 17:38:51 MESZ<br><p>00:38 Uhr.</p>")))
+    assert detect(archive) == "gemini-takeout"
+    result = import_gemini_takeout(vault, archive)
+    assert (result.conversations, result.turns) == (2, 8)
+    convs = by_title(vault)
+    rome = convs["Plan a trip to Rome"]
+    assert rome.created_at.startswith("2025-05-01T10:00:00")  # EDT is four hours behind
+    assert [(t.role, t.text) for t in rome.turns] == [
+        ("user", "Plan a trip to Rome\nin May"), ("assistant", "Start early."),
+        ("user", "[File: image_8-1e98.png]"), ("assistant", "The **Colosseum**."),
+        ("user", "And Florence?"), ("assistant", "Two hours by train."),
+    ]
+    tokyo = convs["Wie spät ist es in Tokio?"]
+    assert (tokyo.created_at[:19], tokyo.turns[1].text) == ("2026-04-18T15:38:51", "00:38 Uhr.")
+
+
+def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
+    path = tmp_path / "My Activity.html"
+    path.write_text(page(cell("Gemini Apps", "Prompted x<br>12 Tishrei 5787, 15:34<br><p>y</p>")))
+    with pytest.raises(ImportFailed, match=r"entry 0 \(byte \d+\): no time in a form read here among \['Prompted x', "
+                                           r"'12 Tishrei 5787, 15:34', 'y'\]: in Takeout, choose JSON"):
+        import_gemini_takeout(vault, path)
+
+
+@pytest.mark.parametrize("text, utc", [
+    ("Apr 12, 2026, 3:34:31 PM EDT", "2026-04-12T19:34:31"), ("Apr 12, 2026, 12:05:00\u202fAM PST", "2026-04-12T08:05:00"),
+    ("12 Apr 2026, 15:34:31 BST", "2026-04-12T14:34:31"), ("18.04.2026, 17:38:51 MEZ", "2026-04-18T16:38:51"),
+    ("10 de mai. de 2026, 03:46:09 BRT", "2026-05-10T06:46:09"), ("2026/04/12 15:34:31 GMT+09:00", "2026-04-12T06:34:31"),
+    ("2026年4月12日 15:34:31 JST", "2026-04-12T06:34:31"), ("2026-09-02T12:00:00Z", "2026-09-02T12:00:00"),
+])
+def test_takeout_times_in_several_languages(text, utc):
+    assert takeout_html.parse_time(text).isoformat()[:19] == utc
 
 
 def test_other_products_activity_is_not_read(vault, tmp_path):

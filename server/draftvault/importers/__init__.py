@@ -13,7 +13,7 @@ import msgspec
 
 from .chatgpt import import_chatgpt_export
 from .claude import import_claude_export
-from .gemini import activity_files, import_gemini_takeout
+from .gemini import activity_files, import_gemini_takeout, is_html
 from .. import models
 from .source import ImportFailed, Meter, decode, find, records
 
@@ -39,6 +39,8 @@ def detect(path: Path) -> str:
         except ImportFailed:
             (src, *_) = activity_files(path, stack)  # a Takeout: no conversations.json, in any language
             what = "entry"
+        if is_html(src):  # only Takeout's My Activity is read in HTML
+            return "gemini-takeout"
         for place, _, raw in records(src, Meter(0, None), what):
             first = decode(_object, raw, src.name, place)
             if "mapping" in first:

@@ -42,7 +42,7 @@ from markdownify import MarkdownConverter
 
 from .. import models, times
 from ..store import ImportVault
-from . import source
+from . import source, takeout_html
 from .source import ImportFailed
 from ..store.records import TurnMeta
 from .tree import Turn
@@ -84,19 +84,41 @@ def _prompt(e: _Entry) -> str | None:
     return None
 
 
-def _is_entry(first: object) -> bool:
+def is_html(src: source.Source) -> bool:
+    """Whether the file is a page (by its name, else by its first byte: an upload has no name)."""
+    if src.name.lower().endswith((".html", ".htm")):
+        return True
+    if src.name.lower().endswith(".json"):
+        return False
+    with source.opened(src) as stream:
+        try:
+            return stream.read(1024).lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<")
+        except source.READ_ERRORS:
+            return False
+
+
+def _records(src: source.Source, meter: source.Meter):
+    return takeout_html.records(src, meter) if is_html(src) else source.records(src, meter, "entry")
+
+
+def _is_entry(src: source.Source) -> bool:
+    """Whether the file's first record is an activity entry."""
+    if is_html(src):
+        return takeout_html.is_activity(src)
+    first = source.first(src)
     return isinstance(first, dict) and isinstance(first.get("title"), str) and "time" in first
 
 
 def activity_files(path: Path, stack: ExitStack) -> list[source.Source]:
     """The Takeout activity files at `path` (itself when a plain file): the JSON arrays of
-    activity entries, only those under a Gemini folder when there are such (a Takeout of
-    all of My Activity holds one per product)."""
-    what = f"{_ACTIVITY} (in Takeout, choose JSON as the format of My Activity)"
-    found = source.find(path, stack, lambda n: n.lower().endswith(".json"), what)
+    activity entries or HTML pages of them, only those under a Gemini folder when there are
+    such (a Takeout of all of My Activity holds one per product), JSON rather than HTML."""
+    what = f"{_ACTIVITY} or My Activity.html"
+    found = source.find(path, stack, lambda n: n.lower().endswith((".json", ".html", ".htm")), what)
     if path.is_file() and source.open_zip(path, stack) is None:
         return found
-    files = [s for s in found if _is_entry(source.first(s))]
+    files = [s for s in found if _is_entry(s)]
+    files = [s for s in files if not is_html(s)] or files
     if not files:
         raise ImportFailed(str(path), "zip" if path.is_file() else "folder", f"holds no {what}")
     return [s for s in files if "gemini" in s.name.casefold()] or files
@@ -192,7 +214,7 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
             places: list[tuple[source.Source, int]] = []  # entry number -> (file, index in it)
             unknown = 0  # prompts in a wording not known here
             for src in sources:
-                for place, index, raw in source.records(src, meter, "entry"):
+                for place, index, raw in _records(src, meter):
                     e = source.decode(_entry, raw, src.name, place)
                     if (prompt := _prompt(e)) is not None:
                         entries.append((_when(e, src.name, place), len(places), _key(prompt)))
@@ -210,7 +232,7 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
             pending: dict[int, list[tuple[datetime, list[Turn]]]] = {}
             for src in sources:
                 wanted = {index: n for n, (s, index) in enumerate(places) if s is src and n in group_of}
-                for place, index, raw in source.records(src, meter, "entry"):
+                for place, index, raw in _records(src, meter):
                     if index not in wanted:
                         continue
                     e = source.decode(_entry, raw, src.name, place)

@@ -29,6 +29,7 @@ from .. import models
 
 
 CHUNK = 1 << 20
+READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)  # I/O error, damaged member
 MAX_RECORD_BYTES = 32 << 20  # a 57 MB conversation peaked at 293 MB RSS: the limit keeps imports under 300 MB
 MAX_RATIO = 100
 RATIO_FLOOR = 64 << 20
@@ -168,7 +169,7 @@ class _Buffer:
         number of times, not once per chunk."""
         try:
             chunk = self.stream.read(max(CHUNK, (len(self.buf) - keep) // 2))
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as e:  # I/O error, damaged member
+        except READ_ERRORS as e:
             raise self.fail(len(self.buf), f"cannot read: {e}") from None
         self.on_read(len(chunk))
         del self.buf[:keep]
@@ -288,14 +289,17 @@ class Meter:
         self.tick()
 
 
+def opened(source: Source) -> IO[bytes]:
+    try:
+        return source.open()
+    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:  # encrypted, unknown compression
+        raise ImportFailed(source.name, "opening", str(e)) from None
+
+
 def records(source: Source, meter: Meter, what: str = "conversation", one: bool = False) -> Iterator[tuple[str, int, bytes]]:
     """(place, index, raw JSON) of each record of `source` (with `one`, of the one record
     the file is); the place names it in errors."""
-    try:
-        stream = source.open()
-    except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:  # encrypted, unknown compression
-        raise ImportFailed(source.name, "opening", str(e)) from None
-    with stream:
+    with opened(source) as stream:
         for index, offset, raw in elements(stream, source.name, meter.read, what, one):
             yield f"{what} {index} (byte {offset})", index, raw
             meter.tick()
