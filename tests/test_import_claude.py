@@ -247,3 +247,33 @@ def test_blocks_and_senders_not_known_yet_import_with_what_text_they_have(vault,
     turns = vault.get_conversation(summary.id).turns
     assert [(t.role, t.text) for t in turns] == [("user", "Plot it"), ("assistant", "Here is the plot."),
                                                   ("system", "This chat was reviewed.")]
+
+
+def test_artifacts_made_by_tool_calls_are_documents_like_the_tagged_ones(vault, tmp_path):
+    """Exports since late 2024 hold artifacts as `artifacts` tool calls, not <antArtifact> tags."""
+    conv = {"uuid": "c-art", "name": "Widget", "created_at": "2025-11-02T10:00:00Z", "updated_at": "2025-11-02T10:01:00Z",
+            "chat_messages": [
+                {"uuid": "m1", "sender": "human", "text": "A list view", "created_at": "2025-11-02T10:00:00Z",
+                 "content": [{"type": "text", "text": "A list view", "citations": []}]},
+                {"uuid": "m2", "sender": "assistant", "text": "", "created_at": "2025-11-02T10:00:04Z", "content": [
+                    {"type": "text", "text": "Here it is.", "citations": []},
+                    {"type": "tool_use", "name": "artifacts", "input": {
+                        "id": "list-view", "type": "text/html", "title": "List view", "command": "create",
+                        "content": "<ul><li>Zażółć</li></ul>", "language": None, "version_uuid": "ver-1"}},
+                    {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
+                    {"type": "tool_use", "name": "artifacts", "input": {
+                        "id": "list-view", "command": "update", "old_str": "<ul>", "new_str": "<ol>", "version_uuid": "ver-2"}},
+                    {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
+                    {"type": "text", "text": "Numbered now.", "citations": []}]}]}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_claude_export(vault, path)
+    c = by_title(vault)["Widget"]
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "A list view"), ("assistant", "Here it is."),
+        ("tool", '**Tool call:** `artifacts`\n\n```json\n{\n  "id": "list-view",\n  "command": "update",\n  "old_str": "<ul>",\n'
+                 '  "new_str": "<ol>",\n  "version_uuid": "ver-2"\n}\n```'),
+        ("assistant", "Numbered now."),
+    ]
+    (doc,) = c.turns[1].documents
+    assert (doc.title, doc.kind, doc.language, doc.text) == ("List view", "code", "html", "<ul><li>Zażółć</li></ul>\n")

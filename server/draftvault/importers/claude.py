@@ -12,7 +12,9 @@ parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (wit
 
 What is kept where:
 - text blocks are the turn's text; an artifact becomes one of the turn's documents (code
-  with its language; `text/markdown` a Markdown document), out of the text;
+  with its language; `text/markdown` a Markdown document), out of the text, whether a tag
+  made it or (newer exports) an `artifacts` tool call creating or rewriting it, whose "OK"
+  is dropped;
 - tool use and tool results become turns of their own (role `tool`), in order;
 - thinking blocks (and `<antThinking>` notes) are the turn's thinking, never its text;
 - a turn was first seen at its message's `created_at`;
@@ -119,7 +121,8 @@ _project = msgspec.json.Decoder(_Project)
 
 _PROJECT_FILE = re.compile(r"(?:.*/)?(?:projects\.json|projects/[^/]+\.json)")
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
-_LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid"}
+_LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid",
+              "application/vnd.ant.react": "jsx"}
 
 
 def _iso(t: str | None) -> str | None:
@@ -160,7 +163,23 @@ def _without(text: str, tags: list[tuple[int, int, str, str]]) -> str:
 
 
 def _artifact(attributes: str, body: str) -> Document:
-    attrs = dict(_ATTR.findall(attributes))
+    return _document(dict(_ATTR.findall(attributes)), body)
+
+
+def _artifact_call(block: _Block) -> Document | None:
+    """The artifact an `artifacts` tool call (newer exports) created or rewrote whole, kept
+    as the legacy tag's is; its edits (old_str, new_str) stay tool calls."""
+    args = block.input
+    if block.name != "artifacts" or not isinstance(args, dict) or args.get("command") not in ("create", "rewrite"):
+        return None
+    if not isinstance(body := args.get("content"), str):
+        return None
+    attrs = {k: v for k, v in (("title", args.get("title")), ("identifier", args.get("id")), ("type", args.get("type")),
+                               ("language", args.get("language"))) if isinstance(v, str) and v}
+    return _document(attrs, body)
+
+
+def _document(attrs: dict[str, str], body: str) -> Document:
     title = attrs.get("title") or attrs.get("identifier") or "Artifact"
     if attrs.get("type") == "text/markdown":
         return Document(title=title, kind="document", text=body.strip("\n"))
@@ -217,14 +236,17 @@ def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
             if block.type == "thinking":
                 if block.thinking and block.thinking.strip():
                     parts.thinking.append(block.thinking.strip())
+            elif block.type == "tool_use" and (document := _artifact_call(block)) is not None:
+                parts.documents.append(document)
             elif block.type == "tool_use":
                 flush()
                 args = json.dumps(block.input, indent=2, ensure_ascii=False)
                 out.append(with_meta("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json"),
                                      TurnMeta(first_seen=seen)))
             elif block.type == "tool_result":
-                flush()
-                if result := _tool_result(block).strip():
+                result = _tool_result(block).strip()
+                if result and not (block.name == "artifacts" and result == "OK"):  # an artifact made, said so
+                    flush()
                     out.append(with_meta("tool", fence(result), TurnMeta(first_seen=seen)))
             elif block.text:
                 texts.append(parts.legacy_text(block.text))
