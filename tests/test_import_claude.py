@@ -277,3 +277,32 @@ def test_artifacts_made_by_tool_calls_are_documents_like_the_tagged_ones(vault, 
     ]
     (doc,) = c.turns[1].documents
     assert (doc.title, doc.kind, doc.language, doc.text) == ("List view", "code", "html", "<ul><li>Zażółć</li></ul>\n")
+
+
+def test_a_web_searchs_results_keep_their_titles_and_pages(vault, tmp_path):
+    """claude.ai shows a search's results as titled links; the export holds them as `knowledge`."""
+    conv = {"uuid": "c-search", "name": "Search", "created_at": "2026-04-12T15:21:03Z", "updated_at": "2026-04-12T15:23:01Z",
+            "chat_messages": [
+                {"uuid": "m1", "sender": "human", "text": "Check the citation", "created_at": "2026-04-12T15:21:03Z",
+                 "content": [{"type": "text", "text": "Check the citation", "citations": []}]},
+                {"uuid": "m2", "sender": "assistant", "text": "", "created_at": "2026-04-12T15:23:01Z", "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "web_search", "input": {"query": "Rev Mod Phys 84 353"},
+                     "message": "Searching the web", "display_content": None},
+                    {"type": "tool_result", "tool_use_id": "toolu_1", "name": "web_search", "is_error": False, "content": [
+                        {"type": "knowledge", "title": "Surrogate [reactions] | Rev. Mod. Phys.",
+                         "url": "https://journals.aps.org/rmp/abstract/10.1103/RevModPhys.84.353",
+                         "metadata": {"type": "webpage_metadata", "site_domain": "aps.org"}, "is_missing": False,
+                         "text": "Published 13 March, 2012", "is_citable": True},
+                        {"type": "knowledge", "title": "No page", "url": "javascript:alert(1)", "text": ""}]},
+                    {"type": "token_budget"},
+                    {"type": "text", "text": "The citation is right.", "citations": [
+                        {"uuid": "c1", "start_index": 0, "end_index": 12, "details": {"type": "web_search_citation"}}]}]}]}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_claude_export(vault, path)
+    turns = by_title(vault)["Search"].turns
+    assert [(t.role, t.text) for t in turns[2:]] == [
+        ("tool", "[Surrogate \\[reactions\\] | Rev. Mod. Phys.](https://journals.aps.org/rmp/abstract/10.1103/RevModPhys.84.353)"
+                 "\n\n```\nPublished 13 March, 2012\n```"),
+        ("assistant", "The citation is right."),
+    ]

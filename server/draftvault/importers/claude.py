@@ -45,7 +45,7 @@ import msgspec
 from .. import models, times
 from ..store import ImportVault
 from . import source, tree
-from ..markdown import fence
+from ..markdown import fence, link
 from ..protocol import Document
 from ..store.records import TurnMeta, with_meta
 from .source import ImportFailed
@@ -210,10 +210,19 @@ class _Parts:
 
 
 def _tool_result(block: _Block) -> str:
+    """The result as Markdown: its text fenced; a search result's title linked to its page
+    (what claude.ai shows of it) above its text."""
     if isinstance(block.content, str):
-        return block.content
-    parts = block.content if isinstance(block.content, list) else []
-    return "\n\n".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return fence(block.content.strip()) if block.content.strip() else ""
+    parts = [p for p in block.content if isinstance(p, dict)] if isinstance(block.content, list) else []
+    shown = []
+    for p in parts:
+        url, title, text = (p.get(k) if isinstance(p.get(k), str) else None for k in ("url", "title", "text"))
+        if url and url.startswith(("https://", "http://")):
+            shown.append(link(title, url))
+        if text and text.strip():
+            shown.append(fence(text.strip()))
+    return "\n\n".join(shown)
 
 
 def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
@@ -244,10 +253,10 @@ def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
                 out.append(with_meta("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json"),
                                      TurnMeta(first_seen=seen)))
             elif block.type == "tool_result":
-                result = _tool_result(block).strip()
-                if result and not (block.name == "artifacts" and result == "OK"):  # an artifact made, said so
+                result = _tool_result(block)
+                if result and not (block.name == "artifacts" and result == fence("OK")):  # an artifact made, said so
                     flush()
-                    out.append(with_meta("tool", fence(result), TurnMeta(first_seen=seen)))
+                    out.append(with_meta("tool", result, TurnMeta(first_seen=seen)))
             elif block.text:
                 texts.append(parts.legacy_text(block.text))
     elif msg.text:
