@@ -96,7 +96,8 @@ def newer_parts() -> tuple[dict, dict]:
             "updated_at": "2025-03-01T10:05:00Z", "account": {"uuid": "acct"}, "chat_messages": [
         msg("m1", root, "human", [{"type": "text", "text": "Why does this log fail?"}], "2025-03-01T10:00:00Z",
             attachments=[{"file_name": "app.log", "file_size": 20, "file_type": "text/plain",
-                          "extracted_content": "ERROR disk full\n"}]),
+                          "extracted_content": "ERROR disk full\n"}],
+            files=[{"file_name": "app.log"}, {"file_uuid": "f-2", "file_name": "screen.png"}]),
         msg("m2", "m1", "assistant", [
             {"type": "thinking", "thinking": "The user wants the cause. Secret musings."},
             {"type": "text", "text": "Let me check the disk."},
@@ -130,7 +131,7 @@ def test_content_blocks_tools_attachments_edits_and_projects(vault, tmp_path):
     convs = by_title(vault)
     c = convs["Logs"]
     assert [(t.role, t.text) for t in c.turns] == [
-        ("user", "Why does this log fail?\n\n**app.log**\n\n```\nERROR disk full\n```"),
+        ("user", "Why does this log fail?\n\n**app.log**\n\n```\nERROR disk full\n```\n\n[File: screen.png]"),
         ("assistant", "Let me check the disk."),
         ("tool", '**Tool call:** `bash`\n\n```json\n{\n  "command": "df -h"\n}\n```'),
         ("tool", "```\n/dev/sda1 100%\n```"),

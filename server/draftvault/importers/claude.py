@@ -265,7 +265,8 @@ def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
         if a.extracted_content:
             counts["attachments"] += 1
             texts.append(f"**{a.file_name or 'attachment'}**\n\n" + fence(a.extracted_content))
-    names = [f.file_name for f in msg.files or () if f.file_name]
+    read = {a.file_name for a in msg.attachments or () if a.extracted_content}  # often listed in files too
+    names = [f.file_name for f in msg.files or () if f.file_name and f.file_name not in read]
     if names:
         texts.append("\n".join(f"[File: {n}]" for n in names))
     flush()
