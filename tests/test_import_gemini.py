@@ -242,3 +242,16 @@ def test_an_answered_entry_in_an_unknown_wording_is_kept_title_and_all(vault, tm
     assert [(t.role, t.text) for t in c.turns] == [("user", "Requête : Explain TCP"),
                                                   ("assistant", "A reliable byte stream.")]
     assert result.notes[1] == "1 answered entries whose title is no prompt wording known here were read as prompts, title and all"
+
+
+def test_an_answer_regenerated_keeps_its_last_draft_and_the_others_as_branches(vault, tmp_path):
+    """Takeout keeps one safeHtmlItem per draft of a regenerated answer, the last one shown."""
+    drafted = {**entry("Name a cat", "2025-05-02T15:00:00.000Z"),
+               "safeHtmlItem": [{"html": "<p>Miso.</p>"}, {"html": "<p>Tofu.</p>"}, {"html": "<p>Bo.</p>"}]}
+    result = import_gemini_takeout(vault, takeout(tmp_path, [entry("Shorter", "2025-05-02T15:01:00.000Z", "<p>Bo.</p>"), drafted]))
+    c = by_title(vault)["Name a cat"]
+    assert (result.turns, [(t.role, t.text) for t in c.turns]) == (4, [
+        ("user", "Name a cat"), ("assistant", "Bo."), ("user", "Shorter"), ("assistant", "Bo.")])
+    assert sorted((b.from_index, [(t.role, t.text) for t in b.turns]) for b in c.branches) == [
+        (1, [("assistant", "Miso.")]), (1, [("assistant", "Tofu.")])]  # other answers to the same prompt
+    assert {h.conversation for h in vault.search("Miso")} == {c.id}  # the earlier drafts are kept, and found

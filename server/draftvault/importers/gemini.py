@@ -256,22 +256,26 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
     return result
 
 
-def _turns(e: _Entry, seen: str) -> list[Turn]:
-    """The prompt and its answer, both first seen at the entry's time."""
+def _turns(e: _Entry, seen: str) -> tuple[list[Turn], list[Turn]]:
+    """The prompt and its answer, both first seen at the entry's time, and the answer's
+    earlier drafts: an answer regenerated has one safeHtmlItem per draft, the last shown."""
     prompt = _prompt(e) or ""
     files = [f"[File: {f}]" for f in e.attachedFiles] + ([f"[Image: {e.imageFile}]"] if e.imageFile else [])
     meta = TurnMeta(first_seen=seen)
     asked = "\n\n".join(filter(None, [prompt, "\n".join(files)]))
     turns: list[Turn] = [("user", asked, meta)] if asked else []
-    answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
-    if answer:
-        turns.append(("assistant", answer, meta))
-    return turns
+    drafts: list[Turn] = [("assistant", text, meta) for h in e.safeHtmlItem if (text := _markdown(h.html))]
+    return turns + drafts[-1:], drafts[:-1]
 
 
-def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, list[Turn]]]) -> None:
+def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, tuple[list[Turn], list[Turn]]]]) -> None:
     collected.sort(key=lambda c: c[0])
-    turns = [t for _, ts in collected for t in ts]
+    turns: list[Turn] = []
+    branches: list[tuple[int, list[Turn]]] = []  # earlier drafts, each after its prompt
+    for _, (ts, drafts) in collected:
+        asked = ts[:1] if ts and ts[0][0] == "user" else []
+        branches += [(len(turns), [*asked, d]) for d in drafts]
+        turns += ts
     if not turns:  # only prompts of nothing ("Prompted" alone, no file, no answer)
         return
     first = collected[0][0]
@@ -286,6 +290,7 @@ def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[
         created_at=times.iso(first),
         updated_at=times.iso(collected[-1][0]),
         turns=turns,
+        branches=branches,
     )
     source.count(result, outcome, len(turns))
 
