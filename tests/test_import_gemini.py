@@ -255,3 +255,11 @@ def test_an_answer_regenerated_keeps_its_last_draft_and_the_others_as_branches(v
     assert sorted((b.from_index, [(t.role, t.text) for t in b.turns]) for b in c.branches) == [
         (1, [("assistant", "Miso.")]), (1, [("assistant", "Tofu.")])]  # other answers to the same prompt
     assert {h.conversation for h in vault.search("Miso")} == {c.id}  # the earlier drafts are kept, and found
+
+
+def test_files_named_in_a_shape_not_seen_yet_do_not_refuse_the_takeout(vault, tmp_path):
+    odd = entry("Describe these", "2025-05-02T15:00:00.000Z", "<p>Two photos.</p>",
+                attachedFiles=["a.jpg", {"name": "b.jpg"}, 7], imageFile={"url": "c.png"})
+    import_gemini_takeout(vault, takeout(tmp_path, [odd]))
+    (c,) = by_title(vault).values()
+    assert c.turns[0].text == "Describe these\n\n[File: a.jpg]"

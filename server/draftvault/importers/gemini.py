@@ -35,6 +35,7 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import msgspec
 from bs4 import BeautifulSoup
@@ -65,8 +66,13 @@ class _Entry(msgspec.Struct):
     header: str = ""
     products: list[str] = []
     safeHtmlItem: list[_Html] = []
-    attachedFiles: list[str] = []
-    imageFile: str | None = None
+    attachedFiles: Any = ()  # file names; anything else here (not seen yet) is left out
+    imageFile: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "imageFile")
+        files = self.attachedFiles if isinstance(self.attachedFiles, list) else []
+        self.attachedFiles = [f for f in files if isinstance(f, str) and f]
 
 
 _entry = msgspec.json.Decoder(_Entry)
