@@ -307,3 +307,21 @@ def test_a_web_searchs_results_keep_their_titles_and_pages(vault, tmp_path):
                  "\n\n```\nPublished 13 March, 2012\n```"),
         ("assistant", "The citation is right."),
     ]
+
+
+@pytest.mark.parametrize("leaf, shown", [("m2", "First answer"), (None, "Regenerated answer"), (["m2"], "Regenerated answer")])
+def test_the_thread_shown_is_the_current_leafs_when_the_export_names_it(vault, tmp_path, leaf, shown):
+    root = "00000000-0000-4000-8000-000000000000"
+    conv = {"uuid": "c-leaf", "name": "Leaf", "created_at": "2025-06-01T10:00:00Z", "updated_at": "2025-06-01T10:03:00Z",
+            "current_leaf_message_uuid": leaf, "chat_messages": [
+                {"uuid": "m1", "parent_message_uuid": root, "sender": "human", "text": "Hi", "created_at": "2025-06-01T10:00:00Z"},
+                {"uuid": "m2", "parent_message_uuid": "m1", "sender": "assistant", "text": "First answer",
+                 "created_at": "2025-06-01T10:01:00Z"},
+                {"uuid": "m3", "parent_message_uuid": "m1", "sender": "assistant", "text": "Regenerated answer",
+                 "created_at": "2025-06-01T10:02:00Z"}]}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_claude_export(vault, path)
+    c = by_title(vault)["Leaf"]
+    assert [t.text for t in c.turns] == ["Hi", shown]
+    assert [[t.text for t in b.turns] for b in c.branches] == [[({"First answer", "Regenerated answer"} - {shown}).pop()]]

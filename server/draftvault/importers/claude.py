@@ -23,8 +23,9 @@ What is kept where:
 - each project (`projects.json`) becomes a conversation titled "Project: NAME" holding
   its description, instructions and knowledge documents (system turns); nothing in the
   export links a conversation to its project.
-Messages with `parent_message_uuid` form a tree (edits, retries): the newest leaf is the
-thread, the others are branches (`tree`); without it, messages are ordered by time.
+Messages with `parent_message_uuid` form a tree (edits, retries): the thread is the path to
+`current_leaf_message_uuid` when the conversation has it, else to the newest leaf; the others
+are branches (`tree`); without parents, messages are ordered by time.
 One vault transaction: a malformed file raises ImportFailed (file and place), nothing stays.
 Block types and senders not known yet are read, not refused: a block's text when it has
 one (fields that are not strings are left out: source.strings_only), another sender's
@@ -99,6 +100,7 @@ class _Conversation(msgspec.Struct):
     created_at: str | None = None
     updated_at: str | None = None
     chat_messages: list[_Message] = []
+    current_leaf_message_uuid: Any = None  # the thread shown, when the export says (else the newest leaf)
 
 
 class _Doc(msgspec.Struct):
@@ -278,8 +280,9 @@ def _thread(conv: _Conversation, counts: dict[str, int]) -> tuple[list[Turn], li
     by_id = {m.uuid: m for m in msgs if m.uuid}
     if msgs and len(by_id) == len(msgs) and all(m.parent_message_uuid for m in msgs):
         parents = {m.uuid: m.parent_message_uuid for m in msgs}
-        newest = max(msgs, key=lambda m: m.created_at or "").uuid
-        main, branches, _ = tree.threads(parents, newest, lambda k: _turns(by_id[k], counts))
+        leaf = conv.current_leaf_message_uuid
+        current = leaf if isinstance(leaf, str) and leaf in by_id else max(msgs, key=lambda m: m.created_at or "").uuid
+        main, branches, _ = tree.threads(parents, current, lambda k: _turns(by_id[k], counts))
         return main, branches
     # The legacy shape: no parents, and not in time order; a question and its answer
     # may have the same time.
