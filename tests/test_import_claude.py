@@ -236,6 +236,8 @@ def test_blocks_and_senders_not_known_yet_import_with_what_text_they_have(vault,
               "updated_at": "2025-06-01T10:01:00Z", "chat_messages": [
                   {"uuid": "m1", "sender": "human", "text": "Plot it", "created_at": "2025-06-01T10:00:00Z",
                    "attachments": [{"file_name": {"x": 1}, "extracted_content": ["not text"]}], "files": [{"file_name": 5}]},
+                  {"uuid": "m1v", "sender": "human", "created_at": "2025-06-01T10:00:10Z", "content": [
+                      {"type": "voice_note", "transcript": "Make it blue", "title": "Voice note"}]},
                   {"uuid": "m2", "sender": "assistant", "created_at": "2025-06-01T10:00:30Z", "content": [
                       {"type": "chart", "text": {"series": [1, 2]}, "name": ["plot"]},
                       {"type": "text", "text": "Here is the plot."}]},
@@ -246,7 +248,7 @@ def test_blocks_and_senders_not_known_yet_import_with_what_text_they_have(vault,
     import_claude_export(vault, path)
     [summary] = vault.list_conversations()
     turns = vault.get_conversation(summary.id).turns
-    assert [(t.role, t.text) for t in turns] == [("user", "Plot it"), ("assistant", "Here is the plot."),
+    assert [(t.role, t.text) for t in turns] == [("user", "Plot it"), ("user", "Make it blue"), ("assistant", "Here is the plot."),
                                                   ("system", "This chat was reviewed.")]
 
 

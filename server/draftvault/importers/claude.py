@@ -60,9 +60,11 @@ class _Block(msgspec.Struct):
     name: Any = None
     input: Any = None
     content: Any = None
+    transcript: Any = None  # a voice_note's words
 
     def __post_init__(self) -> None:
-        source.strings_only(self, "text", "thinking", "name")
+        source.strings_only(self, "text", "thinking", "name", "transcript")
+        self.text = self.text or self.transcript
 
 
 class _Attachment(msgspec.Struct):
