@@ -252,26 +252,31 @@ def test_blocks_and_senders_not_known_yet_import_with_what_text_they_have(vault,
                                                   ("system", "This chat was reviewed.")]
 
 
-def test_artifacts_made_by_tool_calls_are_documents_like_the_tagged_ones(vault, tmp_path):
-    """Exports since late 2024 hold artifacts as `artifacts` tool calls, not <antArtifact> tags."""
-    conv = {"uuid": "c-art", "name": "Widget", "created_at": "2025-11-02T10:00:00Z", "updated_at": "2025-11-02T10:01:00Z",
+def one_answer(vault, tmp_path: Path, question: str, blocks: list[dict]):
+    """Imports a conversation of a question and an answer of these content blocks; returns it."""
+    conv = {"uuid": "c-one", "name": question, "created_at": "2025-11-02T10:00:00Z", "updated_at": "2025-11-02T10:01:00Z",
             "chat_messages": [
-                {"uuid": "m1", "sender": "human", "text": "A list view", "created_at": "2025-11-02T10:00:00Z",
-                 "content": [{"type": "text", "text": "A list view", "citations": []}]},
-                {"uuid": "m2", "sender": "assistant", "text": "", "created_at": "2025-11-02T10:00:04Z", "content": [
-                    {"type": "text", "text": "Here it is.", "citations": []},
-                    {"type": "tool_use", "name": "artifacts", "input": {
-                        "id": "list-view", "type": "text/html", "title": "List view", "command": "create",
-                        "content": "<ul><li>Zażółć</li></ul>", "language": None, "version_uuid": "ver-1"}},
-                    {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
-                    {"type": "tool_use", "name": "artifacts", "input": {
-                        "id": "list-view", "command": "update", "old_str": "<ul>", "new_str": "<ol>", "version_uuid": "ver-2"}},
-                    {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
-                    {"type": "text", "text": "Numbered now.", "citations": []}]}]}
+                {"uuid": "m1", "sender": "human", "text": question, "created_at": "2025-11-02T10:00:00Z",
+                 "content": [{"type": "text", "text": question, "citations": []}]},
+                {"uuid": "m2", "sender": "assistant", "text": "", "created_at": "2025-11-02T10:00:04Z", "content": blocks}]}
     path = tmp_path / "conversations.json"
     path.write_text(json.dumps([conv]))
     import_claude_export(vault, path)
-    c = by_title(vault)["Widget"]
+    return by_title(vault)[question]
+
+
+def test_artifacts_made_by_tool_calls_are_documents_like_the_tagged_ones(vault, tmp_path):
+    """Exports since late 2024 hold artifacts as `artifacts` tool calls, not <antArtifact> tags."""
+    c = one_answer(vault, tmp_path, "A list view", [
+        {"type": "text", "text": "Here it is.", "citations": []},
+        {"type": "tool_use", "name": "artifacts", "input": {
+            "id": "list-view", "type": "text/html", "title": "List view", "command": "create",
+            "content": "<ul><li>Zażółć</li></ul>", "language": None, "version_uuid": "ver-1"}},
+        {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
+        {"type": "tool_use", "name": "artifacts", "input": {
+            "id": "list-view", "command": "update", "old_str": "<ul>", "new_str": "<ol>", "version_uuid": "ver-2"}},
+        {"type": "tool_result", "name": "artifacts", "content": [{"type": "text", "text": "OK"}], "is_error": False},
+        {"type": "text", "text": "Numbered now.", "citations": []}])
     assert [(t.role, t.text) for t in c.turns] == [
         ("user", "A list view"), ("assistant", "Here it is."),
         ("tool", '**Tool call:** `artifacts`\n\n```json\n{\n  "id": "list-view",\n  "command": "update",\n  "old_str": "<ul>",\n'
@@ -284,26 +289,18 @@ def test_artifacts_made_by_tool_calls_are_documents_like_the_tagged_ones(vault, 
 
 def test_a_web_searchs_results_keep_their_titles_and_pages(vault, tmp_path):
     """claude.ai shows a search's results as titled links; the export holds them as `knowledge`."""
-    conv = {"uuid": "c-search", "name": "Search", "created_at": "2026-04-12T15:21:03Z", "updated_at": "2026-04-12T15:23:01Z",
-            "chat_messages": [
-                {"uuid": "m1", "sender": "human", "text": "Check the citation", "created_at": "2026-04-12T15:21:03Z",
-                 "content": [{"type": "text", "text": "Check the citation", "citations": []}]},
-                {"uuid": "m2", "sender": "assistant", "text": "", "created_at": "2026-04-12T15:23:01Z", "content": [
-                    {"type": "tool_use", "id": "toolu_1", "name": "web_search", "input": {"query": "Rev Mod Phys 84 353"},
-                     "message": "Searching the web", "display_content": None},
-                    {"type": "tool_result", "tool_use_id": "toolu_1", "name": "web_search", "is_error": False, "content": [
-                        {"type": "knowledge", "title": "Surrogate [reactions] | Rev. Mod. Phys.",
-                         "url": "https://journals.aps.org/rmp/abstract/10.1103/RevModPhys.84.353",
-                         "metadata": {"type": "webpage_metadata", "site_domain": "aps.org"}, "is_missing": False,
-                         "text": "Published 13 March, 2012", "is_citable": True},
-                        {"type": "knowledge", "title": "No page", "url": "javascript:alert(1)", "text": ""}]},
-                    {"type": "token_budget"},
-                    {"type": "text", "text": "The citation is right.", "citations": [
-                        {"uuid": "c1", "start_index": 0, "end_index": 12, "details": {"type": "web_search_citation"}}]}]}]}
-    path = tmp_path / "conversations.json"
-    path.write_text(json.dumps([conv]))
-    import_claude_export(vault, path)
-    turns = by_title(vault)["Search"].turns
+    turns = one_answer(vault, tmp_path, "Check the citation", [
+        {"type": "tool_use", "id": "toolu_1", "name": "web_search", "input": {"query": "Rev Mod Phys 84 353"},
+         "message": "Searching the web", "display_content": None},
+        {"type": "tool_result", "tool_use_id": "toolu_1", "name": "web_search", "is_error": False, "content": [
+            {"type": "knowledge", "title": "Surrogate [reactions] | Rev. Mod. Phys.",
+             "url": "https://journals.aps.org/rmp/abstract/10.1103/RevModPhys.84.353",
+             "metadata": {"type": "webpage_metadata", "site_domain": "aps.org"}, "is_missing": False,
+             "text": "Published 13 March, 2012", "is_citable": True},
+            {"type": "knowledge", "title": "No page", "url": "javascript:alert(1)", "text": ""}]},
+        {"type": "token_budget"},
+        {"type": "text", "text": "The citation is right.", "citations": [
+            {"uuid": "c1", "start_index": 0, "end_index": 12, "details": {"type": "web_search_citation"}}]}]).turns
     assert [(t.role, t.text) for t in turns[2:]] == [
         ("tool", "[Surrogate \\[reactions\\] | Rev. Mod. Phys.](https://journals.aps.org/rmp/abstract/10.1103/RevModPhys.84.353)"
                  "\n\n```\nPublished 13 March, 2012\n```"),
