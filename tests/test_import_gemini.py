@@ -220,6 +220,7 @@ def localized(tmp_path: Path, member: str, entries) -> Path:
 @pytest.mark.parametrize("member, wording, header", [
     ("Takeout/My Activity/Gemini Apps/MyActivity.json", "Prompted", "Gemini Apps"),  # en-US names it so
     ("Takeout/Meine Aktivitäten/Gemini-Apps/MeineAktivitäten.json", "Eingegebener Prompt:", "Gemini-Apps"),
+    ("Takeout/My Activity/Bard/My Activity.json", "Prompted", "Bard"),  # Gemini's name until 2024
 ])
 def test_takeouts_in_other_spellings_and_languages_are_read(vault, tmp_path, member, wording, header):
     entries = [{**e, "header": header, "products": [header], "title": e["title"].replace("Prompted", wording, 1)}

@@ -80,7 +80,7 @@ _entry = msgspec.json.Decoder(_Entry)
 
 def _prompt(e: _Entry) -> str | None:
     """The prompt an entry records, or None when it records other activity."""
-    if not ("Gemini" in e.header or any("Gemini" in p for p in e.products)):
+    if not any(name in text for name in ("Gemini", "Bard") for text in (e.header, *e.products)):  # Bard: before 2024
         return None
     for wording in _PROMPTED:
         if e.title == wording or e.title.startswith(wording + " "):
@@ -127,7 +127,7 @@ def activity_files(path: Path, stack: ExitStack) -> list[source.Source]:
     files = [s for s in files if not is_html(s)] or files
     if not files:
         raise ImportFailed(str(path), "zip" if path.is_file() else "folder", f"holds no {what}")
-    return [s for s in files if "gemini" in s.name.casefold()] or files
+    return [s for s in files if any(n in s.name.casefold() for n in ("gemini", "bard"))] or files
 
 
 def _key(text: str) -> bytes:
