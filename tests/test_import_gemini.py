@@ -174,6 +174,8 @@ def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
     ("12 Apr 2026, 15:34:31 BST", "2026-04-12T14:34:31"), ("18.04.2026, 17:38:51 MEZ", "2026-04-18T16:38:51"),
     ("10 de mai. de 2026, 03:46:09 BRT", "2026-05-10T06:46:09"), ("2026/04/12 15:34:31 GMT+09:00", "2026-04-12T06:34:31"),
     ("2026年4月12日 15:34:31 JST", "2026-04-12T06:34:31"), ("2026-09-02T12:00:00Z", "2026-09-02T12:00:00"),
+    ("2 juil. 2026, 09:00:00 CEST", "2026-07-02T07:00:00"), ("2 juin 2026, 09:00:00 UTC", "2026-06-02T09:00:00"),
+    ("Jul 2, 2026 at 9:00:00 AM PDT", "2026-07-02T16:00:00"),
 ])
 def test_takeout_times_in_several_languages(text, utc):
     assert takeout_html.parse_time(text).isoformat()[:19] == utc

@@ -26,12 +26,12 @@ from .source import ImportFailed
 _CELL = re.compile(rb'<div class="outer-cell\b')
 _BR = re.compile(r"<br\s*/?>", re.I)
 _TAG = re.compile(r"<(?!img\b)[^>]*>", re.I)
-_MONTHS = {m: i + 1 for i, names in enumerate((
-    "jan", "feb fev fév", "mar mär", "apr abr avr", "may mai", "jun", "jul", "aug ago", "sep set", "oct out okt",
-    "nov", "dec dez dic déc")) for m in names.split()}
+_MONTHS = {m: i + 1 for i, names in enumerate((  # the first letters of months' names in several languages
+    "jan ene gen", "feb fev fév", "mar mär mrt", "apr abr avr", "may mai mag mei", "jun juin giu", "jul juil lug",
+    "aug ago aoû", "sep set", "oct out okt ott", "nov", "dec dez dic déc")) for m in names.split()}
 _CLOCK = r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
 _ZONE = r"(?:\s*(?P<tz>(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,5}))?"
-_DATES = [re.compile(p + r",?\s+" + _CLOCK + _ZONE + r"$") for p in (
+_DATES = [re.compile(p + r",?\s+(?:at\s+|um\s+|à\s+|às\s+)?" + _CLOCK + _ZONE + r"$") for p in (
     r"(?P<mon>[^\W\d_]{3,})\.?\s+(?P<d>\d{1,2}),\s+(?P<y>\d{4})",  # Apr 12, 2026
     r"(?P<d>\d{1,2})\.?\s+(?:de\s+)?(?P<mon>[^\W\d_]{3,})\.?\s+(?:de\s+)?(?P<y>\d{4})",  # 12 Apr 2026, 10 de mai. de 2026
     r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})",  # 18.04.2026
@@ -60,7 +60,8 @@ def parse_time(text: str) -> datetime | None:
 
 def _from_match(m: re.Match) -> datetime | None:
     g = m.groupdict()
-    month = int(g["m"]) if g.get("m") else _MONTHS.get(g["mon"][:3].casefold())
+    name = (g.get("mon") or "").casefold()
+    month = int(g["m"]) if g.get("m") else _MONTHS.get(name[:4]) or _MONTHS.get(name[:3])
     hour = int(g["H"]) % 12 + (12 if g["ampm"] and g["ampm"][0] in "Pp" else 0) if g["ampm"] else int(g["H"])
     try:
         when = datetime(int(g["y"]), month or 0, int(g["d"]), hour, int(g["M"]), int(g["S"] or 0))
