@@ -161,6 +161,15 @@ def test_takeout_in_html_reads_as_its_json(vault, tmp_path):
     assert (tokyo.created_at[:19], tokyo.turns[1].text) == ("2026-04-18T15:38:51", "00:38 Uhr.")
 
 
+def test_geminis_activity_in_html_is_read_before_other_products_in_json(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html",
+                    page(cell("Gemini Apps", "Prompted hello<br>Jan 2, 2025, 9:00:00 AM UTC<br><p>Hi.</p>")))
+        zf.writestr("Takeout/My Activity/Search/MyActivity.json", json.dumps(ENTRIES[4:5]))
+    assert import_gemini_takeout(vault, archive).conversations == 1
+
+
 def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
     path = tmp_path / "My Activity.html"
     path.write_text(page(cell("Gemini Apps", "Prompted x<br>12 Tishrei 5787, 15:34<br><p>y</p>")))
