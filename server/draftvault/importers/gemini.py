@@ -123,7 +123,8 @@ def activity_files(path: Path, stack: ExitStack) -> list[source.Source]:
     found = source.find(path, stack, lambda n: n.lower().endswith((".json", ".html", ".htm")), what)
     if path.is_file() and source.open_zip(path, stack) is None:
         return found
-    named = [s for s in found if any(n in s.name.casefold() for n in ("gemini", "bard"))]
+    # by its path in the zip or folder: the zip's own name ("gemini-takeout.zip") says nothing
+    named = [s for s in found if any(n in s.name[len(str(path)):].casefold() for n in ("gemini", "bard"))]
     files = [s for s in named if _is_entry(s)] or [s for s in found if s not in named and _is_entry(s)]
     if not files:
         raise ImportFailed(str(path), "zip" if path.is_file() else "folder", f"holds no {what}")
