@@ -162,6 +162,11 @@ def export_in_parts(tmp_path: Path) -> Path:
         "conversations-001.zip": {"conversations.json": [other]},
         "projects-000.zip": {"projects/proj-1.json": project},
         "light_metadata-000.zip": {"users.json": [{"uuid": "acct"}], "login_history.json": []},
+        "memories-000.zip": {"memories/acct.json": {
+            "account_uuid": "acct", "conversations_memory": "Works in operations; prefers terse answers.",
+            "project_memories": {"proj-1": "Runs the pager rota.", "gone": 7},
+            "memory_files": [{"path": "/memories/people/sam.md", "content": "Sam: on call Fridays.",
+                              "updated_at": "2026-09-01T00:00:00Z"}, {"path": "/memories/empty.md"}]}},
     }.items():
         with zipfile.ZipFile(folder / name, "w") as zf:
             for member, data in members.items():
@@ -178,18 +183,23 @@ def test_an_export_in_parts_imports_from_its_folder_zipped_or_extracted_and_part
     folder = export_in_parts(tmp_path)
     assert detect(folder) == "claude-export"
     result = import_claude_export(vault, folder)
-    assert (result.conversations, result.created) == (3, 3)
-    assert set(by_title(vault)) == {"Logs", "Bash Command for OpenAI API", "Project: Ops"}
+    assert (result.conversations, result.created) == (4, 4)
+    assert result.notes[-2:] == ['1 projects imported as conversations titled "Project: NAME"',
+                                 "Claude's memory imported as a conversation titled \"Claude's memory\""]
+    assert set(by_title(vault)) == {"Logs", "Bash Command for OpenAI API", "Project: Ops", "Claude's memory"}
     assert [t.text for t in by_title(vault)["Project: Ops"].turns][2] == "**runbook.md**\n\nRestart the pager daemon."
+    assert [(t.role, t.text) for t in by_title(vault)["Claude's memory"].turns] == [
+        ("system", "Works in operations; prefers terse answers."), ("system", "**Project: Ops**\n\nRuns the pager rota."),
+        ("system", "**/memories/people/sam.md**\n\nSam: on call Fridays.")]
     extracted = tmp_path / "extracted"
     for part in folder.glob("*.zip"):
         with zipfile.ZipFile(part) as zf:
             zf.extractall(extracted / part.stem)
-    assert import_claude_export(vault, extracted).unchanged == 3
+    assert import_claude_export(vault, extracted).unchanged == 4
     assert import_claude_export(vault, folder / "projects-000.zip").unchanged == 1
     with pytest.raises(ImportFailed, match="is the list of a Claude export's parts, not the export: download"):
         import_claude_export(vault, next(folder.glob("manifest-*.json")))
-    assert len(vault.list_conversations()) == 3
+    assert len(vault.list_conversations()) == 4
 
 
 @pytest.mark.parametrize("mangle, place", [

@@ -22,7 +22,9 @@ What is kept where:
   without text are named;
 - each project (`projects.json`) becomes a conversation titled "Project: NAME" holding
   its description, instructions and knowledge documents (system turns); nothing in the
-  export links a conversation to its project.
+  export links a conversation to its project;
+- Claude's memory (`memories/<account>.json`) becomes a conversation titled "Claude's
+  memory": what it remembers of the conversations, of each project, its memory files.
 Messages with `parent_message_uuid` form a tree (edits, retries): the thread is the path to
 `current_leaf_message_uuid` when the conversation has it, else to the newest leaf; the others
 are branches (`tree`); without parents, messages are ordered by time.
@@ -120,10 +122,37 @@ class _Project(msgspec.Struct):
     docs: list[_Doc] = []
 
 
+class _MemoryFile(msgspec.Struct):
+    path: Any = None
+    content: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "path", "content")
+
+
+class _Memory(msgspec.Struct):
+    """Claude's memory of the account (`memories/<account>.json`, exports since 2026-09)."""
+
+    conversations_memory: Any = None
+    project_memories: Any = None  # project uuid -> what Claude remembers of it
+    memory_files: list[_MemoryFile] | None = None
+    account_uuid: Any = None
+    created_at: Any = None
+    updated_at: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "conversations_memory", "account_uuid", "created_at", "updated_at")
+
+
 _conversation = msgspec.json.Decoder(_Conversation)
 _project = msgspec.json.Decoder(_Project)
+_memory = msgspec.json.Decoder(_Memory)
 
-_PROJECT_FILE = re.compile(r"(?:.*/)?(?:projects\.json|projects/[^/]+\.json)")
+_PARTS = {  # the export's files besides conversations.json, by their path in the zip or folder
+    "project": re.compile(r"(?:.*/)?(?:projects\.json|projects/[^/]+\.json)"),
+    "memory": re.compile(r"(?:.*/)?memories/[^/]+\.json"),
+}
+_MEMORY_TITLE = "Claude's memory"
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
 _LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid",
               "application/vnd.ant.react": "jsx"}
@@ -293,22 +322,22 @@ def _thread(conv: _Conversation, counts: dict[str, int]) -> tuple[list[Turn], li
 
 
 def import_claude_export(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
-    """Imports every conversation (and project) of a Claude export; all or nothing."""
+    """Imports every conversation (and project, and Claude's memory) of a Claude export; all or nothing."""
     result = source.new_result()
-    counts = {"thinking": 0, "attachments": 0, "projects": 0}
+    counts = {"thinking": 0, "attachments": 0, "project": 0, "memory": 0}
     path = Path(path)
     with ExitStack() as stack:
-        projects = _projects(path, stack)
+        extras = _extras(path, stack)
         try:
             convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
         except ImportFailed:
-            if not projects:  # a part of the export holding projects only is read as such
+            if not extras:  # a part of the export holding projects or memory only is read as such
                 raise
             convs = []
         if len(convs) == 1 and _is_manifest(convs[0]):
             raise ImportFailed(convs[0].name, "byte 0", "is the list of a Claude export's parts, not the export: "
                                "download the files it lists and import them, or the folder holding them")
-        meter = source.Meter(sum(s.size for s in convs + projects), progress)
+        meter = source.Meter(sum(s.size for s in convs) + sum(s.size for _, s in extras), progress)
         with vault.transaction():
             for src in convs:
                 for place, _, raw in source.records(src, meter):
@@ -316,21 +345,42 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
                     with source.reading(src.name, place):
                         turns, branches = _thread(conv, counts)
                     _store(vault, result, f"chat/{conv.uuid}", conv.uuid, conv.name, conv, turns, branches)
-            for src in projects:
-                for place, _, raw in source.records(src, meter, "project", one=not src.name.endswith("projects.json")):
-                    p = source.decode(_project, raw, src.name, place)
-                    turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
-                    turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
-                    _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
-                    counts["projects"] += 1
+            names: dict[str, str] = {}  # project uuid -> name, for the memory of each
+            for kind, src in extras:
+                for place, _, raw in source.records(src, meter, kind, one=not src.name.endswith("projects.json")):
+                    if kind == "project":
+                        _store_project(vault, result, source.decode(_project, raw, src.name, place), names)
+                    else:
+                        _store_memory(vault, result, source.decode(_memory, raw, src.name, place), names)
+                    counts[kind] += 1
     meter.finish()
     if counts["thinking"]:
         result.notes.append(f"{counts['thinking']} thinking blocks kept apart from the answers' text")
     if counts["attachments"]:
         result.notes.append(f"{counts['attachments']} attachments' extracted text kept with their messages")
-    if counts["projects"]:
-        result.notes.append(f"{counts['projects']} projects imported as conversations titled \"Project: NAME\"")
+    if counts["project"]:
+        result.notes.append(f"{counts['project']} projects imported as conversations titled \"Project: NAME\"")
+    if counts["memory"]:
+        result.notes.append(f"Claude's memory imported as a conversation titled \"{_MEMORY_TITLE}\"")
     return result
+
+
+def _store_project(vault, result, p: _Project, names: dict[str, str]) -> None:
+    turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
+    turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
+    names[p.uuid] = p.name or p.uuid
+    _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
+
+
+def _store_memory(vault, result, m: _Memory, names: dict[str, str]) -> None:
+    """Claude's memory as system turns: of the conversations, of each project, its files."""
+    said = m.conversations_memory
+    turns: list[Turn] = [("system", said)] if said and said.strip() else []
+    projects = m.project_memories if isinstance(m.project_memories, dict) else {}
+    turns += [("system", f"**Project: {names.get(k, k)}**\n\n{v}")
+              for k, v in projects.items() if isinstance(v, str) and v.strip()]
+    turns += [("system", f"**{f.path or 'memory'}**\n\n{f.content}") for f in m.memory_files or () if f.content]
+    _store(vault, result, "settings/capabilities", f"memory:{m.account_uuid or 'account'}", _MEMORY_TITLE, m, turns, [])
 
 
 def _is_manifest(src: source.Source) -> bool:
@@ -343,17 +393,23 @@ def _is_manifest(src: source.Source) -> bool:
     return False
 
 
-def _projects(path: Path, stack: ExitStack) -> list[source.Source]:
-    """The projects: `projects.json` (an array) in the zip or folder or beside the
-    conversations.json given, or `projects/<uuid>.json` (one project each, in exports since
-    2026-09: `projects-000.zip`); none is fine."""
+def _extras(path: Path, stack: ExitStack) -> list[tuple[str, source.Source]]:
+    """(kind, file) of the projects and memory: `projects.json` (an array) in the zip or
+    folder or beside the conversations.json given; in exports since 2026-09
+    `projects/<uuid>.json` (`projects-000.zip`, one project each) and
+    `memories/<account>.json` (`memories-000.zip`); none is fine."""
     if path.is_file() and source.open_zip(path, stack) is None:
         beside = path.parent / "projects.json"
-        return [source.Source(str(beside), beside.stat().st_size, lambda: open(beside, "rb"))] if beside.is_file() else []
-    try:
-        return source.find(path, stack, _PROJECT_FILE.fullmatch, "projects", by_path=True)
-    except ImportFailed:
-        return []
+        if not beside.is_file():
+            return []
+        return [("project", source.Source(str(beside), beside.stat().st_size, lambda: open(beside, "rb")))]
+    found = []
+    for kind, pattern in _PARTS.items():
+        try:
+            found += [(kind, s) for s in source.find(path, stack, pattern.fullmatch, kind, by_path=True)]
+        except ImportFailed:
+            pass
+    return found
 
 
 def _store(vault, result, url_path: str, site_id: str, title, item, turns, branches) -> None:
