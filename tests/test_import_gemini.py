@@ -185,6 +185,7 @@ def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
     ("2026年4月12日 15:34:31 JST", "2026-04-12T06:34:31"), ("2026-09-02T12:00:00Z", "2026-09-02T12:00:00"),
     ("2 juil. 2026, 09:00:00 CEST", "2026-07-02T07:00:00"), ("2 juin 2026, 09:00:00 UTC", "2026-06-02T09:00:00"),
     ("Jul 2, 2026 at 9:00:00 AM PDT", "2026-07-02T16:00:00"),
+    ("1. 1. 2026 10:00:00 SEČ", "2026-01-01T09:00:00"),
 ])
 def test_takeout_times_in_several_languages(text, utc):
     assert takeout_html.parse_time(text).isoformat()[:19] == utc
@@ -232,6 +233,7 @@ def localized(tmp_path: Path, member: str, entries) -> Path:
     ("Takeout/My Activity/Gemini Apps/MyActivity.json", "Prompted", "Gemini Apps"),  # en-US names it so
     ("Takeout/Meine Aktivitäten/Gemini-Apps/MeineAktivitäten.json", "Eingegebener Prompt:", "Gemini-Apps"),
     ("Takeout/My Activity/Bard/My Activity.json", "Prompted", "Bard"),  # Gemini's name until 2024
+    ("Takeout/Moje aktivita/Aplikace Gemini/MojeAktivita.json", "Pokyn", "Aplikace Gemini"),
 ])
 def test_takeouts_in_other_spellings_and_languages_are_read(vault, tmp_path, member, wording, header):
     entries = [{**e, "header": header, "products": [header], "title": e["title"].replace("Prompted", wording, 1)}

@@ -50,7 +50,7 @@ from .tree import Turn
 
 GAP = timedelta(minutes=30)
 _SLACK = timedelta(days=1)
-_PROMPTED = ("Prompted", "Eingegebener Prompt:")  # English, German
+_PROMPTED = ("Prompted", "Eingegebener Prompt:", "Pokyn")  # English, German, Czech
 _NOT_PROMPTS = ("Created ", "Used ", "Gave feedback", "Selected ")  # English titles of other activity
 _ACTIVITY = "My Activity.json"
 _TAKEOUT = "takeout:"  # the site id of an imported conversation starts with this
@@ -83,7 +83,7 @@ def _prompt(e: _Entry) -> str | None:
     if not any(name in text for name in ("Gemini", "Bard") for text in (e.header, *e.products)):  # Bard: before 2024
         return None
     for wording in _PROMPTED:
-        if e.title == wording or e.title.startswith(wording + " "):
+        if e.title.startswith(wording) and e.title[len(wording):][:1] in ("", *" \xa0\n"):
             return e.title[len(wording):].strip()
     if any(h.html.strip() for h in e.safeHtmlItem) and not e.title.startswith(_NOT_PROMPTS):
         return e.title  # answered, so a prompt, in a wording not known here

@@ -30,17 +30,17 @@ _MONTHS = {m: i + 1 for i, names in enumerate((  # the first letters of months' 
     "jan ene gen", "feb fev fév", "mar mär mrt", "apr abr avr", "may mai mag mei", "jun juin giu", "jul juil lug",
     "aug ago aoû", "sep set", "oct out okt ott", "nov", "dec dez dic déc")) for m in names.split()}
 _CLOCK = r"(?P<H>\d{1,2}):(?P<M>\d{2})(?::(?P<S>\d{2}))?\s*(?P<ampm>[AaPp]\.?\s?[Mm]\.?)?"
-_ZONE = r"(?:\s*(?P<tz>(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?|[A-Z]{2,5}))?"
+_ZONE = r"(?:\s*(?P<tz>(?:GMT|UTC)(?:[+-]\d{1,2}(?::?\d{2})?)?|[^\W\d_]{2,5}))?"
 _DATES = [re.compile(p + r",?\s+(?:at\s+|um\s+|à\s+|às\s+)?" + _CLOCK + _ZONE + r"$") for p in (
     r"(?P<mon>[^\W\d_]{3,})\.?\s+(?P<d>\d{1,2}),\s+(?P<y>\d{4})",  # Apr 12, 2026
     r"(?P<d>\d{1,2})\.?\s+(?:de\s+)?(?P<mon>[^\W\d_]{3,})\.?\s+(?:de\s+)?(?P<y>\d{4})",  # 12 Apr 2026, 10 de mai. de 2026
-    r"(?P<d>\d{1,2})\.(?P<m>\d{1,2})\.(?P<y>\d{4})",  # 18.04.2026
+    r"(?P<d>\d{1,2})\.\s?(?P<m>\d{1,2})\.\s?(?P<y>\d{4})",  # 18.04.2026, 1. 1. 2026
     r"(?P<y>\d{4})[/-](?P<m>\d{1,2})[/-](?P<d>\d{1,2})",  # 2026/04/12
     r"(?P<y>\d{4})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日",  # 2026年4月12日
 )]
 _ZONES = {"UTC": 0, "GMT": 0, "Z": 0, "EST": -5, "EDT": -4, "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8,
           "PDT": -7, "AKST": -9, "AKDT": -8, "HST": -10, "BST": 1, "IST": 5.5, "WET": 0, "WEST": 1, "CET": 1,
-          "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2, "EEST": 3, "OEZ": 2, "OESZ": 3, "MSK": 3, "BRT": -3,
+          "CEST": 2, "MEZ": 1, "MESZ": 2, "EET": 2, "EEST": 3, "OEZ": 2, "OESZ": 3, "MSK": 3, "SEČ": 1, "SELČ": 2, "BRT": -3,
           "ART": -3, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "NZST": 12, "NZDT": 13}
 _NOISE = re.compile(r"(Attached \d+ files?|\d+ generated images?)\.?", re.I)  # English lines about files
 
