@@ -13,6 +13,7 @@ folder named for Gemini ("Gemini Apps", "Gemini-Apps"); a German prompt's title 
 arrays of activity entries (found by their first entry), those under a Gemini folder
 first; an entry with an answer whose title is no wording known here is a prompt too, read
 title and all (the summary counts them). A prompt of only a picture is titled "Prompted".
+My Activity in HTML (Takeout's default format) is read as the same entries (takeout_html).
 
 Takeout has no conversation ids, so entries are grouped into conversations, in time order:
 - an entry whose prompt is a user turn of a Gemini conversation the vault captured live
@@ -236,7 +237,7 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
                     continue
                 stats["live" if g.live else "gaps"] += 1
                 group_of.update((n, number) for n in g.indexes)
-            pending: dict[int, list[tuple[datetime, list[Turn]]]] = {}
+            pending: dict[int, list[tuple[datetime, tuple[list[Turn], list[Turn]]]]] = {}
             for src in sources:
                 wanted = {index: n for n, (s, index) in enumerate(places) if s is src and n in group_of}
                 for place, index, raw in _records(src, meter):
