@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from draftvault.importers import claude, detect
+from draftvault.importers import claude, detect, import_file
 from draftvault.importers.claude import import_claude_export
 from draftvault.importers.source import ImportFailed
 
@@ -196,9 +196,11 @@ def test_an_export_in_parts_imports_from_its_folder_zipped_or_extracted_and_part
         with zipfile.ZipFile(part) as zf:
             zf.extractall(extracted / part.stem)
     assert import_claude_export(vault, extracted).unchanged == 4
-    assert import_claude_export(vault, folder / "projects-000.zip").unchanged == 1
+    assert detect(folder / "projects-000.zip") == detect(folder / "memories-000.zip") == "claude-export"
+    assert import_file(vault, folder / "projects-000.zip").unchanged == 1  # each part, as the history page sends it
+    manifest = next(folder.glob("manifest-*.json"))
     with pytest.raises(ImportFailed, match="is the list of a Claude export's parts, not the export: download"):
-        import_claude_export(vault, next(folder.glob("manifest-*.json")))
+        import_file(vault, manifest)
     assert len(vault.list_conversations()) == 4
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 
 from .chatgpt import import_chatgpt_export
-from .claude import import_claude_export
+from .claude import claude_part, import_claude_export
 from .gemini import activity_files, import_gemini_takeout, is_html
 from .. import models
 from .source import ImportFailed, Meter, decode, find, records
@@ -37,10 +37,14 @@ def detect(path: Path) -> str:
             (src, *_) = find(path, stack, _conversations, "conversations.json")
             what = "conversation"
         except ImportFailed:
+            if claude_part(path, stack):  # a Claude export's part holding projects or memory only
+                return "claude-export"
             (src, *_) = activity_files(path, stack)  # a Takeout: no conversations.json, in any language
             what = "entry"
         if is_html(src):  # only Takeout's My Activity is read in HTML
             return "gemini-takeout"
+        if claude_part(path, stack):  # the manifest listing a Claude export's parts: its importer says so
+            return "claude-export"
         for place, _, raw in records(src, Meter(0, None), what):
             first = decode(_object, raw, src.name, place)
             if "mapping" in first:

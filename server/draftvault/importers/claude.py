@@ -383,6 +383,14 @@ def _store_memory(vault, result, m: _Memory, names: dict[str, str]) -> None:
     _store(vault, result, "settings/capabilities", f"memory:{m.account_uuid or 'account'}", _MEMORY_TITLE, m, turns, [])
 
 
+def claude_part(path: Path, stack: ExitStack) -> bool:
+    """Whether `path` is a part of a Claude export without conversations (projects, memory) or
+    the manifest listing the parts."""
+    if path.is_file() and source.open_zip(path, stack) is None:
+        return _is_manifest(source.Source(str(path), path.stat().st_size, lambda: open(path, "rb")))
+    return bool(_extras(path, stack))
+
+
 def _is_manifest(src: source.Source) -> bool:
     """The `manifest-….json` listing the parts of an export since 2026-09 (`data_files`)."""
     try:
