@@ -118,14 +118,14 @@ def test_malformed_takeout_names_file_and_place_and_keeps_nothing(vault, tmp_pat
     assert vault.list_conversations() == []
 
 
-def cell(header: str, body: str) -> str:
+def cell(header: str, body: str, products: str | None = None) -> str:
     """One entry of My Activity.html, as Takeout writes it."""
     return ('<div class="outer-cell mdl-cell mdl-cell--12-col mdl-shadow--2dp"><div class="mdl-grid">'
             f'<div class="header-cell mdl-cell mdl-cell--12-col"><p class="mdl-typography--title">{header}<br></p></div>'
             f'<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1">{body}</div>'
             '<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1 mdl-typography--text-right"></div>'
             '<div class="content-cell mdl-cell mdl-cell--12-col mdl-typography--caption"><b>Products:</b><br>'
-            f'&emsp;{header}<br></div></div></div>')
+            f'&emsp;{products or header}<br></div></div></div>')
 
 
 def page(*cells: str) -> str:
@@ -168,6 +168,16 @@ def test_geminis_activity_in_html_is_read_before_other_products_in_json(vault, t
                     page(cell("Gemini Apps", "Prompted hello<br>Jan 2, 2025, 9:00:00 AM UTC<br><p>Hi.</p>")))
         zf.writestr("Takeout/My Activity/Search/MyActivity.json", json.dumps(ENTRIES[4:5]))
     assert import_gemini_takeout(vault, archive).conversations == 1
+
+
+def test_an_html_entry_is_geminis_by_its_products_too(vault, tmp_path):
+    path = tmp_path / "Moje aktivita.html"
+    path.write_text(page(cell("Konverzace", "Pokyn&nbsp;Ahoj<br>1. 1. 2026 10:00:00\n SEČ<br><p>Dobrý den.</p>",
+                              products="Aplikace Gemini")))
+    import_gemini_takeout(vault, path)
+    (c,) = by_title(vault).values()
+    assert ([(t.role, t.text) for t in c.turns], c.created_at[:19]) == (
+        [("user", "Ahoj"), ("assistant", "Dobrý den.")], "2026-01-01T09:00:00")
 
 
 def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):

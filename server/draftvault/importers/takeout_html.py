@@ -123,7 +123,10 @@ def _entry(cell: str, name: str, place: str) -> dict:
     header = soup.find(class_="header-cell")
     content = next((d for d in soup.find_all(class_="content-cell")
                     if not {"mdl-typography--text-right", "mdl-typography--caption"} & set(d.get("class", ()))), None)
-    entry = {"header": header.get_text(" ", strip=True) if header else "", "title": "", "time": ""}
+    caption = soup.find(class_="mdl-typography--caption")  # "Products:", then one product a line
+    products = caption.get_text("\n", strip=True).splitlines()[1:] if caption else []
+    entry = {"header": header.get_text(" ", strip=True) if header else "", "title": "", "time": "",
+             "products": [" ".join(p.split()) for p in products]}
     if content is None:
         return entry
     parts = _BR.split(content.decode_contents())
