@@ -180,6 +180,17 @@ def test_an_html_entry_is_geminis_by_its_products_too(vault, tmp_path):
         [("user", "Ahoj"), ("assistant", "Dobrý den.")], "2026-01-01T09:00:00")
 
 
+def test_an_html_entry_past_the_record_limit_is_refused_by_place(vault, tmp_path):
+    archive = tmp_path / "takeout.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", page(
+            cell("Gemini Apps", "Prompted a<br>Jan 2, 2025, 9:00:00 AM UTC<br><p>" + "x" * (33 << 20) + "</p>"),
+            cell("Gemini Apps", "Prompted b<br>Jan 2, 2025, 9:01:00 AM UTC<br><p>b</p>")))
+    with pytest.raises(ImportFailed, match=r"MyActivity\.html: entry 0 \(byte \d+\): larger than 32 MiB, the limit for one entry"):
+        import_gemini_takeout(vault, archive)
+    assert vault.list_conversations() == []
+
+
 def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
     path = tmp_path / "My Activity.html"
     path.write_text(page(cell("Gemini Apps", "Prompted x<br>12 Tishrei 5787, 15:34<br><p>y</p>")))

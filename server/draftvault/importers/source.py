@@ -201,7 +201,7 @@ class _Buffer:
                 if self.eof:
                     raise self.fail(len(self.buf), "the file ends in the middle of the JSON")
                 if len(self.buf) - start > MAX_RECORD_BYTES:
-                    raise _too_large(self.name, what, index, self.base + start)
+                    raise too_large(self.name, what, index, self.base + start)
                 moved = self.more(start)
                 start, pos = start - moved, pos - moved
                 continue
@@ -214,7 +214,7 @@ class _Buffer:
                 stack.append(b)
             pos = at + 1
         if pos - start > MAX_RECORD_BYTES:
-            raise _too_large(self.name, what, index, self.base + start)
+            raise too_large(self.name, what, index, self.base + start)
         return start, pos
 
 
@@ -262,7 +262,7 @@ def elements(
         raise b.fail(pos, "unexpected text after the array")
 
 
-def _too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
+def too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
     return ImportFailed(
         name, f"{what} {index} (byte {offset})", f"larger than {MAX_RECORD_BYTES >> 20} MiB, the limit for one {what}"
     )

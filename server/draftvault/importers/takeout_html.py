@@ -78,7 +78,7 @@ def _offset(zone: str) -> float:
 
 def _cells(stream, name: str, meter: source.Meter) -> Iterator[tuple[int, bytes]]:
     """(byte offset, HTML) of each outer cell, read a chunk at a time."""
-    buf, base, eof = bytearray(), 0, False
+    buf, base, eof, count = bytearray(), 0, False, 0
     while not eof:
         try:
             chunk = stream.read(source.CHUNK)
@@ -91,20 +91,27 @@ def _cells(stream, name: str, meter: source.Meter) -> Iterator[tuple[int, bytes]
         ends = starts[1:] + ([len(buf)] if eof and starts else [])
         for start, end in zip(starts, ends):
             yield base + start, bytes(buf[start:end])
+        count += len(ends)
         keep = starts[len(ends)] if len(starts) > len(ends) else max(0, len(buf) - 32)
         if len(buf) - keep > source.MAX_RECORD_BYTES:
-            raise ImportFailed(name, f"byte {base + keep}", f"an entry larger than {source.MAX_RECORD_BYTES >> 20} MiB")
+            raise source.too_large(name, "entry", count, base + keep)
         del buf[:keep]
         base += keep
 
 
 def is_activity(src: source.Source) -> bool:
-    """Whether the page holds activity cells (Takeout's archive_browser.html, say, does not)."""
+    """Whether the page holds activity cells (Takeout's archive_browser.html, say, does not),
+    found at the first cell's start (a cell too large is refused when read, by place)."""
     try:
         with source.opened(src) as stream:
-            return next(_cells(stream, src.name, source.Meter(0, None)), None) is not None
-    except ImportFailed:
-        return False
+            seen = b""
+            while chunk := stream.read(source.CHUNK):
+                seen = seen[-32:] + chunk
+                if _CELL.search(seen):
+                    return True
+    except (ImportFailed, *source.READ_ERRORS):
+        pass
+    return False
 
 
 def records(src: source.Source, meter: source.Meter) -> Iterator[tuple[str, int, bytes]]:
