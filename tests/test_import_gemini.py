@@ -118,12 +118,12 @@ def test_malformed_takeout_names_file_and_place_and_keeps_nothing(vault, tmp_pat
     assert vault.list_conversations() == []
 
 
-def cell(header: str, body: str, products: str | None = None) -> str:
+def cell(header: str, body: str, products: str | None = None, beside: str = "") -> str:
     """One entry of My Activity.html, as Takeout writes it."""
     return ('<div class="outer-cell mdl-cell mdl-cell--12-col mdl-shadow--2dp"><div class="mdl-grid">'
             f'<div class="header-cell mdl-cell mdl-cell--12-col"><p class="mdl-typography--title">{header}<br></p></div>'
             f'<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1">{body}</div>'
-            '<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1 mdl-typography--text-right"></div>'
+            f'<div class="content-cell mdl-cell mdl-cell--6-col mdl-typography--body-1 mdl-typography--text-right">{beside}</div>'
             '<div class="content-cell mdl-cell mdl-cell--12-col mdl-typography--caption"><b>Products:</b><br>'
             f'&emsp;{products or header}<br></div></div></div>')
 
@@ -137,7 +137,8 @@ def test_takeout_in_html_reads_as_its_json(vault, tmp_path):
     archive = tmp_path / "takeout.zip"
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("Takeout/My Activity/Gemini Apps/MyActivity.html", page(
-            cell("Gemini Apps", "Prompted&nbsp;And Florence?<br>May 1, 2025, 6:02:00\u202fAM EDT<br><p>Two hours by train.</p>"),
+            cell("Gemini Apps", "Prompted&nbsp;And Florence?<br>May 1, 2025, 6:02:00\u202fAM EDT<br><p>Two hours by train.</p>",
+                 beside='<a href="map-33a1.png"><img src="map-33a1.png"></a>'),
             cell("Gemini Apps", "Prompted<br>Attached 1 file.<br>-&nbsp;<a href=\"image_8-1e98.png\">image_8.png</a><br>"
                                 "May 1, 2025, 6:01:00 AM EDT<p>The <b>Colosseum</b>.</p>"),
             cell("Gemini Apps", 'Prompted <a href="https://gemini.google.com/app/abc">Plan a trip to Rome</a><br>in May<br>'
@@ -155,7 +156,7 @@ def test_takeout_in_html_reads_as_its_json(vault, tmp_path):
     assert [(t.role, t.text) for t in rome.turns] == [
         ("user", "Plan a trip to Rome\nin May"), ("assistant", "Start early."),
         ("user", "[File: image_8-1e98.png]"), ("assistant", "The **Colosseum**."),
-        ("user", "And Florence?"), ("assistant", "Two hours by train."),
+        ("user", "And Florence?\n\n[File: map-33a1.png]"), ("assistant", "Two hours by train."),
     ]
     tokyo = convs["Wie spät ist es in Tokio?"]
     assert (tokyo.created_at[:19], tokyo.turns[1].text) == ("2026-04-18T15:38:51", "00:38 Uhr.")

@@ -145,8 +145,21 @@ def _entry(cell: str, name: str, place: str) -> dict:
         lines = [BeautifulSoup(p, "html.parser").get_text(" ", strip=True) for p in parts]
         raise ImportFailed(name, place, f"no time in a form read here among {lines[:4]!r}: in Takeout, choose JSON "
                                         "as the format of My Activity")
+    lines, files = _asked(parts[:i])
+    for right in soup.find_all(class_="mdl-typography--text-right"):  # the cell beside: files too, when any
+        files += [src for t in right.find_all(["a", "img"]) if (src := t.get("href") or t.get("src"))
+                  and not src.startswith(("http:", "https:", "data:"))]
+    answer = "<br>".join([parts[i][len(lead):], *parts[i + 1:]])
+    entry.update(title="\n".join(lines), time=when.isoformat(), attachedFiles=list(dict.fromkeys(files)))
+    if _TAG.sub("", answer).strip():  # not only tags (a picture is an <img>, kept as the answer's HTML)
+        entry["safeHtmlItem"] = [{"html": answer}]
+    return entry
+
+
+def _asked(parts: list[str]) -> tuple[list[str], list[str]]:
+    """The prompt's lines and the files attached to it, from the parts before the time."""
     lines, files = [], []
-    for k, part in enumerate(parts[:i]):
+    for k, part in enumerate(parts):
         asked = BeautifulSoup(part, "html.parser")
         links = [a for a in asked.find_all("a", href=True) if not a["href"].startswith("http")]
         text = " ".join(asked.get_text(" ").split())
@@ -154,8 +167,4 @@ def _entry(cell: str, name: str, place: str) -> dict:
             files += [a["href"] for a in links]  # "- photo.png", an attached file's line
         elif text and not _NOISE.fullmatch(text):
             lines.append(text)
-    answer = "<br>".join([parts[i][len(lead):], *parts[i + 1:]])
-    entry.update(title="\n".join(lines), time=when.isoformat(), attachedFiles=files)
-    if _TAG.sub("", answer).strip():  # not only tags (a picture is an <img>, kept as the answer's HTML)
-        entry["safeHtmlItem"] = [{"html": answer}]
-    return entry
+    return lines, files
