@@ -198,6 +198,9 @@ def test_an_export_in_parts_imports_from_its_folder_zipped_or_extracted_and_part
     assert import_claude_export(vault, extracted).unchanged == 4
     assert detect(folder / "projects-000.zip") == detect(folder / "memories-000.zip") == "claude-export"
     assert import_file(vault, folder / "projects-000.zip").unchanged == 1  # each part, as the history page sends it
+    with pytest.raises(ImportFailed, match=r"light_metadata-000\.zip: zip: holds no conversations\.json \(ChatGPT, Claude\), "
+                                           r"nor My Activity \(Google Takeout\)"):
+        detect(folder / "light_metadata-000.zip")
     manifest = next(folder.glob("manifest-*.json"))
     with pytest.raises(ImportFailed, match="is the list of a Claude export's parts, not the export: download"):
         import_file(vault, manifest)

@@ -39,7 +39,11 @@ def detect(path: Path) -> str:
         except ImportFailed:
             if claude_part(path, stack):  # a Claude export's part holding projects or memory only
                 return "claude-export"
-            (src, *_) = activity_files(path, stack)  # a Takeout: no conversations.json, in any language
+            try:
+                (src, *_) = activity_files(path, stack)  # a Takeout: no conversations.json, in any language
+            except ImportFailed as e:
+                raise ImportFailed(e.file, e.place, "holds no conversations.json (ChatGPT, Claude), "
+                                   "nor My Activity (Google Takeout)") from None
             what = "entry"
         if is_html(src):  # only Takeout's My Activity is read in HTML
             return "gemini-takeout"
