@@ -280,17 +280,15 @@ def test_an_answered_entry_in_an_unknown_wording_is_kept_title_and_all(vault, tm
     assert result.notes[1] == "1 answered entries whose title is no prompt wording known here were read as prompts, title and all"
 
 
-def test_an_answer_regenerated_keeps_its_last_draft_and_the_others_as_branches(vault, tmp_path):
-    """Takeout keeps one safeHtmlItem per draft of a regenerated answer, the last one shown."""
-    drafted = {**entry("Name a cat", "2025-05-02T15:00:00.000Z"),
-               "safeHtmlItem": [{"html": "<p>Miso.</p>"}, {"html": "<p>Tofu.</p>"}, {"html": "<p>Bo.</p>"}]}
-    result = import_gemini_takeout(vault, takeout(tmp_path, [entry("Shorter", "2025-05-02T15:01:00.000Z", "<p>Bo.</p>"), drafted]))
-    c = by_title(vault)["Name a cat"]
-    assert (result.turns, [(t.role, t.text) for t in c.turns]) == (4, [
-        ("user", "Name a cat"), ("assistant", "Bo."), ("user", "Shorter"), ("assistant", "Bo.")])
-    assert sorted((b.from_index, [(t.role, t.text) for t in b.turns]) for b in c.branches) == [
-        (1, [("assistant", "Miso.")]), (1, [("assistant", "Tofu.")])]  # other answers to the same prompt
-    assert {h.conversation for h in vault.search("Miso")} == {c.id}  # the earlier drafts are kept, and found
+def test_an_answer_of_several_items_is_read_whole_and_a_picture_is_named_once(vault, tmp_path):
+    """Real Takeouts hold up to five safeHtmlItems for one prompt, and name its picture in both
+    attachedFiles and imageFile."""
+    many = {**entry("Name a cat", "2025-05-02T15:00:00.000Z"), "attachedFiles": ["cat-1e98.png"], "imageFile": "cat-1e98.png",
+            "safeHtmlItem": [{"html": "<p>Miso.</p>"}, {"html": "<p>Tofu.</p>"}, {"html": "<p>Bo.</p>"}]}
+    import_gemini_takeout(vault, takeout(tmp_path, [many]))
+    (c,) = by_title(vault).values()
+    assert [(t.role, t.text) for t in c.turns] == [("user", "Name a cat\n\n[File: cat-1e98.png]"),
+                                                  ("assistant", "Miso.\n\nTofu.\n\nBo.")]
 
 
 def test_files_named_in_a_shape_not_seen_yet_do_not_refuse_the_takeout(vault, tmp_path):

@@ -237,7 +237,7 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
                     continue
                 stats["live" if g.live else "gaps"] += 1
                 group_of.update((n, number) for n in g.indexes)
-            pending: dict[int, list[tuple[datetime, tuple[list[Turn], list[Turn]]]]] = {}
+            pending: dict[int, list[tuple[datetime, list[Turn]]]] = {}
             for src in sources:
                 wanted = {index: n for n, (s, index) in enumerate(places) if s is src and n in group_of}
                 for place, index, raw in _records(src, meter):
@@ -264,26 +264,25 @@ def import_gemini_takeout(vault: ImportVault, path, progress: models.Progress | 
     return result
 
 
-def _turns(e: _Entry, seen: str) -> tuple[list[Turn], list[Turn]]:
-    """The prompt and its answer, both first seen at the entry's time, and the answer's
-    earlier drafts: an answer regenerated has one safeHtmlItem per draft, the last shown."""
+def _turns(e: _Entry, seen: str) -> list[Turn]:
+    """The prompt (with the files it names) and its answer, both first seen at the entry's
+    time. An answer of several safeHtmlItems is read whole, in order: real Takeouts hold up
+    to five, called regenerated drafts by some readers and parts of one answer by others."""
     prompt = _prompt(e) or ""
-    files = [f"[File: {f}]" for f in e.attachedFiles] + ([f"[Image: {e.imageFile}]"] if e.imageFile else [])
+    images = [e.imageFile] if e.imageFile and e.imageFile not in e.attachedFiles else []  # mostly one of them
+    files = [f"[File: {f}]" for f in e.attachedFiles] + [f"[Image: {f}]" for f in images]
     meta = TurnMeta(first_seen=seen)
     asked = "\n\n".join(filter(None, [prompt, "\n".join(files)]))
     turns: list[Turn] = [("user", asked, meta)] if asked else []
-    drafts: list[Turn] = [("assistant", text, meta) for h in e.safeHtmlItem if (text := _markdown(h.html))]
-    return turns + drafts[-1:], drafts[:-1]
+    answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
+    if answer:
+        turns.append(("assistant", answer, meta))
+    return turns
 
 
-def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, tuple[list[Turn], list[Turn]]]]) -> None:
+def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, list[Turn]]]) -> None:
     collected.sort(key=lambda c: c[0])
-    turns: list[Turn] = []
-    branches: list[tuple[int, list[Turn]]] = []  # earlier drafts, each after its prompt
-    for _, (ts, drafts) in collected:
-        asked = ts[:1] if ts and ts[0][0] == "user" else []
-        branches += [(len(turns), [*asked, d]) for d in drafts]
-        turns += ts
+    turns = [t for _, ts in collected for t in ts]
     if not turns:  # only prompts of nothing ("Prompted" alone, no file, no answer)
         return
     first = collected[0][0]
@@ -298,7 +297,6 @@ def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[
         created_at=times.iso(first),
         updated_at=times.iso(collected[-1][0]),
         turns=turns,
-        branches=branches,
     )
     source.count(result, outcome, len(turns))
 
