@@ -280,15 +280,19 @@ def test_an_answered_entry_in_an_unknown_wording_is_kept_title_and_all(vault, tm
     assert result.notes[1] == "1 answered entries whose title is no prompt wording known here were read as prompts, title and all"
 
 
-def test_an_answer_of_several_items_is_read_whole_and_a_picture_is_named_once(vault, tmp_path):
-    """Real Takeouts hold up to five safeHtmlItems for one prompt, and name its picture in both
-    attachedFiles and imageFile."""
+def test_an_answer_of_several_items_is_read_whole_with_its_sources_and_a_picture_is_named_once(vault, tmp_path):
+    """Real Takeouts hold up to five safeHtmlItems for one prompt, name its picture in both
+    attachedFiles and imageFile, and its cited pages among the subtitles."""
     many = {**entry("Name a cat", "2025-05-02T15:00:00.000Z"), "attachedFiles": ["cat-1e98.png"], "imageFile": "cat-1e98.png",
-            "safeHtmlItem": [{"html": "<p>Miso.</p>"}, {"html": "<p>Tofu.</p>"}, {"html": "<p>Bo.</p>"}]}
+            "safeHtmlItem": [{"html": "<p>Miso.</p>"}, {"html": "<p>Tofu.</p>"}, {"html": "<p>Bo.</p>"}],
+            "subtitles": [{"name": "-  cat.png", "url": "cat-1e98.png"}, {"name": "https://cats.example/names",
+                          "url": "https://cats.example/names"}, {"name": "https://cats.example/names", "url": "https://cats.example/names"},
+                          {"name": "Namer was used in this chat. Manage your Gems.", "url": "https://gemini.google.com/gems/view"}]}
     import_gemini_takeout(vault, takeout(tmp_path, [many]))
     (c,) = by_title(vault).values()
-    assert [(t.role, t.text) for t in c.turns] == [("user", "Name a cat\n\n[File: cat-1e98.png]"),
-                                                  ("assistant", "Miso.\n\nTofu.\n\nBo.")]
+    assert [(t.role, t.text) for t in c.turns] == [
+        ("user", "Name a cat\n\n[File: cat-1e98.png]"),
+        ("assistant", "Miso.\n\nTofu.\n\nBo.\n\nSources:\n- [https://cats.example/names](https://cats.example/names)")]
 
 
 def test_files_named_in_a_shape_not_seen_yet_do_not_refuse_the_takeout(vault, tmp_path):

@@ -46,6 +46,7 @@ from .. import models, times
 from ..store import ImportVault
 from . import source, takeout_html
 from .source import ImportFailed
+from ..markdown import link
 from ..store.records import TurnMeta
 from .tree import Turn
 
@@ -55,10 +56,21 @@ _PROMPTED = ("Prompted", "Eingegebener Prompt:", "Pokyn")  # English, German, Cz
 _NOT_PROMPTS = ("Created ", "Used ", "Gave feedback", "Selected ")  # English titles of other activity
 _ACTIVITY = "My Activity.json"
 _TAKEOUT = "takeout:"  # the site id of an imported conversation starts with this
+_GEMINI = "https://gemini.google.com/"
 
 
 class _Html(msgspec.Struct):
     html: str = ""
+
+
+class _Subtitle(msgspec.Struct):
+    """A line under the entry: a web source the answer cites, a file's name, the Gem used."""
+
+    name: Any = None
+    url: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "name", "url")
 
 
 class _Entry(msgspec.Struct):
@@ -67,6 +79,7 @@ class _Entry(msgspec.Struct):
     header: str = ""
     products: list[str] = []
     safeHtmlItem: list[_Html] = []
+    subtitles: list[_Subtitle] | None = None
     attachedFiles: Any = ()  # file names; anything else here (not seen yet) is left out
     imageFile: Any = None
 
@@ -276,8 +289,16 @@ def _turns(e: _Entry, seen: str) -> list[Turn]:
     turns: list[Turn] = [("user", asked, meta)] if asked else []
     answer = "\n\n".join(filter(None, (_markdown(h.html) for h in e.safeHtmlItem)))
     if answer:
-        turns.append(("assistant", answer, meta))
+        turns.append(("assistant", "\n\n".join(filter(None, [answer, _sources(e)])), meta))
     return turns
+
+
+def _sources(e: _Entry) -> str:
+    """The web pages the answer cites (subtitles with a web address; the others name files,
+    or the Gem used, whose address is Gemini's own)."""
+    urls = dict.fromkeys(s.url for s in e.subtitles or () if s.url and s.url.startswith(("https://", "http://"))
+                         and not s.url.startswith(_GEMINI))
+    return "Sources:\n" + "\n".join(f"- {link(None, u)}" for u in urls) if urls else ""
 
 
 def _store(vault, result: models.ImportResult, g: _Group, collected: list[tuple[datetime, list[Turn]]]) -> None:
