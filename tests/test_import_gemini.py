@@ -192,6 +192,13 @@ def test_an_html_entry_past_the_record_limit_is_refused_by_place(vault, tmp_path
     assert vault.list_conversations() == []
 
 
+def test_a_page_that_is_not_takeouts_is_refused(vault, tmp_path):
+    path = tmp_path / "chat.html"
+    path.write_text("<html><body><p>A ChatGPT export's page</p></body></html>")
+    with pytest.raises(ImportFailed, match=r"chat\.html: byte 0: is a page without Takeout's activity entries"):
+        import_gemini_takeout(vault, path)
+
+
 def test_a_time_in_html_in_a_form_not_read_is_named(vault, tmp_path):
     path = tmp_path / "My Activity.html"
     path.write_text(page(cell("Gemini Apps", "Prompted x<br>12 Tishrei 5787, 15:34<br><p>y</p>")))

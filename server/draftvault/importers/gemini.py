@@ -136,6 +136,8 @@ def activity_files(path: Path, stack: ExitStack) -> list[source.Source]:
     what = f"{_ACTIVITY} or My Activity.html"
     found = source.find(path, stack, lambda n: n.lower().endswith((".json", ".html", ".htm")), what)
     if path.is_file() and source.open_zip(path, stack) is None:
+        if is_html(found[0]) and not takeout_html.is_activity(found[0]):
+            raise ImportFailed(str(path), "byte 0", "is a page without Takeout's activity entries (outer-cell)")
         return found
     # by its path in the zip or folder: the zip's own name ("gemini-takeout.zip") says nothing
     named = [s for s in found if any(n in s.name[len(str(path)):].casefold() for n in ("gemini", "bard"))]
