@@ -153,6 +153,9 @@ def test_import_upload(server):
     assert (again["created"], again["unchanged"]) == (0, 1)
     takeout = b'[{"header": "Gemini Apps", "title": "Prompted hi", "time": "2025-01-01T00:00:00Z"}]'
     assert server.api("POST", "/api/import", params={"name": "My Activity.json"}, data=takeout)["created"] == 1
+    page = ('<html><body><div class="outer-cell"><div class="header-cell">Gemini Apps</div><div class="content-cell">'
+            'Prompted hello<br>Jan 2, 2025, 9:00:00 AM UTC<br><p>Hi.</p></div></div></body></html>').encode()
+    assert server.api("POST", "/api/import", params={"name": "My Activity.html"}, data=page)["created"] == 1
 
     res = server.request("POST", "/api/import", params={"name": "conversations.json"}, data=b'{"not": "an export"}')
     assert res.status == 400 and res.json()["detail"].startswith("conversations.json: byte 0: expected a JSON array")
@@ -164,7 +167,7 @@ def test_import_upload(server):
     res = server.request("POST", "/api/import", data=body,
                          headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert res.status == 415 and "as the request body" in res.json()["detail"]
-    assert len(server.api("GET", "/api/conversations")["items"]) == 3
+    assert len(server.api("GET", "/api/conversations")["items"]) == 4
     assert not [p for p in server.home.iterdir() if p.name.startswith(".import-")]
 
 

@@ -284,7 +284,7 @@ def import_claude(path: Path) -> None:
 @import_group.command("gemini-takeout")
 @click.argument("path", type=click.Path(exists=True, path_type=Path))
 def import_gemini(path: Path) -> None:
-    """Import Google Takeout's My Activity for Gemini Apps (the .zip or My Activity.json)."""
+    """Import Google Takeout's My Activity for Gemini Apps (the .zip, My Activity.json or .html)."""
     _import("gemini-takeout", path)
 
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import msgspec
 
 from .chatgpt import import_chatgpt_export
-from .claude import import_claude_export
-from .gemini import import_gemini_takeout
+from .claude import claude_part, import_claude_export
+from .gemini import activity_files, import_gemini_takeout, is_html
 from .. import models
 from .source import ImportFailed, Meter, decode, find, records
 
@@ -23,15 +23,32 @@ IMPORTERS = {
     "gemini-takeout": import_gemini_takeout,
 }
 
-_FILES = ("conversations.json", "My Activity.json")
 _object = msgspec.json.Decoder(dict)
+
+
+def _conversations(name: str) -> bool:
+    return name == "conversations.json" or (name.startswith("conversations-") and name.endswith(".json"))
 
 
 def detect(path: Path) -> str:
     """Which kind of export `path` is, from its first record (the history page's one button)."""
     with ExitStack() as stack:
-        (src, *_) = find(path, stack, lambda n: n in _FILES or n.startswith("conversations-"), " or ".join(_FILES))
-        what = "entry" if src.name.endswith("My Activity.json") else "conversation"
+        try:
+            (src, *_) = find(path, stack, _conversations, "conversations.json")
+            what = "conversation"
+        except ImportFailed:
+            if claude_part(path, stack):  # a Claude export's part holding projects or memory only
+                return "claude-export"
+            try:
+                (src, *_) = activity_files(path, stack)  # a Takeout: no conversations.json, in any language
+            except ImportFailed as e:
+                raise ImportFailed(e.file, e.place, "holds no conversations.json (ChatGPT, Claude), "
+                                   "nor My Activity (Google Takeout)") from None
+            what = "entry"
+        if is_html(src):  # only Takeout's My Activity is read in HTML
+            return "gemini-takeout"
+        if claude_part(path, stack):  # the manifest listing a Claude export's parts: its importer says so
+            return "claude-export"
         for place, _, raw in records(src, Meter(0, None), what):
             first = decode(_object, raw, src.name, place)
             if "mapping" in first:

@@ -1,7 +1,10 @@
 """Import of Claude's data export (claude.ai: Settings > Privacy > Export data).
 
 Accepts the export's .zip or its `conversations.json` (then a `projects.json` beside it is
-read too). `conversations.json` is an array of conversations `{uuid, name, created_at,
+read too). Exports since 2026-09 come in parts, listed by a `manifest-….json`:
+`conversations-000.zip` (conversations.json, same shape), `projects-000.zip`
+(`projects/<uuid>.json`, one project each), `light_metadata-000.zip`...; each part, or a
+folder holding them (zipped or extracted), imports too. `conversations.json` is an array of conversations `{uuid, name, created_at,
 updated_at, chat_messages}`; a message is `{uuid, sender: human|assistant, text, content:
 [blocks], attachments: [{file_name, extracted_content}], files: [{file_name}], created_at,
 parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (with
@@ -9,7 +12,9 @@ parent_message_uuid}`. Newer exports fill `content`, older ones only `text` (wit
 
 What is kept where:
 - text blocks are the turn's text; an artifact becomes one of the turn's documents (code
-  with its language; `text/markdown` a Markdown document), out of the text;
+  with its language; `text/markdown` a Markdown document), out of the text, whether a tag
+  made it or (newer exports) an `artifacts` tool call creating or rewriting it, whose "OK"
+  is dropped;
 - tool use and tool results become turns of their own (role `tool`), in order;
 - thinking blocks (and `<antThinking>` notes) are the turn's thinking, never its text;
 - a turn was first seen at its message's `created_at`;
@@ -17,9 +22,12 @@ What is kept where:
   without text are named;
 - each project (`projects.json`) becomes a conversation titled "Project: NAME" holding
   its description, instructions and knowledge documents (system turns); nothing in the
-  export links a conversation to its project.
-Messages with `parent_message_uuid` form a tree (edits, retries): the newest leaf is the
-thread, the others are branches (`tree`); without it, messages are ordered by time.
+  export links a conversation to its project;
+- Claude's memory (`memories/<account>.json`) becomes a conversation titled "Claude's
+  memory": what it remembers of the conversations, of each project, its memory files.
+Messages with `parent_message_uuid` form a tree (edits, retries): the thread is the path to
+`current_leaf_message_uuid` when the conversation has it, else to the newest leaf; the others
+are branches (`tree`); without parents, messages are ordered by time.
 One vault transaction: a malformed file raises ImportFailed (file and place), nothing stays.
 Block types and senders not known yet are read, not refused: a block's text when it has
 one (fields that are not strings are left out: source.strings_only), another sender's
@@ -40,7 +48,7 @@ import msgspec
 from .. import models, times
 from ..store import ImportVault
 from . import source, tree
-from ..markdown import fence
+from ..markdown import fence, link
 from ..protocol import Document
 from ..store.records import TurnMeta, with_meta
 from .source import ImportFailed
@@ -54,9 +62,11 @@ class _Block(msgspec.Struct):
     name: Any = None
     input: Any = None
     content: Any = None
+    transcript: Any = None  # a voice_note's words
 
     def __post_init__(self) -> None:
-        source.strings_only(self, "text", "thinking", "name")
+        source.strings_only(self, "text", "thinking", "name", "transcript")
+        self.text = self.text or self.transcript
 
 
 class _Attachment(msgspec.Struct):
@@ -94,6 +104,7 @@ class _Conversation(msgspec.Struct):
     created_at: str | None = None
     updated_at: str | None = None
     chat_messages: list[_Message] = []
+    current_leaf_message_uuid: Any = None  # the thread shown, when the export says (else the newest leaf)
 
 
 class _Doc(msgspec.Struct):
@@ -111,11 +122,40 @@ class _Project(msgspec.Struct):
     docs: list[_Doc] = []
 
 
+class _MemoryFile(msgspec.Struct):
+    path: Any = None
+    content: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "path", "content")
+
+
+class _Memory(msgspec.Struct):
+    """Claude's memory of the account (`memories/<account>.json`, exports since 2026-09)."""
+
+    conversations_memory: Any = None
+    project_memories: Any = None  # project uuid -> what Claude remembers of it
+    memory_files: list[_MemoryFile] | None = None
+    account_uuid: Any = None
+    created_at: Any = None
+    updated_at: Any = None
+
+    def __post_init__(self) -> None:
+        source.strings_only(self, "conversations_memory", "account_uuid", "created_at", "updated_at")
+
+
 _conversation = msgspec.json.Decoder(_Conversation)
 _project = msgspec.json.Decoder(_Project)
+_memory = msgspec.json.Decoder(_Memory)
 
+_PARTS = {  # the export's files besides conversations.json, by their path in the zip or folder
+    "project": re.compile(r"(?:.*/)?(?:projects\.json|projects/[^/]+\.json)"),
+    "memory": re.compile(r"(?:.*/)?memories/[^/]+\.json"),
+}
+_MEMORY_TITLE = "Claude's memory"
 _ATTR = re.compile(r'(\w+)="([^"]*)"')
-_LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid"}
+_LANGUAGES = {"text/html": "html", "image/svg+xml": "svg", "application/vnd.ant.mermaid": "mermaid",
+              "application/vnd.ant.react": "jsx"}
 
 
 def _iso(t: str | None) -> str | None:
@@ -156,7 +196,23 @@ def _without(text: str, tags: list[tuple[int, int, str, str]]) -> str:
 
 
 def _artifact(attributes: str, body: str) -> Document:
-    attrs = dict(_ATTR.findall(attributes))
+    return _document(dict(_ATTR.findall(attributes)), body)
+
+
+def _artifact_call(block: _Block) -> Document | None:
+    """The artifact an `artifacts` tool call (newer exports) created or rewrote whole, kept
+    as the legacy tag's is; its edits (old_str, new_str) stay tool calls."""
+    args = block.input
+    if block.name != "artifacts" or not isinstance(args, dict) or args.get("command") not in ("create", "rewrite"):
+        return None
+    if not isinstance(body := args.get("content"), str):
+        return None
+    attrs = {k: v for k, v in (("title", args.get("title")), ("identifier", args.get("id")), ("type", args.get("type")),
+                               ("language", args.get("language"))) if isinstance(v, str) and v}
+    return _document(attrs, body)
+
+
+def _document(attrs: dict[str, str], body: str) -> Document:
     title = attrs.get("title") or attrs.get("identifier") or "Artifact"
     if attrs.get("type") == "text/markdown":
         return Document(title=title, kind="document", text=body.strip("\n"))
@@ -187,10 +243,19 @@ class _Parts:
 
 
 def _tool_result(block: _Block) -> str:
+    """The result as Markdown: its text fenced; a search result's title linked to its page
+    (what claude.ai shows of it) above its text."""
     if isinstance(block.content, str):
-        return block.content
-    parts = block.content if isinstance(block.content, list) else []
-    return "\n\n".join(p["text"] for p in parts if isinstance(p, dict) and isinstance(p.get("text"), str))
+        return fence(block.content.strip()) if block.content.strip() else ""
+    parts = [p for p in block.content if isinstance(p, dict)] if isinstance(block.content, list) else []
+    shown = []
+    for p in parts:
+        url, title, text = (p.get(k) if isinstance(p.get(k), str) else None for k in ("url", "title", "text"))
+        if url and url.startswith(("https://", "http://")):
+            shown.append(link(title, url))
+        if text and text.strip():
+            shown.append(fence(text.strip()))
+    return "\n\n".join(shown)
 
 
 def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
@@ -213,15 +278,18 @@ def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
             if block.type == "thinking":
                 if block.thinking and block.thinking.strip():
                     parts.thinking.append(block.thinking.strip())
+            elif block.type == "tool_use" and (document := _artifact_call(block)) is not None:
+                parts.documents.append(document)
             elif block.type == "tool_use":
                 flush()
                 args = json.dumps(block.input, indent=2, ensure_ascii=False)
                 out.append(with_meta("tool", f"**Tool call:** `{block.name or 'tool'}`\n\n" + fence(args, "json"),
                                      TurnMeta(first_seen=seen)))
             elif block.type == "tool_result":
-                flush()
-                if result := _tool_result(block).strip():
-                    out.append(with_meta("tool", fence(result), TurnMeta(first_seen=seen)))
+                result = _tool_result(block)
+                if result and not (block.name == "artifacts" and result == fence("OK")):  # an artifact made, said so
+                    flush()
+                    out.append(with_meta("tool", result, TurnMeta(first_seen=seen)))
             elif block.text:
                 texts.append(parts.legacy_text(block.text))
     elif msg.text:
@@ -230,7 +298,8 @@ def _turns(msg: _Message, counts: dict[str, int]) -> list[Turn]:
         if a.extracted_content:
             counts["attachments"] += 1
             texts.append(f"**{a.file_name or 'attachment'}**\n\n" + fence(a.extracted_content))
-    names = [f.file_name for f in msg.files or () if f.file_name]
+    read = {a.file_name for a in msg.attachments or () if a.extracted_content}  # often listed in files too
+    names = [f.file_name for f in msg.files or () if f.file_name and f.file_name not in read]
     if names:
         texts.append("\n".join(f"[File: {n}]" for n in names))
     flush()
@@ -242,8 +311,9 @@ def _thread(conv: _Conversation, counts: dict[str, int]) -> tuple[list[Turn], li
     by_id = {m.uuid: m for m in msgs if m.uuid}
     if msgs and len(by_id) == len(msgs) and all(m.parent_message_uuid for m in msgs):
         parents = {m.uuid: m.parent_message_uuid for m in msgs}
-        newest = max(msgs, key=lambda m: m.created_at or "").uuid
-        main, branches, _ = tree.threads(parents, newest, lambda k: _turns(by_id[k], counts))
+        leaf = conv.current_leaf_message_uuid
+        current = leaf if isinstance(leaf, str) and leaf in by_id else max(msgs, key=lambda m: m.created_at or "").uuid
+        main, branches, _ = tree.threads(parents, current, lambda k: _turns(by_id[k], counts))
         return main, branches
     # The legacy shape: no parents, and not in time order; a question and its answer
     # may have the same time.
@@ -252,14 +322,22 @@ def _thread(conv: _Conversation, counts: dict[str, int]) -> tuple[list[Turn], li
 
 
 def import_claude_export(vault: ImportVault, path, progress: models.Progress | None = None) -> models.ImportResult:
-    """Imports every conversation (and project) of a Claude export; all or nothing."""
+    """Imports every conversation (and project, and Claude's memory) of a Claude export; all or nothing."""
     result = source.new_result()
-    counts = {"thinking": 0, "attachments": 0, "projects": 0}
+    counts = {"thinking": 0, "attachments": 0, "project": 0, "memory": 0}
     path = Path(path)
     with ExitStack() as stack:
-        convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
-        projects = _projects(path, stack)
-        meter = source.Meter(sum(s.size for s in convs + projects), progress)
+        extras = _extras(path, stack)
+        try:
+            convs = source.find(path, stack, lambda n: n == "conversations.json", "conversations.json")
+        except ImportFailed:
+            if not extras:  # a part of the export holding projects or memory only is read as such
+                raise
+            convs = []
+        if len(convs) == 1 and _is_manifest(convs[0]):
+            raise ImportFailed(convs[0].name, "byte 0", "is the list of a Claude export's parts, not the export: "
+                               "download the files it lists and import them, or the folder holding them")
+        meter = source.Meter(sum(s.size for s in convs) + sum(s.size for _, s in extras), progress)
         with vault.transaction():
             for src in convs:
                 for place, _, raw in source.records(src, meter):
@@ -267,30 +345,79 @@ def import_claude_export(vault: ImportVault, path, progress: models.Progress | N
                     with source.reading(src.name, place):
                         turns, branches = _thread(conv, counts)
                     _store(vault, result, f"chat/{conv.uuid}", conv.uuid, conv.name, conv, turns, branches)
-            for src in projects:
-                for place, _, raw in source.records(src, meter, "project"):
-                    p = source.decode(_project, raw, src.name, place)
-                    turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
-                    turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
-                    _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
-                    counts["projects"] += 1
+            names: dict[str, str] = {}  # project uuid -> name, for the memory of each
+            for kind, src in extras:
+                for place, _, raw in source.records(src, meter, kind, one=not src.name.endswith("projects.json")):
+                    if kind == "project":
+                        _store_project(vault, result, source.decode(_project, raw, src.name, place), names)
+                    else:
+                        _store_memory(vault, result, source.decode(_memory, raw, src.name, place), names)
+                    counts[kind] += 1
     meter.finish()
     if counts["thinking"]:
         result.notes.append(f"{counts['thinking']} thinking blocks kept apart from the answers' text")
     if counts["attachments"]:
         result.notes.append(f"{counts['attachments']} attachments' extracted text kept with their messages")
-    if counts["projects"]:
-        result.notes.append(f"{counts['projects']} projects imported as conversations titled \"Project: NAME\"")
+    if counts["project"]:
+        result.notes.append(f"{counts['project']} projects imported as conversations titled \"Project: NAME\"")
+    if counts["memory"]:
+        result.notes.append(f"Claude's memory imported as a conversation titled \"{_MEMORY_TITLE}\"")
     return result
 
 
-def _projects(path: Path, stack: ExitStack) -> list[source.Source]:
-    """projects.json in the zip, or beside the conversations.json given; none is fine."""
-    folder = path.parent if path.is_file() and source.open_zip(path, stack) is None else path
+def _store_project(vault, result, p: _Project, names: dict[str, str]) -> None:
+    turns: list[Turn] = [("system", t) for t in (p.description, p.prompt_template) if t and t.strip()]
+    turns += [("system", f"**{d.filename or 'document'}**\n\n{d.content}") for d in p.docs if d.content]
+    names[p.uuid] = p.name or p.uuid
+    _store(vault, result, f"project/{p.uuid}", f"project:{p.uuid}", f"Project: {p.name or p.uuid}", p, turns, [])
+
+
+def _store_memory(vault, result, m: _Memory, names: dict[str, str]) -> None:
+    """Claude's memory as system turns: of the conversations, of each project, its files."""
+    said = m.conversations_memory
+    turns: list[Turn] = [("system", said)] if said and said.strip() else []
+    projects = m.project_memories if isinstance(m.project_memories, dict) else {}
+    turns += [("system", f"**Project: {names.get(k, k)}**\n\n{v}")
+              for k, v in projects.items() if isinstance(v, str) and v.strip()]
+    turns += [("system", f"**{f.path or 'memory'}**\n\n{f.content}") for f in m.memory_files or () if f.content]
+    _store(vault, result, "settings/capabilities", f"memory:{m.account_uuid or 'account'}", _MEMORY_TITLE, m, turns, [])
+
+
+def claude_part(path: Path, stack: ExitStack) -> bool:
+    """Whether `path` is a part of a Claude export without conversations (projects, memory) or
+    the manifest listing the parts."""
+    if path.is_file() and source.open_zip(path, stack) is None:
+        return _is_manifest(source.Source(str(path), path.stat().st_size, lambda: open(path, "rb")))
+    return bool(_extras(path, stack))
+
+
+def _is_manifest(src: source.Source) -> bool:
+    """The `manifest-….json` listing the parts of an export since 2026-09 (`data_files`)."""
     try:
-        return source.find(folder, stack, lambda n: n == "projects.json", "projects.json")
-    except ImportFailed:
-        return []
+        for _, _, raw in source.records(src, source.Meter(0, None), "manifest", one=True):
+            return "data_files" in msgspec.json.decode(raw)
+    except (ImportFailed, msgspec.DecodeError):
+        pass
+    return False
+
+
+def _extras(path: Path, stack: ExitStack) -> list[tuple[str, source.Source]]:
+    """(kind, file) of the projects and memory: `projects.json` (an array) in the zip or
+    folder or beside the conversations.json given; in exports since 2026-09
+    `projects/<uuid>.json` (`projects-000.zip`, one project each) and
+    `memories/<account>.json` (`memories-000.zip`); none is fine."""
+    if path.is_file() and source.open_zip(path, stack) is None:
+        beside = path.parent / "projects.json"
+        if not beside.is_file():
+            return []
+        return [("project", source.Source(str(beside), beside.stat().st_size, lambda: open(beside, "rb")))]
+    found = []
+    for kind, pattern in _PARTS.items():
+        try:
+            found += [(kind, s) for s in source.find(path, stack, pattern.fullmatch, kind, by_path=True)]
+        except ImportFailed:
+            pass
+    return found
 
 
 def _store(vault, result, url_path: str, site_id: str, title, item, turns, branches) -> None:

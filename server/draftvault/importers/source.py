@@ -20,7 +20,7 @@ import zipfile
 import zlib
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import IO, Callable, Iterator
 
 import msgspec
@@ -29,6 +29,7 @@ from .. import models
 
 
 CHUNK = 1 << 20
+READ_ERRORS = (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError)  # I/O error, damaged member
 MAX_RECORD_BYTES = 32 << 20  # a 57 MB conversation peaked at 293 MB RSS: the limit keeps imports under 300 MB
 MAX_RATIO = 100
 RATIO_FLOOR = 64 << 20
@@ -94,24 +95,41 @@ def _member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, name: str) -> Callable[[
 
 
 def find(
-    path: Path, stack: ExitStack, wanted: Callable[[str], bool], what: str, order: Callable[[str], object] = str
+    path: Path, stack: ExitStack, wanted: Callable[[str], bool], what: str, order: Callable[[str], object] = str,
+    by_path: bool = False,
 ) -> list[Source]:
-    """The files of the export at `path` whose base name is `wanted`: in a folder or a
-    zip (sorted by `order`), or `path` itself when it is a plain file."""
+    """The files of the export at `path` whose base name (with `by_path`, whose path in the
+    zip or folder) is `wanted`: in a zip, in a folder and its subfolders or else in the zips
+    in it (an export that came in parts, a Takeout split in several zips, a Claude export's
+    `conversations-000.zip`, `projects-000.zip`...), sorted by `order`; or `path` itself when
+    it is a plain file."""
+    def match(inner: str) -> bool:
+        return wanted(inner if by_path else PurePosixPath(inner).name)
+
     if path.is_dir():
-        files = sorted((p for p in path.iterdir() if wanted(p.name)), key=lambda p: order(p.name))
+        within = sorted(p for p in path.rglob("*") if p.is_file())
+        files = [Source(str(p), p.stat().st_size, lambda p=p: open(p, "rb"))
+                 for p in within if match(p.relative_to(path).as_posix())]
+        if not files:  # extracted files win over the zips they came from, so nothing is read twice
+            zips = (zf for p in within if p.suffix.lower() == ".zip" and (zf := open_zip(p, stack)) is not None)
+            files = [s for zf in zips for s in _members(zf, Path(zf.filename or ""), match, order)]
         if not files:
             raise ImportFailed(str(path), "folder", f"holds no {what}")
-        return [Source(str(p), p.stat().st_size, lambda p=p: open(p, "rb")) for p in files]
+        return sorted(files, key=lambda s: (order(Path(s.name).name), s.name))
     if not path.is_file():
         raise ImportFailed(str(path), "path", "no such file or folder")
     zf = open_zip(path, stack)
     if zf is None:
         return [Source(str(path), path.stat().st_size, lambda: open(path, "rb"))]
-    members = sorted((i for i in zf.infolist() if wanted(Path(i.filename).name)), key=lambda i: order(i.filename))
+    members = _members(zf, path, match, order)
     if not members:
         raise ImportFailed(str(path), "zip", f"holds no {what}")
-    return [Source(f"{path}!{i.filename}", i.file_size, _member(zf, i, f"{path}!{i.filename}")) for i in members]
+    return members
+
+
+def _members(zf: zipfile.ZipFile, path: Path, match: Callable[[str], bool], order: Callable[[str], object]) -> list[Source]:
+    infos = sorted((i for i in zf.infolist() if not i.is_dir() and match(i.filename)), key=lambda i: order(i.filename))
+    return [Source(f"{path}!{i.filename}", i.file_size, _member(zf, i, f"{path}!{i.filename}")) for i in infos]
 
 
 def open_zip(path: Path, stack: ExitStack) -> zipfile.ZipFile | None:
@@ -151,7 +169,7 @@ class _Buffer:
         number of times, not once per chunk."""
         try:
             chunk = self.stream.read(max(CHUNK, (len(self.buf) - keep) // 2))
-        except (OSError, EOFError, zipfile.BadZipFile, zlib.error, lzma.LZMAError) as e:  # I/O error, damaged member
+        except READ_ERRORS as e:
             raise self.fail(len(self.buf), f"cannot read: {e}") from None
         self.on_read(len(chunk))
         del self.buf[:keep]
@@ -183,7 +201,7 @@ class _Buffer:
                 if self.eof:
                     raise self.fail(len(self.buf), "the file ends in the middle of the JSON")
                 if len(self.buf) - start > MAX_RECORD_BYTES:
-                    raise _too_large(self.name, what, index, self.base + start)
+                    raise too_large(self.name, what, index, self.base + start)
                 moved = self.more(start)
                 start, pos = start - moved, pos - moved
                 continue
@@ -196,14 +214,15 @@ class _Buffer:
                 stack.append(b)
             pos = at + 1
         if pos - start > MAX_RECORD_BYTES:
-            raise _too_large(self.name, what, index, self.base + start)
+            raise too_large(self.name, what, index, self.base + start)
         return start, pos
 
 
 def elements(
-    stream: IO[bytes], name: str, on_read: Callable[[int], None], what: str = "conversation"
+    stream: IO[bytes], name: str, on_read: Callable[[int], None], what: str = "conversation", one: bool = False
 ) -> Iterator[tuple[int, int, bytes]]:
-    """Yields (index, byte offset, raw JSON) of each object in the top-level array."""
+    """Yields (index, byte offset, raw JSON) of each object in the top-level array; with
+    `one`, of the one object the file is instead."""
     b = _Buffer(stream, name, on_read)
     while len(b.buf) < 3 and not b.eof:
         b.more(0)
@@ -211,6 +230,16 @@ def elements(
         del b.buf[:3]
         b.base = 3
     pos = b.skip_ws(0)
+    if one:
+        if pos >= len(b.buf) or b.buf[pos] != ord("{"):
+            raise b.fail(pos, f"expected a JSON object, a {what}")
+        start, pos = b.object_end(pos, what, 0)
+        with memoryview(b.buf) as view:
+            raw = bytes(view[start:pos])
+        yield 0, b.base + start, raw
+        if b.skip_ws(pos) < len(b.buf):
+            raise b.fail(b.skip_ws(pos), "unexpected text after the object")
+        return
     if pos >= len(b.buf) or b.buf[pos] != ord("["):
         raise b.fail(pos, f"expected a JSON array of {what[:-1] + 'ies' if what.endswith('y') else what + 's'}")
     pos = b.skip_ws(pos + 1)
@@ -233,7 +262,7 @@ def elements(
         raise b.fail(pos, "unexpected text after the array")
 
 
-def _too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
+def too_large(name: str, what: str, index: int, offset: int) -> ImportFailed:
     return ImportFailed(
         name, f"{what} {index} (byte {offset})", f"larger than {MAX_RECORD_BYTES >> 20} MiB, the limit for one {what}"
     )
@@ -260,16 +289,34 @@ class Meter:
         self.tick()
 
 
-def records(source: Source, meter: Meter, what: str = "conversation") -> Iterator[tuple[str, int, bytes]]:
-    """(place, index, raw JSON) of each record of `source`; the place names it in errors."""
+def opened(source: Source) -> IO[bytes]:
     try:
-        stream = source.open()
+        return source.open()
     except (OSError, zipfile.BadZipFile, RuntimeError, NotImplementedError) as e:  # encrypted, unknown compression
         raise ImportFailed(source.name, "opening", str(e)) from None
-    with stream:
-        for index, offset, raw in elements(stream, source.name, meter.read, what):
+
+
+def records(source: Source, meter: Meter, what: str = "conversation", one: bool = False) -> Iterator[tuple[str, int, bytes]]:
+    """(place, index, raw JSON) of each record of `source` (with `one`, of the one record
+    the file is); the place names it in errors."""
+    with opened(source) as stream:
+        for index, offset, raw in elements(stream, source.name, meter.read, what, one):
             yield f"{what} {index} (byte {offset})", index, raw
             meter.tick()
+
+
+_any = msgspec.json.Decoder()
+
+
+def first(source: Source) -> object:
+    """The first record of `source` as plain JSON, or None when it holds no JSON array of
+    objects (to tell an export's files from others beside them)."""
+    try:
+        for _, _, raw in records(source, Meter(0, None)):
+            return _any.decode(raw)
+    except (ImportFailed, msgspec.DecodeError):
+        pass
+    return None
 
 
 @contextmanager
