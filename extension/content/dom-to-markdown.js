@@ -27,7 +27,21 @@ function skipped(el) {
   if (SKIP_TAGS.has(el.tagName.toUpperCase())) return true;
   if (el.getAttribute("aria-hidden") === "true") return true;
   const cls = el.classList;
-  return cls.contains("sr-only") || cls.contains("cdk-visually-hidden");
+  // ChatGPT marks what a Markdown copy leaves out (a code block's header, a link's favicon).
+  return cls.contains("sr-only") || cls.contains("cdk-visually-hidden") || el.getAttribute("data-markdown-copy") === "exclude";
+}
+
+// A code block: <pre>, or ChatGPT's (2026) marked container holding its header and a
+// <code> with no <pre> around it.
+const isCodeBlock = (el) => el.tagName.toUpperCase() === "PRE" || el.getAttribute("data-markdown-copy") === "code-block";
+
+// A picture shown as a button (a generated image that opens a viewer, on ChatGPT and
+// Gemini) is content: its placeholder is kept, the button's words and icons are not.
+function buttonImages(el) {
+  if (el.tagName.toUpperCase() !== "BUTTON" || el.getAttribute("aria-hidden") === "true") return "";
+  // Icons in buttons are small (a width below 48) or have no alt text.
+  const shown = [...el.getElementsByTagName("img")].filter((img) => !(Number(img.getAttribute("width") || 48) < 48));
+  return shown.map(imagePlaceholder).filter(Boolean).join(" ");
 }
 
 const collapse = (text) => text.replace(/[ \t\n\r\f]+/g, " ");
@@ -178,7 +192,7 @@ function inlineNode(node, opts) {
   if (node.nodeType === 3) return textOf(node, opts);
   if (node.nodeType !== 1) return "";
   const el = node;
-  if (skipped(el)) return "";
+  if (skipped(el)) return buttonImages(el);
   const special = (opts.special && opts.special(el)) || math(el);
   if (special) {
     if (special.inline !== undefined) return special.inline;
@@ -206,9 +220,8 @@ function inlineNode(node, opts) {
       if (!href || href.startsWith("javascript:")) return text;
       return text ? `[${text}](${href})` : `<${href}>`;
     }
-    case "PRE":
-      return ` ${codeBlock(el)} `;
     default: {
+      if (isCodeBlock(el)) return ` ${codeBlock(el)} `;
       const inner = inlineOf(el, opts);
       return BLOCK_TAGS.has(el.tagName.toUpperCase()) ? ` ${inner} ` : inner;
     }
@@ -253,12 +266,11 @@ function blockOf(el, opts) {
     const level = Number(el.getAttribute("data-level")) || Number(tag[1]);
     return text ? [`${"#".repeat(Math.min(6, level))} ${text}`] : [];
   }
+  if (isCodeBlock(el)) return [codeBlock(el)];
   switch (tag) {
     case "UL":
     case "OL":
       return [listBlock(el, opts)];
-    case "PRE":
-      return [codeBlock(el)];
     case "TABLE":
       return [tableBlock(el, opts)];
     case "HR":
@@ -299,7 +311,10 @@ function blocksOf(root, opts) {
     }
     if (node.nodeType !== 1) continue;
     const el = node;
-    if (skipped(el)) continue;
+    if (skipped(el)) {
+      inline += buttonImages(el);
+      continue;
+    }
     const special = (opts.special && opts.special(el)) || math(el);
     if (special) {
       if (special.block !== undefined) {

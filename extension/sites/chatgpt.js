@@ -1,19 +1,27 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { imagePlaceholder, partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { imagePlaceholder, partsMarkdown, plainText } from "../content/dom-to-markdown.js";
 import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
 
 const TURNS = [
   'article[data-testid^="conversation-turn"]',
-  '[data-testid^="conversation-turn"]',
+  '[data-testid^="conversation-turn"]', // 2026-03: section[data-turn-id]
   "article[data-turn]",
+  // 2026-09: one div[data-turn-key] holds a prompt and its answer, each a unit naming
+  // its message ids; no author roles (see UNIT_ROLE).
+  "[data-turn-key] [data-chatgpt-search-message-ids]",
   "[data-message-author-role]",
 ];
+// A 2026-09 unit's role: the answer's screen-reader heading ("ChatGPT said:"), the
+// unit key ("fallback-turn-4:0:user"), the prompt's bubble.
+const UNIT_ROLE = /:(user|assistant)$/;
 const COMPOSER = [
   '.ProseMirror[contenteditable="true"]',
+  '[data-composer-markdown][contenteditable="true"]',
+  'textarea[name="prompt"]',
   'form textarea:not([style*="display: none"])',
 ];
 const STREAMING = [
@@ -27,7 +35,7 @@ const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="erro
 // Notices in a turn: alerts and error blocks; the turn's own words are in its
 // message content (answer Markdown, the user's text, code and canvas editors).
 const NOTICE_PLACES = '[role="alert"], [role="status"], .text-token-text-error, [class*="text-red-"]';
-const NOTICE_SKIP = '.markdown, .whitespace-pre-wrap, [data-multiline], pre, code, .cm-editor, [contenteditable="true"]';
+const NOTICE_SKIP = '.markdown, [data-markdown-text-style], .whitespace-pre-wrap, [data-multiline], pre, code, .cm-editor, [contenteditable="true"]';
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
 // The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
@@ -43,7 +51,10 @@ const CANVAS_TITLE = ["span.min-w-0.truncate", ".truncate"];
 const THOUGHT_SUMMARY = ".text-token-text-secondary.markdown";
 const THOUGHT_LABEL = /^(Thought|Reasoned|Thinking)\b.{0,40}$/;
 const APART = `${CANVAS}, ${THOUGHT_SUMMARY}`;
-const ANSWER_PARTS = ".markdown:not(.text-token-text-secondary)";
+// An answer's parts: its Markdown roots (2026-09: [data-markdown-text-style]) and the
+// pictures it made, shown beside them.
+const ANSWER_PARTS =
+  '.markdown:not(.text-token-text-secondary), [data-markdown-text-style="assistant-message"], [data-testid="generated-image-gallery"]';
 
 function canvases(el) {
   return [...el.querySelectorAll(CANVAS)].map((card) => {
@@ -66,9 +77,22 @@ function sidebars(doc) {
 
 // The element holding the turns (found at the first turn: querySelector stops there).
 function thread(doc) {
-  const turn = doc.querySelector('[data-testid^="conversation-turn"]');
+  const turn = doc.querySelector('[data-testid^="conversation-turn"], [data-turn-key]');
   return turn ? turn.parentElement : null;
 }
+
+// A turn's role: its own data-turn / author role, its first message's, else a 2026-09 unit's.
+function roleOf(el, msgs) {
+  const own = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role"));
+  if (own) return own;
+  const heading = el.querySelector("[data-conversation-role]");
+  const key = (el.getAttribute("data-chatgpt-search-unit-key") || "").match(UNIT_ROLE);
+  if (heading) return heading.getAttribute("data-conversation-role");
+  if (key) return key[1];
+  return el.querySelector("[data-user-message-bubble]") ? "user" : "assistant";
+}
+
+const messagesOf = (el) => (el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")]);
 
 // Citation pills: [label](url), the label without its "+2" count.
 function citation(el) {
@@ -86,8 +110,7 @@ function citation(el) {
   return null;
 }
 
-function messageMarkdown(msg, special) {
-  const role = msg.getAttribute("data-message-author-role");
+function messageMarkdown(msg, role, special) {
   if (role === "user") {
     const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
     const images = [...msg.querySelectorAll("img[alt]")].filter((img) => !(text && text.contains(img)));
@@ -148,7 +171,7 @@ export default {
 
   // In the user's own turn only alerts and error blocks count (file names there are theirs).
   turnNotices(el) {
-    const role = el.getAttribute("data-turn") || el.getAttribute("data-message-author-role");
+    const role = roleOf(el, messagesOf(el));
     return turnNotices(el, { content: NOTICE_SKIP, places: NOTICE_PLACES, words: role !== "user" });
   },
 
@@ -157,14 +180,15 @@ export default {
   readTurn(el) {
     const notices = this.turnNotices(el);
     const apart = (e) => (e.matches(APART) || notices.includes(e) ? { block: "" } : citation(e));
-    const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
-    let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
+    const msgs = messagesOf(el);
+    let role = roleOf(el, msgs);
     if (!ROLES.has(role)) role = "assistant";
     const text = msgs.length
-      ? msgs.map((m) => messageMarkdown(m, apart)).filter(Boolean).join("\n\n")
-      : toMarkdown(el, { special: apart });
+      ? msgs.map((m) => messageMarkdown(m, m.getAttribute("data-message-author-role"), apart)).filter(Boolean).join("\n\n")
+      : messageMarkdown(el, role, apart);
     const last = msgs[msgs.length - 1];
-    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
+    const ids = (el.getAttribute("data-chatgpt-search-message-ids") || "").split(/\s+/);
+    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || ids[0] || null;
     const turn = { role, text, message_id };
     if (notices.length) turn.notice = notices.map(noticeText).join(" ");
     return role === "user" ? turn : withParts(turn, { thinking: thinking(el), documents: canvases(el) });
