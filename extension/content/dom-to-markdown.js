@@ -31,9 +31,22 @@ function skipped(el) {
   return cls.contains("sr-only") || cls.contains("cdk-visually-hidden") || el.getAttribute("data-markdown-copy") === "exclude";
 }
 
-// A code block: <pre>, or ChatGPT's (2026) marked container holding its header and a
-// <code> with no <pre> around it.
-const isCodeBlock = (el) => el.tagName.toUpperCase() === "PRE" || el.getAttribute("data-markdown-copy") === "code-block";
+// A code block: <pre>; ChatGPT's (2026) marked container holding its header and a
+// <code> with no <pre> around it; a frame (a group, Claude's data-not-prose) holding one
+// <pre> and beside it only a header: the language label, buttons (Claude 2026 draws the
+// label outside the <pre>).
+function isCodeBlock(el) {
+  if (el.tagName.toUpperCase() === "PRE" || el.getAttribute("data-markdown-copy") === "code-block") return true;
+  if (el.getAttribute("role") !== "group" && !el.hasAttribute("data-not-prose")) return false;
+  const pre = el.querySelector("pre");
+  if (!pre) return false;
+  let label = "";
+  const walker = el.ownerDocument.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!pre.contains(node) && !node.parentElement.closest("button")) label += node.data.trim();
+  }
+  return label.length <= 30;
+}
 
 // A picture shown as a button (a generated image that opens a viewer, on ChatGPT and
 // Gemini) is content: its placeholder is kept, the button's words and icons are not.

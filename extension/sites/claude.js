@@ -5,9 +5,15 @@ import { readDocument, readThinking, withParts } from "../content/turn-parts.js"
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
 
-const USER = '[data-testid="user-message"]';
-const ASSISTANT = ".font-claude-response:not(#markdown-artifact)";
-const TURNS = ["[data-test-render-count]", `${USER}, ${ASSISTANT}`];
+// Messages: the 2025-2026 markup, and the 2026-10 "hub" layout (data-cds components in
+// [data-testid=transcript-row] rows, .font-claude-response gone, a user message's testid
+// not always there: the measurements in obsidian-AI-exporter's claude-hub fixture and
+// other readers of claude.ai).
+const USER = '[data-testid="user-message"], [data-cds="UserMessage"]';
+const ASSISTANT = '.font-claude-response:not(#markdown-artifact), [data-testid="assistant-message"], [data-cds="AssistantMessage"]';
+const TURNS = ["[data-test-render-count]", '[data-testid="transcript-row"]', `${USER}, ${ASSISTANT}`];
+// The user's own words in a message (the hub's message also holds its action bar).
+const USER_TEXT = ['[data-testid="user-message"]', ".cds-user-message-body"];
 const COMPOSER = [
   '[data-testid="chat-input"][contenteditable="true"]',
   '.ProseMirror[contenteditable="true"]',
@@ -23,7 +29,8 @@ const MARKDOWN = ".standard-markdown, .progressive-markdown";
 // block in the answer's first grid row (in the DOM even while collapsed; the answer is
 // in the second row). Kept as the turn's thinking, never its text.
 const THINKING = '[class*="group/thinking"]';
-const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}`;
+// The hub's status rows ("Searched the web") and action bars are widgets too.
+const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}, [data-cds="TurnStatus"], [data-cds="MessageActions"]`;
 const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
 // Markup without those parts: the whole reply, widgets left out.
 const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);
@@ -108,7 +115,7 @@ export default {
     const button = first(doc, ['[data-testid="chat-title-button"] .truncate', '[data-testid="chat-title-button"]']);
     const text = button && button.textContent.trim();
     if (text) return text;
-    const t = (doc.title || "").replace(/\s*[-|]\s*Claude\s*$/, "").trim();
+    const t = (doc.title || "").replace(/\s*[-|–—]\s*Claude\s*$/, "").trim();
     return t && t !== "Claude" ? t : null;
   },
 
@@ -118,7 +125,14 @@ export default {
     return text || null;
   },
 
-  turnElements: (doc) => all(doc, TURNS).filter(isTurn),
+  // The outermost only: a fallback match may hold another (a hub message its body).
+  turnElements(doc) {
+    const kept = [];
+    for (const el of all(doc, TURNS)) {
+      if (isTurn(el) && !(kept.length && kept[kept.length - 1].contains(el))) kept.push(el);
+    }
+    return kept;
+  },
 
   // User turns are Markdown like answers (Claude renders them so), with the line
   // breaks typed inside a paragraph kept. Also reads an open artifact panel
@@ -126,8 +140,8 @@ export default {
   // its artifacts as the panel showed them.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
-    if (user) return { role: "user", text: toMarkdown(user, { breaks: PRE_WRAP }), message_id: null };
-    const body = el.matches(".font-claude-response, #markdown-artifact") ? el : el.querySelector(ASSISTANT) || el;
+    if (user) return { role: "user", text: toMarkdown(first(user, USER_TEXT) || user, { breaks: PRE_WRAP }), message_id: null };
+    const body = el.matches(`${ASSISTANT}, #markdown-artifact`) ? el : el.querySelector(ASSISTANT) || el;
     const turn = { role: "assistant", text: answerMarkdown(body), message_id: null };
     if (el.matches(PANEL)) return turn;
     const thinking = readThinking([...body.querySelectorAll(`${THINKING} :is(${MARKDOWN})`)]);
@@ -148,7 +162,7 @@ export default {
   isStreaming: (doc) => first(doc, STREAMING) !== null,
 
   errorText(doc) {
-    const turn = doc.querySelector("[data-test-render-count]");
+    const turn = doc.querySelector('[data-test-render-count], [data-testid="transcript-row"]');
     return errorText(doc, {
       alerts: ['[role="alert"]', "[data-sonner-toast]", '[data-testid*="error"]'],
       thread: turn && turn.parentElement,

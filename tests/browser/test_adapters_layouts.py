@@ -75,3 +75,71 @@ def test_chatgpt_prompt_and_answer_in_one_turn_key(context):
         "From [the docs](https://docs.python.org/3/library/functions.html#sum)."
     )
     assert picture == "[Image: Generated image 1]"
+
+
+# ---- Claude, 2026-10 ("hub") ---------------------------------------------------------
+# Rows [data-testid=transcript-row]; messages are data-cds components: UserMessage (its
+# words in [data-testid=user-message], or only in .cds-user-message-body) and
+# AssistantMessage ([data-testid=assistant-message][data-is-streaming], no
+# .font-claude-response) with a screen-reader heading, TurnStatus rows ("Searched the
+# web"), .standard-markdown text and an action bar; a code block is a data-not-prose
+# group with its language in a header beside the <pre> (obsidian-AI-exporter's
+# claude-hub-dom fixture, readela's claude-conversation fixture).
+
+
+def claude_row(index: int, perf: str, body: str) -> str:
+    return (f'<div data-rs-index="{index}" data-index="{index}" data-testid="transcript-row" data-perf-row="{perf}">'
+            f'<div role="article"><div class="contents"><div data-transcript-row="">{body}</div></div></div></div>')
+
+
+def claude_user(text_html: str, testid: bool = True) -> str:
+    inner = f'<div data-testid="user-message" class="grid">{text_html}</div>' if testid else text_html
+    return ('<h2 data-find-omitted="" class="sr-only">You said: it</h2><div data-user-scope="">'
+            f'<div data-cds="UserMessage" data-turn-key="t-1"><div class="cds-user-message-body">{inner}</div>'
+            '<div data-cds="MessageActions"><button>Edit</button><time>Oct 7</time></div></div></div>')
+
+
+def claude_answer(parts: str, streaming: str = "false") -> str:
+    return ('<div data-reply-scope=""><div data-cds="AssistantMessage" data-testid="assistant-message" '
+            f'data-turn-key="t-1-hub-reply" data-is-streaming="{streaming}">'
+            '<h2 data-find-omitted="" class="sr-only">Claude responded: Sure</h2>'
+            f'<div class="flex flex-col">{parts}</div>'
+            '<div><div data-cds="MessageActions" role="toolbar"><button aria-label="Copy"></button>'
+            '<time datetime="2026-10-07T10:00:00Z">Oct 7</time></div></div></div></div>')
+
+
+def claude_prose(html: str) -> str:
+    return ('<div data-transcript-engine-root="" class="contents"><div data-cds="Prose" class="prose">'
+            f'<div class="standard-markdown grid">{html}</div></div></div>')
+
+
+CLAUDE_STATUS = ('<div data-cds="TurnStatus" data-state="done"><div data-cds-row="" title="Searched the web">'
+                 '<span class="text-muted"><bdi>Searched the web</bdi></span><button aria-expanded="false"></button></div>'
+                 '<span class="sr-only" role="status">Searched the web</span></div>')
+CLAUDE_CODE = ('<div data-not-prose=""><div role="group" aria-label="Code"><div class="head"><span>rust</span>'
+               '<button>Copy</button></div><div class="overflow-auto"><pre class="code-block__code"><code>'
+               'fn main() {\n    println!("hi");\n}</code></pre></div></div></div>')
+
+CLAUDE_HUB = page("Rust hello — Claude", """
+<div data-testid="bardhub-claudechat-root"><div data-autoscroll-container="true">
+<div role="feed" aria-label="Chat messages"><div data-testid="transcript-sizer">"""
+    + claude_row(0, "human", claude_user('<div class="contents"><p class="whitespace-pre-wrap">Hello in Rust?\nplease</p></div>'))
+    + claude_row(1, "assistant", claude_answer(CLAUDE_STATUS + claude_prose(
+        "<p>Sure:</p>" + CLAUDE_CODE + '<ul><li>Run <code>cargo run</code></li></ul>') + claude_prose("<p>Done.</p>")))
+    + claude_row(2, "human", claude_user('<p class="whitespace-pre-wrap">And in Go?</p>', testid=False))
+    + claude_row(3, "assistant", claude_answer(claude_prose("<p>Writing</p>"), streaming="true"))
+    + """</div></div></div></div>
+<fieldset><div class="ProseMirror" contenteditable="true" data-testid="chat-input"><p>thanks</p></div></fieldset>""")
+
+
+def test_claude_hub_layout(context):
+    got = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-hub", CLAUDE_HUB, "claude")
+    assert (got["title"], got["draft"], got["streaming"], got["listed"]) == ("Rust hello", "thanks", True, 4)
+    assert [(t["role"], t["text"]) for t in got["turns"]] == [
+        ("user", "Hello in Rust?\nplease"),
+        # The status row, the screen-reader heading, the action bar and the code's
+        # header are not what Claude said; the code keeps the header's language.
+        ("assistant", 'Sure:\n\n```rust\nfn main() {\n    println!("hi");\n}\n```\n\n- Run `cargo run`\n\nDone.'),
+        ("user", "And in Go?"),
+        ("assistant", "Writing"),
+    ]
