@@ -183,8 +183,10 @@ export default {
     const msgs = messagesOf(el);
     let role = roleOf(el, msgs);
     if (!ROLES.has(role)) role = "assistant";
+    // A message that is only a notice (the red block ChatGPT writes in the answer's place) is no text.
+    const shown = msgs.filter((m) => !notices.some((n) => n.contains(m)));
     const text = msgs.length
-      ? msgs.map((m) => messageMarkdown(m, m.getAttribute("data-message-author-role"), apart)).filter(Boolean).join("\n\n")
+      ? shown.map((m) => messageMarkdown(m, m.getAttribute("data-message-author-role"), apart)).filter(Boolean).join("\n\n")
       : messageMarkdown(el, role, apart);
     const last = msgs[msgs.length - 1];
     const ids = (el.getAttribute("data-chatgpt-search-message-ids") || "").split(/\s+/);

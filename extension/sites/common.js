@@ -112,7 +112,7 @@ const clean = (el) => el.textContent.replace(/\s+/g, " ").trim().slice(0, 2000);
 export function errorText(doc, { classes = [], alerts = [], thread = null }) {
   for (const cls of classes) {
     for (const el of doc.getElementsByClassName(cls)) {
-      const text = clean(el);
+      const text = noticeText(el); // its words, not its buttons' ("Retry")
       if (text) return text;
     }
   }

@@ -78,6 +78,26 @@ def test_chatgpt_prompt_and_answer_in_one_turn_key(context):
     assert picture == "[Image: Generated image 1]"
 
 
+# ChatGPT's red block written inside the answer's own message, in the answer's place
+# (observed live 2026-09-06 when a chat reached its maximum length, as recorded in a
+# Chat Bridge DOM contract): a notice, not the answer's text; its button is not its words.
+CHATGPT_FULL = page("Long chat - ChatGPT", """<main><div class="flex flex-col">
+<section data-turn-id="u-9" data-testid="conversation-turn-9" data-turn="user"><div data-message-author-role="user" data-message-id="u-9">
+ <div class="whitespace-pre-wrap">One more thing</div></div></section>
+<section data-turn-id="a-9" data-testid="conversation-turn-10" data-turn="assistant">
+ <div data-message-author-role="assistant" data-message-id="a-9"><div class="text-token-text-error rounded-3xl border px-4 py-3">
+  <div><p>You've reached the maximum length for this conversation, but you can keep talking by starting a new chat.</p></div>
+  <button class="btn btn-secondary"><div><svg></svg>Start new chat</div></button></div></div></section>
+</div></main>""")
+
+
+def test_chatgpt_notice_in_the_answers_message(context):
+    got = read_adapter(context, "https://chatgpt.com/c/6a1f-full", CHATGPT_FULL, "chatgpt")
+    words = "You've reached the maximum length for this conversation, but you can keep talking by starting a new chat."
+    assert got["error"] == words
+    user, answer = got["turns"]
+    assert (user["text"], answer["text"], answer["notice"], answer["message_id"]) == ("One more thing", "", words, "a-9")
+
 # ---- Claude, 2026-10 ("hub") ---------------------------------------------------------
 # Rows [data-testid=transcript-row]; messages are data-cds components: UserMessage (its
 # words in [data-testid=user-message], or only in .cds-user-message-body) and
