@@ -48,13 +48,21 @@ function isCodeBlock(el) {
   return label.length <= 30;
 }
 
-// A picture shown as a button (a generated image that opens a viewer, on ChatGPT and
-// Gemini) is content: its placeholder is kept, the button's words and icons are not.
-function buttonImages(el) {
+// A file's name by its type (a site's name, "example.com", is not one).
+const FILE_NAME = /^[^\\/\n]{1,200}\.(txt|md|csv|tsv|json|jsonl|xml|ya?ml|html?|css|js|mjs|ts|tsx|jsx|py|ipynb|sql|sh|r|java|c|cpp|h|go|rs|rb|php|pdf|docx?|xlsx?|pptx?|odt|rtf|zip|tar|gz|tgz|png|jpe?g|gif|webp|svg|mp3|wav|mp4|mov)$/i;
+
+// What of a button is content: a picture shown as a button (a generated image that
+// opens a viewer, on ChatGPT and Gemini) as its placeholder; a file the answer made,
+// shown as a button named for it (ChatGPT 2026: no link), as its name. Other buttons'
+// words and icons are chrome.
+function buttonContent(el) {
   if (el.tagName.toUpperCase() !== "BUTTON" || el.getAttribute("aria-hidden") === "true") return "";
   // Icons in buttons are small (a width below 48) or have no alt text.
   const shown = [...el.getElementsByTagName("img")].filter((img) => !(Number(img.getAttribute("width") || 48) < 48));
-  return shown.map(imagePlaceholder).filter(Boolean).join(" ");
+  const images = shown.map(imagePlaceholder).filter(Boolean).join(" ");
+  if (images) return images;
+  const name = el.textContent.trim();
+  return FILE_NAME.test(name) ? name : "";
 }
 
 const collapse = (text) => text.replace(/[ \t\n\r\f]+/g, " ");
@@ -205,7 +213,7 @@ function inlineNode(node, opts) {
   if (node.nodeType === 3) return textOf(node, opts);
   if (node.nodeType !== 1) return "";
   const el = node;
-  if (skipped(el)) return buttonImages(el);
+  if (skipped(el)) return buttonContent(el);
   const special = (opts.special && opts.special(el)) || math(el);
   if (special) {
     if (special.inline !== undefined) return special.inline;
@@ -325,7 +333,7 @@ function blocksOf(root, opts) {
     if (node.nodeType !== 1) continue;
     const el = node;
     if (skipped(el)) {
-      inline += buttonImages(el);
+      inline += buttonContent(el);
       continue;
     }
     const special = (opts.special && opts.special(el)) || math(el);

@@ -98,6 +98,23 @@ def test_chatgpt_notice_in_the_answers_message(context):
     user, answer = got["turns"]
     assert (user["text"], answer["text"], answer["notice"], answer["message_id"]) == ("One more thing", "", words, "a-9")
 
+# Files an answer made, shown in its Markdown as buttons named for them, with no link
+# (observed 2026-07 in a section[data-turn] answer, as a ChatGPT DOM parser spec
+# records it): the names are the answer's words; a copy button's are not.
+CHATGPT_FILES = page("Files - ChatGPT", """<main><div class="flex flex-col">
+<section data-turn-id="a-3" data-testid="conversation-turn-4" data-turn="assistant">
+ <div data-message-author-role="assistant" data-message-id="a-3" data-turn-start-message="true">
+  <div class="markdown prose markdown-new-styling"><p>Here are the files:</p>
+   <p><button class="entity"><svg></svg><span>summary-table.csv</span></button></p>
+   <p>and the archive <button><span>bundle.zip</span></button>.</p>
+   <p>Visit <button>example.com</button> <button aria-label="Copy">Copy</button></p></div></div></section>
+</div></main>""")
+
+
+def test_chatgpt_files_made_are_named_in_the_answer(context):
+    got = read_adapter(context, "https://chatgpt.com/c/6a1f-files", CHATGPT_FILES, "chatgpt")
+    assert got["turns"][0]["text"] == "Here are the files:\n\nsummary-table.csv\n\nand the archive bundle.zip.\n\nVisit"
+
 # ---- Claude, 2026-10 ("hub") ---------------------------------------------------------
 # Rows [data-testid=transcript-row]; messages are data-cds components: UserMessage (its
 # words in [data-testid=user-message], or only in .cds-user-message-body) and
