@@ -26,6 +26,7 @@ const COMPOSER = [
 ];
 const STREAMING = [
   '[data-testid="stop-button"]',
+  '[data-testid="composer-stop-button"]', // 2026 (a Chat Bridge DOM contract)
   'button[aria-label="Stop streaming"]',
   'button[aria-label="Stop generating"]',
   ".result-streaming",
@@ -205,7 +206,7 @@ export default {
   // The composer's submit button turns into the stop button while an answer streams.
   isStreaming(doc) {
     const button = doc.getElementById("composer-submit-button");
-    if (button) return button.getAttribute("data-testid") === "stop-button";
+    if (button) return /^(composer-)?stop-button$/.test(button.getAttribute("data-testid") || "");
     return first(doc, STREAMING) !== null;
   },
 

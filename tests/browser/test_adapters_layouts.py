@@ -205,3 +205,16 @@ def test_gemini_generated_picture_is_its_placeholder(context):
     got = tab.page.evaluate(READ_ADAPTER, ["gemini", None])
     # The picture's alt text; the buttons' words and small icons are chrome.
     assert got["turns"][1]["text"] == "[Image: A basket of bread]"
+
+
+# While an answer streams, the composer's button is a stop button, named
+# "composer-stop-button" in 2026 (a Chat Bridge DOM contract), "stop-button" before.
+@pytest.mark.parametrize("testid", ["stop-button", "composer-stop-button"])
+def test_chatgpt_stop_button_means_streaming(context, testid):
+    for attrs, streaming in ((f'id="composer-submit-button" data-testid="{testid}"', True),
+                             (f'data-testid="{testid}"', True),
+                             ('id="composer-submit-button" data-testid="send-button"', False)):
+        markup = page("Streams - ChatGPT", f'<main></main><form><div id="prompt-textarea" contenteditable="true"></div>'
+                                         f'<button {attrs} aria-label="Stop">.</button></form>')
+        got = read_adapter(context, "https://chatgpt.com/c/6a1f-stream", markup, "chatgpt")
+        assert got["streaming"] is streaming, attrs
