@@ -17,20 +17,28 @@ const USER_TEXT = ['[data-testid="user-message"]', ".cds-user-message-body"];
 const COMPOSER = [
   '[data-testid="chat-input"][contenteditable="true"]',
   '.ProseMirror[contenteditable="true"]',
+  '[data-composer-editor][contenteditable="true"]',
   'fieldset:not([inert]) textarea',
 ];
-const STREAMING = ['[data-is-streaming="true"]', 'button[aria-label="Stop response"]', 'button[aria-label="Stop"]'];
+// The hub's stop button shows before the answer has data-is-streaming (observed 2026-10-03).
+const STREAMING = [
+  '[data-is-streaming="true"]',
+  '[data-testid="chat-input-stop"]',
+  'button[aria-label="Stop response"]',
+  'button[aria-label="Stop"]',
+];
 
 // Each text part of a reply is rendered in one of these; between them sit Claude's
 // widgets (artifact cards: title, "Code · HTML", a preview of the document; tool
 // blocks: "Done"), whose text is not what Claude said.
-const MARKDOWN = ".standard-markdown, .progressive-markdown";
+// The hub's answer text is [data-perf-reply-text] (not always with .standard-markdown).
+const MARKDOWN = ".standard-markdown, .progressive-markdown, [data-perf-reply-text]";
 // Extended thinking: its chunks are .standard-markdown parts too, in a `group/thinking`
 // block in the answer's first grid row (in the DOM even while collapsed; the answer is
 // in the second row). Kept as the turn's thinking, never its text.
 const THINKING = '[class*="group/thinking"]';
 // The hub's status rows ("Searched the web") and action bars are widgets too.
-const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}, [data-cds="TurnStatus"], [data-cds="MessageActions"]`;
+const WIDGETS = `.artifact-block-cell, [class*="group/artifact-block"], [aria-label="Preview contents"], ${THINKING}, [data-cds="TurnStatus"], [data-cds="MessageActions"], [data-testid="message-actions"]`;
 const dropWidgets = (el) => (el.matches(WIDGETS) ? { block: "" } : null);
 // Markup without those parts: the whole reply, widgets left out.
 const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWidgets }, WIDGETS);

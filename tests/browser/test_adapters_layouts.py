@@ -218,3 +218,29 @@ def test_chatgpt_stop_button_means_streaming(context, testid):
                                          f'<button {attrs} aria-label="Stop">.</button></form>')
         got = read_adapter(context, "https://chatgpt.com/c/6a1f-stream", markup, "chatgpt")
         assert got["streaming"] is streaming, attrs
+
+
+# The hub as another reader of claude.ai recorded it on 2026-10-03: the answer's text in
+# [data-perf-reply-text] without .standard-markdown, its action bar
+# [data-testid=message-actions] with the time; just after sending, the answer is an
+# empty frame with no data-is-streaming yet while the stop button (chat-input-stop) shows.
+CLAUDE_HUB_BARE = page("Claude", """<div role="feed">"""
+    + claude_row(0, "human", claude_user('<p class="whitespace-pre-wrap">Name three rivers</p>'))
+    + claude_row(1, "assistant", '<div data-testid="assistant-message" data-cds="AssistantMessage" data-turn-key="t-2-hub-reply" '
+        'data-is-streaming="false"><h2 class="sr-only">Claude responded: Nile</h2><div>' + CLAUDE_STATUS
+        + '<div data-transcript-engine-root=""><div data-cds="Prose"><div data-perf-reply-text=""><ol><li>Nile</li>'
+        '<li>Amazon</li><li>Danube</li></ol></div></div></div></div><div><div data-testid="message-actions">'
+        '<button aria-label="Copy"></button><time>Oct 3</time></div></div></div>')
+    + claude_row(2, "human", claude_user('<p class="whitespace-pre-wrap">Two more</p>'))
+    + claude_row(3, "assistant", '<div data-testid="assistant-message" data-cds="AssistantMessage" data-turn-key="t-3-hub-reply">'
+        '<div data-cds="TurnStatus" data-state="pending"></div></div>')
+    + """</div><div data-testid="chat-input" contenteditable="true" role="textbox"><p><br></p></div>
+<button data-testid="chat-input-stop" aria-label="応答を停止">.</button>""")
+
+
+def test_claude_hub_answer_without_standard_markdown(context):
+    got = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-bare", CLAUDE_HUB_BARE, "claude")
+    assert (got["draft"], got["streaming"]) == ("", True)
+    assert [(t["role"], t["text"]) for t in got["turns"]] == [
+        ("user", "Name three rivers"), ("assistant", "1. Nile\n2. Amazon\n3. Danube"), ("user", "Two more"), ("assistant", ""),
+    ]
