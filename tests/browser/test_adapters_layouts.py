@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 from sitepages import gemini
-from sitepages.base import READ_ADAPTER, read_adapter, route_extension_modules
+from sitepages.base import READ_ADAPTER, open_markup, read_adapter, route_extension_modules, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -244,3 +244,34 @@ def test_claude_hub_answer_without_standard_markdown(context):
     assert [(t["role"], t["text"]) for t in got["turns"]] == [
         ("user", "Name three rivers"), ("assistant", "1. Nile\n2. Amazon\n3. Danube"), ("user", "Two more"), ("assistant", ""),
     ]
+
+
+# ---- the real extension on these layouts, to the vault -----------------------------------
+
+
+@pytest.mark.parametrize("url, markup, site, turns", [
+    ("https://chatgpt.com/c/6a1f-pairs-e2e", CHATGPT_PAIRS, "chatgpt", [
+        ("user", "Sum my list:\n  eggs 2\n  milk 1"),
+        ("assistant", "Use **this**:\n\n```python\ndef total(items):\n    return sum(items)\n\nprint(total([2, 1]))\n```\n\n"
+                      "From [the docs](https://docs.python.org/3/library/functions.html#sum)."),
+        ("user", "Draw the basket"),
+        ("assistant", "[Image: Generated image 1]"),
+    ]),
+    ("https://claude.ai/chat/0a1b2c3d-hub-e2e", CLAUDE_HUB_BARE, "claude", [
+        # The answer still coming is an empty turn for now.
+        ("user", "Name three rivers"), ("assistant", "1. Nile\n2. Amazon\n3. Danube"), ("user", "Two more"), ("assistant", ""),
+    ]),
+])
+def test_the_extension_captures_these_layouts(browser_ctx, url, markup, site, turns):
+    server = browser_ctx.server
+    open_markup(browser_ctx.context, url, markup)
+    conversation_id = url.rsplit("/", 1)[1]
+
+    def held():
+        items = server.api("GET", "/api/conversations", params={"site": site})["items"]
+        item = next((i for i in items if i["conversation_id"] == conversation_id), None)
+        detail = item and server.api("GET", f"/api/conversations/{item['id']}")
+        held.seen = detail and [(t["role"], t["text"]) for t in detail["turns"]]
+        return held.seen == turns
+
+    wait_for(held, what=f"the {site} page's turns in the vault")
