@@ -108,6 +108,14 @@ function citation(el) {
     const label = names[0] || a.textContent.trim();
     return { inline: ` [${label || a.hostname}](${a.getAttribute("href")})` };
   }
+  // 2026: a chip naming its source, its aria-label "Title - Site, https://…" (the only
+  // place of the address when the chip has no href); the favicon is chrome.
+  if (el.getAttribute("data-testid") === "chatgpt-citation") {
+    const named = (el.getAttribute("aria-label") || "").match(/^(.*?),\s*(https?:\/\/\S+)$/);
+    const href = el.getAttribute("href") || (named && named[2]);
+    const label = el.textContent.replace(/\s+/g, " ").trim() || (named && named[1].trim());
+    return { inline: href ? ` [${label || new URL(href).hostname}](${href})` : "" };
+  }
   return null;
 }
 

@@ -78,6 +78,25 @@ def test_chatgpt_prompt_and_answer_in_one_turn_key(context):
     assert picture == "[Image: Generated image 1]"
 
 
+# 2026 citation chips: a[data-testid=chatgpt-citation] with a favicon and the source's
+# title, its aria-label "Title - Site, URL"; some without href (the address only in the
+# aria-label), as tools reading chatgpt.com in 2026 record them.
+CHATGPT_CHIPS = page("Chips - ChatGPT", """<main><div data-turn-key="k-5">
+ <div data-chatgpt-search-unit-key="fallback-turn-1:1:assistant" data-chatgpt-search-message-ids="a-5">
+  <div data-markdown-text-style="assistant-message"><p>Rivers flood in spring<a href="https://example.org/floods"
+   data-testid="chatgpt-citation" aria-label="Spring floods - Example, https://example.org/floods" target="_blank"><img
+   src="https://t0.gstatic.com/faviconV2?url=https%3A%2F%2Fexample.org" class="absolute inset-0">Spring floods - Example</a><a
+   data-testid="chatgpt-citation" aria-label="Snowmelt - Hydro Weekly, https://hydro.example/snowmelt"><img src="data:,"></a>.</p></div>
+ </div></div></main>""")
+
+
+def test_chatgpt_citation_chips_are_links(context):
+    got = read_adapter(context, "https://chatgpt.com/c/6a1f-chips", CHATGPT_CHIPS, "chatgpt")
+    assert got["turns"][0]["text"] == (
+        "Rivers flood in spring [Spring floods - Example](https://example.org/floods)"
+        " [Snowmelt - Hydro Weekly](https://hydro.example/snowmelt)."
+    )
+
 # ChatGPT's red block written inside the answer's own message, in the answer's place
 # (observed live 2026-09-06 when a chat reached its maximum length, as recorded in a
 # Chat Bridge DOM contract): a notice, not the answer's text; its button is not its words.
