@@ -294,3 +294,13 @@ def test_the_extension_captures_these_layouts(browser_ctx, url, markup, site, tu
         return held.seen == turns
 
     wait_for(held, what=f"the {site} page's turns in the vault")
+
+
+# Gemini's title: since 2026-03 no conversation-title element (obsidian-AI-exporter's
+# selector notes); the sidebar's link to the chat names it, its icon is no title.
+def test_gemini_title_from_the_sidebar_link(context):
+    markup = page("Gemini", '<nav><a href="/app/77aa88bb99cc"><mat-icon fonticon="push_pin">push_pin</mat-icon>'
+                            '<span> Bread recipes </span></a><a href="/app/1234567890ab">Other</a></nav><main></main>')
+    assert read_adapter(context, "https://gemini.google.com/app/77aa88bb99cc", markup, "gemini")["title"] == "Bread recipes"
+    titled = page("Soup ideas – Gemini", "<main></main>")
+    assert read_adapter(context, "https://gemini.google.com/app/77aa88bb99cd", titled, "gemini")["title"] == "Soup ideas"
