@@ -53,8 +53,8 @@ export default {
   // The sidebar's selected item, else a sidebar link to this chat, else the tab's title.
   title(doc) {
     const id = this.conversationId(doc.location);
-    const link = id && [...doc.querySelectorAll(`a[href$="/${CSS.escape(id)}"]`)].find((a) => a.textContent.trim());
-    const el = first(doc, [".conversation.selected .conversation-title", '[data-test-id="conversation-title"]']) || link;
+    const link = () => id && [...doc.querySelectorAll(`a[href$="/${CSS.escape(id)}"]`)].find((a) => a.textContent.trim());
+    const el = first(doc, [".conversation.selected .conversation-title", '[data-test-id="conversation-title"]']) || link();
     // Its first line of words (a link also holds icons, whose ligatures are text).
     const text = el && plainText(el).split("\n").map((line) => line.trim()).find(Boolean);
     if (text) return text;
