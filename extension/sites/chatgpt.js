@@ -198,8 +198,11 @@ export default {
       ? shown.map((m) => messageMarkdown(m, m.getAttribute("data-message-author-role"), apart)).filter(Boolean).join("\n\n")
       : messageMarkdown(el, role, apart);
     const last = msgs[msgs.length - 1];
+    // A 2026 unit's ids may name tool calls first: the rendered answer's own id is on its body.
+    const bodies = el.querySelectorAll("[data-chatgpt-selection-message-id]");
+    const body = bodies.length ? bodies[bodies.length - 1].getAttribute("data-chatgpt-selection-message-id") : null;
     const ids = (el.getAttribute("data-chatgpt-search-message-ids") || "").split(/\s+/);
-    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || ids[0] || null;
+    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || body || ids[0] || null;
     const turn = { role, text, message_id };
     if (notices.length) turn.notice = notices.map(noticeText).join(" ");
     return role === "user" ? turn : withParts(turn, { thinking: thinking(el), documents: canvases(el) });

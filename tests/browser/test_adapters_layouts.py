@@ -22,7 +22,8 @@ def page(title: str, body: str) -> str:
 # ids; no data-message-author-role, no .markdown: the answer's heading
 # h4[data-conversation-role=assistant], its body [data-markdown-text-style]; code blocks
 # are a marked container (header excluded from copies, <code> without <pre>); generated
-# pictures are buttons in a gallery beside the body (obsidian-AI-exporter's
+# pictures are buttons in a gallery beside the body; a unit's ids may name a tool call
+# before the answer, whose own id is on its body (obsidian-AI-exporter's
 # docs/investigation/chatgpt-dom-2026-09.md and the tools quoting the same hooks).
 
 CHATGPT_PAIRS = page("Grocery script - ChatGPT", """
@@ -34,7 +35,7 @@ CHATGPT_PAIRS = page("Grocery script - ChatGPT", """
     <div class="text-size-chat whitespace-pre-wrap">Sum my list:
   eggs 2
   milk 1</div></div></div></div>
-  <div data-chatgpt-search-unit-key="fallback-turn-3:1:assistant" data-chatgpt-search-message-ids="a-1 a-1">
+  <div data-chatgpt-search-unit-key="fallback-turn-3:1:assistant" data-chatgpt-search-message-ids="tool-1 a-1">
    <h4 class="sr-only" data-conversation-role="assistant">ChatGPT said:</h4>
    <div data-chatgpt-selection-message-id="a-1"><div data-markdown-text-style="assistant-message">
     <p>Use <strong>this</strong>:</p>
