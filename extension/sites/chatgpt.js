@@ -10,11 +10,14 @@ const TURNS = [
   'article[data-testid^="conversation-turn"]',
   '[data-testid^="conversation-turn"]', // 2026-03: section[data-turn-id]
   "article[data-turn]",
-  // 2026-09: one div[data-turn-key] holds a prompt and its answer, each a unit naming
-  // its message ids; no author roles (see UNIT_ROLE).
-  "[data-turn-key] [data-chatgpt-search-message-ids]",
+  "[data-turn-key]", // 2026-09: a prompt and its answer (unitsOf)
   "[data-message-author-role]",
 ];
+// 2026-09: one div[data-turn-key] holds a prompt and its answer, each a unit naming its
+// message ids; no author roles (see UNIT_ROLE). An answer shown outside every unit (tools
+// reading the live page allow for one) is one more turn: its widest frame holding no unit.
+const UNIT = "[data-chatgpt-search-message-ids]";
+const ANSWER_BODY = '[data-markdown-text-style="assistant-message"], [data-testid="generated-image-gallery"]';
 // A 2026-09 unit's role: the answer's screen-reader heading ("ChatGPT said:"), the
 // unit key ("fallback-turn-4:0:user"), the prompt's bubble.
 const UNIT_ROLE = /:(user|assistant)$/;
@@ -91,6 +94,16 @@ function roleOf(el, msgs) {
   if (heading) return heading.getAttribute("data-conversation-role");
   if (key) return key[1];
   return el.querySelector("[data-user-message-bubble]") ? "user" : "assistant";
+}
+
+function unitsOf(key) {
+  const units = [...key.querySelectorAll(UNIT)].filter((u) => !u.parentElement.closest(UNIT));
+  if (units.some((u) => roleOf(u, []) === "assistant")) return units;
+  const loose = [...key.querySelectorAll(ANSWER_BODY)].find((b) => !units.some((u) => u.contains(b)));
+  if (!loose) return units;
+  let frame = loose;
+  while (frame.parentElement !== key && !frame.parentElement.querySelector(UNIT)) frame = frame.parentElement;
+  return [...units, frame].sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
 }
 
 const messagesOf = (el) => (el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")]);
@@ -173,9 +186,8 @@ export default {
   turnElements(doc) {
     const articles = byTag(doc, "article", (a) => (a.getAttribute("data-testid") || "").startsWith("conversation-turn"));
     if (articles.length) return articles;
-    const els = all(doc, TURNS);
-    // Message fallback: keep the outermost only.
-    return els.filter((el, i) => i === 0 || !els[i - 1].contains(el));
+    const els = all(doc, TURNS).filter((el, i, found) => i === 0 || !found[i - 1].contains(el)); // the outermost
+    return els.length && els[0].hasAttribute("data-turn-key") ? els.flatMap(unitsOf) : els;
   },
 
   // In the user's own turn only alerts and error blocks count (file names there are theirs).

@@ -98,6 +98,25 @@ def test_chatgpt_citation_chips_are_links(context):
         " [Snowmelt - Hydro Weekly](https://hydro.example/snowmelt)."
     )
 
+# An answer shown in the turn outside every unit (tools reading the live 2026 page look
+# for the answer's body there when no unit is the assistant's): one more turn, read whole.
+CHATGPT_LOOSE = page("Loose - ChatGPT", """<main><div class="flex flex-col"><div data-turn-key="k-7">
+ <div data-content-search-turn-key="fallback-turn-1">
+  <div data-chatgpt-search-unit-key="fallback-turn-1:0:user" data-chatgpt-search-message-ids="k-7">
+   <div data-user-message-bubble="true"><div class="whitespace-pre-wrap">Plan a walk</div></div></div>
+  <div class="agent-turn"><h4 class="sr-only" data-conversation-role="assistant">ChatGPT said:</h4>
+   <div><div data-markdown-text-style="assistant-message"><p>Start at the river.</p></div></div>
+   <div><div data-markdown-text-style="assistant-message"><p>End at the hill.</p></div></div>
+   <div role="status" aria-busy="true"></div></div>
+ </div></div></div></main>""")
+
+
+def test_chatgpt_answer_outside_the_units(context):
+    got = read_adapter(context, "https://chatgpt.com/c/6a1f-loose", CHATGPT_LOOSE, "chatgpt")
+    assert [(t["role"], t["text"]) for t in got["turns"]] == [
+        ("user", "Plan a walk"), ("assistant", "Start at the river.\n\nEnd at the hill."),
+    ]
+
 # ChatGPT's red block written inside the answer's own message, in the answer's place
 # (observed live 2026-09-06 when a chat reached its maximum length, as recorded in a
 # Chat Bridge DOM contract): a notice, not the answer's text; its button is not its words.
