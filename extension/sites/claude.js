@@ -10,7 +10,9 @@ import { all, composerMembers, editorByClass, errorText, first } from "./common.
 // not always there: the measurements in obsidian-AI-exporter's claude-hub fixture and
 // other readers of claude.ai).
 const USER = '[data-testid="user-message"], [data-cds="UserMessage"]';
-const ASSISTANT = '.font-claude-response:not(#markdown-artifact), [data-testid="assistant-message"], [data-cds="AssistantMessage"]';
+// (.font-claude-message: the 2024 name of .font-claude-response.)
+const ASSISTANT =
+  '.font-claude-response:not(#markdown-artifact), [data-testid="assistant-message"], [data-cds="AssistantMessage"], .font-claude-message';
 const TURNS = ["[data-test-render-count]", '[data-testid="transcript-row"]', `${USER}, ${ASSISTANT}`];
 // The user's own words in a message (the hub's message also holds its action bar).
 const USER_TEXT = ['[data-testid="user-message"]', ".cds-user-message-body"];

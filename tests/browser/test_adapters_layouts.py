@@ -324,3 +324,13 @@ def test_gemini_title_from_the_sidebar_link(context):
     assert read_adapter(context, "https://gemini.google.com/app/77aa88bb99cc", markup, "gemini")["title"] == "Bread recipes"
     titled = page("Soup ideas – Gemini", "<main></main>")
     assert read_adapter(context, "https://gemini.google.com/app/77aa88bb99cd", titled, "gemini")["title"] == "Soup ideas"
+
+
+# Claude's 2024 answers were .font-claude-message (the class readers of claude.ai kept
+# as a fallback), beside [data-testid=user-message] prompts.
+def test_claude_font_claude_message(context):
+    markup = page("Old - Claude", '<div class="flex-1"><div data-test-render-count="1"><div data-testid="user-message">'
+                                  '<p class="whitespace-pre-wrap">Hi</p></div></div><div data-test-render-count="1">'
+                                  '<div class="font-claude-message"><div class="grid-cols-1 grid"><p>Hello</p></div></div></div></div>')
+    got = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-2024", markup, "claude")
+    assert [(t["role"], t["text"]) for t in got["turns"]] == [("user", "Hi"), ("assistant", "Hello")]
