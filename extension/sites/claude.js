@@ -9,7 +9,8 @@ import { all, composerMembers, editorByClass, errorText, first } from "./common.
 // [data-testid=transcript-row] rows, .font-claude-response gone, a user message's testid
 // not always there: the measurements in obsidian-AI-exporter's claude-hub fixture and
 // other readers of claude.ai).
-const USER = '[data-testid="user-message"], [data-cds="UserMessage"]';
+// (A 2026 user bubble is [data-user-message-bubble], its testid not always kept inside.)
+const USER = '[data-testid="user-message"], [data-cds="UserMessage"], [data-user-message-bubble]';
 // (.font-claude-message: the 2024 name of .font-claude-response.)
 const ASSISTANT =
   '.font-claude-response:not(#markdown-artifact), [data-testid="assistant-message"], [data-cds="AssistantMessage"], .font-claude-message';
@@ -49,7 +50,7 @@ const answerMarkdown = (body) => partsMarkdown(body, MARKDOWN, { special: dropWi
 const PRE_WRAP = ".whitespace-pre-wrap, .whitespace-pre-line, .whitespace-pre";
 
 // Artifacts. The answer holds a card (title, "Code · HTML", a truncated preview); the
-// artifact itself shows only in the side panel (#markdown-artifact, outside the turns)
+// artifact itself shows only in the side panel (PANEL, outside the turns)
 // once the person opens it. The panel names no card: it belongs to the card titled as
 // its heading, else to the card whose preview (the artifact's first lines) starts
 // like the panel's text, else (all cards titled alike: one artifact and its versions)
@@ -57,7 +58,9 @@ const PRE_WRAP = ".whitespace-pre-wrap, .whitespace-pre-line, .whitespace-pre";
 // read is kept per card element, so closing the panel loses nothing, and a new
 // version shown in the panel changes the turn's document (the vault keeps the old one).
 const CARD = ".artifact-block-cell";
-const PANEL = "#markdown-artifact";
+// 2026: the panel is also [data-skill-file-viewer], its title in an h2[title] header
+// (as another reader of claude.ai records it).
+const PANEL = "#markdown-artifact, [data-skill-file-viewer]";
 const seen = new WeakMap(); // card element -> the document last read from the panel for it
 
 const squash = (s) => (s || "").replace(/\s+/g, " ").trim();
@@ -70,7 +73,8 @@ function shownArtifact(doc) {
   if (!panel) return {};
   const cards = [...doc.querySelectorAll(CARD)];
   const last = (list) => list[list.length - 1];
-  const heading = squash(panel.querySelector("h1")?.textContent).toLowerCase();
+  const header = panel.querySelector("h2[title]")?.getAttribute("title");
+  const heading = squash(header || panel.querySelector("h1")?.textContent).toLowerCase();
   const named = heading ? last(cards.filter((c) => cardTitle(c).toLowerCase() === heading)) : undefined;
   if (named) return { panel, card: named };
   const start = letters(panel.textContent.slice(0, 4000));
@@ -105,7 +109,7 @@ function artifacts(el) {
 const holdsPanel = (n) => n.nodeType === 1 && (n.matches(PANEL) || n.querySelector(PANEL) !== null);
 
 function isTurn(el) {
-  return el.matches(`${USER}, ${ASSISTANT}, #markdown-artifact`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
+  return el.matches(`${USER}, ${ASSISTANT}, ${PANEL}`) || el.querySelector(`${USER}, ${ASSISTANT}`) !== null;
 }
 
 export default {
@@ -151,7 +155,7 @@ export default {
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
     if (user) return { role: "user", text: toMarkdown(first(user, USER_TEXT) || user, { breaks: PRE_WRAP }), message_id: null };
-    const body = el.matches(`${ASSISTANT}, #markdown-artifact`) ? el : el.querySelector(ASSISTANT) || el;
+    const body = el.matches(`${ASSISTANT}, ${PANEL}`) ? el : el.querySelector(ASSISTANT) || el;
     const turn = { role: "assistant", text: answerMarkdown(body), message_id: null };
     if (el.matches(PANEL)) return turn;
     const thinking = readThinking([...body.querySelectorAll(`${THINKING} :is(${MARKDOWN})`)]);

@@ -7,6 +7,7 @@ read these sites measured them on the live pages (named per test), the text our 
 from __future__ import annotations
 
 import pytest
+from sitepages import claude
 from sitepages.base import open_markup, read_adapter, wait_for
 
 pytestmark = pytest.mark.browser
@@ -309,3 +310,21 @@ def test_claude_font_claude_message(context):
                                   '<div class="font-claude-message"><div class="grid-cols-1 grid"><p>Hello</p></div></div></div></div>')
     got = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-2024", markup, "claude")
     assert [(t["role"], t["text"]) for t in got["turns"]] == [("user", "Hi"), ("assistant", "Hello")]
+
+
+# Claude in 2026 before the hub: the user's bubble is [data-user-message-bubble] (its
+# testid not always inside), the open artifact panel [data-skill-file-viewer] titled by
+# its h2[title] header (a reader of claude.ai recording its 2026 selectors, lo-2478).
+def test_claude_2026_bubble_and_file_viewer_panel(context):
+    card = claude.artifact_card("Trip plan", "Document", "# Three days")
+    markup = page("Trip - Claude", '<div class="flex-1"><div data-test-render-count="1"><div data-user-message-bubble="true">'
+                  '<p class="whitespace-pre-wrap break-words">Plan my trip</p><button>Edit</button></div></div>'
+                  '<div data-test-render-count="1"><div class="font-claude-response" data-is-streaming="false">'
+                  + claude.markdown_part("<p>Here it is:</p>") + card + '</div></div></div>'
+                  '<div data-skill-file-viewer=""><div class="header"><h2 title="Trip plan">Trip plan</h2>'
+                  '<button aria-label="Download">Download</button></div>'
+                  '<div class="standard-markdown"><h1>Three days</h1><ul><li>Lisbon</li><li>Porto</li></ul></div></div>')
+    got = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-trip", markup, "claude")
+    user, answer = got["turns"]
+    assert (user["role"], user["text"], answer["text"]) == ("user", "Plan my trip", "Here it is:")
+    assert answer["documents"] == [{"title": "Trip plan", "kind": "document", "text": "# Three days\n\n- Lisbon\n- Porto"}]
