@@ -1,10 +1,10 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { imagePlaceholder, partsMarkdown, plainText } from "../content/dom-to-markdown.js";
+import { partsMarkdown, plainText } from "../content/dom-to-markdown.js";
 import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
-import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
+import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices, withUploads } from "./common.js";
 
 const TURNS = [
   'article[data-testid^="conversation-turn"]',
@@ -134,9 +134,7 @@ function citation(el) {
 
 function messageMarkdown(msg, role, special) {
   if (role === "user") {
-    const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
-    const images = [...msg.querySelectorAll("img[alt]")].filter((img) => !(text && text.contains(img)));
-    return [...images.map(imagePlaceholder), text ? plainText(text) : plainText(msg)].filter(Boolean).join("\n\n");
+    return withUploads(msg, first(msg, [".whitespace-pre-wrap", "[data-multiline]"]) || msg, plainText);
   }
   // An answer in parts (text, a canvas or tool card, more text): every part, in order;
   // canvas documents and thinking are the turn's parts, not its text.

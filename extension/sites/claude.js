@@ -3,7 +3,7 @@
 import { partsMarkdown, toMarkdown } from "../content/dom-to-markdown.js";
 import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
-import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
+import { all, composerMembers, editorByClass, errorText, first, withUploads } from "./common.js";
 
 // Messages: the 2025-2026 markup, and the 2026-10 "hub" layout (data-cds components in
 // [data-testid=transcript-row] rows, .font-claude-response gone, a user message's testid
@@ -154,7 +154,9 @@ export default {
   // its artifacts as the panel showed them.
   readTurn(el) {
     const user = el.matches(USER) ? el : el.querySelector(USER);
-    if (user) return { role: "user", text: toMarkdown(first(user, USER_TEXT) || user, { breaks: PRE_WRAP }), message_id: null };
+    // Pictures the person uploaded sit beside their words, in the turn.
+    const words = user && (first(user, USER_TEXT) || user);
+    if (user) return { role: "user", text: withUploads(el, words, (w) => toMarkdown(w, { breaks: PRE_WRAP })), message_id: null };
     const body = el.matches(`${ASSISTANT}, ${PANEL}`) ? el : el.querySelector(ASSISTANT) || el;
     const turn = { role: "assistant", text: answerMarkdown(body), message_id: null };
     if (el.matches(PANEL)) return turn;

@@ -328,3 +328,13 @@ def test_claude_2026_bubble_and_file_viewer_panel(context):
     user, answer = got["turns"]
     assert (user["role"], user["text"], answer["text"]) == ("user", "Plan my trip", "Here it is:")
     assert answer["documents"] == [{"title": "Trip plan", "kind": "document", "text": "# Three days\n\n- Lisbon\n- Porto"}]
+
+
+# A picture the person uploaded sits beside their words in the turn (Claude's thumbnail,
+# div.group/thumbnail; the hub's MessageAttachments): its placeholder, then the words.
+def test_claude_uploaded_picture_in_the_user_turn(context):
+    markup = page("Pic - Claude", '<div class="flex-1"><div data-test-render-count="1"><div class="relative group/thumbnail">'
+                  '<img alt="receipt.png" src="data:,"></div><div data-testid="user-message">'
+                  '<p class="whitespace-pre-wrap">What is the total?</p></div></div></div>')
+    (turn,) = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-pic", markup, "claude")["turns"]
+    assert turn["text"] == "[Image: receipt.png]\n\nWhat is the total?"
