@@ -3,7 +3,7 @@
 import { fenced, labelLanguage, plainText, toMarkdown } from "../content/dom-to-markdown.js";
 import { readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
-import { all, composerMembers, editorByClass, errorText, first } from "./common.js";
+import { all, composerMembers, editorByClass, errorText, first, withUploads } from "./common.js";
 
 const TURNS = ["user-query, model-response", ".query-content, message-content"];
 const COMPOSER = ['rich-textarea .ql-editor[contenteditable="true"]', '.ql-editor[contenteditable="true"]', "textarea"];
@@ -72,10 +72,11 @@ export default {
 
   readTurn(el) {
     if (el.matches("user-query, .query-content")) {
+      // The typed lines; pictures uploaded with them (user-query-file-preview) as placeholders first.
       const lines = [...el.querySelectorAll(".query-text-line")];
-      const text = lines.length
-        ? lines.map((l) => plainText(l)).join("\n")
-        : plainText(el.querySelector(".query-text") || el);
+      const words = el.querySelector(".query-text") || el;
+      const read = (w) => (lines.length ? lines.map((l) => plainText(l)).join("\n") : plainText(w));
+      const text = withUploads(el, words, read);
       const box = el.closest(".conversation-container");
       return { role: "user", text, message_id: box && box.id ? box.id : null };
     }

@@ -338,3 +338,15 @@ def test_claude_uploaded_picture_in_the_user_turn(context):
                   '<p class="whitespace-pre-wrap">What is the total?</p></div></div></div>')
     (turn,) = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-pic", markup, "claude")["turns"]
     assert turn["text"] == "[Image: receipt.png]\n\nWhat is the total?"
+
+
+# Gemini: a picture uploaded with a prompt is in user-query-file-preview, beside the
+# typed lines (as readers of gemini.google.com select it): its placeholder, then the lines.
+def test_gemini_uploaded_picture_in_the_prompt(context):
+    markup = page("Gemini", '<div class="conversation-container" id="c1"><user-query><user-query-content>'
+                  '<div class="file-preview-container"><user-query-file-preview><button aria-label="bread.jpg">'
+                  '<img alt="bread.jpg" src="data:,"></button></user-query-file-preview></div>'
+                  '<div class="query-text"><p class="query-text-line"> What bread is this? </p>'
+                  '<p class="query-text-line"> Be brief. </p></div></user-query-content></user-query></div>')
+    (turn,) = read_adapter(context, "https://gemini.google.com/app/77aa88bb99ce", markup, "gemini")["turns"]
+    assert turn["text"] == "[Image: bread.jpg]\n\nWhat bread is this?\nBe brief."
