@@ -7,8 +7,10 @@ import { all, composerMembers, editorByClass, errorText, first, withUploads } fr
 
 const TURNS = ["user-query, model-response", ".query-content, message-content"];
 const COMPOSER = ['rich-textarea .ql-editor[contenteditable="true"]', '.ql-editor[contenteditable="true"]', "textarea"];
-const STREAMING = [
-  'model-response [aria-busy="true"]',
+// The stop button, when the last answer says nothing: its label has been seen to stay
+// "Stop response" after the answer ended (OpenCLI #1101, 2026-04), so the answer's own
+// aria-busy decides when it has one.
+const STOP = [
   'button[aria-label="Stop response"]',
   'mat-icon[fonticon="stop"]',
 ];
@@ -90,7 +92,16 @@ export default {
 
   ...composerMembers((doc) => editorByClass(doc, "ql-editor", COMPOSER)),
 
-  isStreaming: (doc) => first(doc, STREAMING) !== null,
+  // The last answer's aria-busy; before it shows (the last turn is the prompt), the stop button.
+  isStreaming(doc) {
+    const last = (tag) => { const els = doc.getElementsByTagName(tag); return els[els.length - 1]; };
+    const [answer, prompt] = [last("model-response"), last("user-query")];
+    const answered = answer && !(prompt && answer.compareDocumentPosition(prompt) & Node.DOCUMENT_POSITION_FOLLOWING);
+    const content = answered && answerContent(answer);
+    const busy = content && (content.matches("[aria-busy]") ? content : content.querySelector("[aria-busy]"));
+    if (busy) return busy.getAttribute("aria-busy") === "true";
+    return first(doc, STOP) !== null;
+  },
 
   errorText(doc) {
     const turn = doc.querySelector("user-query, model-response");

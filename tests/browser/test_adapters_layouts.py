@@ -350,3 +350,22 @@ def test_gemini_uploaded_picture_in_the_prompt(context):
                   '<p class="query-text-line"> Be brief. </p></div></user-query-content></user-query></div>')
     (turn,) = read_adapter(context, "https://gemini.google.com/app/77aa88bb99ce", markup, "gemini")["turns"]
     assert turn["text"] == "[Image: bread.jpg]\n\nWhat bread is this?\nBe brief."
+
+
+# Gemini's stop button has been seen to keep its "Stop response" label after the answer
+# ended (OpenCLI #1101, 2026-04): the last answer's aria-busy decides; before an answer
+# shows under the last prompt, the stop button does.
+def test_gemini_streaming_from_the_answer_not_a_stale_stop_label(context):
+    def answer(busy):
+        return (f'<model-response><message-content id="message-content-id-r_1"><div class="markdown" aria-busy="{busy}">'
+                '<p>Hi</p></div></message-content></model-response>')
+    stop = '<button class="send-button stop" aria-label="Stop response"><mat-icon fonticon="stop"></mat-icon></button>'
+    cases = [
+        (answer("false") + stop, False),  # ended; the label stayed
+        (answer("true") + stop, True),
+        (answer("false") + "<user-query><p class='query-text-line'>More</p></user-query>" + stop, True),  # not shown yet
+        (answer("false"), False),
+    ]
+    for body, streaming in cases:
+        got = read_adapter(context, "https://gemini.google.com/app/77aa88bb99cf", page("Gemini", body), "gemini")
+        assert got["streaming"] is streaming, body
