@@ -23,6 +23,8 @@ const ANSWER_BODY = '[data-markdown-text-style="assistant-message"], [data-testi
 const UNIT_ROLE = /:(user|assistant)$/;
 const COMPOSER = [
   '.ProseMirror[contenteditable="true"]',
+  '[data-testid="prompt-textarea"][contenteditable="true"]', // 2026, without the id (readers of chatgpt.com)
+  'form [contenteditable="true"][role="textbox"]',
   '[data-composer-markdown][contenteditable="true"]',
   'textarea[name="prompt"]',
   'form textarea:not([style*="display: none"])',

@@ -369,3 +369,14 @@ def test_gemini_streaming_from_the_answer_not_a_stale_stop_label(context):
     for body, streaming in cases:
         got = read_adapter(context, "https://gemini.google.com/app/77aa88bb99cf", page("Gemini", body), "gemini")
         assert got["streaming"] is streaming, body
+
+
+# ChatGPT's composer without its id: [data-testid=prompt-textarea], or a form's textbox
+# (the composer selectors readers of chatgpt.com use in 2026).
+@pytest.mark.parametrize("editor", [
+    '<div data-testid="prompt-textarea" contenteditable="true"><p>half a thought</p></div>',
+    '<div contenteditable="true" role="textbox"><p>half a thought</p></div>',
+])
+def test_chatgpt_composer_without_its_id(context, editor):
+    markup = page("Draft - ChatGPT", f"<main></main><form>{editor}</form>")
+    assert read_adapter(context, "https://chatgpt.com/c/6a1f-draft", markup, "chatgpt")["draft"] == "half a thought"
