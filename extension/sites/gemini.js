@@ -1,7 +1,7 @@
 // Gemini (gemini.google.com, Angular). Checked against ../shared/fixtures/real/gemini-pages-2026-01.
 
 import { fenced, labelLanguage, plainText, toMarkdown } from "../content/dom-to-markdown.js";
-import { readThinking, withParts } from "../content/turn-parts.js";
+import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
 import { all, composerMembers, editorByClass, errorText, first, withUploads } from "./common.js";
 
@@ -36,6 +36,17 @@ function answerContent(el) {
   if (el.matches("message-content")) return el;
   for (const c of el.getElementsByTagName("message-content")) if (!c.closest(THOUGHTS)) return c;
   return null;
+}
+
+// A Deep Research report shown in the answer beside its short reply (#extended-response-…,
+// where defuddle reads it): the turn's document, titled by its heading.
+const REPORT = "#extended-response-message-content, #extended-response-markdown-content";
+
+function reports(el, content) {
+  const found = [...el.querySelectorAll(REPORT)].filter((r) => !r.parentElement.closest(REPORT));
+  return found
+    .filter((r) => !content || !(r.contains(content) || content.contains(r)))
+    .map((r) => readDocument(r.querySelector("h1")?.textContent || "", r.querySelector(".markdown") || r));
 }
 
 export default {
@@ -87,7 +98,7 @@ export default {
     const id = content && content.id ? content.id.replace(/^message-content-id-/, "") : null;
     const apart = (e) => (e.matches(THOUGHTS) ? { block: "" } : special(e));
     const turn = { role: "assistant", text: toMarkdown(body, { special: apart }), message_id: id };
-    return withParts(turn, { thinking: readThinking([...el.querySelectorAll(THOUGHTS_TEXT)]) });
+    return withParts(turn, { thinking: readThinking([...el.querySelectorAll(THOUGHTS_TEXT)]), documents: reports(el, content) });
   },
 
   ...composerMembers((doc) => editorByClass(doc, "ql-editor", COMPOSER)),

@@ -380,3 +380,18 @@ def test_gemini_streaming_from_the_answer_not_a_stale_stop_label(context):
 def test_chatgpt_composer_without_its_id(context, editor):
     markup = page("Draft - ChatGPT", f"<main></main><form>{editor}</form>")
     assert read_adapter(context, "https://chatgpt.com/c/6a1f-draft", markup, "chatgpt")["draft"] == "half a thought"
+
+
+# Gemini's Deep Research report shown inside the answer beside its short reply
+# (#extended-response-…, where defuddle's Gemini extractor reads it): the turn's
+# document titled by its heading, not its text.
+def test_gemini_deep_research_report_is_the_answers_document(context):
+    markup = page("Gemini", '<div class="conversation-container"><model-response>'
+                  '<message-content id="message-content-id-r_9"><div class="markdown"><p>Your report is ready.</p></div></message-content>'
+                  '<message-content id="extended-response-message-content"><div class="markdown" id="extended-response-markdown-content">'
+                  '<h1>Rivers of Europe</h1><p>The Danube crosses ten countries.</p></div></message-content>'
+                  '</model-response></div>')
+    (turn,) = read_adapter(context, "https://gemini.google.com/app/77aa88bb99d0", markup, "gemini")["turns"]
+    assert (turn["text"], turn["message_id"]) == ("Your report is ready.", "r_9")
+    assert turn["documents"] == [{"title": "Rivers of Europe", "kind": "document",
+                                  "text": "# Rivers of Europe\n\nThe Danube crosses ten countries."}]
