@@ -17,6 +17,12 @@ def page(title: str, body: str) -> str:
     return f'<!doctype html><html><head><meta charset="utf-8"><title>{title}</title></head><body>{body}</body></html>'
 
 
+def only_turn(context, url: str, site: str, body: str) -> dict:
+    """The one turn the adapter reads from a page holding `body`."""
+    (turn,) = read_adapter(context, url, page("Chat", body), site)["turns"]
+    return turn
+
+
 # ---- ChatGPT, 2026-09 ----------------------------------------------------------------
 # One div[data-turn-key] holds a prompt and its answer, each a unit naming its message
 # ids; no data-message-author-role, no .markdown: the answer's heading
@@ -333,22 +339,22 @@ def test_claude_2026_bubble_and_file_viewer_panel(context):
 # A picture the person uploaded sits beside their words in the turn (Claude's thumbnail,
 # div.group/thumbnail; the hub's MessageAttachments): its placeholder, then the words.
 def test_claude_uploaded_picture_in_the_user_turn(context):
-    markup = page("Pic - Claude", '<div class="flex-1"><div data-test-render-count="1"><div class="relative group/thumbnail">'
-                  '<img alt="receipt.png" src="data:,"></div><div data-testid="user-message">'
-                  '<p class="whitespace-pre-wrap">What is the total?</p></div></div></div>')
-    (turn,) = read_adapter(context, "https://claude.ai/chat/0a1b2c3d-pic", markup, "claude")["turns"]
+    turn = only_turn(context, "https://claude.ai/chat/0a1b2c3d-pic", "claude",
+                     '<div class="flex-1"><div data-test-render-count="1"><div class="relative group/thumbnail">'
+                     '<img alt="receipt.png" src="data:,"></div><div data-testid="user-message">'
+                     '<p class="whitespace-pre-wrap">What is the total?</p></div></div></div>')
     assert turn["text"] == "[Image: receipt.png]\n\nWhat is the total?"
 
 
 # Gemini: a picture uploaded with a prompt is in user-query-file-preview, beside the
 # typed lines (as readers of gemini.google.com select it): its placeholder, then the lines.
 def test_gemini_uploaded_picture_in_the_prompt(context):
-    markup = page("Gemini", '<div class="conversation-container" id="c1"><user-query><user-query-content>'
-                  '<div class="file-preview-container"><user-query-file-preview><button aria-label="bread.jpg">'
-                  '<img alt="bread.jpg" src="data:,"></button></user-query-file-preview></div>'
-                  '<div class="query-text"><p class="query-text-line"> What bread is this? </p>'
-                  '<p class="query-text-line"> Be brief. </p></div></user-query-content></user-query></div>')
-    (turn,) = read_adapter(context, "https://gemini.google.com/app/77aa88bb99ce", markup, "gemini")["turns"]
+    turn = only_turn(context, "https://gemini.google.com/app/77aa88bb99ce", "gemini",
+                     '<div class="conversation-container" id="c1"><user-query><user-query-content>'
+                     '<div class="file-preview-container"><user-query-file-preview><button aria-label="bread.jpg">'
+                     '<img alt="bread.jpg" src="data:,"></button></user-query-file-preview></div>'
+                     '<div class="query-text"><p class="query-text-line"> What bread is this? </p>'
+                     '<p class="query-text-line"> Be brief. </p></div></user-query-content></user-query></div>')
     assert turn["text"] == "[Image: bread.jpg]\n\nWhat bread is this?\nBe brief."
 
 
@@ -386,12 +392,12 @@ def test_chatgpt_composer_without_its_id(context, editor):
 # (#extended-response-…, where defuddle's Gemini extractor reads it): the turn's
 # document titled by its heading, not its text.
 def test_gemini_deep_research_report_is_the_answers_document(context):
-    markup = page("Gemini", '<div class="conversation-container"><model-response>'
-                  '<message-content id="message-content-id-r_9"><div class="markdown"><p>Your report is ready.</p></div></message-content>'
-                  '<message-content id="extended-response-message-content"><div class="markdown" id="extended-response-markdown-content">'
-                  '<h1>Rivers of Europe</h1><p>The Danube crosses ten countries.</p></div></message-content>'
-                  '</model-response></div>')
-    (turn,) = read_adapter(context, "https://gemini.google.com/app/77aa88bb99d0", markup, "gemini")["turns"]
+    turn = only_turn(context, "https://gemini.google.com/app/77aa88bb99d0", "gemini",
+                     '<div class="conversation-container"><model-response><message-content id="message-content-id-r_9">'
+                     '<div class="markdown"><p>Your report is ready.</p></div></message-content>'
+                     '<message-content id="extended-response-message-content"><div class="markdown" id="extended-response-markdown-content">'
+                     '<h1>Rivers of Europe</h1><p>The Danube crosses ten countries.</p></div></message-content>'
+                     '</model-response></div>')
     assert (turn["text"], turn["message_id"]) == ("Your report is ready.", "r_9")
     assert turn["documents"] == [{"title": "Rivers of Europe", "kind": "document",
                                   "text": "# Rivers of Europe\n\nThe Danube crosses ten countries."}]
