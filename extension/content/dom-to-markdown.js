@@ -27,7 +27,42 @@ function skipped(el) {
   if (SKIP_TAGS.has(el.tagName.toUpperCase())) return true;
   if (el.getAttribute("aria-hidden") === "true") return true;
   const cls = el.classList;
-  return cls.contains("sr-only") || cls.contains("cdk-visually-hidden");
+  // ChatGPT marks what a Markdown copy leaves out (a code block's header, a link's favicon).
+  return cls.contains("sr-only") || cls.contains("cdk-visually-hidden") || el.getAttribute("data-markdown-copy") === "exclude";
+}
+
+// A code block: <pre>; ChatGPT's (2026) marked container holding its header and a
+// <code> with no <pre> around it; a frame (a group, Claude's data-not-prose) holding one
+// <pre> and beside it only a header: the language label, buttons (Claude 2026 draws the
+// label outside the <pre>).
+function isCodeBlock(el) {
+  if (el.tagName.toUpperCase() === "PRE" || el.getAttribute("data-markdown-copy") === "code-block") return true;
+  if (el.getAttribute("role") !== "group" && !el.hasAttribute("data-not-prose")) return false;
+  const pre = el.querySelector("pre");
+  if (!pre) return false;
+  let label = "";
+  const walker = el.ownerDocument.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+  for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+    if (!pre.contains(node) && !node.parentElement.closest("button")) label += node.data.trim();
+  }
+  return label.length <= 30;
+}
+
+// A file's name by its type (a site's name, "example.com", is not one).
+const FILE_NAME = /^[^\\/\n]{1,200}\.(txt|md|csv|tsv|json|jsonl|xml|ya?ml|html?|css|js|mjs|ts|tsx|jsx|py|ipynb|sql|sh|r|java|c|cpp|h|go|rs|rb|php|pdf|docx?|xlsx?|pptx?|odt|rtf|zip|tar|gz|tgz|png|jpe?g|gif|webp|svg|mp3|wav|mp4|mov)$/i;
+
+// What of a button is content: a picture shown as a button (a generated image that
+// opens a viewer, on ChatGPT and Gemini) as its placeholder; a file the answer made,
+// shown as a button named for it (ChatGPT 2026: no link), as its name. Other buttons'
+// words and icons are chrome.
+function buttonContent(el) {
+  if (el.tagName.toUpperCase() !== "BUTTON" || el.getAttribute("aria-hidden") === "true") return "";
+  // Icons in buttons are small (a width below 48) or have no alt text.
+  const shown = [...el.getElementsByTagName("img")].filter((img) => !(Number(img.getAttribute("width") || 48) < 48));
+  const images = shown.map(imagePlaceholder).filter(Boolean).join(" ");
+  if (images) return images;
+  const name = el.textContent.trim();
+  return FILE_NAME.test(name) ? name : "";
 }
 
 const collapse = (text) => text.replace(/[ \t\n\r\f]+/g, " ");
@@ -178,7 +213,7 @@ function inlineNode(node, opts) {
   if (node.nodeType === 3) return textOf(node, opts);
   if (node.nodeType !== 1) return "";
   const el = node;
-  if (skipped(el)) return "";
+  if (skipped(el)) return buttonContent(el);
   const special = (opts.special && opts.special(el)) || math(el);
   if (special) {
     if (special.inline !== undefined) return special.inline;
@@ -206,9 +241,8 @@ function inlineNode(node, opts) {
       if (!href || href.startsWith("javascript:")) return text;
       return text ? `[${text}](${href})` : `<${href}>`;
     }
-    case "PRE":
-      return ` ${codeBlock(el)} `;
     default: {
+      if (isCodeBlock(el)) return ` ${codeBlock(el)} `;
       const inner = inlineOf(el, opts);
       return BLOCK_TAGS.has(el.tagName.toUpperCase()) ? ` ${inner} ` : inner;
     }
@@ -253,12 +287,11 @@ function blockOf(el, opts) {
     const level = Number(el.getAttribute("data-level")) || Number(tag[1]);
     return text ? [`${"#".repeat(Math.min(6, level))} ${text}`] : [];
   }
+  if (isCodeBlock(el)) return [codeBlock(el)];
   switch (tag) {
     case "UL":
     case "OL":
       return [listBlock(el, opts)];
-    case "PRE":
-      return [codeBlock(el)];
     case "TABLE":
       return [tableBlock(el, opts)];
     case "HR":
@@ -299,7 +332,10 @@ function blocksOf(root, opts) {
     }
     if (node.nodeType !== 1) continue;
     const el = node;
-    if (skipped(el)) continue;
+    if (skipped(el)) {
+      inline += buttonContent(el);
+      continue;
+    }
     const special = (opts.special && opts.special(el)) || math(el);
     if (special) {
       if (special.block !== undefined) {

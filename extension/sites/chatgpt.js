@@ -1,23 +1,37 @@
 // ChatGPT (chatgpt.com, chat.openai.com). Selectors are tried in order: the current
 // markup first (checked against ../shared/fixtures/real/chatgpt-*), then older ones.
 
-import { imagePlaceholder, partsMarkdown, plainText, toMarkdown } from "../content/dom-to-markdown.js";
+import { partsMarkdown, plainText } from "../content/dom-to-markdown.js";
 import { readDocument, readThinking, withParts } from "../content/turn-parts.js";
 import { SITES } from "../lib/vocabulary.js";
-import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices } from "./common.js";
+import { all, byTag, composerMembers, errorText, first, noticeText, outside, turnNotices, withUploads } from "./common.js";
 
 const TURNS = [
   'article[data-testid^="conversation-turn"]',
-  '[data-testid^="conversation-turn"]',
+  '[data-testid^="conversation-turn"]', // 2026-03: section[data-turn-id]
   "article[data-turn]",
+  "[data-turn-key]", // 2026-09: a prompt and its answer (unitsOf)
   "[data-message-author-role]",
 ];
+// 2026-09: one div[data-turn-key] holds a prompt and its answer, each a unit naming its
+// message ids; no author roles (see UNIT_ROLE). An answer shown outside every unit (tools
+// reading the live page allow for one) is one more turn: its widest frame holding no unit.
+const UNIT = "[data-chatgpt-search-message-ids]";
+const ANSWER_BODY = '[data-markdown-text-style="assistant-message"], [data-testid="generated-image-gallery"]';
+// A 2026-09 unit's role: the answer's screen-reader heading ("ChatGPT said:"), the
+// unit key ("fallback-turn-4:0:user"), the prompt's bubble.
+const UNIT_ROLE = /:(user|assistant)$/;
 const COMPOSER = [
   '.ProseMirror[contenteditable="true"]',
+  '[data-testid="prompt-textarea"][contenteditable="true"]', // 2026, without the id (readers of chatgpt.com)
+  'form [contenteditable="true"][role="textbox"]',
+  '[data-composer-markdown][contenteditable="true"]',
+  'textarea[name="prompt"]',
   'form textarea:not([style*="display: none"])',
 ];
 const STREAMING = [
   '[data-testid="stop-button"]',
+  '[data-testid="composer-stop-button"]', // 2026 (a Chat Bridge DOM contract)
   'button[aria-label="Stop streaming"]',
   'button[aria-label="Stop generating"]',
   ".result-streaming",
@@ -27,7 +41,7 @@ const ALERTS = ['[role="alert"]', '[data-testid*="toast"]', '[data-testid*="erro
 // Notices in a turn: alerts and error blocks; the turn's own words are in its
 // message content (answer Markdown, the user's text, code and canvas editors).
 const NOTICE_PLACES = '[role="alert"], [role="status"], .text-token-text-error, [class*="text-red-"]';
-const NOTICE_SKIP = '.markdown, .whitespace-pre-wrap, [data-multiline], pre, code, .cm-editor, [contenteditable="true"]';
+const NOTICE_SKIP = '.markdown, [data-markdown-text-style], .whitespace-pre-wrap, [data-multiline], pre, code, .cm-editor, [contenteditable="true"]';
 const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const GENERIC_TITLES = /^(ChatGPT|New chat|ChatGPT Plus|ChatGPT Pro)$/i;
 // The current chat in the sidebar: 2025 markup, ARIA, 2024 markup (highlighted row).
@@ -43,7 +57,10 @@ const CANVAS_TITLE = ["span.min-w-0.truncate", ".truncate"];
 const THOUGHT_SUMMARY = ".text-token-text-secondary.markdown";
 const THOUGHT_LABEL = /^(Thought|Reasoned|Thinking)\b.{0,40}$/;
 const APART = `${CANVAS}, ${THOUGHT_SUMMARY}`;
-const ANSWER_PARTS = ".markdown:not(.text-token-text-secondary)";
+// An answer's parts: its Markdown roots (2026-09: [data-markdown-text-style]) and the
+// pictures it made, shown beside them.
+const ANSWER_PARTS =
+  '.markdown:not(.text-token-text-secondary), [data-markdown-text-style="assistant-message"], [data-testid="generated-image-gallery"]';
 
 function canvases(el) {
   return [...el.querySelectorAll(CANVAS)].map((card) => {
@@ -66,9 +83,32 @@ function sidebars(doc) {
 
 // The element holding the turns (found at the first turn: querySelector stops there).
 function thread(doc) {
-  const turn = doc.querySelector('[data-testid^="conversation-turn"]');
+  const turn = doc.querySelector('[data-testid^="conversation-turn"], [data-turn-key]');
   return turn ? turn.parentElement : null;
 }
+
+// A turn's role: its own data-turn / author role, its first message's, else a 2026-09 unit's.
+function roleOf(el, msgs) {
+  const own = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role"));
+  if (own) return own;
+  const heading = el.querySelector("[data-conversation-role]");
+  const key = (el.getAttribute("data-chatgpt-search-unit-key") || "").match(UNIT_ROLE);
+  if (heading) return heading.getAttribute("data-conversation-role");
+  if (key) return key[1];
+  return el.querySelector("[data-user-message-bubble]") ? "user" : "assistant";
+}
+
+function unitsOf(key) {
+  const units = [...key.querySelectorAll(UNIT)].filter((u) => !u.parentElement.closest(UNIT));
+  if (units.some((u) => roleOf(u, []) === "assistant")) return units;
+  const loose = [...key.querySelectorAll(ANSWER_BODY)].find((b) => !units.some((u) => u.contains(b)));
+  if (!loose) return units;
+  let frame = loose;
+  while (frame.parentElement !== key && !frame.parentElement.querySelector(UNIT)) frame = frame.parentElement;
+  return [...units, frame].sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+}
+
+const messagesOf = (el) => (el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")]);
 
 // Citation pills: [label](url), the label without its "+2" count.
 function citation(el) {
@@ -83,15 +123,20 @@ function citation(el) {
     const label = names[0] || a.textContent.trim();
     return { inline: ` [${label || a.hostname}](${a.getAttribute("href")})` };
   }
+  // 2026: a chip naming its source, its aria-label "Title - Site, https://…" (the only
+  // place of the address when the chip has no href); the favicon is chrome.
+  if (el.getAttribute("data-testid") === "chatgpt-citation") {
+    const named = (el.getAttribute("aria-label") || "").match(/^(.*?),\s*(https?:\/\/\S+)$/);
+    const href = el.getAttribute("href") || (named && named[2]);
+    const label = el.textContent.replace(/\s+/g, " ").trim() || (named && named[1].trim());
+    return { inline: href ? ` [${label || new URL(href).hostname}](${href})` : "" };
+  }
   return null;
 }
 
-function messageMarkdown(msg, special) {
-  const role = msg.getAttribute("data-message-author-role");
+function messageMarkdown(msg, role, special) {
   if (role === "user") {
-    const text = first(msg, [".whitespace-pre-wrap", "[data-multiline]"]);
-    const images = [...msg.querySelectorAll("img[alt]")].filter((img) => !(text && text.contains(img)));
-    return [...images.map(imagePlaceholder), text ? plainText(text) : plainText(msg)].filter(Boolean).join("\n\n");
+    return withUploads(msg, first(msg, [".whitespace-pre-wrap", "[data-multiline]"]) || msg, plainText);
   }
   // An answer in parts (text, a canvas or tool card, more text): every part, in order;
   // canvas documents and thinking are the turn's parts, not its text.
@@ -141,14 +186,13 @@ export default {
   turnElements(doc) {
     const articles = byTag(doc, "article", (a) => (a.getAttribute("data-testid") || "").startsWith("conversation-turn"));
     if (articles.length) return articles;
-    const els = all(doc, TURNS);
-    // Message fallback: keep the outermost only.
-    return els.filter((el, i) => i === 0 || !els[i - 1].contains(el));
+    const els = all(doc, TURNS).filter((el, i, found) => i === 0 || !found[i - 1].contains(el)); // the outermost
+    return els.length && els[0].hasAttribute("data-turn-key") ? els.flatMap(unitsOf) : els;
   },
 
   // In the user's own turn only alerts and error blocks count (file names there are theirs).
   turnNotices(el) {
-    const role = el.getAttribute("data-turn") || el.getAttribute("data-message-author-role");
+    const role = roleOf(el, messagesOf(el));
     return turnNotices(el, { content: NOTICE_SKIP, places: NOTICE_PLACES, words: role !== "user" });
   },
 
@@ -157,14 +201,20 @@ export default {
   readTurn(el) {
     const notices = this.turnNotices(el);
     const apart = (e) => (e.matches(APART) || notices.includes(e) ? { block: "" } : citation(e));
-    const msgs = el.matches("[data-message-author-role]") ? [el] : [...el.querySelectorAll("[data-message-author-role]")];
-    let role = el.getAttribute("data-turn") || (msgs[0] && msgs[0].getAttribute("data-message-author-role")) || "assistant";
+    const msgs = messagesOf(el);
+    let role = roleOf(el, msgs);
     if (!ROLES.has(role)) role = "assistant";
+    // A message that is only a notice (the red block ChatGPT writes in the answer's place) is no text.
+    const shown = msgs.filter((m) => !notices.some((n) => n.contains(m)));
     const text = msgs.length
-      ? msgs.map((m) => messageMarkdown(m, apart)).filter(Boolean).join("\n\n")
-      : toMarkdown(el, { special: apart });
+      ? shown.map((m) => messageMarkdown(m, m.getAttribute("data-message-author-role"), apart)).filter(Boolean).join("\n\n")
+      : messageMarkdown(el, role, apart);
     const last = msgs[msgs.length - 1];
-    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || null;
+    // A 2026 unit's ids may name tool calls first: the rendered answer's own id is on its body.
+    const bodies = el.querySelectorAll("[data-chatgpt-selection-message-id]");
+    const body = bodies.length ? bodies[bodies.length - 1].getAttribute("data-chatgpt-selection-message-id") : null;
+    const ids = (el.getAttribute("data-chatgpt-search-message-ids") || "").split(/\s+/);
+    const message_id = (last && last.getAttribute("data-message-id")) || el.getAttribute("data-turn-id") || body || ids[0] || null;
     const turn = { role, text, message_id };
     if (notices.length) turn.notice = notices.map(noticeText).join(" ");
     return role === "user" ? turn : withParts(turn, { thinking: thinking(el), documents: canvases(el) });
@@ -179,7 +229,7 @@ export default {
   // The composer's submit button turns into the stop button while an answer streams.
   isStreaming(doc) {
     const button = doc.getElementById("composer-submit-button");
-    if (button) return button.getAttribute("data-testid") === "stop-button";
+    if (button) return /^(composer-)?stop-button$/.test(button.getAttribute("data-testid") || "");
     return first(doc, STREAMING) !== null;
   },
 

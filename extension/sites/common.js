@@ -1,6 +1,6 @@
 // Helpers the site adapters share: selector fallbacks and composer reading/filling.
 
-import { plainText } from "../content/dom-to-markdown.js";
+import { imagePlaceholder, plainText } from "../content/dom-to-markdown.js";
 import { ALERT_WORDS, ERROR_PHRASES } from "../lib/vocabulary.js";
 
 /** The first element matching any of the selectors, tried in order. */
@@ -88,6 +88,13 @@ export function fillComposer(el, text) {
   return readComposer(el).trim() === text.trim();
 }
 
+/** A user's message as text: the pictures it holds beside its words (uploads) as
+ * placeholders, then its `words` element read by `read`. */
+export function withUploads(msg, words, read) {
+  const images = [...msg.querySelectorAll("img[alt]")].filter((img) => !words.contains(img));
+  return [...images.map(imagePlaceholder), read(words)].filter(Boolean).join("\n\n");
+}
+
 /** Elements matching `selector` anywhere but inside `skip` (the thread of turns,
  * nearly all of a long chat's page): signals.js asks often, so this must not scan
  * every turn. */
@@ -112,7 +119,7 @@ const clean = (el) => el.textContent.replace(/\s+/g, " ").trim().slice(0, 2000);
 export function errorText(doc, { classes = [], alerts = [], thread = null }) {
   for (const cls of classes) {
     for (const el of doc.getElementsByClassName(cls)) {
-      const text = clean(el);
+      const text = noticeText(el); // its words, not its buttons' ("Retry")
       if (text) return text;
     }
   }

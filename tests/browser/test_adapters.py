@@ -16,7 +16,15 @@ from urllib.parse import urlsplit
 import pytest
 from sitepages import chatgpt, gemini
 from sitepages.base import READ_ADAPTER as READ
-from sitepages.base import REAL_FIXTURES, REPO, open_markup, read_adapter, real_capture_html, route_extension_modules
+from sitepages.base import (
+    REAL_FIXTURES,
+    REPO,
+    open_markup,
+    read_adapter,
+    read_served,
+    real_capture_html,
+    route_extension_modules,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -175,10 +183,7 @@ MATH_ANSWER = (
 
 
 def test_chatgpt_math_images_nested_lists(context):
-    site = chatgpt.serve(context)
-    route_extension_modules(context, "https://chatgpt.com")
-    tab = site.open("math-1", turns=[("user", "Explain"), ("assistant", MATH_ANSWER)])
-    got = tab.page.evaluate(READ, ["chatgpt", None])
+    got = read_served(context, chatgpt.serve, "math-1", [("user", "Explain"), ("assistant", MATH_ANSWER)])
     assert got["turns"][1]["text"] == (
         "Energy is $E = mc^2$ and:\n\n"
         "$$\n\\int_0^1 x\\,dx = \\tfrac12\n$$\n\n"
@@ -273,12 +278,27 @@ GEMINI_CODE = (
 )
 
 
-def test_gemini_code_block_language(context):
-    site = gemini.serve(context)
-    route_extension_modules(context, "https://gemini.google.com")
-    tab = site.open("c0de0123", turns=[("user", "Show me"), ("assistant", GEMINI_CODE)])
-    got = tab.page.evaluate(READ, ["gemini", None])
-    assert got["turns"][1]["text"] == 'Like this:\n\n```python\nprint("hi")\nx = [1, 2]\n```'
+# A generated picture: an <img> inside the button that opens the viewer, beside buttons
+# to share, copy and download it (the structure of a real gemini.google.com page of
+# 2026-01 saved whole by obsidian-AI-exporter's authors, test/element-sample.html): its
+# placeholder; the buttons' words and small icons are chrome.
+GEMINI_PICTURE = (
+    '<div><response-element><generated-image><single-image data-image-attachment-index="0"><div>'
+    '<button><img loading="lazy" alt="A basket of bread" src="https://lh3.googleusercontent.com/gg/x=s1024"></button>'
+    '<div overlay=""><share-button><button aria-label="Share image"><mat-icon fonticon="share"></mat-icon></button></share-button>'
+    '<copy-button><button aria-label="Copy image"><img alt="copy" width="20" src="data:,"></button></copy-button>'
+    '<download-generated-image-button><button aria-label="Download full size">Download</button>'
+    '</download-generated-image-button></div></div></single-image></generated-image></response-element></div>'
+)
+
+
+@pytest.mark.parametrize("answer, text", [
+    (GEMINI_CODE, 'Like this:\n\n```python\nprint("hi")\nx = [1, 2]\n```'),
+    (GEMINI_PICTURE, "[Image: A basket of bread]"),
+])
+def test_gemini_code_block_language_and_picture(context, answer, text):
+    got = read_served(context, gemini.serve, "c0de0123", [("user", "Show me"), ("assistant", answer)])
+    assert got["turns"][1]["text"] == text
 
 
 # A notice where the last answer should be, placed in the real page's last turn after its
@@ -362,12 +382,9 @@ def test_markdown_round_trips_through_the_history_page(context):
     for url, capture, site, selector in ROUND_TRIPS:
         turns = read(context, url, capture, site, selector=selector)["turns"]
         texts += [(f"{capture} turn {i}", t["role"], t["text"]) for i, t in enumerate(turns)]
-    for site, turns in (("chatgpt", [("user", "Explain"), ("assistant", MATH_ANSWER)]),
-                        ("gemini", [("user", "Show me"), ("assistant", GEMINI_CODE)])):
-        served = (chatgpt if site == "chatgpt" else gemini).serve(context)
-        route_extension_modules(context, served.spec.origins[0])
-        tab = served.open("rt-answer", turns=turns)
-        got = tab.page.evaluate(READ, [site, None])["turns"]
+    for site, serve, turns in (("chatgpt", chatgpt.serve, [("user", "Explain"), ("assistant", MATH_ANSWER)]),
+                               ("gemini", gemini.serve, [("user", "Show me"), ("assistant", GEMINI_CODE)])):
+        got = read_served(context, serve, "rt-answer", turns)["turns"]
         texts += [(f"{site} answer turn {i}", t["role"], t["text"]) for i, t in enumerate(got)]
     assert len(texts) == 27 and all(text for _, _, text in texts)  # every turn of every capture
     # User turns with lines indented as typed among them (the captures' pre-wrap text).

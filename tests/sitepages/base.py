@@ -415,3 +415,11 @@ READ_ADAPTER = """async ([site, selector]) => {
 def read_adapter(context, url: str, markup: str, site: str, selector: str | None = None) -> dict:
     """READ_ADAPTER on `markup` served at `url`."""
     return open_markup(context, url, markup).evaluate(READ_ADAPTER, [site, selector])
+
+
+def read_served(context, serve, conversation_id: str, turns) -> dict:
+    """READ_ADAPTER on a fake site's chat holding `turns` (`serve`: chatgpt.serve, ...)."""
+    site = serve(context)
+    route_extension_modules(context, site.spec.origins[0])
+    tab = site.open(conversation_id, turns=turns)
+    return tab.page.evaluate(READ_ADAPTER, [site.spec.name, None])
