@@ -24,6 +24,7 @@ const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const SEARCH_MARK = /【(\d+)†([^†】]*)(?:†([^】]*))?】/g;
 const LEFTOVER_MARK = /【\d+(?::\d+)*†[^】]*】/g;
 const LEFTOVER_ENTITY = /\ue200[^\ue201]*\ue201/g;
+const MARKED = /[【\ue200]/; // a content reference's span that is a mark, not words
 // Canvas: the assistant calls these tools; the page shows the document, not the call.
 const CANVAS_CREATE = "canmore.create_textdoc";
 const CANVAS_UPDATE = "canmore.update_textdoc";
@@ -35,7 +36,25 @@ const cap = (text, max) => (text.length > max ? text.slice(0, max) : text);
 
 // ---- one message ---------------------------------------------------------------------
 
-// Citation markers as Markdown links to the cited pages. Offsets count code points.
+// A content reference as [start, end, links to the cited pages or the text that stands for
+// the mark], or null when it marks no citation (importers/chatgpt.py _reference): only a span
+// holding a mark is one (an "attribution" spans words of the answer, which stay); a mark
+// without pages shows its `alt` when that is plain words (an entity's name).
+function reference(chars, r) {
+  if (!isObject(r)) return null;
+  const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
+  if (s === null || e === null || !matched || !MARKED.test(matched) || chars.slice(s, e).join("") !== matched) return null;
+  const listed = Array.isArray(r.items) && r.items.length ? r.items : Array.isArray(r.fallback_items) ? r.fallback_items : [];
+  let links = listed.filter((i) => isObject(i) && str(i.url)).map((i) => link(str(i.title), i.url));
+  if (!links.length && str(r.url)) links = [link(str(r.title), r.url)];
+  const alt = str(r.alt);
+  if (!links.length && alt && /[\p{L}\p{N}_]/u.test(alt) && !alt.includes("](")) return [s, e, alt];
+  return [s, e, links];
+}
+
+const gap = (before) => (before === " " || before === "\t" || before === "\n" ? "" : " "); // newer marks follow a space
+
+// Citation marks as Markdown links to the cited pages. Offsets count code points.
 function withCitations(text, meta) {
   const chars = Array.from(text);
   const spans = [];
@@ -47,28 +66,27 @@ function withCitations(text, meta) {
     }
   }
   for (const r of Array.isArray(meta.content_references) ? meta.content_references : []) {
-    if (!isObject(r)) continue;
-    const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
-    if (s === null || e === null || !matched || chars.slice(s, e).join("") !== matched) continue;
-    const items = Array.isArray(r.items) ? r.items.filter((i) => isObject(i) && str(i.url)) : [];
-    let links = items.map((i) => link(str(i.title), i.url));
-    if (!links.length && str(r.url)) links = [link(str(r.title), r.url)];
-    spans.push([s, e, links]);
+    const span = reference(chars, r);
+    if (span) spans.push(span);
   }
-  // Adjacent markers (one claim, several sources) become one parenthesis.
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || compareLists(a[2], b[2]));
+  // Adjacent marks (one claim, several sources) become one parenthesis.
+  const order = (x) => (typeof x === "string" ? [1, [x]] : [0, x]);
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || order(a[2])[0] - order(b[2])[0] ||
+                       compareLists(order(a[2])[1], order(b[2])[1]));
   const merged = [];
   for (const [s, e, links] of spans) {
     const last = merged[merged.length - 1];
-    if (last && s < last[1]) continue; // overlapping: both schemes describe the same marker
-    if (last && s === last[1]) merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
-    else merged.push([s, e, links]);
+    if (last && s < last[1]) continue; // overlapping: both schemes describe the same mark
+    if (last && s === last[1] && Array.isArray(links) && Array.isArray(last[2])) {
+      merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
+    } else merged.push([s, e, links]);
   }
-  const pieces = []; // joined once: a splice per marker copied the text each time
+  const pieces = []; // joined once: a splice per mark copied the text each time
   let at = 0;
   for (const [s, e, links] of merged) {
-    const unique = [...new Set(links)];
-    pieces.push(chars.slice(at, s).join(""), unique.length ? ` (${unique.join(", ")})` : "");
+    const unique = typeof links === "string" ? links : [...new Set(links)];
+    pieces.push(chars.slice(at, s).join(""),
+                typeof unique === "string" ? unique : unique.length ? `${gap(chars[s - 1])}(${unique.join(", ")})` : "");
     at = e;
   }
   pieces.push(chars.slice(at).join(""));
@@ -103,16 +121,31 @@ function partText(part) {
 
 const partsText = (parts) => (Array.isArray(parts) ? parts.map(partText).filter(Boolean).join("\n\n") : "");
 
+// A tool's message ChatGPT keeps from the reader (importers/chatgpt.py _for_the_model): one
+// to the assistant, or words for the model (search results, a file's text to cite, a status).
+function forTheModel(msg, role, meta) {
+  if (role !== "tool" || meta.draftvault_markdown) return false;
+  const c = msg.content;
+  const to = str(msg.recipient);
+  if ((to !== null && to !== "all") || c.content_type === "text" || c.content_type === "sonic_webpage") return true;
+  if (meta.command === "context_stuff") return true;
+  return c.content_type === "multimodal_text" && (Array.isArray(c.parts) ? c.parts : []).every((p) => typeof p === "string");
+}
+
 // A message's text as ChatGPT shows it, or null for what it hides.
 function renderText(msg, role, meta) {
   if (meta.is_visually_hidden_from_conversation || meta.is_user_system_message) return null;
   const c = msg.content;
   const kind = c.content_type;
-  if (SKIPPED.has(kind)) return null;
+  if (SKIPPED.has(kind) || forTheModel(msg, role, meta)) return null;
   let text;
+  const to = str(msg.recipient);
   if (kind === "text" || kind === "multimodal_text") {
     text = partsText(c.parts);
-    if (!meta.draftvault_markdown) {
+    if (role === "assistant" && to !== null && to !== "all") {
+      // A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
+      text = text.trim() ? fence(text, to === "python" ? "python" : "") : "";
+    } else if (!meta.draftvault_markdown) {
       text = withCitations(text, meta);
       if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
     }

@@ -111,6 +111,7 @@ def _export_order(name: str) -> tuple[int, str]:
 
 _SKIPPED_CONTENT = {"thoughts", "reasoning_recap", "user_editable_context", "model_editable_context"}
 _ROLES = {"user", "assistant", "system", "tool"}
+_REASONER = "a8km123"  # the tool that writes o1's and later models' reasoning ("Thought for 12s")
 _SEARCH_MARK = re.compile(r"【(\d+)†([^†】]*)(?:†([^】]*))?】")
 # Set in a message's metadata by DraftVault's own ChatGPT-shaped export (exchange.py): its
 # text is DraftVault's Markdown already, so it is read as it is (a literal citation mark or
@@ -118,6 +119,9 @@ _SEARCH_MARK = re.compile(r"【(\d+)†([^†】]*)(?:†([^】]*))?】")
 RENDERED_MARK = "draftvault_markdown"
 _LEFTOVER_MARK = re.compile(r"【\d+(?::\d+)*†[^】]*】")
 _LEFTOVER_ENTITY = re.compile(r"\ue200[^\ue201]*\ue201")
+_MARKED = re.compile("[【\ue200]")  # a content reference's span that is a mark, not words
+_PLAIN_ALT = re.compile(r"\w")
+_SPACE = (" ", "\t", "\n")
 
 
 def _sub_before_last(pattern: re.Pattern, repl, text: str, last: str) -> str:
@@ -134,36 +138,58 @@ def _iso(t: float | None) -> str | None:
     return times.iso_of(t)
 
 
+def _text(v: Any) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def _reference(text: str, r: Any) -> tuple[int, int, list[str] | str] | None:
+    """A content reference as (start, end, links to the cited pages, or the text that stands
+    for the mark), or None when it marks no citation. Only a span holding a mark (【…】, or
+    \ue200…\ue201) is one: an "attribution" spans words of the answer, which stay. A mark
+    without pages shows its `alt` when that is plain words (an entity's name, a calculator's
+    result), else nothing."""
+    if not isinstance(r, dict):
+        return None
+    s, e, matched = r.get("start_idx"), r.get("end_idx"), r.get("matched_text")
+    if not (isinstance(s, int) and isinstance(e, int) and isinstance(matched, str) and matched
+            and _MARKED.search(matched) and text[s:e] == matched):
+        return None
+    listed = r.get("items") if isinstance(r.get("items"), list) and r["items"] else r.get("fallback_items")
+    items = [i for i in (listed if isinstance(listed, list) else ()) if isinstance(i, dict) and _text(i.get("url"))]
+    links = [link(_text(i.get("title")), i["url"]) for i in items]
+    if not links and _text(r.get("url")):
+        links = [link(_text(r.get("title")), r["url"])]
+    alt = r.get("alt")
+    if not links and isinstance(alt, str) and _PLAIN_ALT.search(alt) and "](" not in alt:
+        return s, e, alt
+    return s, e, links
+
+
 def _with_citations(text: str, metadata: dict[str, Any]) -> str:
-    """Replaces citation markers by Markdown links to the cited pages."""
-    spans: list[tuple[int, int, list[str]]] = []
+    """Replaces citation marks by Markdown links to the cited pages."""
+    spans: list[tuple[int, int, list[str] | str]] = []
     for c in metadata.get("citations") or ():
         meta = c.get("metadata") or {}
         s, e = c.get("start_ix"), c.get("end_ix")
         if isinstance(s, int) and isinstance(e, int) and 0 <= s <= e <= len(text):
             spans.append((s, e, [link(meta.get("title"), meta["url"])] if meta.get("url") else []))
-    for r in metadata.get("content_references") or ():
-        s, e, matched = r.get("start_idx"), r.get("end_idx"), r.get("matched_text")
-        if not (isinstance(s, int) and isinstance(e, int) and matched and text[s:e] == matched):
-            continue
-        links = [link(i.get("title"), i["url"]) for i in r.get("items") or () if i.get("url")]
-        if not links and r.get("url"):
-            links = [link(r.get("title"), r["url"])]
-        spans.append((s, e, links))
-    # Adjacent markers (one claim, several sources) become one parenthesis.
-    spans.sort()
-    merged: list[tuple[int, int, list[str]]] = []
+    spans += filter(None, (_reference(text, r) for r in metadata.get("content_references") or ()))
+    # Adjacent marks (one claim, several sources) become one parenthesis.
+    spans.sort(key=lambda span: (span[0], span[1], isinstance(span[2], str), span[2]))
+    merged: list[tuple[int, int, list[str] | str]] = []
     for s, e, links in spans:
         if merged and s < merged[-1][1]:
-            continue  # overlapping: both schemes describe the same marker
-        if merged and s == merged[-1][1]:
-            merged[-1] = (merged[-1][0], e, merged[-1][2] + links)
+            continue  # overlapping: both schemes describe the same mark
+        last = merged[-1][2] if merged else ""
+        if merged and s == merged[-1][1] and isinstance(links, list) and isinstance(last, list):
+            merged[-1] = (merged[-1][0], e, last + links)
         else:
             merged.append((s, e, links))
-    pieces, at = [], 0  # joined once: a splice per marker copied the text each time
+    pieces, at = [], 0  # joined once: a splice per mark copied the text each time
     for s, e, links in merged:
-        unique = list(dict.fromkeys(links))
-        pieces += [text[at:s], f" ({', '.join(unique)})" if unique else ""]
+        unique = list(dict.fromkeys(links)) if isinstance(links, list) else links
+        gap = "" if text[s - 1:s] in _SPACE else " "  # newer marks follow a space already
+        pieces += [text[at:s], unique if isinstance(unique, str) else f"{gap}({', '.join(unique)})" if unique else ""]
         at = e
     text = "".join(pieces) + text[at:]
     return _sub_before_last(_LEFTOVER_ENTITY, "", _sub_before_last(_LEFTOVER_MARK, "", text, "】"), "\ue201")
@@ -185,6 +211,21 @@ def _part_text(part: Any) -> str:
     return part.get("text") if isinstance(part.get("text"), str) else ""
 
 
+def _for_the_model(msg: _Message, meta: dict[str, Any]) -> bool:
+    """A tool's message ChatGPT keeps from the reader: one to the assistant, or words for the
+    model (search results, a file's text to cite, "DALL·E displayed 1 images...", a reasoning
+    status, a fetched page). The page shows a tool's code output, browsing, quotes, errors and
+    pictures. DraftVault's own export (RENDERED_MARK) writes every turn as text: all are shown."""
+    if msg.author.role in ("user", "assistant", "system") or meta.get(RENDERED_MARK):
+        return False
+    c = msg.content
+    if msg.recipient not in (None, "all") or c.content_type in ("text", "sonic_webpage"):
+        return True
+    if meta.get("command") == "context_stuff":  # a file's pages given to the model to cite
+        return True
+    return c.content_type == "multimodal_text" and all(isinstance(p, str) for p in c.parts or ())
+
+
 def _render(msg: _Message, legacy: bool = False) -> Turn | None:
     """A message as ChatGPT shows it, or None for what it hides (`legacy`: see thread)."""
     meta = msg.metadata or {}
@@ -192,13 +233,16 @@ def _render(msg: _Message, legacy: bool = False) -> Turn | None:
         return None
     c, role = msg.content, msg.author.role
     kind = c.content_type
-    if kind in _SKIPPED_CONTENT:
+    if kind in _SKIPPED_CONTENT or (not legacy and _for_the_model(msg, meta)):
         return None
     if not legacy and (noted := canvas.comments(msg.recipient, c.text, c.parts)) is not None:
         text = noted
     elif kind in ("text", "multimodal_text"):
         text = "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
-        if not meta.get(RENDERED_MARK):
+        if not legacy and role == "assistant" and msg.recipient not in (None, "all"):
+            # A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
+            text = fence(text, "python" if msg.recipient == "python" else "") if text.strip() else ""
+        elif not meta.get(RENDERED_MARK):
             text = _with_citations(text, meta)
             if role == "assistant":  # ChatGPT shows user text as typed
                 text = normalise_math(text)
@@ -248,8 +292,20 @@ class _Parts:
 _NO_PARTS = _Parts()
 
 
-def _reasoning(c: _Content) -> _Parts:
-    """A `thoughts` or `reasoning_recap` message as thinking (bold summaries, as ChatGPT shows them)."""
+def _is_reasoning(msg: _Message) -> bool:
+    return msg.content.content_type in ("thoughts", "reasoning_recap") or (
+        msg.author.role == "tool" and msg.author.name == _REASONER)
+
+
+def _reasoning(msg: _Message) -> _Parts:
+    """A `thoughts` or `reasoning_recap` message, or the reasoning tool's, as thinking (bold
+    summaries, as ChatGPT shows them)."""
+    c = msg.content
+    if c.content_type not in ("thoughts", "reasoning_recap"):  # the tool: "Thought for 12s", its summary
+        done, said = (msg.metadata or {}).get("finished_text"), "\n\n".join(
+            p for p in c.parts or () if isinstance(p, str)).strip()
+        return _Parts(recaps=(done.strip(),) if isinstance(done, str) and done.strip() else (),
+                      thoughts=(said,) if said else ())
     if c.content_type == "reasoning_recap":
         recap = c.content.strip() if isinstance(c.content, str) else ""
         return _Parts(recaps=(recap,)) if recap else _NO_PARTS
@@ -304,8 +360,8 @@ def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: st
         elif msg is not None and (call := canvas.call(msg.recipient, msg.content.text, msg.content.parts)):
             now, made = canvas.apply(replay, now, call)
             waiting += _Parts(documents=(made,)) if made else _NO_PARTS
-        elif msg is not None and msg.content.content_type in ("thoughts", "reasoning_recap"):
-            waiting += _reasoning(msg.content)
+        elif msg is not None and _is_reasoning(msg):
+            waiting += _reasoning(msg)
         doc[k], pending[k] = now, waiting
     on_current = set()
     node = current

@@ -1,0 +1,142 @@
+"""Shapes of newer ChatGPT exports (2024-2026), written small by hand from what real exports
+hold: search answers whose words carry "attribution" references, entity marks, tools that
+talk to the model (image generation, memory, file search, web search), o1-style reasoning
+written by a tool, and calls whose input is text."""
+
+from __future__ import annotations
+
+import json
+
+from draftvault.importers.chatgpt import import_chatgpt_export
+from test_import_chatgpt import node, only
+
+
+def conversation(*nodes, current: str) -> dict:
+    mapping = dict([("root", {"id": "root", "message": None, "parent": None, "children": []}), *nodes])
+    for key, n in mapping.items():
+        if n["parent"] in mapping:
+            mapping[n["parent"]]["children"].append(key)
+    return {"title": "Newer", "create_time": 1.75e9, "update_time": 1.75e9, "mapping": mapping,
+            "current_node": current, "conversation_id": "newer-1"}
+
+
+def _import(vault, tmp_path, conv: dict) -> list:
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv]))
+    import_chatgpt_export(vault, path)
+    return only(vault).turns
+
+
+def cited_answer() -> dict:
+    cite = "\ue200cite\ue202turn0search0\ue201"
+    entity = '\ue200entity["people","Stephen Covey","author"]\ue201'
+    answer = f"The office number is 061-750-6114 {cite}.\n\nRead {entity} too."
+    start = answer.index(cite)
+    refs = [
+        {"type": "attribution", "matched_text": "The office number is 061-750-6114", "start_idx": 0, "end_idx": 33,
+         "alt": "The office number is 061-750-6114"},
+        {"type": "grouped_webpages", "matched_text": cite, "start_idx": start, "end_idx": start + len(cite),
+         "items": [], "fallback_items": [{"title": "Office", "url": "https://example.org/office"}], "alt": "()"},
+        {"type": "entity", "matched_text": entity, "start_idx": answer.index(entity),
+         "end_idx": answer.index(entity) + len(entity), "alt": "Stephen Covey"},
+    ]
+    return conversation(
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Their phone number?"]}),
+        node("a1", "u1", "assistant", {"content_type": "text", "parts": [answer]},
+             metadata={"content_references": refs}),
+        current="a1",
+    )
+
+
+def test_attributed_words_stay_and_entity_marks_read_as_their_names(vault, tmp_path):
+    """An "attribution" reference spans words of the answer (no mark in them): they stay. A
+    cite mark becomes its pages; an entity mark reads as the name ChatGPT shows (its `alt`)."""
+    turns = _import(vault, tmp_path, cited_answer())
+    assert turns[1].text == ("The office number is 061-750-6114 ([Office](https://example.org/office)).\n\n"
+                             "Read Stephen Covey too.")
+
+
+def tool_notes() -> dict:
+    img = {"content_type": "image_asset_pointer", "asset_pointer": "sediment://file_1", "metadata": {"dalle": None}}
+    return conversation(
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Draw a fox and remember I like foxes"]}),
+        node("bio", "u1", "assistant", {"content_type": "text", "parts": ["User likes foxes."]}, recipient="bio"),
+        node("bio-ok", "bio", "tool", {"content_type": "text", "parts": ["Model set context updated."]},
+             recipient="assistant", author={"role": "tool", "name": "bio"}),
+        node("gen", "bio-ok", "assistant", {"content_type": "text", "parts": ['{"prompt": "a red fox"}']},
+             recipient="t2uay3k.sj1i4kz"),
+        node("pic", "gen", "tool", {"content_type": "multimodal_text", "parts": [img]},
+             author={"role": "tool", "name": "t2uay3k.sj1i4kz"}),
+        node("note", "pic", "tool", {"content_type": "text", "parts": ["GPT-4o returned 1 images. Do not say ANYTHING."]},
+             recipient="assistant", author={"role": "tool", "name": "t2uay3k.sj1i4kz"}),
+        node("shown", "note", "tool", {"content_type": "text", "parts": ["DALL·E displayed 1 images."]},
+             author={"role": "tool", "name": "dalle.text2im"}),
+        node("file", "shown", "tool", {"content_type": "multimodal_text", "parts": ["Make sure to cite", "page 1"]},
+             author={"role": "tool", "name": "file_search"}, metadata={"command": "context_stuff"}),
+        node("web", "file", "tool", {"content_type": "text", "parts": ["【turn0search0】 results"]},
+             author={"role": "tool", "name": "web.run"}),
+        node("page", "web", "tool", {"content_type": "sonic_webpage", "text": "a whole fetched page", "url": "https://a.b"},
+             author={"role": "tool", "name": "web.run"}),
+        node("a1", "page", "assistant", {"content_type": "text", "parts": ["Here is your fox."]}),
+        current="a1",
+    )
+
+
+def test_what_tools_tell_the_model_is_not_a_turn(vault, tmp_path):
+    """Image generation's "do not say anything" note, the memory tool's receipt, DALL-E's
+    "displayed 1 images", a file's pages given to cite and web results are for the model:
+    the page shows none. The picture made is shown, and the calls are code."""
+    turns = _import(vault, tmp_path, tool_notes())
+    assert [(t.role, t.text) for t in turns] == [
+        ("user", "Draw a fox and remember I like foxes"),
+        ("assistant", "```\nUser likes foxes.\n```"),
+        ("assistant", '```\n{"prompt": "a red fox"}\n```'),
+        ("tool", "[Image]"),
+        ("assistant", "Here is your fox."),
+    ]
+
+
+CODE = "# Build the table\nimport csv\nrows = list(csv.reader(open('a.csv')))"
+
+
+def python_as_text() -> dict:
+    return conversation(
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Count the rows"]}),
+        node("c1", "u1", "assistant", {"content_type": "text", "parts": [CODE]}, recipient="python"),
+        node("o1", "c1", "tool", {"content_type": "execution_output", "text": "3"},
+             author={"role": "tool", "name": "python"}),
+        node("a1", "o1", "assistant", {"content_type": "text", "parts": ["Three rows."]}),
+        current="a1",
+    )
+
+
+def test_python_written_as_text_is_python_code(vault, tmp_path):
+    turns = _import(vault, tmp_path, python_as_text())
+    assert [(t.role, t.text) for t in turns] == [
+        ("user", "Count the rows"), ("assistant", f"```python\n{CODE}\n```"), ("tool", "```\n3\n```"),
+        ("assistant", "Three rows."),
+    ]
+
+
+def reasoning_tool() -> dict:
+    return conversation(
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Sync OneDrive?"]}),
+        node("r1", "u1", "tool", {"content_type": "text", "parts": ["**Planning**\n\nThe user asks about sync."]},
+             author={"role": "tool", "name": "a8km123"},
+             metadata={"initial_text": "Reasoning", "finished_text": "Thought for 16 seconds"}),
+        node("r2", "r1", "tool", {"content_type": "text", "parts": [""]},
+             author={"role": "tool", "name": "a8km123"}, metadata={"finished_text": "Worked for 3m"}),
+        node("a1", "r2", "assistant", {"content_type": "text", "parts": ["Open OneDrive settings."]}),
+        current="a1",
+    )
+
+
+def test_reasoning_written_by_the_reasoning_tool_is_the_answers_thinking(vault, tmp_path):
+    """o1 and later write their reasoning as the tool a8km123's message ("Thought for 16s" in
+    its metadata, the summary as its text): it is the next answer's thinking, not a turn."""
+    turns = _import(vault, tmp_path, reasoning_tool())
+    assert [(t.role, t.text) for t in turns] == [("user", "Sync OneDrive?"), ("assistant", "Open OneDrive settings.")]
+    assert turns[1].thinking == "Thought for 16 seconds\n\nWorked for 3m\n\n**Planning**\n\nThe user asks about sync."
+
+
+NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool]  # test_chatgpt_json reads them in the extension too
