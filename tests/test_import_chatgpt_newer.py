@@ -139,4 +139,39 @@ def test_reasoning_written_by_the_reasoning_tool_is_the_answers_thinking(vault, 
     assert turns[1].thinking == "Thought for 16 seconds\n\nWorked for 3m\n\n**Planning**\n\nThe user asks about sync."
 
 
-NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool]  # test_chatgpt_json reads them in the extension too
+
+def reasoning_steps() -> dict:
+    busy = {"reasoning_status": "is_reasoning"}
+    return conversation(
+        node("u1", "root", "user", {"content_type": "text", "parts": ["Clean up this photo"]}),
+        node("pre", "u1", "assistant", {"content_type": "text", "parts": ["I'll reduce the haze."]},
+             metadata={"is_thinking_preamble_message": True}, channel="commentary"),
+        node("t1", "pre", "assistant", {"content_type": "thoughts", "thoughts": [
+            {"summary": "Planning", "content": "Dehaze, then sharpen."}]}, metadata=busy),
+        node("q", "t1", "assistant", {"content_type": "code", "language": "unknown",
+                                      "text": '{"search_query": [{"q": "dehaze opencv"}]}'},
+             recipient="web.run", metadata=busy),
+        node("c", "q", "assistant", {"content_type": "code", "language": "unknown", "text": "img.size"},
+             recipient="python", metadata=busy),
+        node("o", "c", "tool", {"content_type": "execution_output", "text": "(750, 1334)"},
+             author={"role": "tool", "name": "python"}, metadata=busy),
+        node("r", "o", "assistant", {"content_type": "reasoning_recap", "content": "Thought for 38s"},
+             metadata={"reasoning_status": "reasoning_ended"}),
+        node("a1", "r", "assistant", {"content_type": "text", "parts": ["Here is the cleaned photo."]}),
+        current="a1",
+    )
+
+
+def test_steps_a_reasoning_model_took_are_the_answers_thinking(vault, tmp_path):
+    """GPT-5 Thinking and o3 search and run code while reasoning (reasoning_status "is_reasoning"),
+    and say a preamble: ChatGPT shows all of it in the answer's thinking, in order."""
+    turns = _import(vault, tmp_path, reasoning_steps())
+    assert [(t.role, t.text) for t in turns] == [("user", "Clean up this photo"),
+                                                 ("assistant", "Here is the cleaned photo.")]
+    assert turns[1].thinking == "\n\n".join([
+        "Thought for 38s", "I'll reduce the haze.", "**Planning**\n\nDehaze, then sharpen.",
+        '```\n{"search_query": [{"q": "dehaze opencv"}]}\n```', "```python\nimg.size\n```", "```\n(750, 1334)\n```",
+    ])
+
+
+NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps]  # test_chatgpt_json reads them in the extension too

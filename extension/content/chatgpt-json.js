@@ -349,6 +349,9 @@ export function conversationThread(conv, expectedId = null) {
     const meta = isObject(msg.metadata) ? msg.metadata : {};
     const role = ROLES.has(msg.author.role) ? msg.author.role : "tool";
     if (role === "tool" && /^canmore\./.test(str(msg.author.name) || "")) return []; // the canvas tool's receipt
+    if (role !== "user" && (meta.reasoning_status === "is_reasoning" || meta.is_thinking_preamble_message === true)) {
+      return []; // a step taken while reasoning: the page shows it in the answer's thinking
+    }
     const text = renderText(msg, role, meta);
     if (text === null) return [];
     const turn = { message_id: ID.test(k) ? k : null, role, text, recipient: str(msg.recipient) || "all" };

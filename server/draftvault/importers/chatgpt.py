@@ -292,6 +292,14 @@ class _Parts:
 _NO_PARTS = _Parts()
 
 
+def _while_reasoning(msg: _Message) -> bool:
+    """A step a reasoning model took before its answer (a search, code it ran and its output, a
+    preamble): ChatGPT shows these in the answer's thinking, not as messages."""
+    meta = msg.metadata or {}
+    return msg.author.role != "user" and (
+        meta.get("reasoning_status") == "is_reasoning" or meta.get("is_thinking_preamble_message") is True)
+
+
 def _is_reasoning(msg: _Message) -> bool:
     return msg.content.content_type in ("thoughts", "reasoning_recap") or (
         msg.author.role == "tool" and msg.author.name == _REASONER)
@@ -339,10 +347,11 @@ def _parents_first(mapping: dict[str, _Node]) -> list[str]:
     return order
 
 
-def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: str | None) -> dict[str, _Parts]:
+def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: str | None,
+           steps: dict[str, str]) -> dict[str, _Parts]:
     """The thinking and documents of each message shown: what the messages before it on its
     path gave since the one shown before (a canvas call's document goes to the answer after
-    it). Documents made after the last message shown of a thread (an answer cut off after
+    it, `steps` taken while reasoning to its thinking). Documents made after the last message shown of a thread (an answer cut off after
     its canvas call) go to that message, as the extension does for the current thread."""
     replay = canvas.Replay()
     doc: dict[str, Any] = {}  # the canvas's document after each message
@@ -362,6 +371,8 @@ def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: st
             waiting += _Parts(documents=(made,)) if made else _NO_PARTS
         elif msg is not None and _is_reasoning(msg):
             waiting += _reasoning(msg)
+        elif k in steps:
+            waiting += _Parts(thoughts=(steps[k],))
         doc[k], pending[k] = now, waiting
     on_current = set()
     node = current
@@ -406,9 +417,12 @@ def thread(conv: _Conversation, legacy: bool = False) -> _Thread:
 
         current = max(leaves, key=created, default=None)
 
-    shown = {k: _render(n.message, legacy) if n.message and (legacy or not _is_canvas(n.message)) else None
-             for k, n in mapping.items()}
-    parts = {} if legacy else _parts(mapping, shown, current)
+    rendered = {k: _render(n.message, legacy) if n.message and (legacy or not _is_canvas(n.message)) else None
+                for k, n in mapping.items()}
+    steps = {} if legacy else {k: t[1] for k, t in rendered.items()
+                               if t is not None and _while_reasoning(mapping[k].message)}  # type: ignore[arg-type]
+    shown = {k: None if k in steps else t for k, t in rendered.items()}
+    parts = {} if legacy else _parts(mapping, shown, current, steps)
 
     def render(k) -> list[Turn]:
         turn = shown[k]
