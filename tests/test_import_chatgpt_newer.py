@@ -174,4 +174,24 @@ def test_steps_a_reasoning_model_took_are_the_answers_thinking(vault, tmp_path):
     ])
 
 
-NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps]  # test_chatgpt_json reads them in the extension too
+
+def uploads() -> dict:
+    photo = {"content_type": "image_asset_pointer", "asset_pointer": "sediment://file_00a1", "width": 1152}
+    return conversation(
+        node("u1", "root", "user", {"content_type": "multimodal_text", "parts": [photo, "What plugs in here?"]},
+             metadata={"attachments": [
+                 {"id": "file_00a1", "name": "IMG_8A67.jpeg", "mime_type": "image/jpeg", "size": 2280661},
+                 {"id": "file-Xy7", "name": "wiring [2006].pdf", "mime_type": "application/pdf"}]}),
+        node("a1", "u1", "assistant", {"content_type": "text", "parts": ["The knock sensor."]}),
+        current="a1",
+    )
+
+
+def test_files_uploaded_with_a_message_are_named(vault, tmp_path):
+    """A picture reads with its file's name; a file that is no picture (a PDF) is named first,
+    as ChatGPT shows its chip above the message."""
+    turns = _import(vault, tmp_path, uploads())
+    assert turns[0].text == "[File: wiring (2006).pdf]\n\n[Image: IMG_8A67.jpeg]\n\nWhat plugs in here?"
+
+
+NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps, uploads]  # test_chatgpt_json reads them in the extension too

@@ -105,21 +105,38 @@ function compareLists(a, b) {
   return a.length - b.length;
 }
 
-function partText(part) {
+// Files uploaded with a message (metadata.attachments): id -> [name, is an image] (chatgpt.py _files).
+function filesOf(meta) {
+  const files = new Map();
+  for (const f of Array.isArray(meta.attachments) ? meta.attachments : []) {
+    if (!isObject(f) || !str(f.id) || !str(f.name) || !f.name.trim()) continue;
+    const name = f.name.replaceAll("[", "(").replaceAll("]", ")").trim().split(/\s+/).join(" ");
+    files.set(f.id, [name, (str(f.mime_type) || "").startsWith("image/")]);
+  }
+  return files;
+}
+
+// The file id an image part points at ("sediment://file_1" -> "file_1").
+const pointed = (part) => (isObject(part) && str(part.asset_pointer) ? part.asset_pointer.split("://").pop() : null);
+
+function partText(part, files = new Map()) {
   if (typeof part === "string") return part;
   if (!isObject(part)) return "";
   const kind = part.content_type;
   if (kind === "image_asset_pointer") {
     const dalle = isObject(part.metadata) && isObject(part.metadata.dalle) ? part.metadata.dalle : {};
     const prompt = str(dalle.prompt) && dalle.prompt.trim().split(/\s+/).join(" ");
-    return prompt ? `[Image: ${prompt}]` : "[Image]";
+    const named = files.get(pointed(part));
+    const label = prompt || (named && named[0]);
+    return label ? `[Image: ${label}]` : "[Image]";
   }
   if (kind === "audio_asset_pointer") return "[Audio]";
   if (kind === "video_container_asset_pointer") return "[Video]";
   return str(part.text) || "";
 }
 
-const partsText = (parts) => (Array.isArray(parts) ? parts.map(partText).filter(Boolean).join("\n\n") : "");
+const partsText = (parts, files) =>
+  Array.isArray(parts) ? parts.map((p) => partText(p, files)).filter(Boolean).join("\n\n") : "";
 
 // A tool's message ChatGPT keeps from the reader (importers/chatgpt.py _for_the_model): one
 // to the assistant, or words for the model (search results, a file's text to cite, a status).
@@ -132,6 +149,25 @@ function forTheModel(msg, role, meta) {
   return c.content_type === "multimodal_text" && (Array.isArray(c.parts) ? c.parts : []).every((p) => typeof p === "string");
 }
 
+// A text message (chatgpt.py _said): parts (pictures named), citations, math; other files first.
+function said(msg, role, meta) {
+  const files = filesOf(meta);
+  const parts = Array.isArray(msg.content.parts) ? msg.content.parts : [];
+  let text = partsText(parts, files);
+  const to = str(msg.recipient);
+  if (role === "assistant" && to !== null && to !== "all") {
+    // A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
+    return text.trim() ? fence(text, to === "python" ? "python" : "") : "";
+  }
+  if (!meta.draftvault_markdown) {
+    text = withCitations(text, meta);
+    if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
+  }
+  const shown = new Set(parts.filter(isObject).map(pointed));
+  const chips = [...files].filter(([id]) => !shown.has(id)).map(([, [name, image]]) => `[${image ? "Image" : "File"}: ${name}]`);
+  return [...chips, ...(text.trim() ? [text] : [])].join("\n\n");
+}
+
 // A message's text as ChatGPT shows it, or null for what it hides.
 function renderText(msg, role, meta) {
   if (meta.is_visually_hidden_from_conversation || meta.is_user_system_message) return null;
@@ -139,17 +175,8 @@ function renderText(msg, role, meta) {
   const kind = c.content_type;
   if (SKIPPED.has(kind) || forTheModel(msg, role, meta)) return null;
   let text;
-  const to = str(msg.recipient);
-  if (kind === "text" || kind === "multimodal_text") {
-    text = partsText(c.parts);
-    if (role === "assistant" && to !== null && to !== "all") {
-      // A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
-      text = text.trim() ? fence(text, to === "python" ? "python" : "") : "";
-    } else if (!meta.draftvault_markdown) {
-      text = withCitations(text, meta);
-      if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
-    }
-  } else if (kind === "code") {
+  if (kind === "text" || kind === "multimodal_text") text = said(msg, role, meta);
+  else if (kind === "code") {
     const lang = str(c.language) && c.language !== "unknown" ? c.language : "";
     text = fence(str(c.text) || "", lang || (msg.recipient === "python" ? "python" : ""));
   } else if (kind === "execution_output") {

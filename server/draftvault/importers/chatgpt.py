@@ -195,7 +195,22 @@ def _with_citations(text: str, metadata: dict[str, Any]) -> str:
     return _sub_before_last(_LEFTOVER_ENTITY, "", _sub_before_last(_LEFTOVER_MARK, "", text, "】"), "\ue201")
 
 
-def _part_text(part: Any) -> str:
+def _files(meta: dict[str, Any]) -> dict[str, tuple[str, bool]]:
+    """The files uploaded with a message (metadata.attachments): id -> (name, is an image)."""
+    listed = meta.get("attachments")
+    return {f["id"]: (" ".join(f["name"].replace("[", "(").replace("]", ")").split()),
+                      (_text(f.get("mime_type")) or "").startswith("image/"))
+            for f in (listed if isinstance(listed, list) else ())
+            if isinstance(f, dict) and _text(f.get("id")) and _text(f.get("name")) and f["name"].strip()}
+
+
+def _pointed(part: Any) -> str | None:
+    """The file id an image part points at ("sediment://file_1" -> "file_1")."""
+    pointer = part.get("asset_pointer") if isinstance(part, dict) else None
+    return pointer.rsplit("://", 1)[-1] if isinstance(pointer, str) else None
+
+
+def _part_text(part: Any, files: dict[str, tuple[str, bool]] | None = None) -> str:
     if isinstance(part, str):
         return part
     if not isinstance(part, dict):
@@ -203,7 +218,9 @@ def _part_text(part: Any) -> str:
     kind = part.get("content_type")
     if kind == "image_asset_pointer":
         prompt = ((part.get("metadata") or {}).get("dalle") or {}).get("prompt")
-        return f"[Image: {' '.join(prompt.split())}]" if prompt else "[Image]"
+        named = (files or {}).get(_pointed(part) or "")
+        label = " ".join(prompt.split()) if isinstance(prompt, str) and prompt.strip() else named and named[0]
+        return f"[Image: {label}]" if label else "[Image]"
     if kind == "audio_asset_pointer":
         return "[Audio]"
     if kind == "video_container_asset_pointer":
@@ -226,6 +243,23 @@ def _for_the_model(msg: _Message, meta: dict[str, Any]) -> bool:
     return c.content_type == "multimodal_text" and all(isinstance(p, str) for p in c.parts or ())
 
 
+def _said(msg: _Message, meta: dict[str, Any], legacy: bool) -> str:
+    """A text message: its parts (pictures named), then citations and math as captured; the
+    files uploaded with it and not shown as a picture go first, as ChatGPT shows them."""
+    files = {} if legacy else _files(meta)
+    text = "\n\n".join(t for t in (_part_text(p, files) for p in msg.content.parts or ()) if t)
+    if not legacy and msg.author.role == "assistant" and msg.recipient not in (None, "all"):
+        # A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
+        return fence(text, "python" if msg.recipient == "python" else "") if text.strip() else ""
+    if not meta.get(RENDERED_MARK):
+        text = _with_citations(text, meta)
+        if msg.author.role == "assistant":  # ChatGPT shows user text as typed
+            text = normalise_math(text)
+    shown = {_pointed(p) for p in msg.content.parts or () if isinstance(p, dict)}
+    chips = [f"[{'Image' if image else 'File'}: {name}]" for id, (name, image) in files.items() if id not in shown]
+    return "\n\n".join(chips + ([text] if text.strip() else []))
+
+
 def _render(msg: _Message, legacy: bool = False) -> Turn | None:
     """A message as ChatGPT shows it, or None for what it hides (`legacy`: see thread)."""
     meta = msg.metadata or {}
@@ -238,14 +272,7 @@ def _render(msg: _Message, legacy: bool = False) -> Turn | None:
     if not legacy and (noted := canvas.comments(msg.recipient, c.text, c.parts)) is not None:
         text = noted
     elif kind in ("text", "multimodal_text"):
-        text = "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
-        if not legacy and role == "assistant" and msg.recipient not in (None, "all"):
-            # A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
-            text = fence(text, "python" if msg.recipient == "python" else "") if text.strip() else ""
-        elif not meta.get(RENDERED_MARK):
-            text = _with_citations(text, meta)
-            if role == "assistant":  # ChatGPT shows user text as typed
-                text = normalise_math(text)
+        text = _said(msg, meta, legacy)
     elif kind == "code":
         lang = "" if c.language in (None, "unknown") else c.language
         text = fence(c.text or "", lang or ("python" if msg.recipient == "python" else ""))
