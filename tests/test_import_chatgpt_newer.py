@@ -30,10 +30,12 @@ def _import(vault, tmp_path, conv: dict) -> list:
 def cited_answer() -> dict:
     cite = "\ue200cite\ue202turn0search0\ue201"
     entity = '\ue200entity["people","Stephen Covey","author"]\ue201'
-    answer = f"The office number is 061-750-6114 {cite}.\n\nRead {entity} too."
+    # \ue203 opens an attributed span, \ue204 ends it, \ue206 anchors it: the first is a "hidden" reference, the others bare.
+    answer = f"\ue203The office number is 061-750-6114\ue204\ue206 {cite}.\n\nRead {entity} too."
     start = answer.index(cite)
     refs = [
-        {"type": "attribution", "matched_text": "The office number is 061-750-6114", "start_idx": 0, "end_idx": 33,
+        {"type": "hidden", "matched_text": "\ue203", "start_idx": 0, "end_idx": 1, "refs": ["hidden"]},
+        {"type": "attribution", "matched_text": "The office number is 061-750-6114", "start_idx": 1, "end_idx": 34,
          "alt": "The office number is 061-750-6114"},
         {"type": "grouped_webpages", "matched_text": cite, "start_idx": start, "end_idx": start + len(cite),
          "items": [], "fallback_items": [{"title": "Office", "url": "https://example.org/office"}], "alt": "()"},
@@ -49,8 +51,9 @@ def cited_answer() -> dict:
 
 
 def test_attributed_words_stay_and_entity_marks_read_as_their_names(vault, tmp_path):
-    """An "attribution" reference spans words of the answer (no mark in them): they stay. A
-    cite mark becomes its pages; an entity mark reads as the name ChatGPT shows (its `alt`)."""
+    """An "attribution" reference spans words of the answer (no mark in them): they stay, the
+    private-use characters around them go. A cite mark becomes its pages; an entity mark reads
+    as the name ChatGPT shows (its `alt`)."""
     turns = _import(vault, tmp_path, cited_answer())
     assert turns[1].text == ("The office number is 061-750-6114 ([Office](https://example.org/office)).\n\n"
                              "Read Stephen Covey too.")

@@ -24,7 +24,8 @@ const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const SEARCH_MARK = /【(\d+)†([^†】]*)(?:†([^】]*))?】/g;
 const LEFTOVER_MARK = /【\d+(?::\d+)*†[^】]*】/g;
 const LEFTOVER_ENTITY = /\ue200[^\ue201]*\ue201/g;
-const MARKED = /[【\ue200]/; // a content reference's span that is a mark, not words
+const MARKED = /[【\ue000-\uf8ff]/; // a content reference's span that is a mark, not words (chatgpt.py _MARKED)
+const LEFTOVER_SPAN = /[\ue203-\ue206]/g;
 // Canvas: the assistant calls these tools; the page shows the document, not the call.
 const CANVAS_CREATE = "canmore.create_textdoc";
 const CANVAS_UPDATE = "canmore.update_textdoc";
@@ -90,7 +91,8 @@ function withCitations(text, meta) {
     at = e;
   }
   pieces.push(chars.slice(at).join(""));
-  return subBeforeLast(subBeforeLast(pieces.join(""), LEFTOVER_MARK, "", "】"), LEFTOVER_ENTITY, "", "\ue201");
+  const out = subBeforeLast(subBeforeLast(pieces.join(""), LEFTOVER_MARK, "", "】"), LEFTOVER_ENTITY, "", "\ue201");
+  return out.replace(LEFTOVER_SPAN, "");
 }
 
 // `text.replace(pattern, replacement)` up to the text's last `last` character, which ends every

@@ -119,7 +119,10 @@ _SEARCH_MARK = re.compile(r"【(\d+)†([^†】]*)(?:†([^】]*))?】")
 RENDERED_MARK = "draftvault_markdown"
 _LEFTOVER_MARK = re.compile(r"【\d+(?::\d+)*†[^】]*】")
 _LEFTOVER_ENTITY = re.compile(r"\ue200[^\ue201]*\ue201")
-_MARKED = re.compile("[【\ue200]")  # a content reference's span that is a mark, not words
+# A content reference's span that is a mark, not words: 【…】, or ChatGPT's private-use characters
+# (\ue200…\ue201 an entity or cite, \ue203…\ue204 an attributed span, \ue206 its anchor).
+_MARKED = re.compile("[【\ue000-\uf8ff]")
+_LEFTOVER_SPAN = re.compile("[\ue203-\ue206]")
 _PLAIN_ALT = re.compile(r"\w")
 _SPACE = (" ", "\t", "\n")
 
@@ -192,7 +195,8 @@ def _with_citations(text: str, metadata: dict[str, Any]) -> str:
         pieces += [text[at:s], unique if isinstance(unique, str) else f"{gap}({', '.join(unique)})" if unique else ""]
         at = e
     text = "".join(pieces) + text[at:]
-    return _sub_before_last(_LEFTOVER_ENTITY, "", _sub_before_last(_LEFTOVER_MARK, "", text, "】"), "\ue201")
+    text = _sub_before_last(_LEFTOVER_ENTITY, "", _sub_before_last(_LEFTOVER_MARK, "", text, "】"), "\ue201")
+    return _LEFTOVER_SPAN.sub("", text)
 
 
 def _files(meta: dict[str, Any]) -> dict[str, tuple[str, bool]]:
