@@ -108,16 +108,22 @@ def python_as_text() -> dict:
         node("c1", "u1", "assistant", {"content_type": "text", "parts": [CODE]}, recipient="python"),
         node("o1", "c1", "tool", {"content_type": "execution_output", "text": "3"},
              author={"role": "tool", "name": "python"}),
-        node("a1", "o1", "assistant", {"content_type": "text", "parts": ["Three rows."]}),
+        node("c2", "o1", "assistant", {"content_type": "code", "language": "python", "text": "plt.show()"},
+             recipient="python"),
+        node("o2", "c2", "tool", {"content_type": "execution_output", "text": "\n<<ImageDisplayed>>"},
+             author={"role": "tool", "name": "python"},
+             metadata={"aggregate_result": {"messages": [{"message_type": "image", "image_url": "file-service://f"}]}}),
+        node("a1", "o2", "assistant", {"content_type": "text", "parts": ["Three rows."]}),
         current="a1",
     )
 
 
 def test_python_written_as_text_is_python_code(vault, tmp_path):
+    """Code sent to python as text is python; a chart it showed is a picture, not "<<ImageDisplayed>>"."""
     turns = _import(vault, tmp_path, python_as_text())
     assert [(t.role, t.text) for t in turns] == [
         ("user", "Count the rows"), ("assistant", f"```python\n{CODE}\n```"), ("tool", "```\n3\n```"),
-        ("assistant", "Three rows."),
+        ("assistant", "```python\nplt.show()\n```"), ("tool", "[Image]"), ("assistant", "Three rows."),
     ]
 
 

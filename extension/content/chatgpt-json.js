@@ -37,10 +37,8 @@ const cap = (text, max) => (text.length > max ? text.slice(0, max) : text);
 
 // ---- one message ---------------------------------------------------------------------
 
-// A content reference as [start, end, links to the cited pages or the text that stands for
-// the mark], or null when it marks no citation (importers/chatgpt.py _reference): only a span
-// holding a mark is one (an "attribution" spans words of the answer, which stay); a mark
-// without pages shows its `alt` when that is plain words (an entity's name).
+// A content reference as [start, end, links or the words standing for the mark], or null for
+// words ("attribution": they stay) (importers/chatgpt.py _reference).
 function reference(chars, r) {
   if (!isObject(r)) return null;
   const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
@@ -140,8 +138,7 @@ function partText(part, files = new Map()) {
 const partsText = (parts, files) =>
   Array.isArray(parts) ? parts.map((p) => partText(p, files)).filter(Boolean).join("\n\n") : "";
 
-// A tool's message ChatGPT keeps from the reader (importers/chatgpt.py _for_the_model): one
-// to the assistant, or words for the model (search results, a file's text to cite, a status).
+// A tool's message ChatGPT keeps from the reader: words for the model (chatgpt.py _for_the_model).
 function forTheModel(msg, role, meta) {
   if (role !== "tool" || meta.draftvault_markdown) return false;
   const c = msg.content;
@@ -157,8 +154,7 @@ function said(msg, role, meta) {
   const parts = Array.isArray(msg.content.parts) ? msg.content.parts : [];
   let text = partsText(parts, files);
   const to = str(msg.recipient);
-  if (role === "assistant" && to !== null && to !== "all") {
-    // A call to a tool (its input: code for python, JSON for most): code, as the page shows it.
+  if (role === "assistant" && to !== null && to !== "all") { // a call to a tool: its input is code
     return text.trim() ? fence(text, to === "python" ? "python" : "") : "";
   }
   if (!meta.draftvault_markdown) {
@@ -168,6 +164,14 @@ function said(msg, role, meta) {
   const shown = new Set(parts.filter(isObject).map(pointed));
   const chips = [...files].filter(([id]) => !shown.has(id)).map(([, [name, image]]) => `[${image ? "Image" : "File"}: ${name}]`);
   return [...chips, ...(text.trim() ? [text] : [])].join("\n\n");
+}
+
+// Code's output: its text as code, each picture it showed as "[Image]" (chatgpt.py _output).
+function output(text, meta) {
+  const shown = isObject(meta.aggregate_result) ? meta.aggregate_result.messages : null;
+  const images = Array.isArray(shown) ? shown.filter((m) => isObject(m) && m.message_type === "image").length : 0;
+  if (images) text = text.replaceAll("<<ImageDisplayed>>", "");
+  return [...(text.trim() ? [fence(text)] : []), ...Array(images).fill("[Image]")].join("\n\n");
 }
 
 // A message's text as ChatGPT shows it, or null for what it hides.
@@ -182,7 +186,7 @@ function renderText(msg, role, meta) {
     const lang = str(c.language) && c.language !== "unknown" ? c.language : "";
     text = fence(str(c.text) || "", lang || (msg.recipient === "python" ? "python" : ""));
   } else if (kind === "execution_output") {
-    text = fence(str(c.text) || "");
+    text = output(str(c.text) || "", meta);
   } else if (kind === "tether_browsing_display") {
     const result = subBeforeLast(str(c.result) || "", SEARCH_MARK,
                                  (_, n, title, where) => `[${n}] ${title}` + (where ? ` (${where})` : ""), "】");

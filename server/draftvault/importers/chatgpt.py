@@ -125,6 +125,7 @@ _MARKED = re.compile("[【\ue000-\uf8ff]")
 _LEFTOVER_SPAN = re.compile("[\ue203-\ue206]")
 _PLAIN_ALT = re.compile(r"\w")
 _SPACE = (" ", "\t", "\n")
+_SHOWN_IMAGE = "<<ImageDisplayed>>"  # where code's output showed a picture
 
 
 def _sub_before_last(pattern: re.Pattern, repl, text: str, last: str) -> str:
@@ -247,6 +248,18 @@ def _for_the_model(msg: _Message, meta: dict[str, Any]) -> bool:
     return c.content_type == "multimodal_text" and all(isinstance(p, str) for p in c.parts or ())
 
 
+def _output(text: str, meta: dict[str, Any]) -> str:
+    """Code's output: its text as code, and each picture it showed (the text holds a
+    "<<ImageDisplayed>>" in its place) as "[Image]", as ChatGPT shows the picture."""
+    result = meta.get("aggregate_result")
+    shown = result.get("messages") if isinstance(result, dict) else None
+    images = sum(isinstance(m, dict) and m.get("message_type") == "image" for m in shown or ()
+                 ) if isinstance(shown, list) else 0
+    if images:
+        text = text.replace(_SHOWN_IMAGE, "")
+    return "\n\n".join(([fence(text)] if text.strip() else []) + ["[Image]"] * images)
+
+
 def _said(msg: _Message, meta: dict[str, Any], legacy: bool) -> str:
     """A text message: its parts (pictures named), then citations and math as captured; the
     files uploaded with it and not shown as a picture go first, as ChatGPT shows them."""
@@ -281,7 +294,7 @@ def _render(msg: _Message, legacy: bool = False) -> Turn | None:
         lang = "" if c.language in (None, "unknown") else c.language
         text = fence(c.text or "", lang or ("python" if msg.recipient == "python" else ""))
     elif kind == "execution_output":
-        text = fence(c.text or "")
+        text = _output(c.text or "", meta)
     elif kind == "tether_browsing_display":
         result = _sub_before_last(_SEARCH_MARK, lambda m: f"[{m[1]}] {m[2]}" + (f" ({m[3]})" if m[3] else ""),
                                   c.result or "", "】")
