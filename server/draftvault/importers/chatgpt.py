@@ -10,9 +10,12 @@ showed is the path from `current_node` back to the root; the other leaves are ke
 branches (edits and regenerations), as `tree` lays them out. The import is one vault transaction: a
 malformed file raises ImportFailed naming the file and the place, and nothing stays.
 
-As live capture keeps them: reasoning (`thoughts`, `reasoning_recap`) is the thinking of the
-next message shown, and canvas calls (replayed by canvas.py) are the documents of the answer
-after them; neither the calls' JSON nor the canvas tool's receipts are text.
+As live capture keeps them: reasoning (`thoughts`, `reasoning_recap`, the reasoning tool's
+messages, and the steps a reasoning model took: searches, code and its output) is the thinking
+of the next message shown, and canvas calls (replayed by canvas.py) are the documents of the
+answer after them; neither the calls' JSON nor the canvas tool's receipts are text. What tools
+tell the model (not the reader) is no turn. The extension reads the same JSON the same way
+(extension/content/chatgpt-json.js; tests/test_chatgpt_json.py holds them to it).
 """
 
 from __future__ import annotations
