@@ -62,7 +62,8 @@ def test_attributed_words_stay_and_entity_marks_read_as_their_names(vault, tmp_p
 def tool_notes() -> dict:
     img = {"content_type": "image_asset_pointer", "asset_pointer": "sediment://file_1", "metadata": {"dalle": None}}
     return conversation(
-        node("u1", "root", "user", {"content_type": "text", "parts": ["Draw a fox and remember I like foxes"]}),
+        node("sys", "root", "system", {"content_type": "text", "parts": ["You are ChatGPT. Image input capabilities."]}),
+        node("u1", "sys", "user", {"content_type": "text", "parts": ["Draw a fox and remember I like foxes"]}),
         node("bio", "u1", "assistant", {"content_type": "text", "parts": ["User likes foxes."]}, recipient="bio"),
         node("bio-ok", "bio", "tool", {"content_type": "text", "parts": ["Model set context updated."]},
              recipient="assistant", author={"role": "tool", "name": "bio"}),
@@ -86,9 +87,10 @@ def tool_notes() -> dict:
 
 
 def test_what_tools_tell_the_model_is_not_a_turn(vault, tmp_path):
-    """Image generation's "do not say anything" note, the memory tool's receipt, DALL-E's
-    "displayed 1 images", a file's pages given to cite and web results are for the model:
-    the page shows none. The picture made is shown, and the calls are code."""
+    """System instructions (even unmarked), image generation's "do not say anything" note, the
+    memory tool's receipt, DALL-E's "displayed 1 images", a file's pages given to cite and web
+    results are for the model: the page shows none. The picture made is shown, and the calls
+    are code."""
     turns = _import(vault, tmp_path, tool_notes())
     assert [(t.role, t.text) for t in turns] == [
         ("user", "Draw a fox and remember I like foxes"),

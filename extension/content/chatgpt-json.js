@@ -64,10 +64,8 @@ function withCitations(text, meta) {
       spans.push([s, e, str(m.url) ? [link(str(m.title), m.url)] : []]);
     }
   }
-  for (const r of Array.isArray(meta.content_references) ? meta.content_references : []) {
-    const span = reference(chars, r);
-    if (span) spans.push(span);
-  }
+  const refs = Array.isArray(meta.content_references) ? meta.content_references : [];
+  spans.push(...refs.map((r) => reference(chars, r)).filter(Boolean));
   // Adjacent marks (one claim, several sources) become one parenthesis.
   const order = (x) => (typeof x === "string" ? [1, [x]] : [0, x]);
   spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || order(a[2])[0] - order(b[2])[0] ||
@@ -138,9 +136,10 @@ function partText(part, files = new Map()) {
 const partsText = (parts, files) =>
   Array.isArray(parts) ? parts.map((p) => partText(p, files)).filter(Boolean).join("\n\n") : "";
 
-// A tool's message ChatGPT keeps from the reader: words for the model (chatgpt.py _for_the_model).
+// A system or tool message ChatGPT keeps from the reader: words for the model (chatgpt.py _for_the_model).
 function forTheModel(msg, role, meta) {
-  if (role !== "tool" || meta.draftvault_markdown) return false;
+  if (role === "user" || role === "assistant" || meta.draftvault_markdown) return false;
+  if (role === "system") return true; // instructions: the page never shows them
   const c = msg.content;
   const to = str(msg.recipient);
   if ((to !== null && to !== "all") || c.content_type === "text" || c.content_type === "sonic_webpage") return true;

@@ -237,12 +237,14 @@ def _part_text(part: Any, files: dict[str, tuple[str, bool]] | None = None) -> s
 
 
 def _for_the_model(msg: _Message, meta: dict[str, Any]) -> bool:
-    """A tool's message ChatGPT keeps from the reader: one to the assistant, or words for the
-    model (search results, a file's text to cite, "DALL·E displayed 1 images...", a reasoning
-    status, a fetched page). The page shows a tool's code output, browsing, quotes, errors and
+    """A system message, or a tool's that ChatGPT keeps from the reader: one to the assistant,
+    or words for the model (search results, a file's text to cite, "DALL·E displayed 1
+    images...", a reasoning status, a fetched page). The page shows a tool's code output, browsing, quotes, errors and
     pictures. DraftVault's own export (RENDERED_MARK) writes every turn as text: all are shown."""
-    if msg.author.role in ("user", "assistant", "system") or meta.get(RENDERED_MARK):
+    if msg.author.role in ("user", "assistant") or meta.get(RENDERED_MARK):
         return False
+    if msg.author.role == "system":  # instructions: ChatGPT never shows them
+        return True
     c = msg.content
     if msg.recipient not in (None, "all") or c.content_type in ("text", "sonic_webpage"):
         return True
