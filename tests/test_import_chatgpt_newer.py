@@ -205,4 +205,6 @@ def test_files_uploaded_with_a_message_are_named(vault, tmp_path):
     assert turns[0].text == "[File: wiring (2006).pdf]\n\n[Image: IMG_8A67.jpeg]\n\nWhat plugs in here?"
 
 
-NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps, uploads]  # test_chatgpt_json reads them in the extension too
+# Read in the extension too (test_chatgpt_json); not uploads(): live capture keeps the files as the
+# turn's attachments (their bytes come from the page), where an import can only name them.
+NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps]

@@ -103,38 +103,21 @@ function compareLists(a, b) {
   return a.length - b.length;
 }
 
-// Files uploaded with a message (metadata.attachments): id -> [name, is an image] (chatgpt.py _files).
-function filesOf(meta) {
-  const files = new Map();
-  for (const f of Array.isArray(meta.attachments) ? meta.attachments : []) {
-    if (!isObject(f) || !str(f.id) || !str(f.name) || !f.name.trim()) continue;
-    const name = f.name.replaceAll("[", "(").replaceAll("]", ")").trim().split(/\s+/).join(" ");
-    files.set(f.id, [name, (str(f.mime_type) || "").startsWith("image/")]);
-  }
-  return files;
-}
-
-// The file id an image part points at ("sediment://file_1" -> "file_1").
-const pointed = (part) => (isObject(part) && str(part.asset_pointer) ? part.asset_pointer.split("://").pop() : null);
-
-function partText(part, files = new Map()) {
+function partText(part) {
   if (typeof part === "string") return part;
   if (!isObject(part)) return "";
   const kind = part.content_type;
   if (kind === "image_asset_pointer") {
     const dalle = isObject(part.metadata) && isObject(part.metadata.dalle) ? part.metadata.dalle : {};
     const prompt = str(dalle.prompt) && dalle.prompt.trim().split(/\s+/).join(" ");
-    const named = files.get(pointed(part));
-    const label = prompt || (named && named[0]);
-    return label ? `[Image: ${label}]` : "[Image]";
+    return prompt ? `[Image: ${prompt}]` : "[Image]";
   }
   if (kind === "audio_asset_pointer") return "[Audio]";
   if (kind === "video_container_asset_pointer") return "[Video]";
   return str(part.text) || "";
 }
 
-const partsText = (parts, files) =>
-  Array.isArray(parts) ? parts.map((p) => partText(p, files)).filter(Boolean).join("\n\n") : "";
+const partsText = (parts) => (Array.isArray(parts) ? parts.map(partText).filter(Boolean).join("\n\n") : "");
 
 // A system or tool message ChatGPT keeps from the reader: words for the model (chatgpt.py _for_the_model).
 function forTheModel(msg, role, meta) {
@@ -147,11 +130,9 @@ function forTheModel(msg, role, meta) {
   return c.content_type === "multimodal_text" && (Array.isArray(c.parts) ? c.parts : []).every((p) => typeof p === "string");
 }
 
-// A text message (chatgpt.py _said): parts (pictures named), citations, math; other files first.
+// A text message (chatgpt.py _said; the files it names are the turn's attachments here).
 function said(msg, role, meta) {
-  const files = filesOf(meta);
-  const parts = Array.isArray(msg.content.parts) ? msg.content.parts : [];
-  let text = partsText(parts, files);
+  let text = partsText(msg.content.parts);
   const to = str(msg.recipient);
   if (role === "assistant" && to !== null && to !== "all") { // a call to a tool: its input is code
     return text.trim() ? fence(text, to === "python" ? "python" : "") : "";
@@ -160,9 +141,7 @@ function said(msg, role, meta) {
     text = withCitations(text, meta);
     if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
   }
-  const shown = new Set(parts.filter(isObject).map(pointed));
-  const chips = [...files].filter(([id]) => !shown.has(id)).map(([, [name, image]]) => `[${image ? "Image" : "File"}: ${name}]`);
-  return [...chips, ...(text.trim() ? [text] : [])].join("\n\n");
+  return text;
 }
 
 // Code's output: its text as code, each picture it showed as "[Image]" (chatgpt.py _output).

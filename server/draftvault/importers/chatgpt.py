@@ -267,7 +267,9 @@ def _output(text: str, meta: dict[str, Any]) -> str:
 
 def _said(msg: _Message, meta: dict[str, Any], legacy: bool) -> str:
     """A text message: its parts (pictures named), then citations and math as captured; the
-    files uploaded with it and not shown as a picture go first, as ChatGPT shows them."""
+    files uploaded with it and not shown as a picture go first, as ChatGPT shows them. (Live
+    capture keeps those files as the turn's attachments, bytes and all; an export has only
+    their names, so the import writes them in the text.)"""
     files = {} if legacy else _files(meta)
     text = "\n\n".join(t for t in (_part_text(p, files) for p in msg.content.parts or ()) if t)
     if not legacy and msg.author.role == "assistant" and msg.recipient not in (None, "all"):
