@@ -158,7 +158,7 @@ def reasoning_steps() -> dict:
         node("pre", "u1", "assistant", {"content_type": "text", "parts": ["I'll reduce the haze."]},
              metadata={"is_thinking_preamble_message": True}, channel="commentary"),
         node("t1", "pre", "assistant", {"content_type": "thoughts", "thoughts": [
-            {"summary": "Planning", "content": "Dehaze, then sharpen."}]}, metadata=busy),
+            {"summary": "Planning", "content": "Dehaze, then sharpen.\ue200filecite\ue202turn0file0\ue201"}]}, metadata=busy),
         node("q", "t1", "assistant", {"content_type": "code", "language": "unknown",
                                       "text": '{"search_query": [{"q": "dehaze opencv"}]}'},
              recipient="web.run", metadata=busy),
@@ -175,7 +175,8 @@ def reasoning_steps() -> dict:
 
 def test_steps_a_reasoning_model_took_are_the_answers_thinking(vault, tmp_path):
     """GPT-5 Thinking and o3 search and run code while reasoning (reasoning_status "is_reasoning"),
-    and say a preamble: ChatGPT shows all of it in the answer's thinking, in order."""
+    and say a preamble: ChatGPT shows all of it in the answer's thinking, in order (the marks
+    its thoughts cite gone, as from answers)."""
     turns = _import(vault, tmp_path, reasoning_steps())
     assert [(t.role, t.text) for t in turns] == [("user", "Clean up this photo"),
                                                  ("assistant", "Here is the cleaned photo.")]

@@ -361,8 +361,8 @@ def _reasoning(msg: _Message) -> _Parts:
     summaries, as ChatGPT shows them)."""
     c = msg.content
     if c.content_type not in ("thoughts", "reasoning_recap"):  # the tool: "Thought for 12s", its summary
-        done, said = (msg.metadata or {}).get("finished_text"), "\n\n".join(
-            p for p in c.parts or () if isinstance(p, str)).strip()
+        done, said = (msg.metadata or {}).get("finished_text"), _with_citations("\n\n".join(
+            p for p in c.parts or () if isinstance(p, str)), {}).strip()
         return _Parts(recaps=(done.strip(),) if isinstance(done, str) and done.strip() else (),
                       thoughts=(said,) if said else ())
     if c.content_type == "reasoning_recap":
@@ -372,7 +372,8 @@ def _reasoning(msg: _Message) -> _Parts:
     for t in c.thoughts if isinstance(c.thoughts, list) else ():
         summary, body = (t.get("summary"), t.get("content")) if isinstance(t, dict) else (None, None)
         head = f"**{' '.join(summary.split())}**" if isinstance(summary, str) and summary.strip() else ""
-        text = "\n\n".join(p for p in (head, body if isinstance(body, str) and body.strip() else "") if p)
+        body = _with_citations(body, {}) if isinstance(body, str) else ""  # marks it cites go
+        text = "\n\n".join(p for p in (head, body if body.strip() else "") if p)
         if text:
             thoughts.append(text)
     return _Parts(thoughts=tuple(thoughts))
