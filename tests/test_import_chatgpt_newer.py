@@ -89,14 +89,14 @@ def tool_notes() -> dict:
 def test_what_tools_tell_the_model_is_not_a_turn(vault, tmp_path):
     """System instructions (even unmarked), image generation's "do not say anything" note, the
     memory tool's receipt, DALL-E's "displayed 1 images", a file's pages given to cite and web
-    results are for the model: the page shows none. The picture made is shown, and the calls
-    are code."""
+    results are for the model: the page shows none. The picture made is shown in the answer,
+    and the calls are code."""
     turns = _import(vault, tmp_path, tool_notes())
     assert [(t.role, t.text) for t in turns] == [
         ("user", "Draw a fox and remember I like foxes"),
         ("assistant", "```\nUser likes foxes.\n```"),
         ("assistant", '```\n{"prompt": "a red fox"}\n```'),
-        ("tool", "[Image]"),
+        ("assistant", "[Image]"),
         ("assistant", "Here is your fox."),
     ]
 

@@ -365,7 +365,11 @@ export function conversationThread(conv, expectedId = null) {
     }
     const text = renderText(msg, role, meta);
     if (text === null) return [];
-    const turn = { message_id: ID.test(k) ? k : null, role, text, recipient: str(msg.recipient) || "all" };
+    const parts = msg.content.content_type === "multimodal_text" && Array.isArray(msg.content.parts) ? msg.content.parts : [];
+    const picture = role === "tool" && parts.some((p) => isObject(p) && p.content_type === "image_asset_pointer");
+    // A picture a tool made (an image generated): the page shows it in the answer (chatgpt.py _pictures).
+    const turn = { message_id: ID.test(k) ? k : null, role: picture ? "assistant" : role, text,
+                   recipient: str(msg.recipient) || "all" };
     const attachments = attachmentsOf(meta);
     if (attachments.length) turn.attachments = attachments;
     return [turn];

@@ -315,7 +315,14 @@ def _render(msg: _Message, legacy: bool = False) -> Turn | None:
         text = c.text or c.result or "\n\n".join(t for t in map(_part_text, c.parts or ()) if t)
     if not text.strip():
         return None
+    if role not in ("user", "assistant", "system") and _pictures(c):
+        role = "assistant"  # a picture a tool made (an image generated): ChatGPT shows it in the answer
     return with_meta(role if role in _ROLES else "tool", text, TurnMeta(first_seen=_iso(msg.create_time)))
+
+
+def _pictures(c: _Content) -> bool:
+    return c.content_type == "multimodal_text" and any(
+        isinstance(p, dict) and p.get("content_type") == "image_asset_pointer" for p in c.parts or ())
 
 
 # ---- thinking and canvas: parts of the next message shown ----------------------------
@@ -403,8 +410,9 @@ def _parts(mapping: dict[str, _Node], shown: dict[str, Turn | None], current: st
            steps: dict[str, str]) -> dict[str, _Parts]:
     """The thinking and documents of each message shown: what the messages before it on its
     path gave since the one shown before (a canvas call's document goes to the answer after
-    it, `steps` taken while reasoning to its thinking). Documents made after the last message shown of a thread (an answer cut off after
-    its canvas call) go to that message, as the extension does for the current thread."""
+    it, `steps` taken while reasoning to its thinking). Documents made after the last message
+    shown of a thread (an answer cut off after its canvas call) go to that message, as the
+    extension does for the current thread."""
     replay = canvas.Replay()
     doc: dict[str, Any] = {}  # the canvas's document after each message
     pending: dict[str, _Parts] = {}  # what waits for the next message shown, after each message
