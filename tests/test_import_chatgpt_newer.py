@@ -81,7 +81,10 @@ def tool_notes() -> dict:
              author={"role": "tool", "name": "web.run"}),
         node("page", "web", "tool", {"content_type": "sonic_webpage", "text": "a whole fetched page", "url": "https://a.b"},
              author={"role": "tool", "name": "web.run"}),
-        node("a1", "page", "assistant", {"content_type": "text", "parts": ["Here is your fox."]}),
+        node("quote", "page", "tool", {"content_type": "tether_quote", "text": "Foxes are red.", "url": "file-Cz1",
+                                       "title": "foxes.pdf", "domain": "foxes.pdf"},
+             author={"role": "tool", "name": "myfiles_browser"}),
+        node("a1", "quote", "assistant", {"content_type": "text", "parts": ["Here is your fox."]}),
         current="a1",
     )
 
@@ -90,13 +93,14 @@ def test_what_tools_tell_the_model_is_not_a_turn(vault, tmp_path):
     """System instructions (even unmarked), image generation's "do not say anything" note, the
     memory tool's receipt, DALL-E's "displayed 1 images", a file's pages given to cite and web
     results are for the model: the page shows none. The picture made is shown in the answer,
-    and the calls are code."""
+    the calls are code, and a quote of an uploaded file names the file."""
     turns = _import(vault, tmp_path, tool_notes())
     assert [(t.role, t.text) for t in turns] == [
         ("user", "Draw a fox and remember I like foxes"),
         ("assistant", "```\nUser likes foxes.\n```"),
         ("assistant", '```\n{"prompt": "a red fox"}\n```'),
         ("assistant", "[Image]"),
+        ("tool", "> Foxes are red.\n\nfoxes.pdf"),
         ("assistant", "Here is your fox."),
     ]
 

@@ -171,7 +171,7 @@ function renderText(msg, role, meta) {
     text = result.trim() ? quote(result) : "";
   } else if (kind === "tether_quote") {
     const title = str(c.title) || str(c.domain);
-    const source = str(c.url) ? link(title, c.url) : str(c.title) || "";
+    const source = str(c.url) && /^https?:\/\//i.test(c.url) ? link(title, c.url) : str(c.title) || ""; // a file: its name
     text = quote(str(c.text) || "") + (source ? `\n\n${source}` : "");
   } else if (kind === "system_error") {
     text = `**Error${str(c.name) ? ` (${c.name})` : ""}:** ${str(c.text) || ""}`;

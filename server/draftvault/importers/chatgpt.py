@@ -129,6 +129,7 @@ _LEFTOVER_SPAN = re.compile("[\ue203-\ue206]")
 _PLAIN_ALT = re.compile(r"\w")
 _SPACE = (" ", "\t", "\n")
 _SHOWN_IMAGE = "<<ImageDisplayed>>"  # where code's output showed a picture
+_WEB = re.compile(r"https?://", re.I)
 
 
 def _sub_before_last(pattern: re.Pattern, repl, text: str, last: str) -> str:
@@ -307,7 +308,8 @@ def _render(msg: _Message, legacy: bool = False) -> Turn | None:
                                   c.result or "", "】")
         text = quote(result) if result.strip() else ""
     elif kind == "tether_quote":
-        source = link(c.title or c.domain, c.url) if c.url else (c.title or "")
+        # A quote of an uploaded file names the file ("file-Cz1" is no address to link to).
+        source = link(c.title or c.domain, c.url) if c.url and _WEB.match(c.url) else (c.title or "")
         text = quote(c.text or "") + (f"\n\n{source}" if source else "")
     elif kind == "system_error":
         text = f"**Error{' (' + c.name + ')' if c.name else ''}:** {c.text or ''}"
