@@ -20,6 +20,7 @@ from draftvault.markdown import normalise_math
 from draftvault.store.records import meta_of
 from sitepages.base import EXTENSION_DIR, REAL_FIXTURES
 from test_import_chatgpt_canvas import canvas_export
+from test_import_chatgpt_newer import NEWER
 
 NODE = shutil.which("node") or "node"
 MODULE = (EXTENSION_DIR / "content" / "chatgpt-json.js").as_uri()
@@ -178,6 +179,13 @@ def test_a_canvas_export_reads_as_the_importer_reads_it():
     (js,) = js_threads([conv])
     assert js == py_thread(conv)
     assert sum(len(turn[2]) for turn in js["main"]) == 4
+
+
+def test_newer_export_shapes_read_as_the_importer_reads_them():
+    """Attribution and entity references, tools talking to the model, calls as text, o1's reasoning tool."""
+    convs = [make() for make in NEWER]
+    for conv, js in zip(convs, js_threads(convs), strict=True):
+        assert js == py_thread(conv), conv
 
 
 # Reads a JSON array of texts on stdin; writes each one's math as the capture's dialect.

@@ -24,6 +24,8 @@ const ROLES = new Set(["user", "assistant", "system", "tool"]);
 const SEARCH_MARK = /【(\d+)†([^†】]*)(?:†([^】]*))?】/g;
 const LEFTOVER_MARK = /【\d+(?::\d+)*†[^】]*】/g;
 const LEFTOVER_ENTITY = /\ue200[^\ue201]*\ue201/g;
+const MARKED = /[【\ue000-\uf8ff]/; // a content reference's span that is a mark, not words (chatgpt.py _MARKED)
+const LEFTOVER_SPAN = /[\ue203-\ue206]/g;
 // Canvas: the assistant calls these tools; the page shows the document, not the call.
 const CANVAS_CREATE = "canmore.create_textdoc";
 const CANVAS_UPDATE = "canmore.update_textdoc";
@@ -35,7 +37,23 @@ const cap = (text, max) => (text.length > max ? text.slice(0, max) : text);
 
 // ---- one message ---------------------------------------------------------------------
 
-// Citation markers as Markdown links to the cited pages. Offsets count code points.
+// A content reference as [start, end, links or the words standing for the mark], or null for
+// words ("attribution": they stay) (importers/chatgpt.py _reference).
+function reference(chars, r) {
+  if (!isObject(r)) return null;
+  const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
+  if (s === null || e === null || !matched || !MARKED.test(matched) || chars.slice(s, e).join("") !== matched) return null;
+  const listed = Array.isArray(r.items) && r.items.length ? r.items : Array.isArray(r.fallback_items) ? r.fallback_items : [];
+  let links = listed.filter((i) => isObject(i) && str(i.url)).map((i) => link(str(i.title), i.url));
+  if (!links.length && str(r.url)) links = [link(str(r.title), r.url)];
+  const alt = str(r.alt);
+  if (!links.length && alt && /[\p{L}\p{N}_]/u.test(alt) && !alt.includes("](")) return [s, e, alt];
+  return [s, e, links];
+}
+
+const gap = (before) => (before === " " || before === "\t" || before === "\n" ? "" : " "); // newer marks follow a space
+
+// Citation marks as Markdown links to the cited pages. Offsets count code points.
 function withCitations(text, meta) {
   const chars = Array.from(text);
   const spans = [];
@@ -46,33 +64,31 @@ function withCitations(text, meta) {
       spans.push([s, e, str(m.url) ? [link(str(m.title), m.url)] : []]);
     }
   }
-  for (const r of Array.isArray(meta.content_references) ? meta.content_references : []) {
-    if (!isObject(r)) continue;
-    const [s, e, matched] = [int(r.start_idx), int(r.end_idx), str(r.matched_text)];
-    if (s === null || e === null || !matched || chars.slice(s, e).join("") !== matched) continue;
-    const items = Array.isArray(r.items) ? r.items.filter((i) => isObject(i) && str(i.url)) : [];
-    let links = items.map((i) => link(str(i.title), i.url));
-    if (!links.length && str(r.url)) links = [link(str(r.title), r.url)];
-    spans.push([s, e, links]);
-  }
-  // Adjacent markers (one claim, several sources) become one parenthesis.
-  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || compareLists(a[2], b[2]));
+  const refs = Array.isArray(meta.content_references) ? meta.content_references : [];
+  spans.push(...refs.map((r) => reference(chars, r)).filter(Boolean));
+  // Adjacent marks (one claim, several sources) become one parenthesis.
+  const order = (x) => (typeof x === "string" ? [1, [x]] : [0, x]);
+  spans.sort((a, b) => a[0] - b[0] || a[1] - b[1] || order(a[2])[0] - order(b[2])[0] ||
+                       compareLists(order(a[2])[1], order(b[2])[1]));
   const merged = [];
   for (const [s, e, links] of spans) {
     const last = merged[merged.length - 1];
-    if (last && s < last[1]) continue; // overlapping: both schemes describe the same marker
-    if (last && s === last[1]) merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
-    else merged.push([s, e, links]);
+    if (last && s < last[1]) continue; // overlapping: both schemes describe the same mark
+    if (last && s === last[1] && Array.isArray(links) && Array.isArray(last[2])) {
+      merged[merged.length - 1] = [last[0], e, [...last[2], ...links]];
+    } else merged.push([s, e, links]);
   }
-  const pieces = []; // joined once: a splice per marker copied the text each time
+  const pieces = []; // joined once: a splice per mark copied the text each time
   let at = 0;
   for (const [s, e, links] of merged) {
-    const unique = [...new Set(links)];
-    pieces.push(chars.slice(at, s).join(""), unique.length ? ` (${unique.join(", ")})` : "");
+    const unique = typeof links === "string" ? links : [...new Set(links)];
+    pieces.push(chars.slice(at, s).join(""),
+                typeof unique === "string" ? unique : unique.length ? `${gap(chars[s - 1])}(${unique.join(", ")})` : "");
     at = e;
   }
   pieces.push(chars.slice(at).join(""));
-  return subBeforeLast(subBeforeLast(pieces.join(""), LEFTOVER_MARK, "", "】"), LEFTOVER_ENTITY, "", "\ue201");
+  const out = subBeforeLast(subBeforeLast(pieces.join(""), LEFTOVER_MARK, "", "】"), LEFTOVER_ENTITY, "", "\ue201");
+  return out.replace(LEFTOVER_SPAN, "");
 }
 
 // `text.replace(pattern, replacement)` up to the text's last `last` character, which ends every
@@ -103,31 +119,59 @@ function partText(part) {
 
 const partsText = (parts) => (Array.isArray(parts) ? parts.map(partText).filter(Boolean).join("\n\n") : "");
 
+// A system or tool message ChatGPT keeps from the reader: words for the model (chatgpt.py _for_the_model).
+function forTheModel(msg, role, meta) {
+  if (role === "user" || role === "assistant" || meta.draftvault_markdown) return false;
+  if (role === "system") return true; // instructions: the page never shows them
+  const c = msg.content;
+  const to = str(msg.recipient);
+  if ((to !== null && to !== "all") || c.content_type === "text" || c.content_type === "sonic_webpage") return true;
+  if (meta.command === "context_stuff") return true;
+  return c.content_type === "multimodal_text" && (Array.isArray(c.parts) ? c.parts : []).every((p) => typeof p === "string");
+}
+
+// A text message (chatgpt.py _said; the files it names are the turn's attachments here).
+function said(msg, role, meta) {
+  let text = partsText(msg.content.parts);
+  const to = str(msg.recipient);
+  if (role === "assistant" && to !== null && to !== "all") { // a call to a tool: its input is code
+    return text.trim() ? fence(text, to === "python" ? "python" : "") : "";
+  }
+  if (!meta.draftvault_markdown) {
+    text = withCitations(text, meta);
+    if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
+  }
+  return text;
+}
+
+// Code's output: its text as code, each picture it showed as "[Image]" (chatgpt.py _output).
+function output(text, meta) {
+  const shown = isObject(meta.aggregate_result) ? meta.aggregate_result.messages : null;
+  const images = Array.isArray(shown) ? shown.filter((m) => isObject(m) && m.message_type === "image").length : 0;
+  if (images) text = text.replaceAll("<<ImageDisplayed>>", "");
+  return [...(text.trim() ? [fence(text)] : []), ...Array(images).fill("[Image]")].join("\n\n");
+}
+
 // A message's text as ChatGPT shows it, or null for what it hides.
 function renderText(msg, role, meta) {
   if (meta.is_visually_hidden_from_conversation || meta.is_user_system_message) return null;
   const c = msg.content;
   const kind = c.content_type;
-  if (SKIPPED.has(kind)) return null;
+  if (SKIPPED.has(kind) || forTheModel(msg, role, meta)) return null;
   let text;
-  if (kind === "text" || kind === "multimodal_text") {
-    text = partsText(c.parts);
-    if (!meta.draftvault_markdown) {
-      text = withCitations(text, meta);
-      if (role === "assistant") text = normaliseMath(text); // ChatGPT shows user text as typed
-    }
-  } else if (kind === "code") {
+  if (kind === "text" || kind === "multimodal_text") text = said(msg, role, meta);
+  else if (kind === "code") {
     const lang = str(c.language) && c.language !== "unknown" ? c.language : "";
     text = fence(str(c.text) || "", lang || (msg.recipient === "python" ? "python" : ""));
   } else if (kind === "execution_output") {
-    text = fence(str(c.text) || "");
+    text = output(str(c.text) || "", meta);
   } else if (kind === "tether_browsing_display") {
     const result = subBeforeLast(str(c.result) || "", SEARCH_MARK,
                                  (_, n, title, where) => `[${n}] ${title}` + (where ? ` (${where})` : ""), "】");
     text = result.trim() ? quote(result) : "";
   } else if (kind === "tether_quote") {
     const title = str(c.title) || str(c.domain);
-    const source = str(c.url) ? link(title, c.url) : str(c.title) || "";
+    const source = str(c.url) && /^https?:\/\//i.test(c.url) ? link(title, c.url) : str(c.title) || ""; // a file: its name
     text = quote(str(c.text) || "") + (source ? `\n\n${source}` : "");
   } else if (kind === "system_error") {
     text = `**Error${str(c.name) ? ` (${c.name})` : ""}:** ${str(c.text) || ""}`;
@@ -316,9 +360,16 @@ export function conversationThread(conv, expectedId = null) {
     const meta = isObject(msg.metadata) ? msg.metadata : {};
     const role = ROLES.has(msg.author.role) ? msg.author.role : "tool";
     if (role === "tool" && /^canmore\./.test(str(msg.author.name) || "")) return []; // the canvas tool's receipt
+    if (role !== "user" && (meta.reasoning_status === "is_reasoning" || meta.is_thinking_preamble_message === true)) {
+      return []; // a step taken while reasoning: the page shows it in the answer's thinking
+    }
     const text = renderText(msg, role, meta);
     if (text === null) return [];
-    const turn = { message_id: ID.test(k) ? k : null, role, text, recipient: str(msg.recipient) || "all" };
+    const parts = msg.content.content_type === "multimodal_text" && Array.isArray(msg.content.parts) ? msg.content.parts : [];
+    const picture = role === "tool" && parts.some((p) => isObject(p) && p.content_type === "image_asset_pointer");
+    // A picture a tool made (an image generated): the page shows it in the answer (chatgpt.py _pictures).
+    const turn = { message_id: ID.test(k) ? k : null, role: picture ? "assistant" : role, text,
+                   recipient: str(msg.recipient) || "all" };
     const attachments = attachmentsOf(meta);
     if (attachments.length) turn.attachments = attachments;
     return [turn];
