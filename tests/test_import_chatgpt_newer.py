@@ -213,3 +213,19 @@ def test_files_uploaded_with_a_message_are_named(vault, tmp_path):
 # Read in the extension too (test_chatgpt_json); not uploads(): live capture keeps the files as the
 # turn's attachments (their bytes come from the page), where an import can only name them.
 NEWER = [cited_answer, tool_notes, python_as_text, reasoning_tool, reasoning_steps]
+
+
+def test_null_children_and_a_null_mapping_do_not_refuse_the_export(vault, tmp_path):
+    """Some exports write `children: null` on a leaf, or `mapping: null` for a conversation
+    with no messages: the leaf is a leaf, the empty conversation imports empty, the others whole."""
+    conv = conversation(node("u1", "root", "user", {"content_type": "text", "parts": ["Still here?"]}),
+                        node("a1", "u1", "assistant", {"content_type": "text", "parts": ["Yes."]}), current="a1")
+    conv["mapping"]["a1"]["children"] = None
+    empty = {"title": "Empty", "create_time": 1.75e9, "update_time": 1.75e9, "mapping": None,
+             "current_node": None, "conversation_id": "empty-1"}
+    path = tmp_path / "conversations.json"
+    path.write_text(json.dumps([conv, empty]))
+    import_chatgpt_export(vault, path)
+    imported = {c.title: vault.get_conversation(c.id) for c in vault.list_conversations()}
+    assert [t.text for t in imported["Newer"].turns] == ["Still here?", "Yes."]
+    assert imported["Empty"].turns == []

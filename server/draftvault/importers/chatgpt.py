@@ -85,11 +85,14 @@ class _Message(msgspec.Struct):
 class _Node(msgspec.Struct):
     message: _Message | None = None
     parent: str | None = None
-    children: list[str] = []
+    children: list[str] | None = []  # null in some exports: no children
+
+    def __post_init__(self) -> None:
+        self.children = self.children or []
 
 
 class _Conversation(msgspec.Struct):
-    mapping: dict[str, _Node]
+    mapping: dict[str, _Node] | None  # null in some exports: no messages
     title: str | None = None
     create_time: float | None = None
     update_time: float | None = None
@@ -97,6 +100,9 @@ class _Conversation(msgspec.Struct):
     conversation_id: str | None = None
     id: str | None = None
     default_model_slug: str | None = None
+
+    def __post_init__(self) -> None:
+        self.mapping = self.mapping or {}
 
 
 _decoder = msgspec.json.Decoder(_Conversation)
