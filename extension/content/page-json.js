@@ -18,9 +18,12 @@
 // role; a turn without an id in between is fine; turns with ids the JSON lacks only
 // after its end) that starts after the thread's first turn or ends before its last
 // (windowAt), the view is the whole thread: p.. read from the DOM (completed as above),
-// the other turns as last sent (same message id), else the JSON's. `from` becomes
-// absolute (p + the DOM's). disagreement() does not count such a window as turns missing.
-// A DOM that starts at the thread's first turn and covers it is read as before.
+// the other turns as last sent (same message id), else the JSON's. A turn sent from the
+// JSON and mounted later keeps the JSON's text unless the DOM shows words it lacks: the
+// two spell Markdown differently, and each scroll would leave a version in the vault.
+// `from` becomes absolute (p + the DOM's). disagreement() does not count such a window
+// as turns missing. A DOM that starts at the thread's first turn and covers it is read
+// as before.
 // The JSON's other branches (earlier versions the page no longer shows) are not sent:
 // the vault keeps the versions it saw live, and a forged branch could not be told apart.
 
@@ -162,14 +165,16 @@ export function pageJson(capture, win = window) {
     if (fromJson) return { count: thread.turns.length, read: (i) => thread.turns[i], from: fresh ? 0 : from };
     if (!thread) return { count, read, from: fresh ? 0 : from };
     if (p === null) return { count, read: (i) => completeTurn(read(i), thread.byId), from: fresh ? 0 : from };
-    // The turns not mounted: as last sent (the same message), else the JSON's.
     const held = capture.last.turns;
-    const kept = (i, t = thread.turns[i], h = held[i]) => (h && h.message_id && h.message_id === t.message_id && h.role === t.role ? h : t);
-    return {
-      count: Math.max(thread.turns.length, p + count),
-      read: (i) => (i >= p && i < p + count ? completeTurn(read(i - p), thread.byId) : kept(i)),
-      from: fresh ? 0 : p + from,
+    const same = (h, t) => Boolean(h && h.message_id) && h.message_id === t.message_id && h.role === t.role;
+    // A turn not mounted: as last sent (the same message), else the JSON's. A mounted one
+    // sent from the JSON stays so while the DOM shows no word it lacks (no version for formatting).
+    const at = (i) => {
+      if (i < p || i >= p + count) return same(held[i], thread.turns[i]) ? held[i] : thread.turns[i];
+      const t = completeTurn(read(i - p), thread.byId);
+      return same(held[i], t) && held[i].from_json && covers(held[i].text, t.text) ? held[i] : t;
     };
+    return { count: Math.max(thread.turns.length, p + count), read: at, from: fresh ? 0 : p + from };
   }
 
   // After a flush: once per thread, with the DOM's own reading (capture's cache).

@@ -214,8 +214,8 @@ def broken_signals(server) -> list:
 def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser_ctx, server):
     parts = chatgpt.SPEC.parts()
     empty = document("A long trip", parts["before"] + '<div id="mount"></div>' + parts["after"])
-    # The JSON's texts differ from the DOM's at 6-9 only: the turns the page mounts first.
-    page, _ = open_chat(browser_ctx, empty, conversation_json(LONG, marked=range(6, 10)), fetch_on_load=False)
+    # The JSON's texts differ from the DOM's at 2-9: the turns the page mounts.
+    page, _ = open_chat(browser_ctx, empty, conversation_json(LONG, marked=range(2, 10)), fetch_on_load=False)
     tab = browser_ctx.tab_id(page)
     wait_for(lambda: browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:tab-state'}).catch(() => null)", tab),
              what="capture running on the page")
@@ -223,13 +223,14 @@ def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser
     show = "html => { document.getElementById('mount').innerHTML = html; }"
     page.evaluate(f"html => ({PAGE_FETCH}).then(() => ({show})(html))", mounted(6, 10))
 
-    whole = [(t["role"], t["text"]) for t in LONG]
+    whole = [(t["role"], t["text"] + (MARK if 2 <= i < 6 else "")) for i, t in enumerate(LONG)]
     d = wait_for(holds(server, CHAT, whole), what="all 12 turns, the DOM's texts at 6-9")
     assert d["branches"] == []
 
     # Scrolled up: 2-5 mounted, 6-9 evicted; a draft typed meanwhile goes in the same snapshot.
     page.evaluate(f"html => {{ ({show})(html); document.querySelector('#prompt-textarea').innerHTML = '<p>Where next?</p>'; }}",
                   mounted(2, 6))
+    # 2-5 as sent from the JSON (the DOM shows no word more), 6-9 as the DOM showed them.
     d = wait_for(holds(server, CHAT, whole, draft="Where next?"), what="still all 12 turns, and the draft")
     assert d["branches"] == []
     assert broken_signals(server) == [] and degraded_detail(server) is None
