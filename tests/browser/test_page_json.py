@@ -198,12 +198,35 @@ LONG = [
 ]
 
 
-def mounted(first: int, end: int) -> str:
+def mounted(layout: str, first: int, end: int) -> str:
     """Turns first..end-1 of LONG as the page renders them (message ids m{i}-00001)."""
+    shown = list(enumerate(LONG[first:end], first))
+    if layout == "2026-09":  # a prompt and its answer in one turn key (test_adapters_layouts.py)
+        return "".join(f'<div data-turn-key="k{i}">{"".join(unit(t) for _, t in shown[k:k + 2])}</div>'
+                       for k, (i, _) in enumerate(shown) if k % 2 == 0)
     parts = chatgpt.SPEC.parts()
     config = {**chatgpt.CONFIG, "userTemplate": parts["user"], "assistantTemplate": parts["assistant"]}
-    return "".join(render_turns(config, [(t["role"], t["text"])], id_prefix=f"m{i:02d}-")
-                   for i, t in enumerate(LONG[first:end], first))
+    return "".join(render_turns(config, [(t["role"], t["text"])], id_prefix=f"m{i:02d}-") for i, t in shown)
+
+
+def unit(t: dict) -> str:
+    """One turn of the 2026-09 layout: a unit naming its message id."""
+    key = t["message_id"]
+    if t["role"] == "user":
+        return (f'<div data-chatgpt-search-message-ids="{key}"><div data-user-message-bubble="true">'
+                f'<div class="whitespace-pre-wrap">{t["text"]}</div></div></div>')
+    return (f'<div data-chatgpt-search-message-ids="{key}"><h4 class="sr-only" data-conversation-role="assistant">'
+            f'ChatGPT said:</h4><div data-chatgpt-selection-message-id="{key}">'
+            f'<div data-markdown-text-style="assistant-message"><p>{t["text"]}</p></div></div></div>')
+
+
+def window_page(layout: str) -> str:
+    """The chat before its turns render: an empty place for them, then the composer."""
+    if layout == "2026-09":
+        return document("A long trip", '<main><div id="mount"></div></main>'
+                        '<form><div contenteditable="true" class="ProseMirror" id="prompt-textarea"><p></p></div></form>')
+    parts = chatgpt.SPEC.parts()
+    return document("A long trip", parts["before"] + '<div id="mount"></div>' + parts["after"])
 
 
 def broken_signals(server) -> list:
@@ -211,17 +234,16 @@ def broken_signals(server) -> list:
         return db.execute("SELECT detail FROM signals WHERE kind='adapter_broken'").fetchall()
 
 
-def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser_ctx, server):
-    parts = chatgpt.SPEC.parts()
-    empty = document("A long trip", parts["before"] + '<div id="mount"></div>' + parts["after"])
+@pytest.mark.parametrize("layout", ["classic", "2026-09"])
+def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser_ctx, server, layout):
     # The JSON's texts differ from the DOM's at 2-9: the turns the page mounts.
-    page, _ = open_chat(browser_ctx, empty, conversation_json(LONG, marked=range(2, 10)), fetch_on_load=False)
+    page, _ = open_chat(browser_ctx, window_page(layout), conversation_json(LONG, marked=range(2, 10)), fetch_on_load=False)
     tab = browser_ctx.tab_id(page)
     wait_for(lambda: browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:tab-state'}).catch(() => null)", tab),
              what="capture running on the page")
     # As ChatGPT opens a chat: its conversation is fetched, then the turns in view rendered.
     show = "html => { document.getElementById('mount').innerHTML = html; }"
-    page.evaluate(f"html => ({PAGE_FETCH}).then(() => ({show})(html))", mounted(6, 10))
+    page.evaluate(f"html => ({PAGE_FETCH}).then(() => ({show})(html))", mounted(layout, 6, 10))
 
     whole = [(t["role"], t["text"] + (MARK if 2 <= i < 6 else "")) for i, t in enumerate(LONG)]
     d = wait_for(holds(server, CHAT, whole), what="all 12 turns, the DOM's texts at 6-9")
@@ -229,7 +251,7 @@ def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser
 
     # Scrolled up: 2-5 mounted, 6-9 evicted; a draft typed meanwhile goes in the same snapshot.
     page.evaluate(f"html => {{ ({show})(html); document.querySelector('#prompt-textarea').innerHTML = '<p>Where next?</p>'; }}",
-                  mounted(2, 6))
+                  mounted(layout, 2, 6))
     # 2-5 as sent from the JSON (the DOM shows no word more), 6-9 as the DOM showed them.
     d = wait_for(holds(server, CHAT, whole, draft="Where next?"), what="still all 12 turns, and the draft")
     assert d["branches"] == []
