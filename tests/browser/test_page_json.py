@@ -190,7 +190,8 @@ def test_without_the_json_capture_reads_the_dom_as_before(browser_ctx, context, 
 
 
 # ChatGPT's 2026-09 layout mounts a few turns of a long chat and evicts the others while
-# scrolling (extension/sites/README.md): here the real capture's turn markup, 4 of 12 turns.
+# scrolling (extension/sites/README.md): 4 of 12 turns, in the real capture's turn markup
+# or in the 2026-09 markup as test_adapters_layouts.py has it.
 LONG = [
     {"role": "user" if i % 2 == 0 else "assistant", "text": f"{'Question' if i % 2 == 0 else 'Answer'} number {i} about the trip",
      "message_id": f"m{i:02d}-00001"}
@@ -255,4 +256,6 @@ def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser
     # 2-5 as sent from the JSON (the DOM shows no word more), 6-9 as the DOM showed them.
     d = wait_for(holds(server, CHAT, whole, draft="Where next?"), what="still all 12 turns, and the draft")
     assert d["branches"] == []
+    # A false report would come CONFIRM_MS after the JSON (page-json.js): the node test of
+    # disagreement() is the exact check; this one sees a report that came sooner.
     assert broken_signals(server) == [] and degraded_detail(server) is None
