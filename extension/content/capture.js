@@ -301,12 +301,11 @@ class Capture {
     // Streaming and the title change along with the page outside the composer: a
     // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
-    const shown = this.json.view(count, (i) => this.read(this.els[i])); // completed by page-json.js
+    const shown = this.json.view(count, (i) => this.read(this.els[i]), from); // completed by page-json.js
     const plan = planSnapshot(
       this.last,
       {
         ...shown,
-        from: Math.min(from, shown.from),
         expected,
         acted: performance.now() - (this.actedAt ?? -Infinity) < ACTED_MS,
         ...this.readMeta(typingOnly),

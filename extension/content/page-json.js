@@ -11,6 +11,19 @@
 // replaced only when the JSON's text holds (nearly) all of its words, the turn list
 // comes from the JSON only when the DOM has none, and nothing is sent on its own say.
 // Without the JSON (another site, a page that did not load it) capture is DOM-only.
+//
+// A window of the thread: ChatGPT's 2026-09 layout mounts only a few turns and evicts
+// the rest while scrolling. When the DOM's turns, matched by message id, are a run of
+// the JSON thread's turns from position p (every id the DOM shows at p + its index, same
+// role; a turn without an id in between is fine; turns with ids the JSON lacks only
+// after its end) that starts after the thread's first turn or ends before its last
+// (windowAt), the view is the whole thread: p.. read from the DOM (completed as above),
+// the other turns as last sent (same message id), else the JSON's. A turn sent from the
+// JSON and mounted later keeps the JSON's text unless the DOM shows words it lacks: the
+// two spell Markdown differently, and each scroll would leave a version in the vault.
+// `from` becomes absolute (p + the DOM's). disagreement() does not count such a window
+// as turns missing. A DOM that starts at the thread's first turn and covers it is read
+// as before.
 // The JSON's other branches (earlier versions the page no longer shows) are not sent:
 // the vault keeps the versions it saw live, and a forged branch could not be told apart.
 
@@ -42,6 +55,7 @@ export function threadFromMessage(d) {
   // Marked for the service: text from here is not the adapter reading the page (capture health).
   for (const t of thread.turns) t.from_json = true;
   thread.byId = new Map(thread.turns.filter((t) => t.message_id).map((t) => [t.message_id, t]));
+  thread.at = new Map(thread.turns.map((t, i) => [t.message_id, i]).filter(([id]) => id));
   return thread;
 }
 
@@ -83,7 +97,8 @@ export function completeTurn(turn, byId) {
 /** Why the DOM's turns (as the adapter read them) and the JSON's disagree badly, or null. */
 export function disagreement(dom, thread) {
   const json = thread.turns;
-  if (json.length >= MIN_TURNS && dom.length > 0 && dom.length * 2 < json.length) {
+  const few = json.length >= MIN_TURNS && dom.length > 0 && dom.length * 2 < json.length;
+  if (few && windowAt(dom.length, (i) => dom[i], thread) === null) {
     return `${dom.length} turns read, the page's JSON has ${json.length}`;
   }
   let matched = 0;
@@ -97,12 +112,34 @@ export function disagreement(dom, thread) {
   return poor && poor * 2 >= matched ? `${poor} of ${matched} turns read much shorter than in the page's JSON` : null;
 }
 
+/** The position p of the thread (threadFromMessage) at which the `count` DOM turns
+ * (`read(i)`) are a window of it, as the header says; null when they are not one or
+ * start at its first turn and cover it. */
+export function windowAt(count, read, thread) {
+  const n = thread.turns.length;
+  let p = null;
+  for (let i = 0; i < count; i++) {
+    const { message_id: id, role } = read(i);
+    if (!id) continue;
+    const j = thread.at.get(id);
+    if (j === undefined) {
+      if (p === null || p + i < n) return null; // only new turns after the thread's end
+      continue;
+    }
+    if (p === null) p = j - i;
+    if (p < 0 || j !== p + i || thread.turns[j].role !== role) return null;
+    if (p === 0 && count >= n) return null; // the whole thread from its start: read as before
+  }
+  return p;
+}
+
 /** The JSON source of one page's capture (a Capture: content/capture.js). */
 export function pageJson(capture, win = window) {
-  const idle = { view: (count, read) => ({ count, read, from: Infinity }), stop() {} };
+  const idle = { view: (count, read, from) => ({ count, read, from }), stop() {} };
   if (capture.site !== "chatgpt") return idle;
   const threads = new Map(); // conversation id -> thread (at most KEEP)
   let used = null; // what the last view read: null, a thread, or "json" (the turns from it)
+  let usedAt = null; // ...and the window's position in the thread (windowAt)
   let settled = null; // the thread checked (agreed, or its disagreement reported)
   let badSince = null;
   let timer = null;
@@ -116,16 +153,28 @@ export function pageJson(capture, win = window) {
     capture.schedule();
   }
 
-  function view(count, read) {
+  // `from`: the first DOM turn that may have changed; the view's is absolute.
+  function view(count, read, from) {
     const thread = threads.get(capture.conversationId);
     const fromJson = Boolean(thread) && count === 0 && capture.broken && thread.turns.length > 0;
+    const p = thread && !fromJson ? windowAt(count, read, thread) : null;
     const now = fromJson ? "json" : thread || null;
-    // A new source: every turn is read again (the diff sends only those that differ).
-    const from = now === used ? Infinity : 0;
-    used = now;
-    if (fromJson) return { count: thread.turns.length, read: (i) => thread.turns[i], from };
-    if (!thread) return { count, read, from };
-    return { count, read: (i) => completeTurn(read(i), thread.byId), from };
+    // A new source or window: every turn is read again (the diff sends only those that differ).
+    const fresh = now !== used || p !== usedAt;
+    [used, usedAt] = [now, p];
+    if (fromJson) return { count: thread.turns.length, read: (i) => thread.turns[i], from: fresh ? 0 : from };
+    if (!thread) return { count, read, from: fresh ? 0 : from };
+    if (p === null) return { count, read: (i) => completeTurn(read(i), thread.byId), from: fresh ? 0 : from };
+    const held = capture.last.turns;
+    const same = (h, t) => Boolean(h && h.message_id) && h.message_id === t.message_id && h.role === t.role;
+    // A turn not mounted: as last sent (the same message), else the JSON's. A mounted one
+    // sent from the JSON stays so while the DOM shows no word it lacks (no version for formatting).
+    const at = (i) => {
+      if (i < p || i >= p + count) return same(held[i], thread.turns[i]) ? held[i] : thread.turns[i];
+      const t = completeTurn(read(i - p), thread.byId);
+      return same(held[i], t) && held[i].from_json && covers(held[i].text, t.text) ? held[i] : t;
+    };
+    return { count: Math.max(thread.turns.length, p + count), read: at, from: fresh ? 0 : p + from };
   }
 
   // After a flush: once per thread, with the DOM's own reading (capture's cache).

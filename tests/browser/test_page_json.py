@@ -8,11 +8,13 @@ adapter broken, and without the JSON captures from the DOM alone as before."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from urllib.parse import urlsplit
 
 import pytest
 
-from sitepages.base import element_span, read_adapter, real_capture_html, set_children, wait_for
+from sitepages import chatgpt
+from sitepages.base import document, element_span, read_adapter, real_capture_html, render_turns, set_children, wait_for
 from test_capture import holds
 
 pytestmark = pytest.mark.browser
@@ -35,17 +37,19 @@ def dom_turns(context) -> list[dict]:
     return turns
 
 
-def conversation_json(turns: list[dict]) -> dict:
+def conversation_json(turns: list[dict], marked=None) -> dict:
     """The page's conversation in ChatGPT's format: a hidden system root, then the
-    turns in a chain (texts with MARK added, so that where they came from shows)."""
+    turns in a chain (texts with MARK added, so that where they came from shows; only
+    at the positions `marked` when given)."""
     mapping = {"client-created-root": {"id": "client-created-root", "message": None, "parent": None, "children": []}}
     parent = "client-created-root"
-    for t in turns:
+    for i, t in enumerate(turns):
         key = t["message_id"]
+        mark = MARK if marked is None or i in marked else ""
         message = {
             "id": key,
             "author": {"role": t["role"], "name": None, "metadata": {}},
-            "content": {"content_type": "text", "parts": [t["text"] + MARK]},
+            "content": {"content_type": "text", "parts": [t["text"] + mark]},
             "status": "finished_successfully",
             "recipient": "all",
             "metadata": {},
@@ -183,3 +187,75 @@ def test_without_the_json_capture_reads_the_dom_as_before(browser_ctx, context, 
     assert page.evaluate("window.pageGot") == 404
     assert api_requests == [f"GET {API}"]
     assert degraded_detail(server) is None
+
+
+# ChatGPT's 2026-09 layout mounts a few turns of a long chat and evicts the others while
+# scrolling (extension/sites/README.md): 4 of 12 turns, in the real capture's turn markup
+# or in the 2026-09 markup as test_adapters_layouts.py has it.
+LONG = [
+    {"role": "user" if i % 2 == 0 else "assistant", "text": f"{'Question' if i % 2 == 0 else 'Answer'} number {i} about the trip",
+     "message_id": f"m{i:02d}-00001"}
+    for i in range(12)
+]
+
+
+def mounted(layout: str, first: int, end: int) -> str:
+    """Turns first..end-1 of LONG as the page renders them (message ids m{i}-00001)."""
+    shown = list(enumerate(LONG[first:end], first))
+    if layout == "2026-09":  # a prompt and its answer in one turn key (test_adapters_layouts.py)
+        return "".join(f'<div data-turn-key="k{i}">{"".join(unit(t) for _, t in shown[k:k + 2])}</div>'
+                       for k, (i, _) in enumerate(shown) if k % 2 == 0)
+    parts = chatgpt.SPEC.parts()
+    config = {**chatgpt.CONFIG, "userTemplate": parts["user"], "assistantTemplate": parts["assistant"]}
+    return "".join(render_turns(config, [(t["role"], t["text"])], id_prefix=f"m{i:02d}-") for i, t in shown)
+
+
+def unit(t: dict) -> str:
+    """One turn of the 2026-09 layout: a unit naming its message id."""
+    key = t["message_id"]
+    if t["role"] == "user":
+        return (f'<div data-chatgpt-search-message-ids="{key}"><div data-user-message-bubble="true">'
+                f'<div class="whitespace-pre-wrap">{t["text"]}</div></div></div>')
+    return (f'<div data-chatgpt-search-message-ids="{key}"><h4 class="sr-only" data-conversation-role="assistant">'
+            f'ChatGPT said:</h4><div data-chatgpt-selection-message-id="{key}">'
+            f'<div data-markdown-text-style="assistant-message"><p>{t["text"]}</p></div></div></div>')
+
+
+def window_page(layout: str) -> str:
+    """The chat before its turns render: an empty place for them, then the composer."""
+    if layout == "2026-09":
+        return document("A long trip", '<main><div id="mount"></div></main>'
+                        '<form><div contenteditable="true" class="ProseMirror" id="prompt-textarea"><p></p></div></form>')
+    parts = chatgpt.SPEC.parts()
+    return document("A long trip", parts["before"] + '<div id="mount"></div>' + parts["after"])
+
+
+def broken_signals(server) -> list:
+    with sqlite3.connect(f"file:{server.home / 'vault.db'}?mode=ro", uri=True) as db:
+        return db.execute("SELECT detail FROM signals WHERE kind='adapter_broken'").fetchall()
+
+
+@pytest.mark.parametrize("layout", ["classic", "2026-09"])
+def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser_ctx, server, layout):
+    # The JSON's texts differ from the DOM's at 2-9: the turns the page mounts.
+    page, _ = open_chat(browser_ctx, window_page(layout), conversation_json(LONG, marked=range(2, 10)), fetch_on_load=False)
+    tab = browser_ctx.tab_id(page)
+    wait_for(lambda: browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:tab-state'}).catch(() => null)", tab),
+             what="capture running on the page")
+    # As ChatGPT opens a chat: its conversation is fetched, then the turns in view rendered.
+    show = "html => { document.getElementById('mount').innerHTML = html; }"
+    page.evaluate(f"html => ({PAGE_FETCH}).then(() => ({show})(html))", mounted(layout, 6, 10))
+
+    whole = [(t["role"], t["text"] + (MARK if 2 <= i < 6 else "")) for i, t in enumerate(LONG)]
+    d = wait_for(holds(server, CHAT, whole), what="all 12 turns, the DOM's texts at 6-9")
+    assert d["branches"] == []
+
+    # Scrolled up: 2-5 mounted, 6-9 evicted; a draft typed meanwhile goes in the same snapshot.
+    page.evaluate(f"html => {{ ({show})(html); document.querySelector('#prompt-textarea').innerHTML = '<p>Where next?</p>'; }}",
+                  mounted(layout, 2, 6))
+    # 2-5 as sent from the JSON (the DOM shows no word more), 6-9 as the DOM showed them.
+    d = wait_for(holds(server, CHAT, whole, draft="Where next?"), what="still all 12 turns, and the draft")
+    assert d["branches"] == []
+    # A false report would come CONFIRM_MS after the JSON (page-json.js): the node test of
+    # disagreement() is the exact check; this one sees a report that came sooner.
+    assert broken_signals(server) == [] and degraded_detail(server) is None

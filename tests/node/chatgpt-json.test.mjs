@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { conversationThread, MAX_NODES } from "../../extension/content/chatgpt-json.js";
-import { completeTurn, covers, degraded, disagreement, threadFromMessage } from "../../extension/content/page-json.js";
+import { completeTurn, covers, degraded, disagreement, threadFromMessage, windowAt } from "../../extension/content/page-json.js";
 import { MAIN_WORLD } from "../../extension/lib/messages.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -253,7 +253,40 @@ describe("completing and checking the DOM", () => {
     assert.equal(disagreement(agree, thread), null);
     const empty = agree.map((t) => (t.role === "assistant" ? { ...t, text: "" } : t));
     assert.equal(disagreement(empty, thread), "2 of 4 turns read much shorter than in the page's JSON");
-    assert.equal(disagreement(agree.slice(0, 1), thread), "1 turns read, the page's JSON has 4");
+    assert.equal(disagreement([dom(null, "user", "Tell me about foxes")], thread), "1 turns read, the page's JSON has 4");
+    assert.equal(disagreement([dom("x1-abcdefgh", "user", "Tell me about foxes")], thread), "1 turns read, the page's JSON has 4");
     assert.equal(disagreement([dom(null, "user", "new chat")], { turns: [], byId: new Map() }), null);
+  });
+
+  // ChatGPT's 2026-09 layout mounts a few turns of a long chat (page-json.js's header).
+  const long12 = threadFromMessage(
+    posted(chain(Array.from({ length: 12 }, (_, i) => [`m${i}-abcdefgh`, i % 2 ? "assistant" : "user", `Turn ${i}`])))
+  );
+  const shown = (from, to) => Array.from({ length: to - from }, (_, k) => dom(`m${from + k}-abcdefgh`, (from + k) % 2 ? "assistant" : "user", `Turn ${from + k}`));
+  const at = (turns, thread = long12) => windowAt(turns.length, (i) => turns[i], thread);
+
+  test("windowAt: a run of the thread's turns by message id, not the whole thread from its start", () => {
+    assert.equal(at(shown(6, 10)), 6);
+    assert.equal(at(shown(0, 4)), 0, "the first turns of a longer thread");
+    assert.equal(at(shown(8, 12)), 8);
+    assert.equal(at(shown(0, 12)), null, "the whole thread: read as before");
+    const gap = shown(6, 10);
+    gap[1] = dom(null, "assistant", "no id");
+    assert.equal(at(gap), 6, "a turn without an id in between");
+    assert.equal(at([...shown(9, 12), dom("new-abcdefgh", "user", "sent just now")]), 9, "new turns after the end");
+    assert.equal(at([...shown(6, 8), dom("new-abcdefgh", "user", "x"), ...shown(9, 10)]), null, "an unknown id inside");
+    assert.equal(at([...shown(6, 8), ...shown(9, 11)]), null, "a turn missing in between");
+    assert.equal(at([shown(3, 4)[0], ...shown(6, 8)]), null, "out of order");
+    assert.equal(at([{ ...shown(6, 7)[0], role: "assistant" }, ...shown(7, 9)]), null, "another role");
+    assert.equal(at([dom(null, "user", "a"), ...shown(0, 3)]), null, "before the thread's start");
+    assert.equal(at([dom(null, "user", "a")]), null, "no ids: no guessing");
+  });
+
+  test("disagreement: a window of the thread is not turns missing; real ones still count", () => {
+    assert.equal(disagreement(shown(6, 10), long12), null);
+    assert.equal(disagreement(shown(2, 6), long12), null);
+    const poor = shown(6, 10).map((t) => ({ ...t, text: "" }));
+    assert.equal(disagreement(poor, long12), "4 of 4 turns read much shorter than in the page's JSON");
+    assert.equal(disagreement([...shown(6, 8), ...shown(9, 11)], long12), "4 turns read, the page's JSON has 12");
   });
 });
