@@ -16,7 +16,9 @@ const TICK_MS = 1000;
 const CHECK_DELAY_MS = 250;
 const VANISH_MS = 2000; // turns must stay gone this long (re-renders, navigation)
 const BLANK_MS = 3000; // a page must stay empty this long
-const USER_ACTION_MS = 1500; // turns removed this soon after a click are the user's doing (edit, branch switch)
+// Turns removed this soon after a click or a scroll are the user's doing: an edit, a branch
+// switch, or a chat that mounts only the turns in view (ChatGPT 2026) evicting the others.
+const USER_ACTION_MS = 1500;
 const DEFAULT_STALL_SECONDS = 20; // chrome.storage.local `stallSeconds` overrides (tests)
 
 
@@ -81,7 +83,7 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
   let known = { id: undefined, max: 0 };
   let dropSince = null;
   let vanishedSent = false;
-  let pointerAt = -Infinity;
+  let actedAt = -Infinity; // the last click or scroll
   let removedAt = null; // when the page last removed elements (the observer sees it at once)
   let seenContent = false;
   let blankSince = null;
@@ -190,7 +192,7 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
   }
 
   function onClick(e) {
-    pointerAt = performance.now();
+    actedAt = performance.now();
     if (isStopControl(e.target) && adapter.isStreaming(doc)) userStopped();
   }
 
@@ -233,7 +235,7 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
     if (dropSince === null) {
       dropSince = now;
       const at = removedAt === null ? now : removedAt;
-      if (at - pointerAt < USER_ACTION_MS) known.max = count; // an edit or a branch switch
+      if (at - actedAt < USER_ACTION_MS) known.max = count; // the user's doing (USER_ACTION_MS)
       return;
     }
     if (!vanishedSent && now - dropSince >= VANISH_MS) {
@@ -310,6 +312,7 @@ export function startSignals({ adapter, emit, state, onNotice = () => {}, win = 
   const listeners = [
     [win, "message", onMain],
     [win, "click", onClick, true],
+    [win, "scroll", () => (actedAt = performance.now()), true], // any scroller: scroll events reach window only while capturing
     [win, "offline", () => send("offline", "the browser went offline")],
     [win, "online", () => send("online")],
     // capture.js registers its own pagehide (final snapshot) first, so this comes after it.

@@ -408,6 +408,17 @@ def test_failed_requests_cut_streams_and_stalls(browser_ctx, server, conversatio
     )
 
 
+# As ChatGPT's 2026 layout does: a scroll, and the turns out of view are taken out of the page.
+SCROLL_EVICTS_TWO = """() => new Promise((done) => {
+  document.body.style.minHeight = "300vh";
+  addEventListener("scroll", () => {
+    [...document.querySelectorAll("article")].slice(-2).forEach((a) => a.remove());
+    done();
+  }, {once: true});
+  scrollBy(0, 200);
+})"""
+
+
 def test_vanished_turns_blank_page_and_log_out(browser_ctx, server):
     site = chatgpt.serve(browser_ctx.context)
     four = CHAT + [("user", "And the risks?"), ("assistant", "Three risks stand out.")]
@@ -419,6 +430,8 @@ def test_vanished_turns_blank_page_and_log_out(browser_ctx, server):
     chat = open_chat(site, server, "branch-1", turns=four, saved=True)
     chat.page.click("article >> nth=1")
     chat.page.evaluate(drop_last_two)
+    # ...nor a chat that mounts only the turns in view, evicting the others as the person scrolls.
+    open_chat(site, server, "scroll-1", turns=four, saved=True).page.evaluate(SCROLL_EVICTS_TWO)
 
     open_chat(site, server, "vanish-1", turns=four, saved=True).page.evaluate(drop_last_two)
     open_chat(site, server, "logout-1", saved=True).logout()
