@@ -84,15 +84,15 @@ def create_app(home: Path, vault: AppVault, *, port: int) -> Litestar:
         failing = False
         while True:
             try:
-                more = await anyio.to_thread.run_sync(vault.maintain_index)
+                more = await anyio.to_thread.run_sync(vault.maintain)
                 failing = False
             except Unavailable as e:  # a full disk: once per spell, it must not flood the log
                 if not failing:
-                    log.warning("index merges wait until the vault can be written: %s", e)
+                    log.warning("upkeep (index merges, repacking) waits until the vault can be written: %s", e)
                 more, failing = False, True
             except Exception:
                 if not failing:
-                    log.exception("index merges failed; retrying")
+                    log.exception("upkeep (index merges, repacking) failed; retrying")
                 more, failing = False, True
             await asyncio.sleep(UPKEEP_PAUSE_S if more else UPKEEP_IDLE_S)
 

@@ -111,6 +111,7 @@ def test_pairing_with_a_code_from_draftvault_pair_then_history(browser_ctx, serv
     assert vault_conversation(server, ctx, "c0ffee-pair-1", draft="typed after pairing")
     # The popup reads the API with the paired token (GETs from the extension carry no Origin).
     chat.error()
+    wait_for(lambda: server.api("GET", "/api/failures")["items"], what="the failure")  # stored before the popup asks
     popup.reload()
     popup.wait_for_selector("li.failure")
 

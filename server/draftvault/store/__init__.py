@@ -9,6 +9,8 @@
 | migrations | the schema as numbered migrations (`PRAGMA user_version`) |
 | records | sealed records: keyed hashes, row tags, blobs, every associated-data string |
 | runs | the turn-run layout |
+| chunked | runs in small zstd chunks against the vault's dictionary (kind D), opened a turn at a time |
+| repack | the vault's compression dictionary, trained when it is large; older runs repacked with it (idle upkeep) |
 | drafts | the draft-history policy |
 | apply | frames and imports to rows; a new chat's page joining its conversation |
 | versions | replaced and dropped turns kept as earlier versions (branches), why and when; kept turns packed |

@@ -65,6 +65,10 @@ from .records import INDEX_BUCKET_KEY, index_aad
 
 FANIN = 4  # segments of one size class merged at once (merge.py): each search opens <= FANIN - 1 per class
 POSTINGS_PER_BUCKET = 4096  # a bucket decrypts in well under a millisecond
+# A large segment's buckets hold fewer: a query opens a bucket per word and segment, and most
+# postings are in the large ones (bench_search: two words' p95 -10 %). A small one keeps 4,096:
+# its rows' seals and headers would cost more than a conversation's text saves (bench_storage).
+LARGE_SEGMENT, LARGE_BUCKET = 1 << 18, 1024
 MAX_BUCKETS = 1 << 15
 FLUSH_DOCS = 512  # a transaction leaving this many unindexed blobs indexes them before it commits
 FLUSH_BATCH = 4096  # documents per new segment: what a flush holds in memory at once
@@ -488,8 +492,8 @@ class Index:
 
 def _buckets(postings: int) -> int:
     """How many buckets a segment of this many postings gets: the power of two (see merge._write)
-    nearest to POSTINGS_PER_BUCKET a bucket."""
-    need = postings / POSTINGS_PER_BUCKET
+    nearest to POSTINGS_PER_BUCKET (LARGE_BUCKET for a large segment) a bucket."""
+    need = postings / (LARGE_BUCKET if postings >= LARGE_SEGMENT else POSTINGS_PER_BUCKET)
     return min(MAX_BUCKETS, 1 << max(0, round(math.log2(need)))) if need > 1 else 1
 
 

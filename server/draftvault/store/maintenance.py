@@ -26,6 +26,12 @@ def verify(tx: Tx, rec: Records, db: sqlite_utils.Database) -> VerifyReport:
     if missing:  # nothing else can be read reliably
         return VerifyReport(checked=0, bad=[f"table {t} is missing" for t in missing])
     checked, bad = 0, []
+    for k, sealed in tx.q("SELECT k, v FROM meta WHERE k GLOB 'dictionary *'"):  # two copies each: repack.py
+        checked += 1
+        try:
+            rec.open_dictionary(int(k.split()[1]), sealed)
+        except (Tampered, ValueError):
+            bad.append(f"compression {k}")
     bad_blobs: set[int] = set()
     runs: dict[int, int] = {}  # bid -> how many turns its run holds
     for bid, h, data in tx.conn.execute("SELECT bid, hash, data FROM blobs"):

@@ -10,8 +10,10 @@ associated-data string the vault seals with (in this module only).
   before, so older vaults read and compare unchanged).
   C, Z and R are runs. C (new runs) is one raw deflate stream of a small table (each
   turn's size) then the run, so a search hit inflates a run only up to the turn it
-  shows (records.open_turn; a whole run cost ~0.2 ms a hit). Runs deflated in
-  independent chunks were faster still but cost 10-20% more bytes.
+  shows (records.open_turn; a whole run cost ~0.2 ms a hit). D runs (store/chunked.py),
+  written once the vault has a compression dictionary (store/repack.py), are zstd chunks
+  of a few turns each: a hit decompresses one chunk.
+- The vault's compression dictionaries are sealed with `dictionary|<id>` (zlib inside).
 - Row tags: every turns, branch_turns and drafts row carries a keyed tag over
   (conversation id, position, content hash; a packed branch row its item too), so a
   row moved to another conversation or index, or pointed at another blob or item, is
@@ -40,6 +42,7 @@ from zlib_ng import zlib_ng as zlib  # the stdlib's API and deflate format, ~3x 
 
 from ..crypto import Keyring, Tampered
 from ..protocol import Document
+from . import chunked
 
 if TYPE_CHECKING:
     from .db import Tx
@@ -121,6 +124,13 @@ class Records:
 
     def __init__(self, keys: Keyring):
         self.keys = keys
+        self.dictionaries: dict[int, chunked.Dictionary] = {}  # by id: what D runs need to open
+        self.writing: chunked.Dictionary | None = None  # new runs are D runs with it (the newest)
+
+    def add_dictionary(self, d: chunked.Dictionary) -> None:
+        self.dictionaries[d.did] = d
+        if self.writing is None or d.did > self.writing.did:
+            self.writing = d
 
     # ---- keyed hashes and tags ------------------------------------------------------
 
@@ -214,6 +224,15 @@ class Records:
     def open_detail(self, kind: Literal["signal", "failure"], id: str, sealed: bytes) -> str:
         return self.keys.open(sealed, f"{kind}|{id}".encode()).decode()
 
+    def seal_dictionary(self, did: int, data: bytes) -> bytes:
+        return self.keys.seal(zlib.compress(data, 9), f"dictionary|{did}".encode())
+
+    def open_dictionary(self, did: int, sealed: bytes) -> chunked.Dictionary:
+        try:
+            return chunked.Dictionary(did, zlib.decompress(self.keys.open(sealed, f"dictionary|{did}".encode())))
+        except (zlib.error, ValueError):
+            raise Tampered("undecodable dictionary") from None
+
     def seal_keycheck(self) -> bytes:
         return self.keys.seal(b"draftvault", b"meta|keycheck")
 
@@ -223,13 +242,17 @@ class Records:
     # ---- blobs -------------------------------------------------------------------------
 
     def seal_blob(self, raw: bytes, h: bytes, level: int, run: bool) -> bytes:
-        packed = _seekable(raw, level) if run else b"z" + zlib.compress(raw, level)
+        if run:
+            chunks = chunked.pack(raw, self.writing) if self.writing else None
+            packed = _seekable(raw, level) if chunks is None else b"D" + chunks
+        else:
+            packed = b"z" + zlib.compress(raw, level)
         if len(packed) > len(raw):
             packed = (b"R" if run else b"r") + raw
         return self.keys.seal(packed, b"blob|" + h)
 
     def open_packed(self, h: bytes | None, data: bytes | None) -> tuple[bytes, bytes]:
-        """(its kind, its plaintext: C runs stay chunked, see open_chunk)."""
+        """(its kind, its plaintext: C and D runs as stored, see open_turn)."""
         if not isinstance(h, bytes) or not isinstance(data, bytes):
             raise Tampered("missing or damaged content")
         packed = self.keys.open(data, b"blob|" + h)
@@ -237,7 +260,7 @@ class Records:
         try:
             if kind in (b"z", b"Z"):
                 body = zlib.decompress(body)
-            elif kind not in (b"r", b"R", b"C"):
+            elif kind not in (b"r", b"R", b"C", b"D"):
                 raise Tampered("unknown kind of content")
         except (zlib.error, TypeError):
             raise Tampered("undecodable content") from None
@@ -250,18 +273,39 @@ class Records:
         return _decode_text(body)
 
     def open_run(self, h: bytes | None, data: bytes | None) -> list[Turn]:
-        return _run(*self.open_packed(h, data))
+        return _decode_run(self._payload(*self.open_packed(h, data)))
 
     def open_any(self, h: bytes | None, data: bytes | None) -> list[Turn] | str:
         """A run's turns, or a text."""
         kind, body = self.open_packed(h, data)
-        return _run(kind, body) if kind.isupper() else _decode_text(body)
+        return _decode_run(self._payload(kind, body)) if kind.isupper() else _decode_text(body)
+
+    def run_payload(self, h: bytes | None, data: bytes | None) -> bytes | None:
+        """A run's payload (encode_run's bytes) whatever its layout; None for a text."""
+        kind, body = self.open_packed(h, data)
+        return self._payload(kind, body) if kind.isupper() else None
+
+    def _payload(self, kind: bytes, body: bytes) -> bytes:
+        if kind.islower():
+            raise Tampered("a text where a run belongs")
+        if kind == b"D":
+            return chunked.payload(body, self.dictionaries)
+        if kind != b"C":
+            return body
+        try:
+            plain = zlib.decompress(body, wbits=-15)
+        except zlib.error:
+            raise Tampered("undecodable run") from None
+        return plain[4 + int.from_bytes(plain[:4], "little") :]
 
     def open_turn(self, h: bytes | None, data: bytes | None, turn: int) -> Turn:
         """One turn of a run: a C run is inflated only up to the end of that turn."""
         kind, body = self.open_packed(h, data)
+        if kind == b"D":
+            t = _decode_turn(chunked.turn(body, turn, self.dictionaries))
+            return with_meta(t.role, t.text, t.meta)
         if kind != b"C":
-            run = _run(kind, body)
+            run = _decode_run(self._payload(kind, body))
             if not 0 <= turn < len(run):
                 raise Tampered("a run without that turn")
             return run[turn]
@@ -275,18 +319,6 @@ class Records:
             return with_meta(t.role, t.text, t.meta)
         except (zlib.error, msgspec.DecodeError):
             raise Tampered("undecodable run") from None
-
-
-def _run(kind: bytes, body: bytes) -> list[Turn]:
-    if kind.islower():
-        raise Tampered("a text where a run belongs")
-    if kind != b"C":
-        return _decode_run(body)
-    try:
-        plain = zlib.decompress(body, wbits=-15)
-    except zlib.error:
-        raise Tampered("undecodable run") from None
-    return _decode_run(plain[4 + int.from_bytes(plain[:4], "little") :])
 
 
 def _seekable(raw: bytes, level: int) -> bytes:
@@ -304,6 +336,13 @@ def encode_run(turns: Sequence[Turn]) -> bytes:
 def _decode_run(payload: bytes) -> list[Turn]:
     try:
         return [with_meta(t.role, t.text, t.meta) for t in _run_decoder.decode(payload)]
+    except msgspec.DecodeError:
+        raise Tampered("undecodable run") from None
+
+
+def _decode_turn(payload: bytes) -> _StoredTurn:
+    try:
+        return _turn_decoder.decode(payload)
     except msgspec.DecodeError:
         raise Tampered("undecodable run") from None
 

@@ -10,7 +10,7 @@ index.FLUSH_DOCS of them. So a word typed in a draft is found by any search afte
 snapshot is acked, also after a crash, while the keystroke versions of a draft and the
 intermediate states of a streaming answer, superseded before the next search, are
 mostly never indexed. Segments merge in bounded steps (merge.py): one in each flush's
-transaction, more in `maintain_index` (the service calls it between ingest transactions),
+transaction, more in `maintain_index` (the service calls `maintain` between ingest transactions),
 the rest at close().
 """
 
@@ -28,7 +28,8 @@ import sqlite_utils
 
 from .. import config, models, protocol, times
 from ..crypto import Keyring, Tampered
-from . import apply, attachments, conversations, db, failures, index, maintenance, merge, migrations, records, search, versions
+from . import (apply, attachments, conversations, db, failures, index, maintenance, merge, migrations, records, repack,
+               search, versions)
 from .errors import KeyMismatch, Unavailable
 from .maintenance import VerifyReport
 from .records import Records
@@ -55,6 +56,7 @@ class Vault:
         self._rec = Records(keys)
         self._index = index.Index(conn, keys, alive=lambda lo, hi: records.alive(conn, lo, hi))
         self._merges = merge.Merges(self._index)
+        self._packer = repack.Packer(conn, self._rec)
         self._tx = db.Transactions(conn, self._index, self._before_commit)
         self._noted = 0  # blobs noted for indexing since the last flush
         self._hits = search.HitCache()
@@ -150,6 +152,25 @@ class Vault:
             log.warning("the search index has caught up")
         self._index_behind = False
         return True
+
+    def maintain(self) -> bool:
+        """One bounded step of idle upkeep in a transaction of its own: index merges first, then the
+        compression dictionary and repacking runs with it (repack.py); whether more is due."""
+        if self.maintain_index():
+            return True
+        with self._tx.lock:
+            with self._tx.read() as tx:
+                if not self._packer.due():
+                    return False
+                samples = self._packer.samples(tx) if self._packer.untrained else None
+            if samples is None:
+                with self._tx.write() as tx:
+                    return self._packer.step(tx)
+        trained = self._packer.train(samples)  # ~1 s, once: ingest goes on meanwhile
+        if trained is None:
+            return False
+        with self._tx.write() as tx:
+            return self._packer.store(tx, trained)
 
     def maintain_index(self) -> bool:
         """One bounded step of index merging in a transaction of its own; whether more is due."""
