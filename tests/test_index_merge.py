@@ -159,3 +159,30 @@ def test_the_service_merges_between_ingest_transactions_by_itself(server):
     assert postings * (1 + merge.WORD_WORK) > 2 * merge.MERGE_STEP  # each word new: a posting each
     for typed in chats:
         assert len(server.api("GET", "/api/search", params={"q": f"{typed[1]} {typed[-1]}"})["items"]) == 1
+
+
+def test_idle_upkeep_consolidates_the_segments_once_the_small_ones_hold_half_the_largest(vault, small_steps):
+    fill(vault)
+    while vault.maintain_index():
+        pass
+    ids = found(vault, "kayak")
+
+    def segments() -> list[int]:
+        return [r[0] for r in vault.db.execute("SELECT docs FROM segments ORDER BY lo")]
+
+    assert segments() == [index.FANIN * BATCH]
+    for k in range(2):  # two more flushes: BATCH conversations each
+        with vault.transaction():
+            for n in range(BATCH):
+                vault.import_conversation(site="claude", conversation_id=f"late{k}-{n}", title=None, url=None, model=None,
+                                          created_at=None, updated_at=None, turns=[("user", f"kayak late{k}x{n}")])
+        vault.search("kayak")
+    while vault.maintain_index():  # flushes' merges leave them beside the largest
+        pass
+    assert segments() == [index.FANIN * BATCH, BATCH, BATCH]
+    steps = 0
+    while vault.maintain():  # the service when idle
+        steps += 1
+        assert len(found(vault, "kayak")) == len(ids) + 2 * BATCH  # the sources answer until the swap
+    assert steps > 1 and segments() == [(index.FANIN + 2) * BATCH]
+    assert found(vault, "late1x7") and vault.verify().bad == []

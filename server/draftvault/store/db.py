@@ -24,7 +24,8 @@ from .index import Index
 
 def connect(path: Path) -> sqlite3.Connection:
     """A connection to the vault file (created 0600): autocommit, WAL, `synchronous` from config,
-    no temp files (temp_store=MEMORY: no plaintext lands in them), a 10 s busy timeout."""
+    no temp files (temp_store=MEMORY: no plaintext lands in them), reads through a memory map
+    (up to 256 MiB of the file), a 10 s busy timeout."""
     old_umask = os.umask(0o077)  # the db file 0600; SQLite gives -wal/-shm the db's mode
     try:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10)
@@ -39,6 +40,9 @@ def connect(path: Path) -> sqlite3.Connection:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={config.synchronous()}")
         conn.execute("PRAGMA temp_store=MEMORY")
+        # Reads through a memory map (SQLite still writes with write()): a search reads ~150 pages
+        # scattered over the file, and a read() each was ~a third of a cold query (bench_search).
+        conn.execute("PRAGMA mmap_size=268435456")
         conn.execute("PRAGMA busy_timeout=10000")
     except BaseException:
         conn.close()

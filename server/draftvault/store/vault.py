@@ -155,9 +155,11 @@ class Vault:
 
     def maintain(self) -> bool:
         """One bounded step of idle upkeep in a transaction of its own: index merges first, then the
-        compression dictionary and repacking runs with it (repack.py); whether more is due."""
-        if self.maintain_index():
-            return True
+        compression dictionary and repacking runs with it (repack.py), then consolidating the
+        index's segments (merge.CONSOLIDATE); whether more is due."""
+        return self.maintain_index() or self._maintain_runs() or self.maintain_index(tidy=True)
+
+    def _maintain_runs(self) -> bool:
         with self._tx.lock:
             with self._tx.read() as tx:
                 if not self._packer.due():
@@ -172,14 +174,15 @@ class Vault:
         with self._tx.write() as tx:
             return self._packer.store(tx, trained)
 
-    def maintain_index(self) -> bool:
-        """One bounded step of index merging in a transaction of its own; whether more is due."""
+    def maintain_index(self, tidy: bool = False) -> bool:
+        """One bounded step of index merging in a transaction of its own; whether more is due.
+        `tidy`: consolidating segments too (idle upkeep's last job, see maintain)."""
         with self._tx.lock:
             with self._tx.read():  # idle, no write lock is taken
-                if not self._merges.due():
+                if not self._merges.due(tidy):
                     return False
             with self._tx.write():
-                return self._merges.step()
+                return self._merges.step(tidy)
 
     # ---- ingest ----------------------------------------------------------------------
 
