@@ -301,6 +301,7 @@ class Capture {
     // Streaming and the title change along with the page outside the composer: a
     // keystroke alone cannot change them (and their checks may scan the page).
     const typingOnly = !this.metaDirty && reread === 0 && from === Infinity && this.last.started;
+    if (this.json.hold(count, reason)) return; // a chat's first snapshot waits for its JSON (page-json.js)
     const shown = this.json.view(count, (i) => this.read(this.els[i]), from); // completed by page-json.js
     const plan = planSnapshot(
       this.last,

@@ -24,6 +24,10 @@
 // `from` becomes absolute (p + the DOM's). disagreement() does not count such a window
 // as turns missing. A DOM that starts at the thread's first turn and covers it is read
 // as before.
+// ChatGPT renders the turns in view as a chat opens, before or after its JSON arrives:
+// the chat's first snapshot waits for the JSON up to HOLD_MS (hold()), or a window sent
+// by position would become turns 0..k and then earlier versions when the JSON places it.
+// Nothing urgent waits (the page hiding or closing, a message sent, a failure signal).
 // The JSON's other branches (earlier versions the page no longer shows) are not sent:
 // the vault keeps the versions it saw live, and a forged branch could not be told apart.
 
@@ -38,6 +42,8 @@ const POOR_MIN_CHARS = 200; // ...when the JSON's has at least this many charact
 const COVERED = 0.9; // share of the DOM text's words the JSON's text must hold
 const MIN_TURNS = 4; // fewer than half the JSON's turns read: only counted from this many
 const CONFIRM_MS = 4000; // the DOM may render after the JSON came: disagree this long first
+const HOLD_MS = 1500; // a chat's first snapshot waits this long for its JSON
+const URGENT = /^(pagehide|hidden|navigate|send|signal:|resend-full|retry)/; // flush reasons that never wait
 
 /** The thread a main-world message carries ({source, event, id, body}), or null. */
 export function threadFromMessage(d) {
@@ -135,7 +141,7 @@ export function windowAt(count, read, thread) {
 
 /** The JSON source of one page's capture (a Capture: content/capture.js). */
 export function pageJson(capture, win = window) {
-  const idle = { view: (count, read, from) => ({ count, read, from }), stop() {} };
+  const idle = { view: (count, read, from) => ({ count, read, from }), hold: () => false, stop() {} };
   if (capture.site !== "chatgpt") return idle;
   const threads = new Map(); // conversation id -> thread (at most KEEP)
   let used = null; // what the last view read: null, a thread, or "json" (the turns from it)
@@ -143,6 +149,8 @@ export function pageJson(capture, win = window) {
   let settled = null; // the thread checked (agreed, or its disagreement reported)
   let badSince = null;
   let timer = null;
+  let waiting = null; // {id, since}: the chat whose first snapshot waits for its JSON
+  let holdTimer = null;
 
   function onMessage(e) {
     const thread = e.source === win ? threadFromMessage(e.data) : null;
@@ -175,6 +183,19 @@ export function pageJson(capture, win = window) {
       return same(held[i], t) && held[i].from_json && covers(held[i].text, t.text) ? held[i] : t;
     };
     return { count: Math.max(thread.turns.length, p + count), read: at, from: fresh ? 0 : p + from };
+  }
+
+  // Whether this flush waits for the chat's JSON (then a flush comes when the wait ends).
+  function hold(count, reason) {
+    const id = capture.conversationId;
+    if (!id || count === 0 || threads.has(id) || capture.last.started || URGENT.test(reason)) return false;
+    const t = performance.now();
+    if (!waiting || waiting.id !== id) waiting = { id, since: t };
+    const left = waiting.since + HOLD_MS - t;
+    if (left <= 0) return false;
+    clearTimeout(holdTimer);
+    holdTimer = setTimeout(() => capture.flush("json-wait"), left + 20);
+    return true;
   }
 
   // After a flush: once per thread, with the DOM's own reading (capture's cache).
@@ -210,9 +231,11 @@ export function pageJson(capture, win = window) {
   win.postMessage({ source: MAIN_WORLD.want }, win.location.origin);
   return {
     view,
+    hold,
     stop() {
       win.removeEventListener("message", onMessage);
       clearTimeout(timer);
+      clearTimeout(holdTimer);
     },
   };
 }

@@ -259,3 +259,23 @@ def test_a_chat_that_mounts_only_a_window_of_its_turns_is_captured_whole(browser
     # A false report would come CONFIRM_MS after the JSON (page-json.js): the node test of
     # disagreement() is the exact check; this one sees a report that came sooner.
     assert broken_signals(server) == [] and degraded_detail(server) is None
+
+
+@pytest.mark.parametrize("layout", ["classic", "2026-09"])
+def test_a_window_rendered_before_the_json_arrives_leaves_no_versions(browser_ctx, server, layout):
+    """ChatGPT may render the turns in view before its conversation JSON arrives: the chat's
+    first snapshot waits for the JSON (page-json.js hold), so the window is placed by
+    message id; sent by position it would have become turns 0-3, then earlier versions."""
+    page, _ = open_chat(browser_ctx, window_page(layout), conversation_json(LONG, marked=range(2, 10)), fetch_on_load=False)
+    tab = browser_ctx.tab_id(page)
+    wait_for(lambda: browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:tab-state'}).catch(() => null)", tab),
+             what="capture running on the page")
+    # The turns in view first; the page's fetch of its conversation a moment later (past
+    # capture's first flush, well inside its wait). Awaited: Playwright answers the fetch
+    # only while the test is in one of its calls.
+    page.evaluate(f"html => {{ document.getElementById('mount').innerHTML = html; "
+                  f"return new Promise((done) => setTimeout(done, 600)).then(() => {PAGE_FETCH}); }}", mounted(layout, 6, 10))
+    whole = [(t["role"], t["text"] + (MARK if 2 <= i < 6 else "")) for i, t in enumerate(LONG)]
+    d = wait_for(holds(server, CHAT, whole), what="all 12 turns, the DOM's texts at 6-9")
+    assert d["branches"] == []
+    assert broken_signals(server) == []

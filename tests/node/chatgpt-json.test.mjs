@@ -11,7 +11,7 @@ import { describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 
 import { conversationThread, MAX_NODES } from "../../extension/content/chatgpt-json.js";
-import { completeTurn, covers, degraded, disagreement, threadFromMessage, windowAt } from "../../extension/content/page-json.js";
+import { completeTurn, covers, degraded, disagreement, pageJson, threadFromMessage, windowAt } from "../../extension/content/page-json.js";
 import { MAIN_WORLD } from "../../extension/lib/messages.js";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
@@ -288,5 +288,52 @@ describe("completing and checking the DOM", () => {
     const poor = shown(6, 10).map((t) => ({ ...t, text: "" }));
     assert.equal(disagreement(poor, long12), "4 of 4 turns read much shorter than in the page's JSON");
     assert.equal(disagreement([...shown(6, 8), ...shown(9, 11)], long12), "4 turns read, the page's JSON has 12");
+  });
+});
+
+describe("a chat's first snapshot waits for its JSON (pageJson hold)", () => {
+  // A page window and a capture as content/capture.js has them, reduced to what pageJson uses.
+  function page(conversationId = "chat-00000001") {
+    const listeners = [];
+    const win = {
+      location: { origin: "https://chatgpt.com", pathname: `/c/${conversationId}` },
+      addEventListener: (type, fn) => listeners.push(fn),
+      removeEventListener() {},
+      postMessage() {},
+    };
+    const capture = { site: "chatgpt", conversationId, last: { started: false, turns: [] }, flushed: [],
+                      schedule() {}, subscribe() {}, flush(reason) { this.flushed.push(reason); } };
+    const json = pageJson(capture, win);
+    const deliver = (conv) => listeners.forEach((fn) => fn({ source: win, data: posted(conv, conversationId) }));
+    return { capture, json, deliver };
+  }
+  const conv = chain([["m1-0000001", "user", "Hello"], ["m2-0000001", "assistant", "Hi"]]);
+
+  test("it waits while the JSON may come, never for what must go now", () => {
+    const { capture, json, deliver } = page();
+    try {
+      assert.equal(json.hold(0, "debounce"), false, "nothing rendered yet: nothing to place");
+      assert.equal(json.hold(4, "debounce"), true);
+      for (const reason of ["pagehide", "hidden", "navigate", "send", "signal:error_banner", "resend-full", "retry"]) {
+        assert.equal(json.hold(4, reason), false, reason);
+      }
+      deliver({ ...conv, conversation_id: capture.conversationId });
+      assert.equal(json.hold(4, "debounce"), false, "the JSON came: the window is placed by message id");
+    } finally {
+      json.stop();
+    }
+  });
+
+  test("only a chat's first snapshot waits, and only on a chat with an id", () => {
+    const sent = page();
+    sent.capture.last = { started: true, turns: [] };
+    const fresh = page(null);
+    try {
+      assert.equal(sent.json.hold(4, "debounce"), false);
+      assert.equal(fresh.json.hold(4, "debounce"), false);
+    } finally {
+      sent.json.stop();
+      fresh.json.stop();
+    }
   });
 });
