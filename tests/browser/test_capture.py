@@ -179,10 +179,17 @@ def test_long_chat_keystrokes_send_the_draft_not_the_turns(browser_ctx):
     browser_ctx.set_storage(debugCapture=True)
     tab.page.reload()
     tab.page.wait_for_function("window.__dv_test && window.__dv_test.ready")
+    tab_id = browser_ctx.tab_id(tab.page)
+
+    def flushes():
+        metrics = browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:debug-metrics'}).catch(() => null)", tab_id)
+        return metrics and metrics["flushes"]
+
+    # The reloaded page's first snapshot (it may wait for the chat's JSON: page-json.js), then keystrokes.
+    wait_for(lambda: any(f["bytes"] for f in flushes() or []), what="the reloaded page's snapshot")
     tab.type("x" * 20)
     wait_for(holds(server, "long-1", turns, draft="x" * 20), what="the draft")
-    tab_id = browser_ctx.tab_id(tab.page)
-    metrics = browser_ctx.sw_eval("id => chrome.tabs.sendMessage(id, {type: 'dv:debug-metrics'})", tab_id)
+    metrics = {"flushes": flushes()}
     typing = [f for f in metrics["flushes"] if f["bytes"] and f["turnCount"] == 200 and f["turnsFrom"] == 200]
     assert typing, metrics["flushes"]
     assert all(f["bytes"] < 2000 and f["reread"] == 0 for f in typing)
