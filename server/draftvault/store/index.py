@@ -505,7 +505,6 @@ def _size_class(seg: Segment) -> int:
     return int(math.log(max(1, seg.docs), FANIN))
 
 
-
 # Rows are zstd (rows written before are zlib, and still read): ~2x faster to decompress, the same size
 # (level 9 for a flush's small segments, 3 for merges' large ones, as zlib's 9 and 6 were).
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -513,17 +512,20 @@ _ZSTD_LEVEL = {9: 9, 6: 3}
 _contexts = threading.local()  # zstd's contexts are not thread safe; making one costs ~8 us
 
 
-def _pack_row(raw: bytes, level: int) -> bytes:
-    c = _contexts.__dict__.setdefault(level, None)
+def _context(name: str, make: Callable[[], object]):
+    c = getattr(_contexts, name, None)
     if c is None:
-        c = _contexts.__dict__[level] = zstandard.ZstdCompressor(level=_ZSTD_LEVEL[level], write_checksum=False)
-    return c.compress(raw)
+        c = make()
+        setattr(_contexts, name, c)
+    return c
+
+
+def _pack_row(raw: bytes, level: int) -> bytes:
+    z = _ZSTD_LEVEL[level]
+    return _context(f"c{z}", lambda: zstandard.ZstdCompressor(level=z, write_checksum=False)).compress(raw)
 
 
 def _unpack_row(data: bytes) -> bytes:
     if data[:4] != _ZSTD_MAGIC:
         return zlib.decompress(data)
-    d = getattr(_contexts, "d", None)
-    if d is None:
-        d = _contexts.d = zstandard.ZstdDecompressor()
-    return d.decompress(data)
+    return _context("d", zstandard.ZstdDecompressor).decompress(data)

@@ -14,8 +14,9 @@ class. (Counting the whole tail instead, as before, merged everything whenever F
 segments existed: the largest segment was rewritten every few flushes, a cost that grew
 with the vault.) In idle upkeep only (`tidy`, Vault.maintain), once the segments beside
 the largest together hold CONSOLIDATE of its documents, all of them become one: the
-largest is rewritten only after the vault grew by half of it. A merged segment records the postings it holds, not its sources' sum,
-so rewrites that drop deleted documents shrink its bucket count too.
+largest is rewritten only after the vault grew by half of it. A merged segment records
+the postings it holds, not its sources' sum, so rewrites that drop deleted documents
+shrink its bucket count too.
 
 Steps (`Merges.step`): each stops once its work, counted as postings read plus WORD_WORK
 per word read plus the documents tabled, reaches MERGE_STEP; only its last unit, one
@@ -51,9 +52,9 @@ from .index import FANIN, FLUSH_BATCH, Index, Segment, _buckets, _size_class, _u
 MERGE_STEP = 1 << 17  # work per step (and one bucket group more at most): ~10-30 ms on one core
 WORD_WORK = 12  # a word read costs about as much as 12 of its postings (a Python loop turn against a slice)
 # Idle upkeep: once the segments beside the largest hold this share of its documents, all
-# become one (flushes and imports leave it to idle time): a query opens a bucket per word and segment (bench_search, two words: p95 1.8 ms over 4
-# segments, 1.5 over one). Each document is rewritten about (1 + C) / C = 3 more times as
-# the vault grows, and at most once per that much growth.
+# become one (flushes and imports leave it to idle time): a query opens a bucket per word
+# and segment (bench_search, two words: p95 1.8 ms over 4 segments, 1.5 over one). Each
+# document is rewritten about (1 + C) / C = 3 more times as the vault grows.
 CONSOLIDATE = 0.5
 COMPACT_NOW_DOCS = 20_000  # a delete rewrites the segments it touched at once when they are this small
 

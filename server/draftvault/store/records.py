@@ -285,6 +285,20 @@ class Records:
         kind, body = self.open_packed(h, data)
         return self._payload(kind, body) if kind.isupper() else None
 
+    def repacked(self, h: bytes | None, data: bytes | None) -> tuple[bytes | None, int]:
+        """A stream run sealed again as a D run with the writing dictionary (None: a text, a D run
+        already, or a run better kept whole: chunked.pack), and its payload's size. It is read
+        back before it is returned: a readable run is never traded for a doubtful one."""
+        kind, body = self.open_packed(h, data)
+        if kind.islower() or kind == b"D" or self.writing is None:
+            return None, 0
+        payload = self._payload(kind, body)
+        chunks = chunked.pack(payload, self.writing)
+        if chunks is None or len(chunks) >= len(payload):
+            return None, len(payload)
+        sealed = self.keys.seal(b"D" + chunks, b"blob|" + h)
+        return (sealed if self.run_payload(h, sealed) == payload else None), len(payload)
+
     def _payload(self, kind: bytes, body: bytes) -> bytes:
         if kind.islower():
             raise Tampered("a text where a run belongs")

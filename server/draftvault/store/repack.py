@@ -98,22 +98,14 @@ class Packer:
         return more
 
     def _repack(self, tx: Tx, bid: int, h: bytes, data: bytes) -> int:
-        """Repacks one run as a D run unless it is one; the payload bytes it handled."""
+        """Repacks one run as a D run (records.repacked); the payload bytes it handled."""
         try:
-            kind, _ = self._rec.open_packed(h, data)
-            payload = self._rec.run_payload(h, data)
+            sealed, size = self._rec.repacked(h, data)
         except Tampered:
             return 0
-        if kind == b"D" or payload is None:
-            return 0
-        sealed = self._rec.seal_blob(payload, h, 9, run=True)
-        if self._rec.open_packed(h, sealed)[0] != b"D":  # a run that repeats itself stays whole (chunked.pack)
-            return len(payload)
-        if self._rec.run_payload(h, sealed) != payload:  # never trade a readable run for a doubtful one
-            log.error("blob %d: repacked run does not read back the same; kept as it was", bid)
-            return len(payload)
-        tx.conn.execute("UPDATE blobs SET data=? WHERE bid=?", (sealed, bid))
-        return len(payload)
+        if sealed is not None:
+            tx.conn.execute("UPDATE blobs SET data=? WHERE bid=?", (sealed, bid))
+        return size
 
     def samples(self, tx: Tx) -> list[bytes]:
         """What to train on: the chunks of a random sample of runs (up to SAMPLE_BYTES)."""
